@@ -1,0 +1,1 @@
+"""The Dagster code location of dti: thin assets over ``pipelines``, grouped by stage."""

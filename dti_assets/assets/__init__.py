@@ -1,0 +1,1 @@
+"""Assets by stage: reference → ingest → validate → score → publish (and the demo inbox)."""

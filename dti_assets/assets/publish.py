@@ -1,0 +1,33 @@
+"""Immutable snapshots of each year's results, per level and method."""
+
+import dagster as dg
+
+from dti_assets.assets.score import unit_ranks
+from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines.snapshot import take_snapshots
+
+
+@dg.asset(
+    group_name="publish",
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_POOL,
+    deps=[unit_ranks],
+    kinds={"duckdb"},
+    description="Snapshot per year, level and method: framework version, input hash, method "
+    "and parameters, code version. Same inputs → same snapshot; never overwritten.",
+)
+def year_snapshot(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
+) -> dg.MaterializeResult:
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        records = [r for year in years_of(context) for r in take_snapshots(con, preset, year)]
+    return dg.MaterializeResult(
+        metadata={
+            "snapshots": len(records),
+            "new": sum(r.created for r in records),
+            "ids": [f"{r.year} {r.level} {r.method}: {r.snapshot_id}" for r in records][:60],
+        }
+    )

@@ -1,0 +1,64 @@
+"""Validated observations, checked by the Great Expectations suites before scoring."""
+
+import dagster as dg
+
+from dti_assets.assets.ingest import raw_submissions
+from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines.observations import build_observations
+
+BLOCKING_CHECK = "blocking_expectations"
+COMPLETENESS_CHECK = "completeness"
+
+
+@dg.asset(
+    group_name="validate",
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_POOL,
+    deps=[raw_submissions],
+    kinds={"duckdb"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            BLOCKING_CHECK,
+            asset="validated_observations",
+            blocking=True,
+            description="Great Expectations: keys, units, indicators, ranges, "
+            "framework version. A failure stops scoring of the year.",
+        ),
+        dg.AssetCheckSpec(
+            COMPLETENESS_CHECK,
+            asset="validated_observations",
+            description="Great Expectations: share of indicators with a value.",
+        ),
+    ],
+    description="One row per unit and indicator: self-assessed, appraised and scored value.",
+)
+def validated_observations(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
+):
+    preset = settings.load_preset()
+    failures: list[str] = []
+    rows = 0
+    with warehouse.connect() as con:
+        for year in years_of(context):
+            for summary in build_observations(con, preset, year):
+                rows += summary.rows
+                failures += [f"{year} {summary.level}: {e}" for e in summary.blocking_failures]
+        completeness = con.execute(
+            "SELECT year, level, success, description, unexpected_count FROM validation_results "
+            "WHERE expectation LIKE '%complete%' AND year BETWEEN ? AND ?",
+            [min(years_of(context)), max(years_of(context))],
+        ).pl()
+    yield dg.MaterializeResult(metadata={"rows": rows})
+    yield dg.AssetCheckResult(
+        check_name=BLOCKING_CHECK,
+        passed=not failures,
+        metadata={"failed": failures or "none"},
+    )
+    yield dg.AssetCheckResult(
+        check_name=COMPLETENESS_CHECK,
+        passed=bool(completeness["success"].all()) if completeness.height else False,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"per_year_level": dg.MetadataValue.json(completeness.to_dicts())},
+    )

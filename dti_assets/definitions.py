@@ -1,0 +1,20 @@
+"""The ``Definitions`` of the dti code location (loaded by ``dagster dev`` via workspace.yaml)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dti_assets.assets import demo, ingest, publish, reference, score, validate
+from dti_assets.jobs import annual_job, annual_schedule, demo_inbox_job
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines import paths
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([reference, demo, ingest, validate, score, publish]),
+    jobs=[annual_job, demo_inbox_job],
+    schedules=[annual_schedule],
+    resources={
+        "warehouse": Warehouse(database=str(paths.warehouse_path())),
+        "settings": DtiSettings(),
+    },
+)

@@ -1,0 +1,35 @@
+"""Jobs and the annual schedule."""
+
+import datetime as dt
+
+import dagster as dg
+
+from dti_assets.partitions import yearly_partitions
+
+ANNUAL_STAGES = ("reference", "ingest", "validate", "score", "publish")
+
+annual_job = dg.define_asset_job(
+    "dti_annual",
+    selection=dg.AssetSelection.groups(*ANNUAL_STAGES),
+    partitions_def=yearly_partitions,
+    description="Score a year: reference data → ingest → validate → score → snapshot.",
+)
+
+demo_inbox_job = dg.define_asset_job(
+    "dti_demo_inbox",
+    selection=dg.AssetSelection.groups("demo"),
+    partitions_def=yearly_partitions,
+    description="Write the synthetic demo workbooks into the inbox.",
+)
+
+
+@dg.schedule(
+    cron_schedule="0 6 1 4 *",
+    job=annual_job,
+    execution_timezone="Asia/Ho_Chi_Minh",
+    description="Year N is scored on 1 April of N + 1 (early Q2): Đắk Lắk publishes before May.",
+)
+def annual_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    scheduled = context.scheduled_execution_time or dt.datetime.now()
+    year = str(scheduled.year - 1)
+    return dg.RunRequest(run_key=f"annual-{year}", partition_key=year)

@@ -1,0 +1,25 @@
+"""Yearly partitions: one partition per evaluated year (Dagster has no yearly class)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+FIRST_YEAR = "2021"
+
+# Keys are completed years only: year N becomes available on 1 January of N + 1, when its
+# evaluation starts.
+yearly_partitions = dg.TimeWindowPartitionsDefinition(
+    start=FIRST_YEAR, fmt="%Y", cron_schedule="0 0 1 1 *", timezone="Asia/Ho_Chi_Minh"
+)
+
+# A multi-year backfill runs every year in one process: one DuckDB writer, no lock contention.
+single_run = dg.BackfillPolicy.single_run()
+
+# Every asset that writes the warehouse shares this pool; dagster.yaml limits it to one slot so
+# concurrent runs queue instead of failing on DuckDB's single-writer lock.
+WAREHOUSE_POOL = "dti_warehouse"
+
+
+def years_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[int]:
+    """The years a run covers (one, or a range under the single-run backfill policy)."""
+    return [int(key) for key in context.partition_keys]

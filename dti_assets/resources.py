@@ -1,0 +1,43 @@
+"""Resources: the DuckDB warehouse and the settings of the yearly run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from pipelines import paths
+from pipelines.preset import Preset, load_preset
+from pipelines.warehouse import migrate
+
+
+class Warehouse(DuckDBResource):
+    """The DuckDB warehouse file; every connection is migrated to the schema in ``sql/``."""
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as con:
+            migrate(con)
+            yield con
+
+
+class DtiSettings(dg.ConfigurableResource):
+    """Which province preset is run, where files arrive and where they are archived."""
+
+    preset: str = "daklak"
+    inbox: str = ""
+    archive: str = ""
+
+    def load_preset(self) -> Preset:
+        return load_preset(self.preset)
+
+    def inbox_dir(self) -> Path:
+        return Path(self.inbox) if self.inbox else paths.inbox_dir()
+
+    def archive_dir(self) -> Path:
+        return Path(self.archive) if self.archive else paths.archive_dir()

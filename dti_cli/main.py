@@ -1,0 +1,258 @@
+"""``dti``: run the yearly pipeline through Dagster, show status, score arbitrary files."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipelines import paths
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
+
+# Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+
+
+def _years(spec: str | None, first: int, last: int) -> list[int]:
+    """``2024``, ``2021-2025`` or ``2021,2023``; default: every year of the preset."""
+    if not spec or spec == "all":
+        return list(range(first, last + 1))
+    years: list[int] = []
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            years += list(range(int(lo), int(hi) + 1))
+        else:
+            years.append(int(part))
+    return years
+
+
+@click.group()
+@click.version_option(package_name="dti")
+def cli() -> None:
+    """DTI – Digital Transformation Index: ingest, validate, score, rank and snapshot."""
+
+
+@cli.command()
+@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
+@click.option("--years", "years_spec", default=None, help="2024, 2021-2025 or 2021,2023.")
+def demo(preset: str, years_spec: str | None) -> None:
+    """Generate the synthetic demo workbooks and run the yearly job on them through Dagster."""
+    from pipelines.preset import load_preset
+
+    loaded = load_preset(preset)
+    years = _years(years_spec, loaded.first_year, loaded.last_year)
+    inbox = paths.dti_home() / "demo" / "inbox"
+    console.print(
+        f"[bold]DTI demo[/] – {loaded.name}, {years[0]}–{years[-1]}, "
+        f"DỮ LIỆU MÔ PHỎNG (synthetic) → {inbox}"
+    )
+    _run(loaded, years, {"preset": preset, "inbox": str(inbox)}, with_demo=True)
+
+
+@cli.command()
+@click.option("--preset", default="daklak", show_default=True)
+@click.option("--year", "years_spec", default=None, help="2024, 2021-2025, or all (default).")
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with <year>/…/*.xlsx submissions (default: $DTI_HOME/inbox).",
+)
+def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
+    """Run the yearly job through Dagster for one year or all years of the preset."""
+    from pipelines.preset import load_preset
+
+    loaded = load_preset(preset)
+    years = _years(years_spec, loaded.first_year, loaded.last_year)
+    settings = {"preset": preset, "inbox": str(inbox or paths.inbox_dir())}
+    _run(loaded, years, settings, with_demo=False)
+
+
+def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
+    from dti_cli.dagster_runs import run_years
+
+    started = time.perf_counter()
+    labels = {
+        "dti_demo_inbox": "tạo tệp mô phỏng (demo workbooks)",
+        "dti_annual": "tiếp nhận → kiểm tra → chấm điểm → snapshot",
+    }
+
+    def progress(job: str, year: int, outcome) -> None:
+        if outcome is None:
+            console.print(f"  {year} · {labels[job]} …", end="")
+            return
+        mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
+        console.print(f" {mark} {outcome.seconds:.1f}s")
+        if outcome.failed_checks:
+            console.print(f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}")
+        if outcome.error:
+            console.print(f"    [red]{outcome.error.strip()}[/]")
+
+    outcomes = run_years(years, settings, with_demo, progress)
+    failed = [o for o in outcomes if not o.success]
+    _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
+    console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
+    if failed:
+        console.print(
+            f"[red]{len(failed)} run(s) failed:[/] "
+            + ", ".join(f"{o.year} {o.job}" for o in failed)
+        )
+        sys.exit(1)
+
+
+def _print_summary(preset, years: list[int]) -> None:
+    from pipelines.warehouse import run_query, session
+
+    if not years:
+        return
+    method = preset.primary_method
+    with session(read_only=True) as con:
+        for year in years:
+            summary = run_query(con, "year_summary", year=year, method=method)
+            table = Table(title=f"DTI {year} – {METHOD_NAMES[method]}", title_justify="left")
+            for column in (
+                "Cấp",
+                "Số đơn vị",
+                "Cao nhất",
+                "Điểm",
+                "Thấp nhất",
+                "Điểm",
+                "Thiếu số liệu",
+            ):
+                table.add_column(
+                    column,
+                    justify="right"
+                    if column.startswith(("Số", "Đ", "Th")) and column not in ("Thấp nhất",)
+                    else "left",
+                )
+            for row in summary.iter_rows(named=True):
+                table.add_row(
+                    LEVEL_NAMES.get(row["level"], row["level"]),
+                    str(row["n_units"]),
+                    row["top_unit"],
+                    f"{vn_number(row['top_points'])}/{row['max_points']:g}",
+                    row["bottom_unit"],
+                    f"{vn_number(row['bottom_points'])}/{row['max_points']:g}",
+                    str(row["n_units_with_missing"]),
+                )
+            console.print(table)
+
+
+@cli.command()
+def status() -> None:
+    """What the warehouse holds per year and level."""
+    from pipelines.warehouse import run_query, session
+
+    if not paths.warehouse_path().exists():
+        console.print(
+            f"No warehouse yet at {paths.warehouse_path()} – run `dti demo` or `dti run`."
+        )
+        return
+    with session(read_only=True) as con:
+        frame = run_query(con, "status")
+    table = Table(title=f"Warehouse {paths.warehouse_path()}", title_justify="left")
+    for column in frame.columns:
+        table.add_column(column)
+    for row in frame.iter_rows():
+        table.add_row(*["–" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+@cli.command()
+@click.option(
+    "--framework",
+    "framework_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Framework YAML, or a COINr iMeta CSV.",
+)
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Long CSV unit_id,year,indicator_id,value or a COINr iData CSV.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["points", "minmax", "zscore"]),
+    default="minmax",
+    show_default=True,
+)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def score(framework_path: Path, data_path: Path, method: str, out_path: Path) -> None:
+    """Score any framework and data file; writes one CSV row per unit, year and node."""
+    from pipelines.datafiles import read_framework_file, read_observations, units_of
+    from pipelines.scoring.engine import score as score_units
+    from pipelines.scoring.methods import MethodSpec
+
+    framework = read_framework_file(framework_path)
+    for finding in framework.findings:
+        console.print(f"[yellow]note:[/] {finding}", style=None)
+    values = read_observations(data_path, framework)
+    scores = score_units(values, units_of(values), framework, MethodSpec(method))
+    columns = ["unit_id", "year", "node_id", "node_level", "points", "max_points", "ratio", "rank"]
+    if method == "zscore":
+        columns.append("z")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    scores.select(columns).sort("year", "unit_id", maintain_order=True).write_csv(out_path)
+    n_units = values.select("unit_id", "year").unique().height
+    missing = values["value"].null_count()
+    console.print(
+        f"{framework.id}: {n_units} unit-years × {len(framework.leaves())} indicators "
+        f"({missing} missing → 0 points), method {method} → {out_path} "
+        f"({scores.height} rows)"
+    )
+
+
+@cli.command()
+@click.argument("year", type=int)
+@click.argument("level")
+@click.option("--by", "granted_by", required=True, help="Who grants the override.")
+@click.option("--reason", required=True, help="Why scoring may go ahead.")
+def override(year: int, level: str, granted_by: str, reason: str) -> None:
+    """Allow scoring a year and level despite failed blocking checks (recorded)."""
+    from pipelines.observations import grant_override
+    from pipelines.warehouse import session
+
+    with session() as con:
+        grant_override(con, year, level, granted_by, reason)
+    console.print(f"Override recorded for {year} {level} by {granted_by}: {reason}")
+
+
+@cli.group()
+def framework() -> None:
+    """Framework files."""
+
+
+@framework.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def framework_check(path: Path) -> None:
+    """Load and validate a framework file; print its shape and any declared-versus-listed notes."""
+    from pipelines.datafiles import read_framework_file
+    from pipelines.framework.load import FrameworkError
+
+    try:
+        loaded = read_framework_file(path)
+    except FrameworkError as exc:
+        console.print(f"[red]{exc}[/]")
+        sys.exit(2)
+    counts = {t: len(loaded.of_type(t)) for t in ("group", "pillar", "component", "criterion")}
+    assumed = sum(n.source == "assumed" for n in loaded.nodes.values())
+    console.print(
+        f"{loaded.id} ({loaded.version}): scale {loaded.scale:g}, "
+        + ", ".join(f"{v} {k}s" for k, v in counts.items() if v)
+        + f", {len(loaded.leaves())} leaves, {assumed} nodes marked assumed"
+    )
+    for finding in loaded.findings:
+        console.print(f"[yellow]declared ≠ listed:[/] {finding}")
+
+
+if __name__ == "__main__":
+    cli()

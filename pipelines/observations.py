@@ -1,0 +1,128 @@
+"""Validated observations: the values scoring reads, one row per unit and indicator, checked by
+the Great Expectations suites in ``expectations/`` before scoring may use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from pipelines.framework.model import Framework, Node
+from pipelines.preset import Preset
+from pipelines.registry import units_in_year
+from pipelines.warehouse import replace_rows, run_query, transaction
+
+
+class ValidationBlocked(RuntimeError):
+    """A blocking expectation failed for a year and level and no override was granted."""
+
+
+@dataclass(frozen=True)
+class ObservationSummary:
+    level: str
+    rows: int
+    with_value: int
+    appraised: int
+    blocking_failures: list[str]
+
+
+def indicator_bounds(framework: Framework) -> dict[str, tuple[float | None, float | None]]:
+    """Allowed raw range per leaf: percentages up to their scale, yes/no 0–1, direct points up to
+    the maximum, counts and durations only non-negative."""
+    return {leaf.id: (0.0, _upper_bound(leaf)) for leaf in framework.leaves()}
+
+
+def _upper_bound(leaf: Node) -> float | None:
+    kind = leaf.rule.kind if leaf.rule else None
+    if kind == "yesno":
+        return 1.0
+    if kind == "direct":
+        return leaf.max_points
+    return float(leaf.percent_scale) if leaf.percent_scale else None
+
+
+def build_observations(
+    con: duckdb.DuckDBPyConnection, preset: Preset, year: int
+) -> list[ObservationSummary]:
+    """Rebuild the year's observations per level from the raw layer and validate them."""
+    from pipelines.validation import (  # lazy: Great Expectations is slow to import
+        ValidationContext,
+        blocking_failures,
+        outcomes_frame,
+        run_suite,
+    )
+
+    summaries = []
+    for level in preset.levels:
+        framework = preset.framework(level)
+        frame = run_query(con, "observations", year=year, level=level).with_columns(
+            pl.lit(framework.id).alias("framework_id"),
+            pl.lit(framework.version).alias("framework_version"),
+        )
+        context = ValidationContext(
+            year=year,
+            level=level,
+            unit_ids=frozenset(units_in_year(preset.registry, level, year)["unit_id"]),
+            indicator_bounds=indicator_bounds(framework),
+            framework_version=framework.version,
+        )
+        outcomes = run_suite("observations", frame, context)
+        with transaction(con):
+            con.execute(
+                "DELETE FROM validation_results WHERE year = ? AND level = ?", [year, level]
+            )
+            con.register("_outcomes", outcomes_frame(outcomes, year, level).to_arrow())
+            con.execute("INSERT INTO validation_results SELECT * FROM _outcomes")
+            con.unregister("_outcomes")
+        replace_rows(con, "observations", frame, {"year": year, "level": level})
+        summaries.append(
+            ObservationSummary(
+                level=level,
+                rows=frame.height,
+                with_value=frame["value"].is_not_null().sum(),
+                appraised=frame["appraised_value"].is_not_null().sum(),
+                blocking_failures=[o.expectation for o in blocking_failures(outcomes)],
+            )
+        )
+    return summaries
+
+
+def blocking_failures_in_warehouse(
+    con: duckdb.DuckDBPyConnection, year: int, level: str
+) -> list[str]:
+    """Names of the failed blocking expectations recorded for a year and level."""
+    rows = con.execute(
+        "SELECT expectation FROM validation_results "
+        "WHERE year = ? AND level = ? AND blocking AND NOT success ORDER BY expectation",
+        [year, level],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def assert_scorable(con: duckdb.DuckDBPyConnection, year: int, level: str) -> None:
+    """Refuse to score a year and level whose blocking checks failed, unless overridden."""
+    failures = blocking_failures_in_warehouse(con, year, level)
+    if not failures:
+        return
+    override = con.execute(
+        "SELECT granted_by, reason FROM validation_overrides WHERE year = ? AND level = ?",
+        [year, level],
+    ).fetchone()
+    if override is None:
+        raise ValidationBlocked(
+            f"{year} {level}: blocking checks failed ({', '.join(failures)}); fix the data or "
+            f"grant an explicit override (`dti override {year} {level} --by NAME --reason TEXT`)"
+        )
+
+
+def grant_override(
+    con: duckdb.DuckDBPyConnection, year: int, level: str, granted_by: str, reason: str
+) -> None:
+    """Record who allowed scoring despite failed blocking checks, and why."""
+    replace_rows(
+        con,
+        "validation_overrides",
+        pl.DataFrame([{"year": year, "level": level, "granted_by": granted_by, "reason": reason}]),
+        {"year": year, "level": level},
+    )

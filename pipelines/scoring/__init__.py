@@ -1,0 +1,1 @@
+"""Scoring: normalise leaf values to points, aggregate up the tree, rank and classify."""
