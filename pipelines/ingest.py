@@ -116,7 +116,7 @@ def ingest_year(
     archive: Path,
     on_file: Callable[[Path], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every new file of ``inbox/<year>``; a file already received (same bytes) is skipped."""
+    """Ingest every new file of ``inbox/<year>``; a file received before (same bytes) is skipped."""
     return ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
 
 
@@ -250,7 +250,8 @@ def _check_appraised_units(preset: Preset, parsed: _Parsed) -> None:
                 row["row_number"],
                 "A",
                 "unknown_unit",
-                f"đơn vị '{row['unit_id']}' không có trong danh mục cấp {parsed.level} năm {parsed.year}",
+                f"đơn vị '{row['unit_id']}' không có trong danh mục "
+                f"cấp {parsed.level} năm {parsed.year}",
                 unit_id=row["unit_id"],
                 indicator_id=row["indicator_id"],
                 raw_text=row["raw_text"],

@@ -1,4 +1,4 @@
-"""Presets (``data/presets/*.yaml``): a province's frameworks per level, registry, years, methods."""
+"""Presets (``data/presets/*.yaml``): a province's frameworks, registry, years, methods."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def migrations() -> list[tuple[int, str, Path]]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the schema files not yet recorded, then recreate the views. Returns versions applied."""
+    """Apply the schema files not yet recorded, recreate the views; returns versions applied."""
     known = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
     ).fetchone()[0]
@@ -87,7 +87,7 @@ def query_text(name: str) -> str:
 
 
 def run_query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFrame:
-    """Run a named query from ``sql/queries`` with ``$name`` parameters and return a polars frame."""
+    """Run ``sql/queries/<name>.sql`` with ``$name`` parameters; returns a polars frame."""
     return con.execute(query_text(name), params or None).pl()
 
 

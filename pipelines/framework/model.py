@@ -48,7 +48,7 @@ class Node:
 
 @dataclass
 class View:
-    """A node that reuses other nodes' points (national model: digital government = foundation + gov)."""
+    """A node reusing other nodes' points (national: digital government = foundation + gov)."""
 
     id: str
     name: str
@@ -180,7 +180,7 @@ class Framework:
         )
 
     def content_hash(self) -> str:
-        """Hash of everything that affects scores, so a snapshot names the exact framework it used."""
+        """Hash of everything that affects scores: a snapshot names the exact framework used."""
         payload = {
             "id": self.id,
             "version": self.version,

@@ -263,10 +263,9 @@ def _find_table(book, columns: dict[str, str], key: str, preferred: str | None =
 
 
 def _rows_after(sheet, header_row: int):
-    for row_number, cells in enumerate(
+    yield from enumerate(
         sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
-    ):
-        yield row_number, cells
+    )
 
 
 def _cell(cells: tuple, index: int) -> Any:
