@@ -55,7 +55,7 @@ def load_registry(path: str | Path, registry: str | None = None) -> pl.DataFrame
 
 
 def units_in_year(registry: pl.DataFrame, level: str, year: int) -> pl.DataFrame:
-    """Units of ``level`` existing in ``year`` (``valid_from``/``valid_to`` inclusive; empty = open)."""
+    """Units of ``level`` existing in ``year`` (valid_from/valid_to inclusive; empty = open)."""
     return registry.filter(
         pl.col("level") == level,
         pl.col("valid_from").is_null() | (pl.col("valid_from") <= year),
