@@ -9,8 +9,10 @@ from dti_assets.jobs import annual_job, annual_schedule, demo_inbox_job
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines import paths
 
+all_assets = dg.load_assets_from_modules([reference, demo, ingest, validate, score, publish])
+
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([reference, demo, ingest, validate, score, publish]),
+    assets=all_assets,
     jobs=[annual_job, demo_inbox_job],
     schedules=[annual_schedule],
     resources={

@@ -161,7 +161,7 @@ def _demo_jobs(preset: Preset, out_dir: Path, years: list[int], settings: DemoSe
             folder = out_dir / str(year) / level
             for unit in units.iter_rows(named=True):
                 yield _unit_job(folder, framework, unit, year, values, self_points)
-            yield _appraisal_job(folder, framework, year, units, values)
+            yield _appraisal_job(folder, framework, level, year, units, values)
 
 
 def _unit_job(folder, framework, unit, year, values, self_points):
@@ -193,7 +193,7 @@ def _document_number(*parts: str) -> int:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:6], 16) % 900 + 100
 
 
-def _appraisal_job(folder, framework, year, units, values):
+def _appraisal_job(folder, framework, level, year, units, values):
     def run() -> list[Path]:
         names = dict(zip(units["unit_id"], units["name"], strict=True))
         changed = values.filter(pl.col("appraised_value").is_not_null()).sort("unit_id", "node_id")
@@ -208,8 +208,8 @@ def _appraisal_job(folder, framework, year, units, values):
             }
             for r in changed.iter_rows(named=True)
         ]
-        path = folder / f"THAM_DINH_{year}_{framework.level}.xlsx"
-        write_appraisal_workbook(path, framework, year, rows, synthetic=True)
+        path = folder / f"THAM_DINH_{year}_{level}.xlsx"
+        write_appraisal_workbook(path, framework, level, year, rows, synthetic=True)
         return [path]
 
     return run

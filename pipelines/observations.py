@@ -100,16 +100,19 @@ def blocking_failures_in_warehouse(
     return [r[0] for r in rows]
 
 
-def assert_scorable(con: duckdb.DuckDBPyConnection, year: int, level: str) -> None:
-    """Refuse to score a year and level whose blocking checks failed, unless overridden."""
-    failures = blocking_failures_in_warehouse(con, year, level)
-    if not failures:
-        return
-    override = con.execute(
+def override_for(con: duckdb.DuckDBPyConnection, year: int, level: str) -> str | None:
+    """``"<who>: <why>"`` when scoring was explicitly allowed despite failed blocking checks."""
+    row = con.execute(
         "SELECT granted_by, reason FROM validation_overrides WHERE year = ? AND level = ?",
         [year, level],
     ).fetchone()
-    if override is None:
+    return None if row is None else f"{row[0]}: {row[1]}"
+
+
+def assert_scorable(con: duckdb.DuckDBPyConnection, year: int, level: str) -> None:
+    """Refuse to score a year and level whose blocking checks failed, unless overridden."""
+    failures = blocking_failures_in_warehouse(con, year, level)
+    if failures and override_for(con, year, level) is None:
         raise ValidationBlocked(
             f"{year} {level}: blocking checks failed ({', '.join(failures)}); fix the data or "
             f"grant an explicit override (`dti override {year} {level} --by NAME --reason TEXT`)"

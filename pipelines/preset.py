@@ -68,13 +68,15 @@ def preset_path(name_or_path: str | Path) -> Path:
 
 
 def load_preset(name_or_path: str | Path = "daklak") -> Preset:
-    """Read a preset by name (``daklak``) or path; framework paths are relative to ``data/``."""
+    """Read a preset by name (``daklak``) or path. Paths inside are relative to the folder that
+    holds ``presets/`` (``data/`` for the shipped presets)."""
     path = preset_path(name_or_path)
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))["preset"]
+    base = path.resolve().parent.parent
     levels = {
         level: LevelSetup(
             level=level,
-            framework_path=DATA_DIR / setup["framework"],
+            framework_path=base / setup["framework"],
             comparison_group=setup.get("comparison_group", "level"),
         )
         for level, setup in spec["levels"].items()
@@ -86,7 +88,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
     return Preset(
         id=spec["id"],
         name=spec["name"],
-        registry_path=DATA_DIR / spec["units"],
+        registry_path=base / spec["units"],
         first_year=int(spec["years"]["from"]),
         last_year=int(spec["years"]["to"]),
         levels=levels,

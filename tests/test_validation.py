@@ -142,7 +142,7 @@ def failed(outcomes: list[ExpectationOutcome]) -> set[str]:
 def test_clean_observations_pass_every_expectation() -> None:
     outcomes = run_suite("observations", obs_frame(clean_observations()), CTX)
     names = [o.expectation for o in outcomes]
-    assert names[:2] == ["columns_present", "year_not_null"]  # suite-file order
+    assert names[:3] == ["columns_present", "has_observations", "year_not_null"]  # file order
     assert {
         "unique_unit_indicator",
         "unit_known",
@@ -302,7 +302,9 @@ def test_empty_observations_validate_and_completeness_fails() -> None:
     assert not completeness.success and not completeness.blocking
     assert "Bảng rỗng" in completeness.description
     assert completeness.unexpected_examples == [v.EMPTY_TABLE_EXAMPLE]
-    assert failed(outcomes) == {"value_completeness"}
+    # nothing to score is itself blocking: a year is never scored before any valid submission
+    assert named["has_observations"].blocking and not named["has_observations"].success
+    assert failed(outcomes) == {"value_completeness", "has_observations"}
 
 
 def test_frame_without_columns_does_not_crash() -> None:

@@ -53,7 +53,8 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
         pl.col("year").cast(pl.Int32),
         pl.col("group_id").cast(pl.String),
     ).join(leaves, how="cross")
-    return grid.join(reported, on=["unit_id", "year", "node_id"], how="left")
+    # nulls_equal: a COINr iData without a Time column has year null on both sides
+    return grid.join(reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True)
 
 
 def normalise(grid: pl.DataFrame, framework: Framework, spec: MethodSpec) -> pl.DataFrame:
@@ -87,9 +88,9 @@ def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         .agg(pl.col("n_missing").sum())
         .rename({"ancestor": "node_id"})
     )
-    return tree.join(missing, on=[*UNIT_KEYS, "node_id"], how="left").with_columns(
-        pl.col("n_missing").fill_null(0).cast(pl.Int32)
-    )
+    return tree.join(
+        missing, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True
+    ).with_columns(pl.col("n_missing").fill_null(0).cast(pl.Int32))
 
 
 def ranked(nodes: pl.DataFrame, framework: Framework) -> pl.DataFrame:

@@ -96,11 +96,13 @@ def rubric_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         .otherwise(pl.min_horizontal(x / target, 1.0).clip(lower_bound=0.0))
         * top
     )
+    # lower: best / x × max (x ≤ 0 is the best possible → max; a best of 0 gives the others 0);
+    # higher: x / best × max, and 0 when the best is ≤ 0 (nobody achieved anything)
     relative = (
-        pl.when(best <= 0)
-        .then(pl.when(lower).then(top).otherwise(0.0))
-        .when(lower)
-        .then(pl.when(x <= 0).then(top).otherwise(best / x * top))
+        pl.when(lower)
+        .then(pl.when(x <= 0).then(top).otherwise((best / x).clip(lower_bound=0.0) * top))
+        .when(best <= 0)
+        .then(0.0)
         .otherwise((x / best).clip(lower_bound=0.0) * top)
     )
     kind = pl.col("rule_kind")

@@ -37,7 +37,7 @@ def classify(scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         .group_by(keys)
         .agg(pl.col("ratio").min().alias("weakest_pillar"))
     )
-    scored = scores.join(floor, on=keys, how="left")
+    scored = scores.join(floor, on=keys, how="left", nulls_equal=True)
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
         reached = pl.col("ratio").round(RANK_DECIMALS) >= band.min_ratio

@@ -31,7 +31,9 @@ def read_number(raw: object, yes_no: bool = False) -> CellReading:
     a trailing ``%`` dropped, yes/no words where ``yes_no``, blank as missing (never zero)."""
     if raw is None:
         return CellReading(None)
-    if isinstance(raw, bool):
+    if isinstance(raw, bool):  # an Excel TRUE/FALSE cell is a yes/no answer, not a number
+        if not yes_no:
+            return CellReading(None, "not_a_number", f"'{str(raw).upper()}' không phải là số")
         return CellReading(1.0 if raw else 0.0)
     if isinstance(raw, int | float):
         if math.isnan(raw) or math.isinf(raw):
@@ -55,6 +57,9 @@ def read_number(raw: object, yes_no: bool = False) -> CellReading:
     else:
         cleaned = cleaned.replace(",", ".")
     try:
-        return CellReading(float(cleaned))
+        number = float(cleaned)
     except ValueError:
         return CellReading(None, "not_a_number", f"'{text}' không phải là số")
+    if not math.isfinite(number):  # the texts "nan", "inf", "Infinity" are not numbers either
+        return CellReading(None, "not_a_number", f"'{text}' không phải là số")
+    return CellReading(number)

@@ -109,7 +109,7 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             continue
         value_col = column_letter(columns["value"])
         raw = _cell(cells, columns["value"])
-        base = {"indicator_id": indicator, "raw_text": None if raw is None else str(raw)}
+        base = {"indicator_id": indicator, "raw_text": _raw_text(raw)}
         if indicator not in leaves:
             parsed.refuse(
                 sheet_name,
@@ -185,7 +185,7 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
         base = {
             "unit_id": unit_id,
             "indicator_id": indicator,
-            "raw_text": None if raw is None else str(raw),
+            "raw_text": _raw_text(raw),
         }
         if indicator not in leaves:
             parsed.refuse(
@@ -263,9 +263,20 @@ def _find_table(book, columns: dict[str, str], key: str, preferred: str | None =
 
 
 def _rows_after(sheet, header_row: int):
-    yield from enumerate(
-        sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
-    )
+    for row_number, cells in enumerate(
+        sheet.iter_rows(min_row=header_row + 1), start=header_row + 1
+    ):
+        yield row_number, tuple(_shown_value(cell) for cell in cells)
+
+
+def _shown_value(cell) -> Any:
+    """A cell's value as the unit sees it: Excel stores "85,5%" typed into a cell as 0.855 with a
+    percent format, and the unit means 85.5 on the 0–100 scale the template asks for."""
+    value = cell.value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and "%" in (getattr(cell, "number_format", None) or ""):
+        return round(value * 100, 9)
+    return value
 
 
 def _cell(cells: tuple, index: int) -> Any:
@@ -275,6 +286,11 @@ def _cell(cells: tuple, index: int) -> Any:
 def _text(cells: tuple, index: int) -> str:
     value = _cell(cells, index)
     return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
+
+
+def _raw_text(raw: Any) -> str | None:
+    """The cell's content as text, NFC like every Vietnamese text stored (DOMAIN.md)."""
+    return None if raw is None else unicodedata.normalize("NFC", str(raw))
 
 
 def _is_yes_no(node: Node) -> bool:

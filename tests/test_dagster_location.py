@@ -1,0 +1,201 @@
+"""The Dagster code location: definitions, schedule, and materialising partitions in memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dti_assets.definitions import all_assets, defs
+from dti_assets.jobs import annual_schedule
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines import warehouse
+from pipelines.observations import grant_override
+
+TINY = str(Path(__file__).parent / "fixtures" / "presets" / "tiny.yaml")
+ANNUAL_ASSETS = [
+    "reference_data",
+    "raw_submissions",
+    "validated_observations",
+    "component_scores",
+    "pillar_scores",
+    "unit_ranks",
+    "year_snapshot",
+]
+
+
+def test_assets_are_grouped_by_stage():
+    groups = {
+        key.to_user_string(): defs.resolve_assets_def(key).group_names_by_key[key]
+        for key in defs.resolve_all_asset_keys()
+    }
+    assert groups == {
+        "reference_data": "reference",
+        "demo_submissions": "demo",
+        "raw_submissions": "ingest",
+        "validated_observations": "validate",
+        "component_scores": "score",
+        "pillar_scores": "score",
+        "unit_ranks": "score",
+        "year_snapshot": "publish",
+    }
+
+
+def test_annual_job_is_partitioned_by_completed_years():
+    job = defs.resolve_job_def("dti_annual")
+    keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))
+    assert keys == ["2021", "2022", "2023", "2024", "2025"]
+
+
+def test_blocking_check_is_declared_beside_the_observations():
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for spec in defs.resolve_assets_def("validated_observations").check_specs
+    }
+    assert specs[("validated_observations", "blocking_expectations")] is True
+    assert specs[("validated_observations", "completeness")] is False
+
+
+def test_annual_schedule_scores_the_previous_year_early_in_q2():
+    assert annual_schedule.cron_schedule == "0 6 1 4 *"
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 4, 1, 6))
+    request = annual_schedule(context)
+    assert request.partition_key == "2025"
+
+
+def _resources(home: Path) -> dict:
+    return {
+        "warehouse": Warehouse(database=str(home / "w.duckdb")),
+        "settings": DtiSettings(
+            preset=TINY, inbox=str(home / "inbox"), archive=str(home / "archive")
+        ),
+    }
+
+
+def _materialize(home: Path, names: list[str], year: str = "2024") -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [a for a in all_assets if a.key.to_user_string() in names],
+        partition_key=year,
+        resources=_resources(home),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
+    return {
+        e.asset_check_evaluation_data.check_name: (
+            e.asset_check_evaluation_data.passed,
+            e.asset_check_evaluation_data.severity.value,
+        )
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+@pytest.fixture
+def tiny_year(tmp_path: Path) -> Path:
+    """A warehouse with 2024 of the tiny preset materialised through every annual asset."""
+    assert _materialize(tmp_path, ["demo_submissions"]).success
+    result = _materialize(tmp_path, ANNUAL_ASSETS)
+    assert result.success
+    assert _check_results(result) == {
+        "blocking_expectations": (True, "ERROR"),
+        "completeness": (True, "WARN"),
+        "parts_add_up": (True, "ERROR"),
+        "points_within_maximum": (True, "ERROR"),
+        "ranks_form_a_ranking": (True, "ERROR"),
+    }
+    return tmp_path
+
+
+def test_one_partition_materialises_into_a_temporary_duckdb(tiny_year: Path):
+    con = warehouse.connect(tiny_year / "w.duckdb")
+    try:
+        # 4 departments + 5 communes, 2 pillars + 4 components + index = 7 nodes, 3 methods
+        assert con.execute("SELECT count(*) FROM scores WHERE year = 2024").fetchone()[0] == (
+            (4 + 5) * 7 * 3
+        )
+        snapshots = con.execute(
+            "SELECT level, method, n_units FROM snapshots WHERE year = 2024 ORDER BY ALL"
+        ).fetchall()
+        assert snapshots == [
+            ("commune", "minmax", 5),
+            ("commune", "points", 5),
+            ("commune", "zscore", 5),
+            ("department", "minmax", 4),
+            ("department", "points", 4),
+            ("department", "zscore", 4),
+        ]
+        # communes are ranked within their district: H-1 has 3 communes, H-2 has 2
+        groups = con.execute(
+            "SELECT group_id, max(rank) FROM scores WHERE level = 'commune' AND "
+            "node_level = 'index' AND method = 'points' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert [g for g, _ in groups] == ["H-1", "H-2"]
+        assert all(top <= size for (_, top), size in zip(groups, (3, 2), strict=True))
+    finally:
+        con.close()
+
+
+def test_rematerialising_a_year_adds_no_rows(tiny_year: Path):
+    tables = [
+        "submissions",
+        "raw_values",
+        "observations",
+        "leaf_scores",
+        "node_scores",
+        "ranks",
+        "snapshots",
+        "snapshot_scores",
+        "validation_results",
+    ]
+
+    def counts() -> dict[str, int]:
+        con = warehouse.connect(tiny_year / "w.duckdb")
+        try:
+            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        finally:
+            con.close()
+
+    before = counts()
+    assert _materialize(tiny_year, ANNUAL_ASSETS).success
+    assert counts() == before
+
+
+def test_failed_blocking_check_stops_scoring_until_overridden(tiny_year: Path):
+    con = warehouse.connect(tiny_year / "w.duckdb")
+    try:
+        # A value for a unit the registry does not know slips into the raw layer.
+        con.execute(
+            "INSERT INTO raw_values SELECT submission_id, file_name, sheet, 999, column_name, "
+            "year, level, 'S-GHOST', indicator_id, kind, raw_text, value, reason "
+            "FROM raw_values WHERE level = 'department' AND kind = 'self' LIMIT 1"
+        )
+        con.execute("DELETE FROM leaf_scores")
+    finally:
+        con.close()
+    downstream = ["validated_observations", "component_scores", "pillar_scores"]
+    blocked = _materialize(tiny_year, downstream)
+    assert _check_results(blocked)["blocking_expectations"] == (False, "ERROR")
+    materialized = {
+        e.asset_key.to_user_string() for e in blocked.get_asset_materialization_events()
+    }
+    assert "component_scores" not in materialized
+
+    con = warehouse.connect(tiny_year / "w.duckdb")
+    try:
+        assert con.execute("SELECT count(*) FROM leaf_scores").fetchone()[0] == 0
+        grant_override(con, 2024, "department", "Nguyễn Văn A", "đơn vị mới, chờ cập nhật danh mục")
+    finally:
+        con.close()
+    allowed = _materialize(tiny_year, downstream)
+    assert _check_results(allowed)["blocking_expectations"] == (False, "WARN")
+    assert allowed.success
+    con = warehouse.connect(tiny_year / "w.duckdb")
+    try:
+        assert con.execute("SELECT count(*) FROM leaf_scores").fetchone()[0] > 0
+    finally:
+        con.close()
