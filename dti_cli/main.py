@@ -15,6 +15,7 @@ from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _years(spec: str | None, first: int, last: int) -> list[int]:
@@ -192,10 +193,17 @@ def score(framework_path: Path, data_path: Path, method: str, out_path: Path) ->
     from pipelines.scoring.engine import score as score_units
     from pipelines.scoring.methods import MethodSpec
 
-    framework = read_framework_file(framework_path)
+    from pipelines.datafiles import DataFileError
+    from pipelines.framework.load import FrameworkError
+
+    try:
+        framework = read_framework_file(framework_path)
+        values = read_observations(data_path, framework)
+    except (DataFileError, FrameworkError) as exc:
+        errors.print(f"error: {exc}")
+        sys.exit(2)
     for finding in framework.findings:
-        console.print(f"[yellow]note:[/] {finding}", style=None)
-    values = read_observations(data_path, framework)
+        console.print(f"[yellow]note:[/] {finding}")
     scores = score_units(values, units_of(values), framework, MethodSpec(method))
     columns = ["unit_id", "year", "node_id", "node_level", "points", "max_points", "ratio", "rank"]
     if method == "zscore":
@@ -241,7 +249,7 @@ def framework_check(path: Path) -> None:
     try:
         loaded = read_framework_file(path)
     except FrameworkError as exc:
-        console.print(f"[red]{exc}[/]")
+        errors.print(f"[red]{exc}[/]")
         sys.exit(2)
     counts = {t: len(loaded.of_type(t)) for t in ("group", "pillar", "component", "criterion")}
     assumed = sum(n.source == "assumed" for n in loaded.nodes.values())

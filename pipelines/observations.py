@@ -45,7 +45,8 @@ def _upper_bound(leaf: Node) -> float | None:
 def build_observations(
     con: duckdb.DuckDBPyConnection, preset: Preset, year: int
 ) -> list[ObservationSummary]:
-    """Rebuild the year's observations per level from the raw layer and validate them."""
+    """Rebuild the year's observations per level from the raw layer; validate the raw values and
+    the observations with the Great Expectations suites and record every outcome."""
     from pipelines.validation import (  # lazy: Great Expectations is slow to import
         ValidationContext,
         blocking_failures,
@@ -67,7 +68,10 @@ def build_observations(
             indicator_bounds=indicator_bounds(framework),
             framework_version=framework.version,
         )
-        outcomes = run_suite("observations", frame, context)
+        raw = con.execute(
+            "SELECT * FROM raw_values WHERE year = ? AND level = ?", [year, level]
+        ).pl()
+        outcomes = run_suite("raw_values", raw, context) + run_suite("observations", frame, context)
         with transaction(con):
             con.execute(
                 "DELETE FROM validation_results WHERE year = ? AND level = ?", [year, level]

@@ -442,14 +442,10 @@ def test_unknown_indicator_is_a_clear_error(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dti_cli/main.py `score` does not catch DataFileError/FrameworkError: "
-    "the user sees a Python traceback before the message",
-)
 def test_unknown_indicator_error_has_no_traceback(tmp_path):
     data = tmp_path / "bad.csv"
     data.write_text("unit_id,year,indicator_id,value\nAUT,2018,X9,1\n", encoding="utf-8")
     result = run_score(IMETA, data, "points", tmp_path / "out.csv")
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
+    assert "bad.csv" in result.stderr and "X9" in result.stderr
