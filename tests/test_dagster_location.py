@@ -46,7 +46,7 @@ def test_assets_are_grouped_by_stage():
 def test_annual_job_is_partitioned_by_completed_years():
     job = defs.resolve_job_def("dti_annual")
     keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))
-    assert keys == ["2021", "2022", "2023", "2024", "2025"]
+    assert keys == ["2020", "2021", "2022", "2023", "2024", "2025"]
 
 
 def test_blocking_check_is_declared_beside_the_observations():
