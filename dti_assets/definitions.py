@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dti_assets.assets import demo, ingest, publish, reference, score, validate
+from dti_assets.assets import demo, ingest, publish, reference, report, score, updates, validate
 from dti_assets.jobs import annual_job, annual_schedule, demo_inbox_job
 from dti_assets.resources import DtiSettings, Warehouse
+from dti_assets.sensors import inbox_sensor
 from pipelines import paths
 
-all_assets = dg.load_assets_from_modules([reference, demo, ingest, validate, score, publish])
+all_assets = dg.load_assets_from_modules(
+    [reference, demo, ingest, validate, score, publish, report, updates]
+)
 
 defs = dg.Definitions(
     assets=all_assets,
     jobs=[annual_job, demo_inbox_job],
     schedules=[annual_schedule],
+    sensors=[inbox_sensor],
     resources={
         "warehouse": Warehouse(database=str(paths.warehouse_path())),
         "settings": DtiSettings(),

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli import coinr_commands, intake_commands, report_commands
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
@@ -98,6 +99,7 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     failed = [o for o in outcomes if not o.success]
     _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
+    report_commands.print_report_location(console)
     console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
     if failed:
         console.print(
@@ -186,35 +188,108 @@ def status() -> None:
     default="minmax",
     show_default=True,
 )
+@click.option(
+    "--missing",
+    type=click.Choice(["zero", "exclude", "mean"]),
+    default="zero",
+    show_default=True,
+    help="Missing values: 0 points, left out with siblings re-weighted, or the group mean.",
+)
+@click.option(
+    "--bounds",
+    type=click.Choice(["observed", "pooled", "goalposts"]),
+    default="observed",
+    show_default=True,
+    help="Min-max bounds: the year's group, all years pooled, or fixed goalposts.",
+)
+@click.option(
+    "--reference-year",
+    type=int,
+    default=None,
+    help="With --bounds goalposts: leaves without framework goalposts use this year's bounds.",
+)
+@click.option(
+    "--clip/--no-clip",
+    default=True,
+    show_default=True,
+    help="Goalposts: values beyond them score 0 or the maximum.",
+)
+@click.option(
+    "--zscore",
+    "zscore_mode",
+    type=click.Choice(["cdf", "rescaled"]),
+    default="cdf",
+    show_default=True,
+    help="z → points: Φ(z) × max, or clip(0.5 + 0.1 z, 0, 1) × max.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add a last column rule_applied: which rule gave each leaf its points.",
+)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def score(framework_path: Path, data_path: Path, method: str, out_path: Path) -> None:
+def score(
+    framework_path: Path,
+    data_path: Path,
+    method: str,
+    missing: str,
+    bounds: str,
+    reference_year: int | None,
+    clip: bool,
+    zscore_mode: str,
+    explain: bool,
+    out_path: Path,
+) -> None:
     """Score any framework and data file; writes one CSV row per unit, year and node."""
-    from pipelines.datafiles import read_framework_file, read_observations, units_of
+    from pipelines.datafiles import (
+        DataFileError,
+        read_framework_file,
+        read_observations,
+        units_of,
+    )
+    from pipelines.framework.load import FrameworkError
     from pipelines.scoring.engine import score as score_units
     from pipelines.scoring.methods import MethodSpec
 
-    from pipelines.datafiles import DataFileError
-    from pipelines.framework.load import FrameworkError
-
     try:
+        spec = MethodSpec(
+            method,  # type: ignore[arg-type]
+            missing=missing,  # type: ignore[arg-type]
+            minmax_bounds=bounds,  # type: ignore[arg-type]
+            clip=clip,
+            zscore_mode=zscore_mode,  # type: ignore[arg-type]
+            reference_year=reference_year,
+        )
         framework = read_framework_file(framework_path)
         values = read_observations(data_path, framework)
-    except (DataFileError, FrameworkError) as exc:
+    except (DataFileError, FrameworkError, ValueError) as exc:
         errors.print(f"error: {exc}")
         sys.exit(2)
     for finding in framework.findings:
         console.print(f"[yellow]note:[/] {finding}")
-    scores = score_units(values, units_of(values), framework, MethodSpec(method))
+    scores = score_units(values, units_of(values), framework, spec)
     columns = ["unit_id", "year", "node_id", "node_level", "points", "max_points", "ratio", "rank"]
     if method == "zscore":
         columns.append("z")
+    if explain:
+        columns.append("rule_applied")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     scores.select(columns).sort("year", "unit_id", maintain_order=True).write_csv(out_path)
     n_units = values.select("unit_id", "year").unique().height
-    missing = values["value"].null_count()
+    missing_count = values["value"].null_count()
+    treatment = {
+        "zero": "→ 0 points",
+        "exclude": "→ left out, siblings re-weighted",
+        "mean": "→ group mean",
+    }[missing]
+    settings = ""
+    if method == "minmax" and bounds != "observed":
+        settings = f", bounds {bounds}"
+    if method == "zscore" and zscore_mode != "cdf":
+        settings = f", z {zscore_mode}"
     console.print(
         f"{framework.id}: {n_units} unit-years × {len(framework.leaves())} indicators "
-        f"({missing} missing → 0 points), method {method} → {out_path} "
+        f"({missing_count} missing {treatment}), method {method}{settings} → {out_path} "
         f"({scores.height} rows)"
     )
 
@@ -261,6 +336,10 @@ def framework_check(path: Path) -> None:
     for finding in loaded.findings:
         console.print(f"[yellow]declared ≠ listed:[/] {finding}")
 
+
+cli.add_command(coinr_commands.coinr)
+cli.add_command(report_commands.report)
+intake_commands.register(cli)
 
 if __name__ == "__main__":
     cli()

@@ -2,7 +2,9 @@
 
 Frameworks: the project's YAML, or a COINr ``iMeta`` CSV. Observations: a long CSV
 (``unit_id,year,indicator_id,value``) or a COINr wide ``iData`` CSV (``uCode``, optional ``Time``,
-one column per indicator; other columns such as ``uName``, groups and denominators are ignored).
+one column per indicator; other columns such as ``uName``, groups and denominators are ignored);
+a panel (several ``Time`` values) gives one year per value. Both ways: :func:`write_coinr` writes
+a framework (and data) as COINr tables, :func:`write_framework_yaml` any framework as YAML.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import yaml
 
-from pipelines.framework.coinr import read_imeta
-from pipelines.framework.load import load_framework
+from pipelines.framework.coinr import read_imeta, sidecar_path, write_idata, write_imeta
+from pipelines.framework.load import framework_to_mapping, load_framework
 from pipelines.framework.model import Framework
 
 LONG_COLUMNS = ("unit_id", "year", "indicator_id", "value")
@@ -85,3 +88,42 @@ def units_of(values: pl.DataFrame, group_id: str = "all") -> pl.DataFrame:
     return (
         values.select("unit_id", "year").unique().with_columns(pl.lit(group_id).alias("group_id"))
     )
+
+
+def write_coinr(
+    framework: Framework,
+    out_dir: str | Path,
+    values: pl.DataFrame | None = None,
+    names: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """``iMeta.csv`` (+ ``iMeta.dti.json``) and, with values, ``iData.csv`` in ``out_dir``.
+
+    Returns the paths written and the notes of :func:`write_imeta` (what COINr would refuse)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    imeta = out / "iMeta.csv"
+    written: dict[str, object] = {
+        "iMeta": imeta,
+        "sidecar": sidecar_path(imeta),
+        "notes": write_imeta(framework, imeta),
+    }
+    if values is not None:
+        written["iData"] = out / "iData.csv"
+        written["rows"] = write_idata(values, framework, out / "iData.csv", names)
+    return written
+
+
+def write_framework_yaml(framework: Framework, path: str | Path) -> Path:
+    """Any framework (e.g. read from a COINr iMeta) as the project's YAML."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(
+            {"framework": framework_to_mapping(framework)},
+            allow_unicode=True,
+            sort_keys=False,
+            width=100,
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -14,7 +14,13 @@ from pipelines.framework.load import load_framework
 from pipelines.framework.model import Framework
 from pipelines.paths import DATA_DIR
 from pipelines.registry import load_registry
-from pipelines.scoring.methods import METHODS
+from pipelines.scoring.methods import BOUNDS, METHODS, MISSING_RULES, ZSCORE_MODES, MethodSpec
+from pipelines.scoring.rank import READINGS
+from pipelines.scoring.rules import RuleSettings
+
+
+class PresetError(ValueError):
+    """A preset file names an unknown setting or value."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,32 @@ class Preset:
     methods: tuple[str, ...]
     demo: dict[str, Any] = field(default_factory=dict)
     origin: Path = Path()
+    missing: str = "zero"  # zero | exclude | mean
+    classification_reading: str | None = None  # total_only | total_and_pillars | framework's
+    rules: RuleSettings = field(default_factory=RuleSettings)
+    lineage_path: Path | None = None
+    minmax_bounds: str = "observed"
+    clip: bool = True
+    zscore_mode: str = "cdf"
+    reference_year: int | None = None
+
+    def method_spec(self, method: str) -> MethodSpec:
+        """The full settings of one method under this preset (recorded in snapshots)."""
+        return MethodSpec(
+            method=method,  # type: ignore[arg-type]
+            missing=self.missing,  # type: ignore[arg-type]
+            minmax_bounds=self.minmax_bounds,  # type: ignore[arg-type]
+            clip=self.clip,
+            zscore_mode=self.zscore_mode,  # type: ignore[arg-type]
+            reference_year=self.reference_year,
+        )
+
+    @cached_property
+    def lineage(self) -> pl.DataFrame:
+        """Predecessor → successor links (empty without a ``lineage:`` file)."""
+        from pipelines.lineage import empty_lineage, load_lineage
+
+        return load_lineage(self.lineage_path) if self.lineage_path else empty_lineage()
 
     @property
     def years(self) -> list[int]:
@@ -81,10 +113,35 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         )
         for level, setup in spec["levels"].items()
     }
-    methods = tuple(spec.get("methods", {}).get("computed", METHODS))
-    primary = spec.get("methods", {}).get("primary", methods[0])
+    method_setup = spec.get("methods") or {}
+    methods = tuple(method_setup.get("computed", METHODS))
+    primary = method_setup.get("primary", methods[0])
     if primary not in methods:
         raise ValueError(f"{path}: primary method {primary!r} is not among computed {methods}")
+    classification = spec.get("classification") or {}
+    settings = {
+        "missing": _choice(path, "missing", spec.get("missing", "zero"), MISSING_RULES),
+        "classification_reading": _choice(
+            path, "classification.reading", classification.get("reading"), READINGS, True
+        ),
+        "minmax_bounds": _choice(
+            path, "methods.minmax_bounds", method_setup.get("minmax_bounds", "observed"), BOUNDS
+        ),
+        "zscore_mode": _choice(
+            path, "methods.zscore_mode", method_setup.get("zscore_mode", "cdf"), ZSCORE_MODES
+        ),
+        "clip": bool(method_setup.get("clip", True)),
+        "reference_year": method_setup.get("reference_year"),
+    }
+    try:
+        rules = RuleSettings.from_mapping(spec.get("rules"), origin=str(path))
+        MethodSpec(
+            "minmax",
+            minmax_bounds=settings["minmax_bounds"],
+            reference_year=settings["reference_year"],
+        )
+    except ValueError as exc:
+        raise PresetError(f"{path}: {exc}") from exc
     return Preset(
         id=spec["id"],
         name=spec["name"],
@@ -96,4 +153,15 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         methods=methods,
         demo=dict(spec.get("demo") or {}),
         origin=path,
+        rules=rules,
+        lineage_path=base / spec["lineage"] if spec.get("lineage") else None,
+        **settings,
     )
+
+
+def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...], optional: bool = False):
+    if value is None and optional:
+        return None
+    if value not in allowed:
+        raise PresetError(f"{path}: {key} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.preset import Preset
-from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.rank import effective_reading
 from pipelines.version import code_version
 from pipelines.warehouse import insert_frame, transaction
 
@@ -64,17 +64,64 @@ def frame_hash(frame: pl.DataFrame, sort_by: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _input_hash(con: duckdb.DuckDBPyConnection, year: int, level: str, units: pl.DataFrame) -> str:
-    observations = con.execute(
-        "SELECT unit_id, indicator_id, value FROM observations WHERE year = ? AND level = ?",
-        [year, level],
-    ).pl()
+def _input_hash(
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    level: str,
+    units: pl.DataFrame,
+    all_years: bool = False,
+) -> str:
+    """Hash of the observations scored (every year of the level when the bounds pool years) and
+    of the units with their comparison group and the registry flags the rules read."""
+    if all_years:
+        observations = con.execute(
+            "SELECT year, unit_id, indicator_id, value, appraised_points FROM observations "
+            "WHERE level = ?",
+            [level],
+        ).pl()
+        keys = ["year", "unit_id", "indicator_id"]
+    else:
+        observations = con.execute(
+            "SELECT unit_id, indicator_id, value, appraised_points FROM observations "
+            "WHERE year = ? AND level = ?",
+            [year, level],
+        ).pl()
+        keys = ["unit_id", "indicator_id"]
+    unit_columns = [
+        c
+        for c in ("unit_id", "group_id", "has_subordinates", "has_dvctt", "is_special")
+        if c in units.columns
+    ]
     return hashlib.sha256(
         (
-            frame_hash(observations, ["unit_id", "indicator_id"])
-            + frame_hash(units.select("unit_id", "group_id"), ["unit_id"])
+            frame_hash(observations, keys) + frame_hash(units.select(unit_columns), ["unit_id"])
         ).encode()
     ).hexdigest()
+
+
+def _lineage_params(preset: Preset) -> dict | None:
+    if preset.lineage_path is None:
+        return None
+    return {
+        "file": preset.lineage_path.name,
+        "sha256": hashlib.sha256(preset.lineage_path.read_bytes()).hexdigest(),
+    }
+
+
+def run_params(preset: Preset, level: str, method: str) -> dict:
+    """Everything about how a level and method were scored (``snapshots.params_json``): the
+    method settings (missing-data rule, bounds, z-score mode …), the per-unit rules, the
+    classification reading actually used, the lineage file, the comparison grouping."""
+    return {
+        **preset.method_spec(method).params(),
+        "preset": preset.id,
+        "comparison_group": preset.levels[level].comparison_group,
+        "rules": preset.rules.params(),
+        "classification_reading": effective_reading(
+            preset.framework(level), preset.classification_reading
+        ),
+        "lineage": _lineage_params(preset),
+    }
 
 
 def take_snapshots(
@@ -87,13 +134,10 @@ def take_snapshots(
     for level in preset.levels:
         framework = preset.framework(level)
         units = scored_units(preset, level, year)
-        input_hash = _input_hash(con, year, level, units)
+        pooled = any(preset.method_spec(m).needs_other_years for m in preset.methods)
+        input_hash = _input_hash(con, year, level, units, all_years=pooled)
         for method in preset.methods:
-            params = {
-                **MethodSpec(method).params(),
-                "preset": preset.id,
-                "comparison_group": preset.levels[level].comparison_group,
-            }
+            params = run_params(preset, level, method)
             identity = {
                 "year": year,
                 "level": level,

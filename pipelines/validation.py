@@ -111,11 +111,21 @@ def _value_parsed(frame: pl.DataFrame, context: ValidationContext) -> pl.Expr | 
     return (text.is_null() | (text == "") | pl.col("value").is_not_null()).fill_null(True)
 
 
-# Derived Boolean columns, recomputed from the context whenever a suite references them.
+def _unit_value_share(frame: pl.DataFrame, context: ValidationContext) -> pl.Expr | None:
+    """Per unit (on each of its rows): the share of its rows that carry a value, 4 decimals.
+    Indicators a file has no row for at all are reported per submission (missing_indicators)."""
+    if not {"unit_id", "value"} <= set(frame.columns):
+        return None
+    share = pl.col("value").is_not_null().cast(pl.Float64).mean().over("unit_id")
+    return share.round(4)
+
+
+# Derived columns, recomputed from the context whenever a suite references them.
 _DERIVED_COLUMNS: dict[str, Callable[[pl.DataFrame, ValidationContext], pl.Expr | None]] = {
     "value_in_range": _value_in_range,
     "value_matches_source": _value_matches_source,
     "value_parsed": _value_parsed,
+    "unit_value_share": _unit_value_share,
 }
 
 

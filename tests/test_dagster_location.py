@@ -40,6 +40,9 @@ def test_assets_are_grouped_by_stage():
         "pillar_scores": "score",
         "unit_ranks": "score",
         "year_snapshot": "publish",
+        "update_periods": "publish",
+        "year_report": "publish",
+        "year_annex": "publish",
     }
 
 
@@ -170,7 +173,9 @@ def test_failed_blocking_check_stops_scoring_until_overridden(tiny_year: Path):
     try:
         # A value for a unit the registry does not know slips into the raw layer.
         con.execute(
-            "INSERT INTO raw_values SELECT submission_id, file_name, sheet, 999, column_name, "
+            "INSERT INTO raw_values (submission_id, file_name, sheet, row_number, column_name, "
+            "year, level, unit_id, indicator_id, kind, raw_text, value, reason) "
+            "SELECT submission_id, file_name, sheet, 999, column_name, "
             "year, level, 'S-GHOST', indicator_id, kind, raw_text, value, reason "
             "FROM raw_values WHERE level = 'department' AND kind = 'self' LIMIT 1"
         )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import subprocess_env
 
 pytestmark = pytest.mark.slow

@@ -323,12 +323,16 @@ def test_unit_not_in_registry_is_refused(con, preset: Preset, inbox: Path, archi
 
     [submission] = records(
         con,
-        "SELECT kind, status, n_accepted, n_rejected, archived_path FROM submissions "
-        "WHERE submission_id = ?",
+        "SELECT kind, year, level, unit_id, status, n_accepted, n_rejected, archived_path "
+        "FROM submissions WHERE submission_id = ?",
         digest,
     )
+    # what _meta says is kept even though the file is refused (kind, year, level, unit)
     assert submission == {
-        "kind": "unknown",
+        "kind": "self",
+        "year": 2024,
+        "level": "commune",
+        "unit_id": "X-KHONG-99",
         "status": "refused",
         "n_accepted": 0,
         "n_rejected": 1,

@@ -200,6 +200,9 @@ def test_full_accepted_record_of_one_cell(original: Path, framework: Framework) 
         "value": 85.5,
         "reason": None,
         "raw_text": "85.5",
+        # evidence and the unit's own points are read too (blank in this workbook)
+        "evidence": None,
+        "self_points": None,
     }
 
 

@@ -1,4 +1,4 @@
-"""COINr's framework table (``iMeta``) as a :class:`Framework`.
+"""COINr's tables (``iMeta``, ``iData``) ↔ this project's frameworks and observations.
 
 COINr (the JRC's R package) describes a composite index as rows: ``Level`` (1 = indicator, up to
 the index), ``iCode``, ``iName``, ``Direction`` (1 / −1), ``Weight`` (relative to siblings),
@@ -7,18 +7,55 @@ Weights become maximum points on the index scale (default 100), so summing child
 COINr's weighted arithmetic mean, scaled. Under the ``points`` method an indicator with a
 ``Target`` scores ``min(x / target, 1) × max`` (lower-is-better: ``target / x``); without one it
 scores relative to the best unit.
+
+Writing (:func:`write_imeta`, :func:`write_idata`) is lossless for this project: next to COINr's
+own columns (``Weight`` = the node's maximum points, which COINr rescales within siblings) the
+iMeta carries ``dti_*`` columns (node type, exact maximum, rule, flags, goalposts, order …) that
+COINr ignores, and a sidecar ``<stem>.dti.json`` holds what has no row (scale, version, classes,
+views, composites). Reading back both gives a framework with the same content hash, hence the
+same scores. Without the extras (a file made by COINr) the weights and targets are used.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from pipelines.framework.load import FrameworkError, framework_from_mapping
+from pipelines.framework.load import FrameworkError, framework_from_mapping, framework_to_mapping
 from pipelines.framework.model import Framework
 
 SCORED_TYPES = ("Indicator", "Aggregate")
+IMETA_COLUMNS = [
+    "Level",
+    "iCode",
+    "iName",
+    "Direction",
+    "Weight",
+    "Parent",
+    "Type",
+    "Unit",
+    "Target",
+    "dti_type",
+    "dti_max_points",
+    "dti_rule",
+    "dti_flags",
+    "dti_goalposts",
+    "dti_source",
+    "dti_percent_scale",
+    "dti_rubric",
+    "dti_declared_components",
+    "dti_order",
+]
+
+
+def sidecar_path(imeta_path: str | Path) -> Path:
+    """``iMeta.csv`` → ``iMeta.dti.json``: the framework-level settings iMeta has no row for."""
+    path = Path(imeta_path)
+    return path.with_name(f"{path.stem}.dti.json")
 
 
 def _level_type(level: int, top: int) -> str:
@@ -27,14 +64,23 @@ def _level_type(level: int, top: int) -> str:
     return {1: "indicator", 2: "pillar"}.get(level, "group")
 
 
-def read_imeta(path: str | Path, scale: float = 100.0) -> Framework:
-    """Read an ``iMeta`` CSV (``NA`` = missing) into a validated framework."""
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_imeta(path: str | Path, scale: float | None = None) -> Framework:
+    """Read an ``iMeta`` CSV (``NA`` = missing) into a validated framework.
+
+    ``scale`` is the index's maximum points: given, else the sidecar's, else 100.
+    """
     path = Path(path)
     meta = pl.read_csv(path, null_values=["NA", ""], infer_schema_length=None)
     required = {"Level", "iCode", "Parent", "Type"}
     if not required <= set(meta.columns):
         raise FrameworkError(str(path), [f"iMeta needs columns {sorted(required)}"])
     meta = meta.filter(pl.col("Type").is_in(SCORED_TYPES))
+    if "dti_order" in meta.columns:
+        meta = meta.sort("dti_order", nulls_last=True, maintain_order=True)
     rows = {r["iCode"]: r for r in meta.iter_rows(named=True)}
     top = int(meta["Level"].max())
     roots = [code for code, r in rows.items() if r["Parent"] is None]
@@ -54,36 +100,170 @@ def read_imeta(path: str | Path, scale: float = 100.0) -> Framework:
 
     def node(code: str) -> dict:
         r = rows[code]
-        spec = {
+        spec: dict[str, Any] = {
             "id": code,
-            "type": _level_type(int(r["Level"]), top),
+            "type": r.get("dti_type") or _level_type(int(r["Level"]), top),
             "name": r.get("iName") or code,
-            "weight": float(r["Weight"]) if r.get("Weight") is not None else 1.0,
             "direction": "lower" if r.get("Direction") == -1 else "higher",
         }
+        if r.get("dti_max_points") is not None:
+            spec["max_points"] = float(r["dti_max_points"])
+        else:
+            spec["weight"] = float(r["Weight"]) if r.get("Weight") is not None else 1.0
+        if r.get("dti_source") is not None:
+            spec["source"] = r["dti_source"]
+        if r.get("dti_flags"):
+            spec["flags"] = [f for f in str(r["dti_flags"]).split(",") if f]
+        for column, key in (
+            ("dti_percent_scale", "percent_scale"),
+            ("dti_rubric", "rubric"),
+            ("dti_declared_components", "declared_components"),
+        ):
+            if r.get(column) is not None:
+                spec[key] = r[column]
+        if r.get("dti_goalposts"):
+            spec["goalposts"] = json.loads(r["dti_goalposts"])
         if code in children:
             spec["children"] = [node(c) for c in children[code]]
         else:
             target = r.get("Target")
-            spec["rule"] = (
-                {"kind": "ratio", "target": float(target)}
-                if target is not None and float(target) > 0
-                else {"kind": "relative_best"}
-            )
-            spec["unit"] = r.get("Unit")
+            if r.get("dti_rule"):
+                spec["rule"] = json.loads(r["dti_rule"])
+            elif target is not None and float(target) > 0:
+                spec["rule"] = {"kind": "ratio", "target": float(target)}
+            else:
+                spec["rule"] = {"kind": "relative_best"}
+            if r.get("Unit") is not None:
+                spec["unit"] = _text(r["Unit"])
         return spec
 
     root = rows[roots[0]]
-    return framework_from_mapping(
-        {
-            "id": path.stem,
-            "version": f"iMeta:{path.name}",
-            "name": root.get("iName") or roots[0],
-            "level": "unit",
-            "scale": scale,
-            "root": {"id": roots[0], "name": root.get("iName") or roots[0]},
-            "source": {"format": "COINr iMeta", "file": str(path)},
-            "tree": [node(c) for c in children.get(roots[0], [])],
-        },
-        origin=str(path),
+    mapping: dict[str, Any] = {
+        "id": path.stem,
+        "version": f"iMeta:{path.name}",
+        "name": root.get("iName") or roots[0],
+        "level": "unit",
+        "scale": 100.0,
+        "source": {"format": "COINr iMeta", "file": str(path)},
+    }
+    sidecar = sidecar_path(path)
+    if sidecar.exists():
+        mapping.update(json.loads(sidecar.read_text(encoding="utf-8")))
+    if scale is not None:
+        mapping["scale"] = scale
+    mapping["root"] = {"id": roots[0], "name": root.get("iName") or roots[0]}
+    mapping["tree"] = [node(c) for c in children.get(roots[0], [])]
+    return framework_from_mapping(mapping, origin=str(path))
+
+
+def _heights(framework: Framework) -> dict[str, int]:
+    """COINr's Level: 1 for indicators, 1 + the highest child level for aggregates."""
+    height: dict[str, int] = {}
+    for node_id in reversed(list(framework.nodes)):  # children come after their parents
+        kids = framework.nodes[node_id].children
+        height[node_id] = 1 + max((height[c] for c in kids), default=0)
+    return height
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "NA"
+    return repr(float(value)) if float(value) != int(value) else str(int(value))
+
+
+def write_imeta(framework: Framework, path: str | Path) -> list[str]:
+    """Write ``iMeta`` (and its sidecar ``<stem>.dti.json``); returns notes about what COINr
+    itself will not accept as is (a tree whose leaves are not all at the same depth)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    level = _heights(framework)
+    order = {node_id: i for i, node_id in enumerate(framework.nodes)}
+    notes = []
+    rows = []
+    for node in sorted(framework.nodes.values(), key=lambda n: (level[n.id], order[n.id])):
+        parent = node.parent_id
+        if parent is not None and level[parent] != level[node.id] + 1:
+            notes.append(
+                f"{node.id}: Level {level[node.id]} under {parent} at Level {level[parent]} "
+                "(COINr wants every Parent one level up; this project reads it as is)"
+            )
+        rule = node.rule
+        target = rule.params.get("target") if rule is not None and rule.kind == "ratio" else None
+        rows.append(
+            {
+                "Level": level[node.id],
+                "iCode": node.id,
+                "iName": node.name,
+                "Direction": node.direction,
+                "Weight": _number(node.max_points) if parent is not None else "1",
+                "Parent": parent if parent is not None else "NA",
+                "Type": "Aggregate" if node.children else "Indicator",
+                "Unit": node.unit if node.unit is not None else "NA",
+                "Target": _number(target),
+                "dti_type": node.type,
+                "dti_max_points": repr(float(node.max_points)),
+                "dti_rule": json.dumps({"kind": rule.kind, **rule.params}, ensure_ascii=False)
+                if rule is not None
+                else "NA",
+                "dti_flags": ",".join(sorted(node.flags)) or "NA",
+                "dti_goalposts": json.dumps(list(node.goalposts)) if node.goalposts else "NA",
+                "dti_source": node.source,
+                "dti_percent_scale": _number(node.percent_scale),
+                "dti_rubric": node.rubric if node.rubric is not None else "NA",
+                "dti_declared_components": node.declared_components
+                if node.declared_components is not None
+                else "NA",
+                "dti_order": order[node.id],
+            }
+        )
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=IMETA_COLUMNS, quoting=csv.QUOTE_MINIMAL)
+        writer.writeheader()
+        writer.writerows(rows)
+    header = {k: v for k, v in framework_to_mapping(framework).items() if k not in ("tree", "root")}
+    sidecar_path(path).write_text(
+        json.dumps(header, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
     )
+    return notes
+
+
+def idata_frame(
+    values: pl.DataFrame, framework: Framework, names: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """Long ``unit_id, year, node_id, value`` → COINr's wide iData: ``uCode`` (``uName`` when
+    names are given), ``Time`` (unless every year is null), one column per leaf in framework
+    order; a unit-year without a value for a leaf gets null (``NA``)."""
+    leaves = framework.leaf_ids()
+    unknown = sorted(set(values["node_id"].unique()) - set(leaves))
+    if unknown:
+        raise ValueError(f"values name indicators not in {framework.id}: {', '.join(unknown[:20])}")
+    with_time = values["year"].null_count() < values.height
+    keys = ["unit_id", "year"]
+    rows = values.select(keys).unique().sort(keys, nulls_last=True)
+    wide = values.pivot(on="node_id", index=keys, values="value", aggregate_function="first")
+    wide = rows.join(wide, on=keys, how="left", nulls_equal=True)
+    for leaf in leaves:
+        if leaf not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(leaf))
+    first = [pl.col("unit_id").alias("uCode")]
+    if names:
+        first.insert(0, pl.col("unit_id").replace_strict(names, default=None).alias("uName"))
+    if with_time:
+        first.append(pl.col("year").alias("Time"))
+    return wide.select(*first, *[pl.col(c).cast(pl.Float64) for c in leaves]).sort(
+        ["Time", "uCode"] if with_time else ["uCode"]
+    )
+
+
+def write_idata(
+    values: pl.DataFrame,
+    framework: Framework,
+    path: str | Path,
+    names: dict[str, str] | None = None,
+) -> int:
+    """Write :func:`idata_frame` as CSV (``NA`` = missing, floats at full precision)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = idata_frame(values, framework, names)
+    frame.write_csv(path, null_value="NA")
+    return frame.height

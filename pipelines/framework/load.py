@@ -179,6 +179,7 @@ class _Builder:
             percent_scale=spec.get("percent_scale"),
             rubric=spec.get("rubric"),
             declared_components=spec.get("declared_components"),
+            goalposts=self._goalposts(spec.get("goalposts"), loc),
             location=loc,
         )
         self.nodes[node_id] = node
@@ -199,6 +200,20 @@ class _Builder:
             return parent.max_points * weight / weight_total
         self.problem(loc, "needs 'max_points' or 'weight'")
         return 0.0
+
+    def _goalposts(self, spec: Any, loc: str) -> tuple[float, float] | None:
+        """``goalposts: [lo, hi]``: fixed min-max bounds of the raw value, lo < hi."""
+        if spec is None:
+            return None
+        if (
+            not isinstance(spec, list | tuple)
+            or len(spec) != 2
+            or not all(isinstance(v, int | float) and not math.isnan(v) for v in spec)
+            or not spec[0] < spec[1]
+        ):
+            self.problem(f"{loc}.goalposts", f"must be [lo, hi] with numbers lo < hi, not {spec!r}")
+            return None
+        return (float(spec[0]), float(spec[1]))
 
     def _rule(self, spec: Any, max_points: float, loc: str) -> Rule | None:
         if spec is None:
@@ -232,6 +247,8 @@ class _Builder:
         return Rule(kind=kind, params=params)
 
     def _check_points(self, node: Node) -> None:
+        if node.children and node.goalposts is not None:
+            self.problem(node.location, "goalposts belong on leaves (the nodes with raw values)")
         if not node.children:
             if node.type == "index":
                 self.problem("tree", "the index has no nodes")
@@ -320,3 +337,68 @@ class _Builder:
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and value > 0
+
+
+def framework_to_mapping(framework: Framework) -> dict[str, Any]:
+    """The inverse of :func:`framework_from_mapping`: a mapping that loads back into a framework
+    with the same content hash (used by the COINr export and to write YAML)."""
+    root = framework.nodes[framework.root_id]
+
+    def node(node_id: str) -> dict[str, Any]:
+        n = framework.nodes[node_id]
+        spec: dict[str, Any] = {
+            "id": n.id,
+            "type": n.type,
+            "name": n.name,
+            "max_points": n.max_points,
+        }
+        if n.direction == -1:
+            spec["direction"] = "lower"
+        if n.rule is not None:
+            spec["rule"] = {"kind": n.rule.kind, **n.rule.params}
+        if n.flags:
+            spec["flags"] = sorted(n.flags)
+        spec["source"] = n.source
+        for key in ("unit", "percent_scale", "rubric", "declared_components"):
+            if getattr(n, key) is not None:
+                spec[key] = getattr(n, key)
+        if n.goalposts is not None:
+            spec["goalposts"] = list(n.goalposts)
+        if n.children:
+            spec["children"] = [node(c) for c in n.children]
+        return spec
+
+    mapping: dict[str, Any] = {
+        "id": framework.id,
+        "version": framework.version,
+        "name": framework.name,
+        "level": framework.level,
+        "scale": framework.scale,
+        "root": {"id": root.id, "name": root.name},
+        "source": dict(framework.source),
+    }
+    if framework.valid_from is not None or framework.valid_to is not None:
+        mapping["valid_years"] = {"from": framework.valid_from, "to": framework.valid_to}
+    if framework.declared:
+        mapping["declared"] = dict(framework.declared)
+    if framework.notes:
+        mapping["notes"] = list(framework.notes)
+    if framework.classification is not None:
+        c = framework.classification
+        mapping["classification"] = {
+            "id": c.id,
+            "source": c.source,
+            "pillar_minimum": c.pillar_minimum,
+            "bands": [{"label": b.label, "min_ratio": b.min_ratio} for b in c.bands],
+        }
+    mapping["tree"] = [node(c) for c in root.children]
+    if framework.views:
+        mapping["views"] = [
+            {"id": v.id, "name": v.name, "over": list(v.over), "divisor": v.divisor}
+            for v in framework.views
+        ]
+    if framework.composites:
+        mapping["composites"] = [
+            {"id": c.id, "name": c.name, "weights": dict(c.weights)} for c in framework.composites
+        ]
+    return mapping

@@ -39,6 +39,7 @@ class Node:
     percent_scale: float | None = None
     rubric: str | None = None
     declared_components: int | None = None
+    goalposts: tuple[float, float] | None = None  # fixed min-max bounds [lo, hi] of the raw value
     location: str = ""
 
     @property
@@ -122,6 +123,14 @@ class Framework:
             parent = self.nodes[parent].parent_id
         return out
 
+    def effective_flags(self, node_id: str) -> frozenset[str]:
+        """The node's flags and those of its ancestors: a flag on a component covers its
+        criteria (a ``dvctt`` component's criteria are all about online public services)."""
+        flags = set(self.nodes[node_id].flags)
+        for ancestor in self.ancestors(node_id):
+            flags |= self.nodes[ancestor].flags
+        return frozenset(flags)
+
     def pillar_of(self, node_id: str) -> str | None:
         for candidate in [node_id, *self.ancestors(node_id)]:
             if self.nodes[candidate].type == "pillar":
@@ -157,6 +166,8 @@ class Framework:
                 "source": n.source,
                 "unit": n.unit,
                 "is_leaf": n.is_leaf and n.id != self.root_id,
+                "goalpost_lo": n.goalposts[0] if n.goalposts else None,
+                "goalpost_hi": n.goalposts[1] if n.goalposts else None,
             }
             for i, n in enumerate(self.nodes.values())
         ]
@@ -215,6 +226,8 @@ NODES_SCHEMA = {
     "source": pl.String,
     "unit": pl.String,
     "is_leaf": pl.Boolean,
+    "goalpost_lo": pl.Float64,
+    "goalpost_hi": pl.Float64,
 }
 
 
@@ -234,4 +247,6 @@ def _extra_row(node_id: str, level: str, name: str, max_points: float, ordinal: 
         "source": "decision",
         "unit": None,
         "is_leaf": False,
+        "goalpost_lo": None,
+        "goalpost_hi": None,
     }

@@ -4,8 +4,15 @@ Aggregation is the sum of the children's points, level by level, which is the we
 mean with the maximum points as weights, scaled to the parent's maximum. Summing leaf points over
 a closure table (leaf → each ancestor) gives the same numbers in one grouped pass.
 
+Missing data ``exclude``: leaves marked ``excluded`` are dropped and every parent re-weights over
+its present children, level by level: ``points = Σ present points ÷ Σ their maxima × the parent's
+maximum``. A node whose children are all excluded is itself excluded (0 points, ratio null) and
+its own parent re-weights without it. Where nothing below a node is excluded its points are the
+plain sum, exactly as above. Views and composites re-weight the same way over the nodes they cover.
+
 The aggregated z-score of a node is the max-points-weighted mean of its leaves' z over the leaves
-that have a value; it is what COINr reports when it aggregates z-scores arithmetically.
+that have a z (scored from a reported value); it is what COINr reports when it aggregates
+z-scores arithmetically with missing values left out.
 """
 
 from __future__ import annotations
@@ -18,15 +25,20 @@ UNIT_KEYS = ["unit_id", "year", "group_id"]
 
 
 def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Points, maximum, ratio and aggregated z at every node (leaves included).
+    """Points, maximum, ratio, aggregated z and ``excluded`` at every node (leaves included).
 
-    ``leaf_scores`` has ``unit_id, year, group_id, node_id, points, z`` with points already
-    filled by the missing-data rule.
+    ``leaf_scores`` has ``unit_id, year, group_id, node_id, points, z`` (and optionally
+    ``excluded``) with points already filled by the missing-data rule.
     """
+    if "excluded" not in leaf_scores.columns:
+        leaf_scores = leaf_scores.with_columns(pl.lit(False).alias("excluded"))
+    leaf_scores = leaf_scores.with_columns(pl.col("excluded").fill_null(False))
     nodes = framework.nodes_frame().select("node_id", "node_level", "max_points", "ordinal")
     closure = framework.leaf_ancestry()
     weighted = (
-        leaf_scores.select(*UNIT_KEYS, pl.col("node_id").alias("leaf_id"), "points", "z")
+        leaf_scores.select(
+            *UNIT_KEYS, pl.col("node_id").alias("leaf_id"), "points", "z", "excluded"
+        )
         .join(
             nodes.select(pl.col("node_id").alias("leaf_id"), pl.col("max_points").alias("w")),
             on="leaf_id",
@@ -37,18 +49,86 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
     tree = weighted.group_by([*UNIT_KEYS, "node_id"]).agg(
         pl.col("points").sum().alias("points"),
         ((pl.col("z") * pl.col("w")).sum() / z_weight.sum()).alias("z"),
+        pl.col("excluded").all().alias("excluded"),
     )
+    if leaf_scores["excluded"].any():
+        reweighted = _reweighted_points(leaf_scores, framework)
+        tree = (
+            tree.drop("points", "excluded")
+            .join(reweighted, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True)
+            .with_columns(pl.col("excluded").fill_null(False))
+        )
     tree = tree.join(nodes, on="node_id")
     tree = pl.concat(
         [tree, _views(tree, framework), _composites(tree, framework)], how="diagonal_relaxed"
     )
     return tree.with_columns(
-        pl.when(pl.col("max_points") > 0)
+        pl.when((pl.col("max_points") > 0) & ~pl.col("excluded"))
         .then(pl.col("points") / pl.col("max_points"))
         .otherwise(None)
         .alias("ratio"),
         pl.col("z").fill_nan(None),
     ).sort([*UNIT_KEYS, "ordinal"])
+
+
+def _reweighted_points(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """Bottom-up points with excluded children left out and the rest re-weighted."""
+    nodes = framework.nodes_frame().select("node_id", "parent_id", "depth", "max_points")
+    depth = dict(zip(nodes["node_id"], nodes["depth"], strict=True))
+    computed = leaf_scores.select(*UNIT_KEYS, "node_id", "points", "excluded").with_columns(
+        pl.col("node_id").replace_strict(depth, return_dtype=pl.Int32).alias("depth")
+    )
+    parents = nodes.select(
+        pl.col("node_id"), "parent_id", pl.col("max_points").alias("child_max")
+    ).join(
+        nodes.select(
+            pl.col("node_id").alias("parent_id"), pl.col("max_points").alias("parent_max")
+        ),
+        on="parent_id",
+        how="left",
+    )
+    for level in range(int(nodes["depth"].max()), 0, -1):
+        children = computed.filter(pl.col("depth") == level).join(parents, on="node_id")
+        present = ~pl.col("excluded")
+        parent = (
+            children.group_by([*UNIT_KEYS, "parent_id"])
+            .agg(
+                pl.col("points").sum().alias("all_points"),
+                pl.col("points").filter(present).sum().alias("present_points"),
+                pl.col("child_max").filter(present).sum().alias("present_max"),
+                pl.col("parent_max").first(),
+                pl.col("excluded").any().alias("some_excluded"),
+                pl.col("excluded").all().alias("excluded"),
+            )
+            .with_columns(
+                pl.when(pl.col("excluded"))
+                .then(0.0)
+                .when(~pl.col("some_excluded"))
+                .then(pl.col("all_points"))
+                .when(pl.col("present_max") > 0)
+                .then(pl.col("present_points") / pl.col("present_max") * pl.col("parent_max"))
+                .otherwise(0.0)
+                .alias("points"),
+                pl.lit(level - 1, dtype=pl.Int32).alias("depth"),
+            )
+            .select(*UNIT_KEYS, pl.col("parent_id").alias("node_id"), "points", "excluded", "depth")
+        )
+        computed = pl.concat([computed, parent], how="vertical_relaxed")
+    return computed.drop("depth")
+
+
+def _reweighted_sum(points: pl.Expr, weight: pl.Expr) -> pl.Expr:
+    """Σ points, or over the present items re-weighted to the full weight when some are
+    excluded (0 when all are)."""
+    present = ~pl.col("excluded")
+    present_weight = weight.filter(present).sum()
+    return (
+        pl.when(~pl.col("excluded").any())
+        .then(points.sum())
+        .when(present_weight > 0)
+        .then(points.filter(present).sum() / present_weight * weight.sum())
+        .otherwise(0.0)
+    )
 
 
 def _views(tree: pl.DataFrame, framework: Framework) -> pl.DataFrame:
@@ -57,7 +137,11 @@ def _views(tree: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         frames.append(
             tree.filter(pl.col("node_id").is_in(view.over))
             .group_by(UNIT_KEYS)
-            .agg(pl.col("points").sum(), pl.col("z").mean())
+            .agg(
+                _reweighted_sum(pl.col("points"), pl.col("max_points")).alias("points"),
+                pl.col("z").mean(),
+                pl.col("excluded").all(),
+            )
             .with_columns(
                 pl.lit(view.id).alias("node_id"),
                 pl.lit("view").alias("node_level"),
@@ -72,7 +156,10 @@ def _composites(tree: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     if not framework.composites:
         return pl.DataFrame()
     ratios = pl.concat([tree, _views(tree, framework)], how="diagonal_relaxed").with_columns(
-        (pl.col("points") / pl.col("max_points")).alias("ratio")
+        pl.when(pl.col("max_points") > 0)
+        .then(pl.col("points") / pl.col("max_points"))
+        .otherwise(0.0)
+        .alias("ratio")
     )
     frames = []
     start = len(framework.nodes) + len(framework.views)
@@ -83,7 +170,12 @@ def _composites(tree: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         frames.append(
             ratios.join(weights, on="node_id")
             .group_by(UNIT_KEYS)
-            .agg((pl.col("ratio") * pl.col("weight")).sum().alias("points"))
+            .agg(
+                _reweighted_sum(pl.col("ratio") * pl.col("weight"), pl.col("weight")).alias(
+                    "points"
+                ),
+                pl.col("excluded").all(),
+            )
             .with_columns(
                 pl.lit(composite.id).alias("node_id"),
                 pl.lit("composite").alias("node_level"),

@@ -1,8 +1,17 @@
-"""The scoring verbs: normalise → impute → aggregate → rank → classify.
+"""The scoring verbs: normalise → unit rules → missing data → aggregate → rank → classify.
 
 Modelled on COINr's verbs (build, normalise, aggregate, rank): each step is a plain function on
 polars frames. The warehouse stages call them one at a time (one table each); :func:`score`
 chains them for files scored outside the warehouse (``dti score``).
+
+Leaf stage, in order (docs/scoring.md):
+1. :func:`normalise` — the method turns each reported value into points (missing stays null);
+2. per-unit rules (:mod:`pipelines.scoring.rules`): special units' maximum, best of the group for
+   units without subordinates;
+3. :func:`impute` — the missing-data rule (``zero``, ``mean`` or ``exclude``) for leaves still
+   without points;
+4. the DVCTT proportional rule, which reads the unit's final points on the non-DVCTT leaves.
+Every leaf row says in ``rule_applied`` which of these gave its points, and why.
 """
 
 from __future__ import annotations
@@ -12,11 +21,33 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.normalise import minmax_points, rubric_points, zscore_points
+from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
+from pipelines.scoring.rules import (
+    DVCTT,
+    RuleSettings,
+    apply_dvctt_rule,
+    apply_unit_rules,
+    mark_targets,
+)
 
 NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
 UNIT_KEYS = ["unit_id", "year", "group_id"]
+GROUP_KEYS = ["year", "group_id", "node_id"]
+
+LEAF_COLUMNS = [
+    "unit_id",
+    "year",
+    "group_id",
+    "node_id",
+    "value",
+    "normalised",
+    "z",
+    "points",
+    "n_missing",
+    "excluded",
+    "rule_applied",
+]
 
 SCORE_COLUMNS = [
     "year",
@@ -32,6 +63,8 @@ SCORE_COLUMNS = [
     "rank",
     "class_label",
     "n_missing",
+    "excluded",
+    "rule_applied",
 ]
 
 
@@ -41,7 +74,7 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
     and a unit that reported nothing still gets a row for every leaf.
     """
-    leaves = pl.DataFrame({"node_id": framework.leaf_ids()})
+    leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
     reported = values.select(
         pl.col("unit_id").cast(pl.String),
         pl.col("year").cast(pl.Int32),
@@ -53,29 +86,146 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
         pl.col("year").cast(pl.Int32),
         pl.col("group_id").cast(pl.String),
     ).join(leaves, how="cross")
-    # nulls_equal: a COINr iData without a Time column has year null on both sides
-    return grid.join(reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True)
+    # nulls_equal: a COINr iData without a Time column has year null on both sides.
+    # Sorted, so that group statistics sum in the same order whatever the input order: the same
+    # data always gives bit-identical scores (COINr round trip, snapshots).
+    return grid.join(
+        reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
+    ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
 
 
-def normalise(grid: pl.DataFrame, framework: Framework, spec: MethodSpec) -> pl.DataFrame:
-    """Leaf points by the chosen method; missing values stay null (see :func:`impute`)."""
-    return NORMALISERS[spec.method](grid, framework)
+def normalise(
+    grid: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Leaf points by the chosen method; missing values stay null (see :func:`impute`).
+
+    ``history`` (other years' ``unit_id, year, group_id, node_id, value``) feeds pooled min-max
+    bounds and reference-year goalposts; the grid's own years always count.
+    """
+    return NORMALISERS[spec.method](grid, framework, spec, history)
 
 
 def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
-    """Apply the missing-data rule: ``zero`` gives 0 points to a leaf without a value
-    (Đắk Lắk 2534: "không có số liệu báo cáo … mặc định là 0 điểm")."""
-    return leaf_scores.with_columns(
-        pl.col("points").is_null().cast(pl.Int32).alias("n_missing"),
-        pl.col("points").fill_null(0.0),
+    """Apply the missing-data rule to every leaf still without points.
+
+    ``zero``: 0 points (Đắk Lắk 2534: "không có số liệu báo cáo … mặc định là 0 điểm");
+    ``mean``: the mean of the points of the units of the group that scored the leaf from a value
+    that year (0 when nobody did); ``exclude``: the leaf is left out (``excluded``; 0 points, no
+    ratio) and its parent re-weights over the present siblings (:mod:`aggregate`).
+    Leaves waiting for the DVCTT rule (``unit_rule`` = dvctt_proportional) are skipped.
+    """
+    frame = leaf_scores
+    if "own_points" not in frame.columns:
+        frame = frame.with_columns(pl.col("points").alias("own_points"))
+    for column, dtype in (
+        ("unit_rule", pl.String),
+        ("fallback_note", pl.String),
+        ("rule_applied", pl.String),
+    ):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    if "excluded" not in frame.columns:
+        frame = frame.with_columns(pl.lit(False).alias("excluded"))
+    if "n_missing" not in frame.columns:
+        frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("n_missing"))
+    if "max_points" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("max_points"))
+    todo = pl.col("points").is_null() & (pl.col("unit_rule").fill_null("") != DVCTT)
+    why = (
+        pl.when(pl.col("value").is_null())
+        .then(pl.lit("no value"))
+        .otherwise(pl.lit("the value gives no points under the rule"))
     )
+    if spec.missing == "mean":
+        frame = frame.with_columns(
+            pl.col("own_points").mean().over(GROUP_KEYS).alias("_mean"),
+            pl.col("own_points").count().over(GROUP_KEYS).alias("_n"),
+        )
+        filled = pl.col("_mean").fill_null(0.0)
+        text = (
+            pl.when(pl.col("_n") > 0)
+            .then(
+                pl.concat_str(
+                    pl.lit("missing.mean: "),
+                    why,
+                    pl.lit(" → mean of "),
+                    pl.col("_n").cast(pl.String),
+                    pl.lit(" reported = "),
+                    num_text(pl.col("_mean")),
+                )
+            )
+            .otherwise(
+                pl.concat_str(pl.lit("missing.mean: "), why, pl.lit(" and nobody in the group → 0"))
+            )
+        )
+        excluded = pl.lit(False)
+    elif spec.missing == "exclude":
+        filled = pl.lit(0.0)
+        text = pl.concat_str(
+            pl.lit("missing.exclude: "), why, pl.lit(" → left out, siblings re-weighted")
+        )
+        excluded = pl.lit(True)
+    else:
+        filled = pl.lit(0.0)
+        text = pl.concat_str(pl.lit("missing.zero: "), why, pl.lit(" → 0"))
+        excluded = pl.lit(False)
+    note = (
+        pl.when(pl.col("fallback_note").is_not_null())
+        .then(pl.concat_str(pl.col("fallback_note"), pl.lit(" → "), text))
+        .otherwise(text)
+    )
+    frame = frame.with_columns(
+        pl.when(todo).then(1).otherwise(pl.col("n_missing")).cast(pl.Int32).alias("n_missing"),
+        pl.when(todo).then(excluded).otherwise(pl.col("excluded")).alias("excluded"),
+        pl.when(todo).then(note).otherwise(pl.col("rule_applied")).alias("rule_applied"),
+        pl.when(todo).then(filled).otherwise(pl.col("points")).alias("points"),
+        pl.when(todo & ~excluded)
+        .then(_share(filled))
+        .when(todo)
+        .then(None)
+        .otherwise(pl.col("normalised"))
+        .alias("normalised"),
+    )
+    return frame.drop("_mean", "_n", strict=False)
+
+
+def _share(points: pl.Expr) -> pl.Expr:
+    """points ÷ max points; null for a leaf whose maximum is 0 (never NaN)."""
+    return pl.when(pl.col("max_points") > 0).then(points / pl.col("max_points")).otherwise(None)
 
 
 def leaf_scores(
-    values: pl.DataFrame, units: pl.DataFrame, framework: Framework, spec: MethodSpec
+    values: pl.DataFrame,
+    units: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    rules: RuleSettings | None = None,
+    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Stage 1: ``unit_id, year, group_id, node_id, value, normalised, z, points, n_missing``."""
-    return impute(normalise(complete_grid(values, units, framework), framework, spec), spec)
+    """Stage 1: ``LEAF_COLUMNS`` — each leaf's points by the method, the unit rules and the
+    missing-data rule. ``units`` may carry the registry flags ``has_subordinates, has_dvctt,
+    is_special`` that the rules read."""
+    rules = rules or RuleSettings()
+    grid = complete_grid(values, units, framework)
+    scored = normalise(grid, framework, spec, history).with_columns(
+        pl.col("points").alias("own_points"),
+        pl.lit(0, dtype=pl.Int32).alias("n_missing"),
+        pl.lit(False).alias("excluded"),
+    )
+    scored = mark_targets(scored, units, framework, rules).with_columns(
+        pl.col("leaf_max").alias("max_points")
+    )
+    scored = apply_unit_rules(scored)
+    scored = impute(scored, spec)
+    scored = apply_dvctt_rule(scored, framework, rules.dvctt_scope)
+    scored = impute(scored, spec)  # DVCTT leaves with nothing to be proportional to
+    given = pl.col("unit_rule").is_not_null()
+    return scored.with_columns(
+        pl.when(given).then(_share(pl.col("points"))).otherwise("normalised").alias("normalised")
+    ).select(LEAF_COLUMNS)
 
 
 def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
@@ -88,23 +238,41 @@ def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         .agg(pl.col("n_missing").sum())
         .rename({"ancestor": "node_id"})
     )
-    return tree.join(
+    tree = tree.join(
         missing, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True
     ).with_columns(pl.col("n_missing").fill_null(0).cast(pl.Int32))
+    if "rule_applied" in leaves.columns:
+        tree = tree.join(
+            leaves.select(*UNIT_KEYS, "node_id", "rule_applied"),
+            on=[*UNIT_KEYS, "node_id"],
+            how="left",
+            nulls_equal=True,
+        )
+    else:
+        tree = tree.with_columns(pl.lit(None, dtype=pl.String).alias("rule_applied"))
+    return tree
 
 
-def ranked(nodes: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Stage 3: rank within each comparison group at every node, class on the total."""
-    return classify(rank_within_groups(nodes), framework)
+def ranked(nodes: pl.DataFrame, framework: Framework, reading: str | None = None) -> pl.DataFrame:
+    """Stage 3: rank within each comparison group at every node, class on the total
+    (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own)."""
+    return classify(rank_within_groups(nodes), framework, reading)
 
 
 def score(
-    values: pl.DataFrame, units: pl.DataFrame, framework: Framework, spec: MethodSpec
+    values: pl.DataFrame,
+    units: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    rules: RuleSettings | None = None,
+    reading: str | None = None,
+    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score ``units`` on ``framework``: one row per unit, year and node (``SCORE_COLUMNS``)."""
-    nodes = node_scores(leaf_scores(values, units, framework, spec), framework)
+    leaves = leaf_scores(values, units, framework, spec, rules, history)
+    nodes = node_scores(leaves, framework)
     return (
-        ranked(nodes, framework)
+        ranked(nodes, framework, reading)
         .sort(["year", "group_id", "unit_id", "ordinal"])
         .select(SCORE_COLUMNS)
     )

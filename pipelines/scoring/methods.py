@@ -6,27 +6,73 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 Method = Literal["points", "minmax", "zscore"]
-MissingRule = Literal["zero"]
+MissingRule = Literal["zero", "exclude", "mean"]
+Bounds = Literal["observed", "pooled", "goalposts"]
+ZscoreMode = Literal["cdf", "rescaled"]
+
 METHODS: tuple[str, ...] = ("points", "minmax", "zscore")
+MISSING_RULES: tuple[str, ...] = ("zero", "exclude", "mean")
+BOUNDS: tuple[str, ...] = ("observed", "pooled", "goalposts")
+ZSCORE_MODES: tuple[str, ...] = ("cdf", "rescaled")
 
 # Ranks compare points at this many decimals so that float noise (0.1 + 0.2) cannot split a tie;
 # Đắk Lắk publishes ratios with 5–6 decimals, i.e. points of a 1000 scale to ~3 decimals.
 RANK_DECIMALS = 6
 
+# z-score "rescaled": a node's ratio is the linear map RESCALE_CENTRE + RESCALE_SPREAD × z of its
+# aggregated z, clipped to [0, 1] (a T-score 50 + 10 z on a 0–100 scale). The map is applied to
+# each leaf's z; because it is linear it commutes with the max-points-weighted mean, so a node's
+# points equal the map of its aggregated z whenever no leaf below it is missing or clipped
+# (docs/scoring.md, "z-score rescaled").
+RESCALE_CENTRE = 0.5
+RESCALE_SPREAD = 0.1
+
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """Which normalisation, and how missing values and degenerate groups are treated."""
+    """Which normalisation, and how missing values, bounds and z-scores are treated.
+
+    ``MethodSpec("minmax")`` keeps every other setting at its default (Đắk Lắk's behaviour):
+    missing → 0 points, min-max over the bounds observed in the group and year, z → Φ(z).
+    """
 
     method: Method = "points"
     missing: MissingRule = "zero"
+    minmax_bounds: Bounds = "observed"
+    clip: bool = True  # goalposts: values beyond the bounds score 0 / max (False: n < 0 or > 1)
+    zscore_mode: ZscoreMode = "cdf"
+    reference_year: int | None = None  # goalposts from this year's observed bounds
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.missing != "zero":
-            raise ValueError(f"unknown missing-data rule {self.missing!r}; available: zero")
+        if self.missing not in MISSING_RULES:
+            raise ValueError(
+                f"unknown missing-data rule {self.missing!r}; available: {', '.join(MISSING_RULES)}"
+            )
+        if self.minmax_bounds not in BOUNDS:
+            raise ValueError(
+                f"unknown min-max bounds {self.minmax_bounds!r}; available: {', '.join(BOUNDS)}"
+            )
+        if self.zscore_mode not in ZSCORE_MODES:
+            raise ValueError(
+                f"unknown z-score mode {self.zscore_mode!r}; available: {', '.join(ZSCORE_MODES)}"
+            )
+        if self.reference_year is not None and self.minmax_bounds != "goalposts":
+            raise ValueError("reference_year is only used with minmax_bounds='goalposts'")
+
+    @property
+    def needs_other_years(self) -> bool:
+        """Whether the statistics read years other than the one scored (pooled, reference year)."""
+        return self.method == "minmax" and (
+            self.minmax_bounds == "pooled" or self.reference_year is not None
+        )
 
     def params(self) -> dict[str, object]:
         """Everything that, with the inputs and the framework, determines the scores."""
-        return {**asdict(self), "rank_decimals": RANK_DECIMALS, "ties": "min"}
+        return {
+            **asdict(self),
+            "rank_decimals": RANK_DECIMALS,
+            "ties": "min",
+            "zscore_rescale": f"ratio = clip({RESCALE_CENTRE} + {RESCALE_SPREAD} z, 0, 1)",
+        }

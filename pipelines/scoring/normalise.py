@@ -3,12 +3,23 @@
 Input frames have one row per unit, year and leaf: ``unit_id, year, group_id, node_id, value``
 with ``value`` null where nothing was reported. Statistics ignore missing values; missing values
 stay missing here and get points from the missing-data rule in :mod:`pipelines.scoring.engine`.
+Every normaliser returns ``normalised, z, points`` and ``rule_applied`` (how the points were
+obtained, e.g. ``minmax(observed)``; null where the value is missing).
+
+Min-max bounds (``MethodSpec.minmax_bounds``):
+- ``observed``: min and max of the group's present values in the year;
+- ``pooled``: min and max of the group's present values over every year in the input (and in
+  ``history``, the other years the warehouse holds);
+- ``goalposts``: the leaf's ``goalposts: [lo, hi]`` from the framework; else, with a
+  ``reference_year``, the group's observed bounds in that year; else the observed bounds (said in
+  ``rule_applied``). With ``clip`` values beyond the bounds score 0 or the maximum.
 
 Degenerate groups (documented, never NaN):
-- min-max with max = min (one unit, or all present values equal): ``n = 1`` — every unit equals
-  the best value observed, which min-max maps to 1;
+- min-max with max = min (one unit, all present values equal, or equal reference bounds):
+  ``n = 1`` when the value reaches the bound, else ``n = 0`` — with observed bounds every unit
+  equals the best value observed, which min-max maps to 1;
 - z-score with fewer than two values or sd = 0: ``z = 0`` (every unit is at the mean), so
-  ``Φ(z) × max = max / 2``.
+  ``Φ(z) × max = max / 2`` (cdf) and ``(0.5 + 0.1 × 0) × max = max / 2`` (rescaled).
 """
 
 from __future__ import annotations
@@ -18,16 +29,31 @@ import polars as pl
 from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 
 GROUP_KEYS = ["year", "group_id", "node_id"]
+OUTPUT = ["normalised", "z", "points", "rule_applied"]
+
+
+def num_text(expr: pl.Expr) -> pl.Expr:
+    """A number as short text for ``rule_applied``: 6 decimals at most, no trailing ``.0``."""
+    return expr.round(6).cast(pl.String).str.replace(r"\.0$", "")
 
 
 def leaf_table(framework: Framework) -> pl.DataFrame:
-    """Leaf attributes needed by the methods: max points, direction, rule kind and parameters."""
+    """Leaf attributes needed by the methods: max points, direction, rule, goalposts."""
     return (
         framework.nodes_frame()
         .filter(pl.col("is_leaf"))
-        .select("node_id", "max_points", "direction", "rule_kind", "rule_params")
+        .select(
+            "node_id",
+            "max_points",
+            "direction",
+            "rule_kind",
+            "rule_params",
+            "goalpost_lo",
+            "goalpost_hi",
+        )
     )
 
 
@@ -38,49 +64,185 @@ def _signed(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     )
 
 
-def minmax_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """``n = (x − min) / (max − min)`` over the group's present values; points = n × max points."""
-    frame = _signed(values, framework).with_columns(
-        pl.col("signed").min().over(GROUP_KEYS).alias("lo"),
-        pl.col("signed").max().over(GROUP_KEYS).alias("hi"),
+def _finish(frame: pl.DataFrame, columns: list[str], note: pl.Expr) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col("points").is_null()).then(None).otherwise(note).alias("rule_applied")
+    ).select(*columns, *OUTPUT)
+
+
+# ---------------------------------------------------------------- min-max
+
+
+def _bounds(
+    frame: pl.DataFrame, keys: list[str], history: pl.DataFrame | None, framework: Framework
+) -> pl.DataFrame:
+    """``lo, hi`` of the signed present values over ``keys`` (from the frame and ``history``)."""
+    pool = frame.select("unit_id", "year", "group_id", "node_id", "signed")
+    if history is not None and not history.is_empty():
+        past = _signed(
+            history.select(
+                pl.col("unit_id").cast(pl.String),
+                pl.col("year").cast(pl.Int32),
+                pl.col("group_id").cast(pl.String),
+                pl.col("node_id").cast(pl.String),
+                pl.col("value").cast(pl.Float64),
+            ),
+            framework,
+        ).select(pool.columns)
+        pool = pl.concat([pool, past]).unique(subset=["unit_id", "year", "node_id"], keep="first")
+    return (
+        pool.filter(pl.col("signed").is_not_null())
+        .group_by(keys)
+        .agg(pl.col("signed").min().alias("lo"), pl.col("signed").max().alias("hi"))
     )
-    span = pl.col("hi") - pl.col("lo")
-    normalised = (
+
+
+def minmax_points(
+    values: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``n = (x − lo) / (hi − lo)`` with the spec's bounds; points = n × max points.
+
+    ``history`` holds other years' values (``unit_id, year, group_id, node_id, value``) for
+    pooled bounds and reference-year goalposts; values of the frame itself always count.
+    """
+    spec = spec or MethodSpec("minmax")
+    frame = _signed(values, framework)
+    observed = frame.with_columns(
+        pl.col("signed").min().over(GROUP_KEYS).alias("obs_lo"),
+        pl.col("signed").max().over(GROUP_KEYS).alias("obs_hi"),
+    )
+    lo, hi = pl.col("obs_lo"), pl.col("obs_hi")
+    basis = pl.lit("observed")
+    if spec.minmax_bounds == "pooled":
+        pooled = _bounds(frame, ["group_id", "node_id"], history, framework)
+        observed = observed.join(pooled, on=["group_id", "node_id"], how="left", nulls_equal=True)
+        lo, hi, basis = pl.col("lo"), pl.col("hi"), pl.lit("pooled")
+    elif spec.minmax_bounds == "goalposts":
+        # framework goalposts in signed terms: higher [lo, hi]; lower [−hi, −lo]
+        fixed_lo = pl.when(pl.col("direction") == -1).then(-pl.col("goalpost_hi"))
+        fixed_lo = fixed_lo.otherwise(pl.col("goalpost_lo"))
+        fixed_hi = pl.when(pl.col("direction") == -1).then(-pl.col("goalpost_lo"))
+        fixed_hi = fixed_hi.otherwise(pl.col("goalpost_hi"))
+        has_fixed = pl.col("goalpost_lo").is_not_null()
+        fixed_text = pl.concat_str(
+            pl.lit("goalposts ["),
+            num_text(pl.col("goalpost_lo")),
+            pl.lit(", "),
+            num_text(pl.col("goalpost_hi")),
+            pl.lit("]"),
+        )
+        if spec.reference_year is not None:
+            reference = _bounds(frame, ["year", "group_id", "node_id"], history, framework).filter(
+                pl.col("year") == spec.reference_year
+            )
+            observed = observed.join(
+                reference.drop("year").rename({"lo": "ref_lo", "hi": "ref_hi"}),
+                on=["group_id", "node_id"],
+                how="left",
+                nulls_equal=True,
+            )
+            has_ref = pl.col("ref_lo").is_not_null()
+            lo = pl.when(has_fixed).then(fixed_lo).when(has_ref).then("ref_lo").otherwise("obs_lo")
+            hi = pl.when(has_fixed).then(fixed_hi).when(has_ref).then("ref_hi").otherwise("obs_hi")
+            basis = (
+                pl.when(has_fixed)
+                .then(fixed_text)
+                .when(has_ref)
+                .then(pl.lit(f"goalposts of {spec.reference_year}"))
+                .otherwise(pl.lit(f"observed: group absent in {spec.reference_year}"))
+            )
+        else:
+            lo = pl.when(has_fixed).then(fixed_lo).otherwise("obs_lo")
+            hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
+            basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
+    frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"), basis.alias("basis"))
+    span = pl.col("hi_used") - pl.col("lo_used")
+    raw = (
         pl.when(pl.col("signed").is_null())
         .then(None)
         .when(span == 0)
-        .then(1.0)
-        .otherwise((pl.col("signed") - pl.col("lo")) / span)
+        .then(pl.when(pl.col("signed") >= pl.col("lo_used")).then(1.0).otherwise(0.0))
+        .otherwise((pl.col("signed") - pl.col("lo_used")) / span)
     )
-    return frame.with_columns(
+    frame = frame.with_columns(raw.alias("raw_n"))
+    normalised = pl.col("raw_n").clip(0.0, 1.0) if spec.clip else pl.col("raw_n")
+    clipped = (pl.col("raw_n") < 0) | (pl.col("raw_n") > 1)
+    frame = frame.with_columns(
         normalised.alias("normalised"),
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
-    ).select(*values.columns, "normalised", "z", "points")
+    )
+    note = pl.concat_str(
+        pl.lit("minmax("),
+        pl.col("basis"),
+        pl.when(span == 0).then(pl.lit("; max = min → n = 1 at the bound")).otherwise(pl.lit("")),
+        pl.when(clipped & pl.lit(spec.clip))
+        .then(pl.lit("; clipped"))
+        .when(clipped)
+        .then(pl.lit("; beyond the bounds, not clipped"))
+        .otherwise(pl.lit("")),
+        pl.lit(")"),
+    )
+    return _finish(frame, values.columns, note)
 
 
-def zscore_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points."""
+# ---------------------------------------------------------------- z-score
+
+
+def zscore_points(
+    values: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
+    or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`)."""
+    spec = spec or MethodSpec("zscore")
     frame = _signed(values, framework).with_columns(
         pl.col("signed").mean().over(GROUP_KEYS).alias("mean"),
         pl.col("signed").std(ddof=1).over(GROUP_KEYS).alias("sd"),
     )
+    degenerate = pl.col("sd").is_null() | (pl.col("sd") == 0)
     z = (
         pl.when(pl.col("signed").is_null())
         .then(None)
-        .when(pl.col("sd").is_null() | (pl.col("sd") == 0))
+        .when(degenerate)
         .then(0.0)
         .otherwise((pl.col("signed") - pl.col("mean")) / pl.col("sd"))
     )
     frame = frame.with_columns(z.alias("z"))
-    cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64))
-    frame = frame.with_columns(pl.Series("normalised", cdf).fill_nan(None))
-    return frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points")).select(
-        *values.columns, "normalised", "z", "points"
+    if spec.zscore_mode == "rescaled":
+        frame = frame.with_columns(
+            (RESCALE_CENTRE + RESCALE_SPREAD * pl.col("z")).clip(0.0, 1.0).alias("normalised")
+        )
+    else:
+        cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64))
+        frame = frame.with_columns(pl.Series("normalised", cdf).fill_nan(None))
+    frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
+    note = pl.concat_str(
+        pl.lit(f"zscore({spec.zscore_mode}"),
+        pl.when(pl.col("sd").is_null())
+        .then(pl.lit("; fewer than 2 values → z = 0"))
+        .when(pl.col("sd") == 0)
+        .then(pl.lit("; sd = 0 → z = 0"))
+        .otherwise(pl.lit("")),
+        pl.lit(")"),
     )
+    return _finish(frame, values.columns, note)
 
 
-def rubric_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+# ---------------------------------------------------------------- rubric (points)
+
+
+def rubric_points(
+    values: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value."""
     frame = _signed(values, framework)
     x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
@@ -119,12 +281,23 @@ def rubric_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         .then(x.clip(0.0, top))
         .otherwise(None)
     )
-    frame = frame.with_columns(simple.alias("points"))
+    frame = frame.with_columns(simple.alias("points"), best.alias("best"))
     frame = _table_rules(frame, framework)
-    return frame.with_columns(
-        (pl.col("points") / pl.col("max_points")).alias("normalised"),
+    frame = frame.with_columns(
+        pl.when(pl.col("max_points") > 0)
+        .then(pl.col("points") / pl.col("max_points"))
+        .otherwise(None)  # a leaf of maximum 0 (reported, not scored): no share, never NaN
+        .alias("normalised"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
-    ).select(*values.columns, "normalised", "z", "points")
+    )
+    note = pl.concat_str(
+        pl.lit("points."),
+        kind,
+        pl.when((kind == "relative_best") & ~lower & (pl.col("best") <= 0))
+        .then(pl.lit("(best ≤ 0 → 0)"))
+        .otherwise(pl.lit("")),
+    )
+    return _finish(frame, values.columns, note)
 
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
@@ -162,7 +335,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             for leaf in framework.leaves()
             if leaf.rule is not None and leaf.rule.kind == "steps"
         }
-        frame = frame.join(hit, on=keys, how="left").with_columns(
+        frame = frame.join(hit, on=keys, how="left", nulls_equal=True).with_columns(
             pl.when((pl.col("rule_kind") == "steps") & pl.col("value").is_not_null())
             .then(
                 pl.coalesce(

@@ -21,13 +21,34 @@ def rank_within_groups(scores: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def classify(scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+READINGS = ("total_only", "total_and_pillars")
+
+
+def effective_reading(framework: Framework, reading: str | None = None) -> str | None:
+    """The classification reading used: the one asked for, else the framework's own
+    (``pillar_minimum`` → ``total_and_pillars``); None when the framework has no classes."""
+    if reading is not None and reading not in READINGS:
+        raise ValueError(f"classification reading must be one of {READINGS}, not {reading!r}")
+    if framework.classification is None:
+        return None
+    if reading is not None:
+        return reading
+    return "total_and_pillars" if framework.classification.pillar_minimum else "total_only"
+
+
+def classify(
+    scores: pl.DataFrame, framework: Framework, reading: str | None = None
+) -> pl.DataFrame:
     """Add ``class_label`` on the index row of each unit from the framework's bands.
 
-    Bands apply to the total ratio; with ``pillar_minimum`` every pillar's ratio must also reach
-    the band's ratio. Below the lowest band the class is null (not classified).
+    Bands apply to the total ratio. Reading ``total_and_pillars`` (Huế 3043: "Mức I … tổng điểm
+    ≥ 90 … và điểm từng chỉ số ≥ 90% điểm tối đa") also needs every pillar's ratio to reach the
+    band's ratio; ``total_only`` looks at the total alone; None uses the framework's
+    ``pillar_minimum``. Below the lowest band the class is null (not classified). A pillar left
+    out by the ``exclude`` missing rule (ratio null) does not count against the minimum.
     """
     classification = framework.classification
+    reading = effective_reading(framework, reading)
     if classification is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
     keys = ["unit_id", "year", "group_id"]
@@ -41,7 +62,7 @@ def classify(scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
         reached = pl.col("ratio").round(RANK_DECIMALS) >= band.min_ratio
-        if classification.pillar_minimum:
+        if reading == "total_and_pillars":
             reached = reached & (
                 pl.col("weakest_pillar").is_null()
                 | (pl.col("weakest_pillar").round(RANK_DECIMALS) >= band.min_ratio)

@@ -14,6 +14,10 @@ _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 # English grouping only when unambiguous: "1,234,567" or "1,234.5". A lone "1,234" is read the
 # Vietnamese way, as the decimal 1.234.
 _THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}((,\d{3}){2,}(\.\d+)?|(,\d{3})+\.\d+)$")
+# What is left after separators are resolved must be a plain decimal: Python's float() would also
+# take "1_000", "1e3", "0x10"-like forms that no unit types on purpose (and that Excel does not
+# show as numbers), so they are refused rather than guessed.
+_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,9 @@ def read_number(raw: object, yes_no: bool = False) -> CellReading:
         cleaned = cleaned.replace(",", "")
     else:
         cleaned = cleaned.replace(",", ".")
-    try:
-        number = float(cleaned)
-    except ValueError:
+    if not _PLAIN_DECIMAL.match(cleaned):
         return CellReading(None, "not_a_number", f"'{text}' không phải là số")
+    number = float(cleaned)
     if not math.isfinite(number):  # the texts "nan", "inf", "Infinity" are not numbers either
         return CellReading(None, "not_a_number", f"'{text}' không phải là số")
     return CellReading(number)

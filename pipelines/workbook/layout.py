@@ -34,6 +34,9 @@ APPRAISAL_COLUMNS = {
     "self_value": "Giá trị tự đánh giá",
     "appraised_value": "Giá trị thẩm định",
     "reason": "Lý do điều chỉnh",
+    # Optional: points set directly by the appraiser (0 to the maximum), instead of or besides
+    # the value; last, so files written before it existed keep their columns.
+    "appraised_points": "Điểm thẩm định",
 }
 
 META_KEYS = (
@@ -47,6 +50,15 @@ META_KEYS = (
     "year",
     "synthetic",  # "true" for generated demo data
 )
+
+# Excel row of each key in the hidden ``_meta`` sheet (key in column A, value in column B), so a
+# refusal of the identification can point at the very cell (unit_id → B7).
+META_ROWS = {key: row for row, key in enumerate(META_KEYS, start=1)}
+
+# Template position of the self-assessment table (Excel row of the header, letters of the columns),
+# used to say where a column or the table itself should have been.
+SELF_HEADER_ROW = 8
+SELF_COLUMN_LETTERS = {key: chr(65 + i) for i, key in enumerate(SELF_COLUMNS)}
 
 SYNTHETIC_BANNER = "DỮ LIỆU MÔ PHỎNG (SYNTHETIC DEMO DATA) – không phải số liệu thật"
 

@@ -2,11 +2,25 @@
 
 Every refusal names the file, the sheet, the Excel row and column, and the rule broken, so the
 unit can fix its file and send it again; nothing read is dropped without a trace.
+
+Rules applied to the self-assessment table (see docs/intake.md for the full list):
+
+- a row is an indicator row when its ``Mã chỉ số`` cell is filled; a row with a value but no
+  indicator id is refused (``missing_indicator_id``), never skipped;
+- unknown or repeated indicator ids are refused at the id cell;
+- a value cell inside a merged range spanning several rows is refused (``merged_cell``): every cell
+  but the first reads as blank, so the values the unit meant cannot be told apart;
+- a formula stored without its calculated result is refused (``formula_without_result``): it would
+  read as blank, i.e. as missing data;
+- percentages are read on the scale each criterion declares (``percent_scale`` 100 or 1); when the
+  percentages of a file as a whole look like the other scale, they are refused with the value the
+  unit probably meant (``percent_scale_mismatch``), never silently rescaled.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,14 +28,17 @@ from typing import Any
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework, Node
-from pipelines.workbook.cells import read_number
+from pipelines.workbook.cells import CellReading, read_number
 from pipelines.workbook.layout import (
     APPRAISAL_COLUMNS,
     META_SHEET,
+    SELF_COLUMN_LETTERS,
     SELF_COLUMNS,
+    SELF_HEADER_ROW,
     SELF_SHEET,
     column_letter,
 )
+from pipelines.workbook.structure import SheetFacts, column_index, workbook_facts
 
 
 @dataclass
@@ -33,11 +50,22 @@ class ParsedWorkbook:
     accepted: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     missing_indicators: list[str] = field(default_factory=list)
+    # Appraisal only: points set directly by the appraiser (one entry per row that sets them).
+    adjusted_points: list[dict[str, Any]] = field(default_factory=list)
+    # CSV with several units: the indicators each unit has no row for.
+    missing_by_unit: dict[str, list[str]] = field(default_factory=dict)
 
     def refuse(
-        self, sheet: str, row: int, column: str, rule: str, message: str, **extra: Any
+        self,
+        sheet: str,
+        row: int,
+        column: str,
+        rule: str,
+        message: str,
+        column_label: str | None = None,
+        **extra: Any,
     ) -> None:
-        where = f"{self.file_name} · trang '{sheet}' · dòng {row} · cột {column}"
+        where = locate(self.file_name, sheet, row, column_label or column)
         self.rejected.append(
             {
                 "file_name": self.file_name,
@@ -50,12 +78,47 @@ class ParsedWorkbook:
             }
         )
 
+    def sort_rejected(self) -> None:
+        """Refusals in reading order: sheet, row, then column (A before B before AA)."""
+        self.rejected.sort(key=lambda r: (r["sheet"], r["row_number"], _column_key(r)))
+
+
+def locate(file_name: str, sheet: str, row: int, column: str) -> str:
+    """``file · trang 'sheet' · dòng 13 · cột G``; parts that do not apply (a CSV has no sheet,
+    an unreadable file has no cell) are left out."""
+    parts = [file_name]
+    if sheet:
+        parts.append(f"trang '{sheet}'")
+    if row:
+        parts.append(f"dòng {row}")
+    if column:
+        parts.append(f"cột {column}")
+    return " · ".join(parts)
+
+
+def _column_key(row: dict[str, Any]) -> tuple[int, int]:
+    letters = "".join(c for c in str(row["column_name"] or "") if "A" <= c <= "Z")
+    return (len(letters), column_index(letters) if letters else -1)
+
 
 class WorkbookError(ValueError):
-    """The file cannot be read as a DTI workbook at all (not a refusal of single cells)."""
+    """The file cannot be read as a DTI workbook at all (not a refusal of single cells).
 
-    def __init__(self, file_name: str, rule: str, message: str):
-        self.file_name, self.rule = file_name, rule
+    ``sheet``, ``row`` and ``column`` say where the problem is: the ``_meta`` cell of a wrong
+    identification, the header row of a missing column; an unreadable file has no cell (empty
+    sheet and column, row 0)."""
+
+    def __init__(
+        self,
+        file_name: str,
+        rule: str,
+        message: str,
+        sheet: str = META_SHEET,
+        row: int = 1,
+        column: str = "A",
+    ):
+        self.file_name, self.rule, self.detail = file_name, rule, message
+        self.sheet, self.row, self.column = sheet, row, column
         super().__init__(f"{file_name}: {message}")
 
 
@@ -64,57 +127,112 @@ def _norm(text: object) -> str:
 
 
 def open_workbook(path: Path):
-    """Open a workbook read-only with cached formula results (``#DIV/0!`` stays visible)."""
+    """Open a workbook read-only with cached formula results (``#DIV/0!`` stays visible). The
+    sheets' uncached formulas and merged ranges are attached as ``book.dti_facts``."""
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
         raise WorkbookError(
-            path.name, "unreadable_file", f"không đọc được tệp Excel ({type(exc).__name__}: {exc})"
+            path.name,
+            "unreadable_file",
+            f"không đọc được tệp Excel ({type(exc).__name__}: {exc})",
+            sheet="",
+            row=0,
+            column="",
         ) from exc
+    book.dti_facts = workbook_facts(path)
+    return book
 
 
-def read_meta(book, file_name: str) -> dict[str, str]:
-    """The hidden identification sheet of a workbook (format, kind, framework, unit, year)."""
+def _facts(book, sheet_name: str) -> SheetFacts:
+    return getattr(book, "dti_facts", {}).get(sheet_name) or SheetFacts()
+
+
+def read_meta_cells(book, file_name: str) -> dict[str, tuple[int, str]]:
+    """The ``_meta`` sheet as ``key → (Excel row, value)`` (the value is in column B)."""
     if META_SHEET not in book.sheetnames:
         raise WorkbookError(
             file_name, "missing_meta", f"thiếu trang ẩn '{META_SHEET}' (tệp không lập từ mẫu DTI)"
         )
-    rows = book[META_SHEET].iter_rows(values_only=True)
-    return {str(r[0]): unicodedata.normalize("NFC", str(r[1] or "")) for r in rows if r and r[0]}
+    found: dict[str, tuple[int, str]] = {}
+    for row_number, cells in enumerate(book[META_SHEET].iter_rows(values_only=True), start=1):
+        if cells and cells[0]:
+            value = cells[1] if len(cells) > 1 else None
+            text = unicodedata.normalize("NFC", str(value if value is not None else ""))
+            found.setdefault(str(cells[0]).strip(), (row_number, text))
+    return found
+
+
+def read_meta(book, file_name: str) -> dict[str, str]:
+    """The hidden identification sheet of a workbook (format, kind, framework, unit, year)."""
+    return {key: value for key, (_, value) in read_meta_cells(book, file_name).items()}
+
+
+# --- self-assessment --------------------------------------------------------------------------
 
 
 def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWorkbook:
-    """Values a unit reported for each leaf of ``framework`` (kind ``self``)."""
+    """Values a unit reported for each leaf of ``framework`` (kind ``self``), with the evidence
+    and the self-assessed points of each row."""
     parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
     sheet_name, header_row, columns = _find_table(
         book, SELF_COLUMNS, "indicator_id", preferred=SELF_SHEET
     )
     if sheet_name is None:
+        others = [s for s in book.sheetnames if s != META_SHEET]
+        expected = SELF_SHEET if SELF_SHEET in book.sheetnames or not others else others[0]
         raise WorkbookError(
-            parsed.file_name,
+            file_name,
             "missing_table",
-            f"không tìm thấy bảng có cột '{SELF_COLUMNS['indicator_id']}'",
+            f"không tìm thấy bảng có cột '{SELF_COLUMNS['indicator_id']}' "
+            f"(theo mẫu: dòng tiêu đề {SELF_HEADER_ROW}, "
+            f"cột {SELF_COLUMN_LETTERS['indicator_id']})",
+            sheet=expected,
+            row=SELF_HEADER_ROW,
+            column=SELF_COLUMN_LETTERS["indicator_id"],
         )
     if "value" not in columns:
         raise WorkbookError(
-            parsed.file_name,
+            file_name,
             "missing_column",
-            f"trang '{sheet_name}' thiếu cột '{SELF_COLUMNS['value']}'",
+            f"dòng tiêu đề thiếu cột '{SELF_COLUMNS['value']}'",
+            sheet=sheet_name,
+            row=header_row,
+            column=SELF_COLUMN_LETTERS["value"],
         )
+    facts = _facts(book, sheet_name)
     leaves = {n.id: n for n in framework.leaves()}
+    id_col = column_letter(columns["indicator_id"])
+    value_col = column_letter(columns["value"])
+    points_col = column_letter(columns["self_points"]) if "self_points" in columns else None
     seen: dict[str, int] = {}
+    percents: list[tuple[Node, float, dict[str, Any] | None]] = []
     for row_number, cells in _rows_after(book[sheet_name], header_row):
         indicator = _text(cells, columns["indicator_id"])
+        value_cell = _cell(cells, columns["value"])
+        formula = facts.uncached_formulas.get(f"{value_col}{row_number}")
         if not indicator:
+            if _filled(_value(value_cell)) or formula:
+                shown = _raw_text(_value(value_cell)) or formula
+                parsed.refuse(
+                    sheet_name,
+                    row_number,
+                    id_col,
+                    "missing_indicator_id",
+                    f"dòng có giá trị '{shown}' ở cột {value_col} nhưng để trống mã chỉ số; "
+                    "ghi lại mã chỉ số của dòng hoặc xóa giá trị",
+                    indicator_id=None,
+                    raw_text=shown,
+                )
             continue
-        value_col = column_letter(columns["value"])
-        raw = _cell(cells, columns["value"])
+        node = leaves.get(indicator)
+        raw = _shown_value(value_cell, node)
         base = {"indicator_id": indicator, "raw_text": _raw_text(raw)}
-        if indicator not in leaves:
+        if node is None:
             parsed.refuse(
                 sheet_name,
                 row_number,
-                column_letter(columns["indicator_id"]),
+                id_col,
                 "unknown_indicator",
                 f"mã chỉ số '{indicator}' không có trong bộ chỉ số {framework.id}",
                 **base,
@@ -124,17 +242,19 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             parsed.refuse(
                 sheet_name,
                 row_number,
-                column_letter(columns["indicator_id"]),
+                id_col,
                 "duplicate_indicator",
                 f"mã chỉ số '{indicator}' lặp lại (đã có ở dòng {seen[indicator]})",
                 **base,
             )
             continue
         seen[indicator] = row_number
-        node = leaves[indicator]
-        reading = read_number(raw, yes_no=_is_yes_no(node))
-        problem = reading.rule and (reading.rule, reading.message)
-        problem = problem or _range_problem(node, reading.value)
+        problem = _cell_structure_problem(facts, value_col, row_number, formula)
+        value = None
+        if problem is None:
+            value, problem = check_value(node, raw)
+            if problem and problem[0] == "percent_out_of_range" and value is not None:
+                percents.append((node, value, None))
         if problem:
             parsed.refuse(
                 sheet_name,
@@ -145,24 +265,171 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
                 **base,
             )
             continue
-        parsed.accepted.append(
-            {
-                "sheet": sheet_name,
-                "row_number": row_number,
-                "column_name": value_col,
-                "indicator_id": indicator,
-                "kind": "self",
-                "value": reading.value,
-                "reason": None,
-                **base,
-            }
-        )
+        entry = {
+            "sheet": sheet_name,
+            "row_number": row_number,
+            "column_name": value_col,
+            "indicator_id": indicator,
+            "kind": "self",
+            "value": value,
+            "reason": None,
+            **base,
+            "evidence": (_text(cells, columns["evidence"]) or None)
+            if "evidence" in columns
+            else None,
+            "self_points": _self_points(
+                parsed, sheet_name, row_number, points_col, cells, columns, facts, node
+            ),
+        }
+        parsed.accepted.append(entry)
+        if node.percent_scale and value is not None:
+            percents.append((node, value, entry))
     parsed.missing_indicators = [i for i in leaves if i not in seen]
+    refuse_percent_scale_mismatch(parsed, percents)
+    parsed.sort_rejected()
     return parsed
 
 
+def _self_points(
+    parsed: ParsedWorkbook,
+    sheet: str,
+    row: int,
+    points_col: str | None,
+    cells: tuple,
+    columns: dict[str, int],
+    facts: SheetFacts,
+    node: Node,
+) -> float | None:
+    """The unit's own points for the row (informational: scores are computed from the values).
+    A bad cell is refused on its own; the row's value is still taken."""
+    if points_col is None:
+        return None
+    raw = _value(_cell(cells, columns["self_points"]))
+    base = {"indicator_id": node.id, "raw_text": _raw_text(raw)}
+    formula = facts.uncached_formulas.get(f"{points_col}{row}")
+    problem = _cell_structure_problem(facts, points_col, row, formula)
+    if problem is None:
+        reading = read_number(raw)
+        if reading.rule:
+            problem = ("invalid_self_points", reading.message)
+        elif reading.value is not None and not 0 <= reading.value <= node.max_points:
+            problem = (
+                "invalid_self_points",
+                f"điểm {reading.value:g} ngoài khoảng 0–{node.max_points:g}",
+            )
+        else:
+            return reading.value
+    parsed.refuse(
+        sheet,
+        row,
+        points_col,
+        problem[0],
+        f"chỉ số {node.id}, điểm tự đánh giá: {problem[1]}",
+        **base,
+    )
+    return None
+
+
+def _cell_structure_problem(
+    facts: SheetFacts, column: str, row: int, formula: str | None
+) -> tuple[str, str] | None:
+    merged = facts.merged_range_of(column, row)
+    if merged:
+        return (
+            "merged_cell",
+            f"ô {column}{row} nằm trong vùng ô gộp {merged} trải trên nhiều dòng; "
+            "bỏ gộp ô và nhập giá trị riêng cho từng dòng",
+        )
+    if formula:
+        shown = formula if formula != "=" else "(công thức dùng chung)"
+        return (
+            "formula_without_result",
+            f"ô có công thức {shown} nhưng không có kết quả đã tính (tệp không được lưu lại "
+            "bằng Excel); mở tệp bằng Excel rồi lưu lại, hoặc nhập số trực tiếp",
+        )
+    return None
+
+
+def check_value(node: Node, raw: object) -> tuple[float | None, tuple[str, str] | None]:
+    """Read one raw value for ``node``: the number (None = blank) and the problem, if any."""
+    reading: CellReading = read_number(raw, yes_no=_is_yes_no(node))
+    if reading.rule:
+        return None, (reading.rule, reading.message or "")
+    return reading.value, _range_problem(node, reading.value)
+
+
+def refuse_percent_scale_mismatch(
+    parsed: ParsedWorkbook, readings: Iterable[tuple[Node, float, dict[str, Any] | None]]
+) -> None:
+    """Percentages of one file (one unit) entered on the other scale are refused, not rescaled.
+
+    Rule, per declared scale, over the file's percentage values (accepted, or refused only as
+    out of range), when there are at least two of them:
+
+    - scale 100 (0–100): every value ≤ 1 and at least one strictly between 0 and 1 → the file is
+      on 0–1; each value above 0 is refused (0 means the same on both scales and is kept);
+    - scale 1 (0–1): at least one value above 1 and none above 100 → the file is on 0–100; each
+      accepted value above 0 is refused as well (the values above 1 already are, as out of range).
+
+    The message gives the value the unit probably meant, so the fix is one edit.
+    """
+    readings = list(readings)
+    for scale in (100.0, 1.0):
+        mine = [(n, v, e) for n, v, e in readings if float(n.percent_scale or 0) == scale]
+        values = [v for _, v, _ in mine]
+        if len(values) < 2:
+            continue
+        if scale == 100.0:
+            other = all(v <= 1 for v in values) and any(0 < v < 1 for v in values)
+        else:
+            other = any(v > 1 for v in values) and all(v <= 100 for v in values)
+        if not other:
+            continue
+        for node, value, entry in mine:
+            if entry is None or value == 0:
+                continue
+            parsed.accepted.remove(entry)
+            # the value as stored, then the suggestion as the unit would type it (85,5)
+            if scale == 100.0:
+                detail = (
+                    f"tỷ lệ {value:g} có vẻ nhập theo thang 0–1 (mọi tỷ lệ trong tệp đều ≤ 1) "
+                    f"trong khi chỉ số dùng thang 0–100; nếu là {_vn(value * 100)}% thì nhập "
+                    f"{_vn(value * 100)}"
+                )
+            else:
+                detail = (
+                    f"tỷ lệ {value:g} có vẻ nhập theo thang 0–100 (tệp có tỷ lệ lớn hơn 1) "
+                    f"trong khi chỉ số dùng thang 0–1; nếu là {_vn(value)}% thì nhập "
+                    f"{_vn(value / 100)}"
+                )
+            who = f"đơn vị {entry['unit_id']}, " if entry.get("unit_id") else ""
+            parsed.refuse(
+                entry["sheet"],
+                entry["row_number"],
+                entry["column_name"],
+                "percent_scale_mismatch",
+                f"{who}chỉ số {node.id}: {detail}",
+                column_label=entry.get("column_label"),
+                **{k: entry[k] for k in ("unit_id", "indicator_id", "raw_text") if k in entry},
+            )
+
+
+def _vn(value: float) -> str:
+    """A number the way a Vietnamese user types it: decimal comma, no exponent (85,5)."""
+    return format(round(value, 9), ".10g").replace(".", ",")
+
+
+# --- appraisal --------------------------------------------------------------------------------
+
+
 def read_appraisal_workbook(book, framework: Framework, file_name: str) -> ParsedWorkbook:
-    """The appraiser's changes: one accepted row per (unit, leaf), the appraised value and why."""
+    """The appraiser's changes: one accepted row per (unit, leaf) with the appraised value, and/or
+    points set directly (``adjusted_points``), each with the reason.
+
+    A row listing a unit and an indicator with nothing else filled is no adjustment and is
+    skipped. A reason with neither a value nor points is refused (``missing_appraised_value``):
+    a blank is not read as "no data"; the self-assessed value stays. Merged cells in the unit and
+    reason columns apply to every row of the range (one reason for several rows)."""
     parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
     sheet_name, header_row, columns = _find_table(book, APPRAISAL_COLUMNS, "unit_id")
     needed = ("unit_id", "indicator_id", "appraised_value", "reason")
@@ -172,26 +439,75 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
             "missing_table",
             "không tìm thấy bảng thẩm định với các cột "
             + ", ".join(APPRAISAL_COLUMNS[k] for k in needed),
+            sheet=sheet_name or "",
+            row=header_row or 0,
+            column="",
         )
+    facts = _facts(book, sheet_name)
     leaves = {n.id: n for n in framework.leaves()}
+    letters = {key: column_letter(index) for key, index in columns.items()}
     seen: dict[tuple[str, str], int] = {}
+    filled_down: dict[str, dict[int, str]] = {"unit_id": {}, "reason": {}}
     for row_number, cells in _rows_after(book[sheet_name], header_row):
-        unit_id = _text(cells, columns["unit_id"])
+        texts = {}
+        for key in ("unit_id", "reason"):
+            texts[key] = _text(cells, columns[key])
+            merged = facts.merged_range_of(letters[key], row_number)
+            if not texts[key] and merged:
+                first_row = int("".join(c for c in merged.split(":")[0] if c.isdigit()))
+                texts[key] = filled_down[key].get(first_row, "")
+            filled_down[key][row_number] = texts[key]
+        unit_id, reason = texts["unit_id"], texts["reason"]
         indicator = _text(cells, columns["indicator_id"])
+        node = leaves.get(indicator)
+        value_cell = _cell(cells, columns["appraised_value"])
+        raw = _shown_value(value_cell, node)
+        value_formula = facts.uncached_formulas.get(f"{letters['appraised_value']}{row_number}")
+        points_raw, points_formula = None, None
+        if "appraised_points" in columns:
+            points_raw = _value(_cell(cells, columns["appraised_points"]))
+            points_formula = facts.uncached_formulas.get(
+                f"{letters['appraised_points']}{row_number}"
+            )
+        has_value = _filled(raw) or bool(value_formula)
+        has_points = _filled(points_raw) or bool(points_formula)
+        base = {"unit_id": unit_id, "indicator_id": indicator, "raw_text": _raw_text(raw)}
         if not unit_id and not indicator:
+            if has_value or has_points:
+                parsed.refuse(
+                    sheet_name,
+                    row_number,
+                    letters["unit_id"],
+                    "missing_unit_id",
+                    "dòng có giá trị thẩm định nhưng để trống mã đơn vị và mã chỉ số",
+                    **base,
+                )
             continue
-        raw = _cell(cells, columns["appraised_value"])
-        value_col = column_letter(columns["appraised_value"])
-        base = {
-            "unit_id": unit_id,
-            "indicator_id": indicator,
-            "raw_text": _raw_text(raw),
-        }
-        if indicator not in leaves:
+        if not unit_id:
             parsed.refuse(
                 sheet_name,
                 row_number,
-                column_letter(columns["indicator_id"]),
+                letters["unit_id"],
+                "missing_unit_id",
+                f"chỉ số {indicator}: để trống mã đơn vị",
+                **base,
+            )
+            continue
+        if not indicator:
+            parsed.refuse(
+                sheet_name,
+                row_number,
+                letters["indicator_id"],
+                "missing_indicator_id",
+                f"đơn vị {unit_id}: để trống mã chỉ số",
+                **base,
+            )
+            continue
+        if node is None:
+            parsed.refuse(
+                sheet_name,
+                row_number,
+                letters["indicator_id"],
                 "unknown_indicator",
                 f"mã chỉ số '{indicator}' không có trong bộ chỉ số {framework.id}",
                 **base,
@@ -201,7 +517,7 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
             parsed.refuse(
                 sheet_name,
                 row_number,
-                column_letter(columns["unit_id"]),
+                letters["unit_id"],
                 "duplicate_indicator",
                 f"đơn vị {unit_id}, chỉ số {indicator} lặp lại "
                 f"(đã có ở dòng {seen[(unit_id, indicator)]})",
@@ -209,43 +525,108 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
             )
             continue
         seen[(unit_id, indicator)] = row_number
-        reason = _text(cells, columns["reason"])
+        if not (has_value or has_points or reason):
+            continue  # listed, not adjusted
         if not reason:
             parsed.refuse(
                 sheet_name,
                 row_number,
-                column_letter(columns["reason"]),
+                letters["reason"],
                 "missing_reason",
                 f"đơn vị {unit_id}, chỉ số {indicator}: thiếu lý do điều chỉnh",
                 **base,
             )
             continue
-        node = leaves[indicator]
-        reading = read_number(raw, yes_no=_is_yes_no(node))
-        problem = reading.rule and (reading.rule, reading.message)
-        problem = problem or _range_problem(node, reading.value)
-        if problem:
+        if not (has_value or has_points):
             parsed.refuse(
                 sheet_name,
                 row_number,
-                value_col,
-                problem[0],
-                f"đơn vị {unit_id}, chỉ số {indicator}: {problem[1]}",
+                letters["appraised_value"],
+                "missing_appraised_value",
+                f"đơn vị {unit_id}, chỉ số {indicator}: có lý do điều chỉnh nhưng để trống giá "
+                "trị thẩm định (và điểm thẩm định); giá trị tự đánh giá được giữ nguyên — nhập "
+                "giá trị (hoặc điểm) thẩm định, hoặc xóa dòng",
                 **base,
             )
             continue
-        parsed.accepted.append(
-            {
-                "sheet": sheet_name,
-                "row_number": row_number,
-                "column_name": value_col,
-                "kind": "appraised",
-                "value": reading.value,
-                "reason": reason,
-                **base,
-            }
-        )
+        where = {"sheet": sheet_name, "row_number": row_number}
+        if has_value:
+            problem = _cell_structure_problem(
+                facts, letters["appraised_value"], row_number, value_formula
+            )
+            value = None
+            if problem is None:
+                value, problem = check_value(node, raw)
+            if problem:
+                parsed.refuse(
+                    sheet_name,
+                    row_number,
+                    letters["appraised_value"],
+                    problem[0],
+                    f"đơn vị {unit_id}, chỉ số {indicator}: {problem[1]}",
+                    **base,
+                )
+            else:
+                parsed.accepted.append(
+                    {
+                        **where,
+                        "column_name": letters["appraised_value"],
+                        "kind": "appraised",
+                        "value": value,
+                        "reason": reason,
+                        **base,
+                    }
+                )
+        if has_points:
+            points, problem = _points_reading(node, points_raw, points_formula)
+            if problem:
+                parsed.refuse(
+                    sheet_name,
+                    row_number,
+                    letters["appraised_points"],
+                    problem[0],
+                    f"đơn vị {unit_id}, chỉ số {indicator}: điểm thẩm định: {problem[1]}",
+                    **{**base, "raw_text": _raw_text(points_raw) or points_formula},
+                )
+            else:
+                parsed.adjusted_points.append(
+                    {
+                        **where,
+                        "column_name": letters["appraised_points"],
+                        "unit_id": unit_id,
+                        "indicator_id": indicator,
+                        "raw_text": _raw_text(points_raw),
+                        "points": points,
+                        "reason": reason,
+                    }
+                )
+    parsed.sort_rejected()
     return parsed
+
+
+def _points_reading(
+    node: Node, raw: object, formula: str | None
+) -> tuple[float | None, tuple[str, str] | None]:
+    if formula:
+        return None, (
+            "formula_without_result",
+            f"ô có công thức {formula} nhưng không có kết quả đã tính; nhập số trực tiếp",
+        )
+    reading = read_number(raw)
+    if reading.rule:
+        return None, (reading.rule, reading.message or "")
+    value = reading.value
+    if value is not None and value < 0:
+        return None, ("negative_value", f"điểm {value:g} âm")
+    if value is not None and value > node.max_points:
+        return None, (
+            "above_maximum",
+            f"điểm {value:g} vượt điểm tối đa {node.max_points:g}",
+        )
+    return value, None
+
+
+# --- table location and cells -----------------------------------------------------------------
 
 
 def _find_table(book, columns: dict[str, str], key: str, preferred: str | None = None):
@@ -256,7 +637,11 @@ def _find_table(book, columns: dict[str, str], key: str, preferred: str | None =
     for sheet_name in order:
         sheet = book[sheet_name]
         for row_number, cells in enumerate(sheet.iter_rows(max_row=40, values_only=True), start=1):
-            found = {wanted[_norm(c)]: i for i, c in enumerate(cells) if _norm(c) in wanted}
+            found: dict[str, int] = {}
+            for i, c in enumerate(cells):
+                name = wanted.get(_norm(c))
+                if name is not None:
+                    found.setdefault(name, i)
             if key in found:
                 return sheet_name, row_number, found
     return None, None, {}
@@ -266,15 +651,22 @@ def _rows_after(sheet, header_row: int):
     for row_number, cells in enumerate(
         sheet.iter_rows(min_row=header_row + 1), start=header_row + 1
     ):
-        yield row_number, tuple(_shown_value(cell) for cell in cells)
+        yield row_number, tuple(cells)
 
 
-def _shown_value(cell) -> Any:
+def _value(cell) -> Any:
+    return None if cell is None else getattr(cell, "value", None)
+
+
+def _shown_value(cell, node: Node | None) -> Any:
     """A cell's value as the unit sees it: Excel stores "85,5%" typed into a cell as 0.855 with a
-    percent format, and the unit means 85.5 on the 0–100 scale the template asks for."""
-    value = cell.value
+    percent format. On a 0–100 criterion (and any non-percentage one) the unit means 85.5; on a
+    0–1 criterion (``percent_scale: 1``) 0.855 is already the value."""
+    value = _value(cell)
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if is_number and "%" in (getattr(cell, "number_format", None) or ""):
+        if node is not None and node.percent_scale == 1:
+            return value
         return round(value * 100, 9)
     return value
 
@@ -283,8 +675,14 @@ def _cell(cells: tuple, index: int) -> Any:
     return cells[index] if index < len(cells) else None
 
 
+def _filled(value: Any) -> bool:
+    if value is None:
+        return False
+    return not (isinstance(value, str) and not value.strip())
+
+
 def _text(cells: tuple, index: int) -> str:
-    value = _cell(cells, index)
+    value = _value(_cell(cells, index))
     return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
 
 
@@ -305,6 +703,8 @@ def _range_problem(node: Node, value: float | None) -> tuple[str, str] | None:
     if node.rule is not None and node.rule.kind == "direct" and value > node.max_points:
         return "above_maximum", f"điểm {value:g} vượt điểm tối đa {node.max_points:g}"
     if node.percent_scale and value > node.percent_scale:
+        if node.percent_scale == 1:
+            return "percent_out_of_range", f"tỷ lệ {value:g} vượt 1 (chỉ số dùng thang 0–1)"
         return "percent_out_of_range", f"tỷ lệ {value:g} vượt {node.percent_scale:g}%"
     if _is_yes_no(node) and value not in (0.0, 1.0):
         return "not_yes_no", f"giá trị {value:g} không phải Có/Không"

@@ -30,7 +30,8 @@ HEADER_ROW = 7  # 0-based row of the table header in the self-assessment sheet (
 GUIDE_LINES = (
     "Hướng dẫn nhập số liệu tự đánh giá chuyển đổi số",
     "1. Nhập giá trị vào cột 'Giá trị báo cáo' theo đơn vị tính của từng chỉ số.",
-    "2. Tỷ lệ (%) nhập theo thang 0–100 (ví dụ 85,5). Chỉ số Có/Không chọn 'Có' hoặc 'Không'.",
+    "2. Tỷ lệ nhập theo thang ghi ở cột 'Đơn vị tính': '% (0–100)' nhập 85,5; '(0–1)' nhập 0,855."
+    " Chỉ số Có/Không chọn 'Có' hoặc 'Không'.",
     "3. Để trống nếu không có số liệu: chỉ số không có số liệu được tính 0 điểm.",
     "4. Ghi tài liệu kiểm chứng (số văn bản, đường dẫn) vào cột 'Tài liệu kiểm chứng'.",
     "5. Không đổi tên, thêm, xóa dòng hoặc sửa mã chỉ số; không sửa trang ẩn '_meta'.",
@@ -97,7 +98,7 @@ def write_unit_workbook(
         sheet.write_number(row, keys.index("ordinal"), ordinal, fmt["locked"])
         sheet.write_string(row, keys.index("indicator_id"), node.id, fmt["locked"])
         sheet.write_string(row, keys.index("name"), node.name, fmt["wrap"])
-        sheet.write_string(row, keys.index("unit"), node.unit or "", fmt["locked"])
+        sheet.write_string(row, keys.index("unit"), unit_label(node), fmt["locked"])
         sheet.write_number(row, keys.index("max_points"), node.max_points, fmt["locked"])
         sheet.write_string(row, keys.index("rubric"), node.rubric or "", fmt["wrap"])
         _write_input(sheet, row, value_col, node, values.get(node.id), fmt)
@@ -155,6 +156,7 @@ def write_appraisal_workbook(
     sheet.set_column(1, 1, 40)
     sheet.set_column(2, 4, 16)
     sheet.set_column(5, 5, 60)
+    sheet.set_column(6, 6, 14)
     for offset, item in enumerate(rows, start=1):
         for col, key in enumerate(keys):
             value = item.get(key)
@@ -178,6 +180,16 @@ def write_appraisal_workbook(
     )
     book.close()
     return path
+
+
+def unit_label(node: Node) -> str:
+    """The "Đơn vị tính" cell: the unit, and for a percentage the scale it is entered on."""
+    unit = node.unit or ""
+    if node.percent_scale == 100:
+        return f"{unit} (0–100)".strip() if unit != "%" else "% (0–100)"
+    if node.percent_scale == 1:
+        return f"{unit or 'tỷ lệ'} (0–1)"
+    return unit
 
 
 def _write_input(sheet, row: int, col: int, node: Node, value: float | None, fmt) -> None:
@@ -208,7 +220,7 @@ def _add_validations(
 
     message = {
         "error_title": "Giá trị không hợp lệ",
-        "error_message": "Nhập số theo đơn vị tính ở cột bên trái (tỷ lệ: 0–100).",
+        "error_message": "Nhập số theo đơn vị tính ở cột bên trái (tỷ lệ: theo thang ghi ở đó).",
     }
     for kind, rows in rows_by_kind.items():
         first = xl_rowcol_to_cell(rows[0], value_col)

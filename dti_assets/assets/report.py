@@ -1,0 +1,87 @@
+"""Publication: the public report (static HTML, Vietnamese, offline) and the Excel annex of the
+approving decision, built from the year's snapshots."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from dti_assets.assets.publish import year_snapshot
+from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines.report import build_year_annex, build_year_report, report_dir
+
+PUBLISH = {
+    "group_name": "publish",
+    "partitions_def": yearly_partitions,
+    "backfill_policy": single_run,
+    # Reading DuckDB while another process writes fails: queue with the writers.
+    "pool": WAREHOUSE_POOL,
+    "deps": [year_snapshot],
+}
+
+
+class ReportConfig(dg.Config):
+    """Where the site goes (default ``$DTI_REPORT_DIR`` or ``$DTI_HOME/report``)."""
+
+    out: str = ""
+    data_docs: bool = True
+
+
+def _out(config: ReportConfig) -> Path:
+    return Path(config.out).resolve() if config.out else report_dir()
+
+
+@dg.asset(
+    **PUBLISH,
+    kinds={"html", "plotly"},
+    description="The year's public report: overview, one page per comparison group, one "
+    "scorecard per unit, methodology, Great Expectations Data Docs; plotly bundled, no network.",
+)
+def year_report(
+    context: dg.AssetExecutionContext,
+    config: ReportConfig,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+) -> dg.MaterializeResult:
+    preset = settings.load_preset()
+    out = _out(config)
+    with warehouse.connect() as con:
+        outcomes = [
+            build_year_report(con, preset, year, out, data_docs=config.data_docs)
+            for year in years_of(context)
+        ]
+    for outcome in outcomes:
+        context.log.info(f"{outcome.year}: {outcome.pages} pages → {out / str(outcome.year)}")
+        if not outcome.data_docs_built:
+            context.log.warning(f"{outcome.year}: no Data Docs ({outcome.data_docs_error})")
+    return dg.MaterializeResult(
+        metadata={
+            "index": dg.MetadataValue.path(str(out / "index.html")),
+            "years": [o.year for o in outcomes],
+            "pages": sum(o.pages for o in outcomes),
+            "data_docs": {str(o.year): o.data_docs_error or "built" for o in outcomes},
+            "synthetic": any(o.synthetic for o in outcomes),
+            "snapshots": [s for o in outcomes for s in o.snapshot_ids],
+        }
+    )
+
+
+@dg.asset(
+    **PUBLISH,
+    kinds={"excel"},
+    description="Phụ lục Excel of the approving decision: one sheet per level (communes in "
+    "sections by district) and the component detail; totals are the snapshot's own values.",
+)
+def year_annex(
+    context: dg.AssetExecutionContext,
+    config: ReportConfig,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+) -> dg.MaterializeResult:
+    preset = settings.load_preset()
+    out = _out(config)
+    with warehouse.connect() as con:
+        paths = [build_year_annex(con, preset, year, out) for year in years_of(context)]
+    return dg.MaterializeResult(
+        metadata={"files": [str(p) for p in paths], "path": dg.MetadataValue.path(str(paths[-1]))}
+    )

@@ -1,0 +1,276 @@
+"""Intake commands of ``dti``: templates out, receipts, re-evaluation, appraisal report, history.
+
+Registered on the main group by :func:`register` (one line in ``dti_cli/main.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipelines import paths
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
+
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[red]error:[/] {message}", markup=True)
+    sys.exit(code)
+
+
+def _need_warehouse() -> None:
+    if not paths.warehouse_path().exists():
+        _fail(f"no warehouse yet at {paths.warehouse_path()} – run `dti run` or `dti demo` first")
+
+
+@click.command()
+@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
+@click.option("--year", type=int, required=True, help="Evaluation year of the templates.")
+@click.option("--level", default=None, help="Only this level (department, district, commune).")
+@click.option("--unit", "unit_id", default=None, help="Only this unit (its id in the registry).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write <year>/<level>/DTI_<year>_<unit>.xlsx into.",
+)
+@click.option(
+    "--appraisal/--no-appraisal",
+    default=False,
+    help="Also write an empty appraisal workbook per level (THAM_DINH_<year>_<level>.xlsx).",
+)
+def template(
+    preset: str,
+    year: int,
+    level: str | None,
+    unit_id: str | None,
+    out_dir: Path,
+    appraisal: bool,
+) -> None:
+    """Write the self-assessment workbooks units fill in: one per unit (or one unit, or a level).
+
+    Each has Vietnamese headers, one row per criterion with its maximum points and rubric, input,
+    evidence and self-assessed points columns, cell validation, a protected structure, and the
+    hidden identification (framework id and version, unit, year) the ingest checks."""
+    from pipelines.preset import load_preset
+    from pipelines.registry import units_in_year
+    from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
+
+    loaded = load_preset(preset)
+    if level is not None and level not in loaded.levels:
+        _fail(f"level {level!r} is not in preset {loaded.id} ({', '.join(loaded.levels)})")
+    levels = [level] if level else list(loaded.levels)
+    if unit_id is not None:
+        found = loaded.registry.filter(loaded.registry["unit_id"] == unit_id)
+        if found.is_empty():
+            _fail(f"unit {unit_id!r} is not in the registry of {loaded.id}")
+        levels = [found["level"][0]]
+    written = 0
+    for lvl in levels:
+        framework = loaded.framework(lvl)
+        if not framework.valid_for(year):
+            _fail(
+                f"framework {framework.id} ({framework.version}) is valid for "
+                f"{framework.valid_from}–{framework.valid_to}, not for {year}"
+            )
+        units = units_in_year(loaded.registry, lvl, year)
+        if unit_id is not None:
+            units = units.filter(units["unit_id"] == unit_id)
+            if units.is_empty():
+                _fail(f"unit {unit_id!r} does not exist in {year} (registry valid_from/valid_to)")
+        folder = out_dir / str(year) / lvl
+        for unit in units.iter_rows(named=True):
+            write_unit_workbook(
+                folder / f"DTI_{year}_{unit['unit_id']}.xlsx", framework, unit, year
+            )
+            written += 1
+        if appraisal and unit_id is None:
+            write_appraisal_workbook(
+                folder / f"THAM_DINH_{year}_{lvl}.xlsx", framework, lvl, year, []
+            )
+            written += 1
+        console.print(
+            f"{LEVEL_NAMES.get(lvl, lvl)}: {units.height} mẫu → {folder} "
+            f"({framework.id}, {framework.version})"
+        )
+    console.print(f"{written} tệp mẫu năm {year} đã ghi vào {out_dir}")
+
+
+@click.command()
+@click.argument("ident")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the receipt to this file.",
+)
+def receipt(ident: str, out_path: Path | None) -> None:
+    """Print the receipt (biên nhận) of a submission: SUBMISSION_ID (or a unique prefix of at
+    least 8 characters) or the FILE itself (found by its content)."""
+    from pipelines.receipts import ReceiptError, find_submission, receipt_markdown
+    from pipelines.warehouse import session
+
+    _need_warehouse()
+    with session(read_only=True) as con:
+        try:
+            text = receipt_markdown(con, find_submission(con, ident))
+        except ReceiptError as exc:
+            _fail(str(exc.args[0]))
+    click.echo(text, nl=False)
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text, encoding="utf-8")
+
+
+@click.command()
+@click.argument("idents", nargs=-1)
+@click.option("--preset", default="daklak", show_default=True)
+@click.option("--year", type=int, default=None, help="Only files of this year.")
+@click.option(
+    "--all", "include_accepted", is_flag=True, help="Every file, not only the refused ones."
+)
+def reingest(
+    idents: tuple[str, ...], preset: str, year: int | None, include_accepted: bool
+) -> None:
+    """Evaluate archived files again against the current registry and framework (after a unit
+    was added to the registry, a framework corrected …). Default: every file whose latest
+    evaluation was refused; or the SUBMISSION_IDs given. A changed outcome is stored as a new
+    evaluation beside the old one (history kept), with a new receipt."""
+    from pipelines.ingest import reingest as run_reingest
+    from pipelines.preset import load_preset
+    from pipelines.warehouse import session
+
+    _need_warehouse()
+    loaded = load_preset(preset)
+    with session() as con:
+        try:
+            outcomes = run_reingest(con, loaded, idents, year, include_accepted)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
+    table = Table(title="Đánh giá lại tệp đã lưu (dti reingest)", title_justify="left")
+    for column in ("Tệp", "Trước", "Sau", "Lần đánh giá mới"):
+        table.add_column(column)
+    for o in outcomes:
+        table.add_row(
+            o.file_name,
+            o.previous_status,
+            o.new_status,
+            o.new_id if o.changed else "– (kết quả không đổi)",
+        )
+    console.print(table)
+    changed = sum(o.changed for o in outcomes)
+    console.print(f"{len(outcomes)} tệp được đánh giá lại, {changed} có kết quả mới.")
+    if changed:
+        console.print("Chấm lại năm tương ứng: `dti run --year YEAR`.")
+
+
+@click.command("appraisal-report")
+@click.option("--preset", default="daklak", show_default=True)
+@click.option("--year", type=int, required=True)
+@click.option("--level", default=None, help="Only this level.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.xlsx (Vietnamese headers) or FILE.csv.",
+)
+def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) -> None:
+    """Differences between self-assessment and appraisal: unit, component, self-assessed,
+    appraised (value and points) and the reason, for every adjusted value."""
+    from pipelines.appraisal import differences, write_differences
+    from pipelines.preset import load_preset
+    from pipelines.warehouse import session
+
+    if out_path.suffix.lower() not in (".xlsx", ".csv"):
+        _fail("--out must end in .xlsx or .csv")
+    _need_warehouse()
+    loaded = load_preset(preset)
+    if level is not None and level not in loaded.levels:
+        _fail(f"level {level!r} is not in preset {loaded.id}")
+    with session(read_only=True) as con:
+        frame = differences(con, loaded, year, level)
+    title = f"CHÊNH LỆCH TỰ ĐÁNH GIÁ – THẨM ĐỊNH NĂM {year}" + (
+        f" – {LEVEL_NAMES.get(level, level)}" if level else ""
+    )
+    write_differences(frame, out_path, title)
+    console.print(f"{frame.height} điều chỉnh thẩm định → {out_path}")
+
+
+@click.command()
+@click.option("--preset", default="daklak", show_default=True)
+@click.option("--year", type=int, required=True)
+@click.option("--unit", "unit_id", required=True)
+@click.option(
+    "--method",
+    type=click.Choice(["points", "minmax", "zscore"]),
+    default=None,
+    help="Default: the preset's primary method.",
+)
+def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
+    """How a unit's total points and rank moved between the update periods of a year."""
+    from pipelines.preset import load_preset
+    from pipelines.updates import unit_history
+    from pipelines.warehouse import session
+
+    _need_warehouse()
+    loaded = load_preset(preset)
+    method = method or loaded.primary_method
+    with session(read_only=True) as con:
+        frame = unit_history(con, year, unit_id, method)
+    if frame.is_empty():
+        _fail(f"no update period of {year} holds unit {unit_id!r} (method {method})", code=1)
+    names = dict(zip(loaded.registry["unit_id"], loaded.registry["name"], strict=True))
+    table = Table(
+        title=f"{unit_id} – {names.get(unit_id, '')} · DTI {year} · {METHOD_NAMES[method]}",
+        title_justify="left",
+    )
+    for column in (
+        "Lần cập nhật",
+        "Thời điểm (UTC)",
+        "Điểm",
+        "Thay đổi",
+        "Hạng",
+        "Thay đổi hạng",
+        "Tệp mới",
+    ):
+        table.add_column(column, justify="right" if column != "Tệp mới" else "left")
+    for row in frame.iter_rows(named=True):
+        change = row["points_change"]
+        moved = row["rank_change"]
+        files = json.loads(row["new_files"] or "[]")
+        table.add_row(
+            str(row["period"]),
+            row["recorded_at"].strftime("%Y-%m-%d %H:%M"),
+            f"{vn_number(row['points'])}/{row['max_points']:g}",
+            "–" if change is None else ("+" if change > 0 else "") + vn_number(change),
+            f"{row['rank']}/{row['group_size']}",
+            _moved(moved),
+            ", ".join(files[:3]) + (f" (+{len(files) - 3})" if len(files) > 3 else ""),
+        )
+    console.print(table)
+
+
+def _moved(change: int | None) -> str:
+    if change is None:
+        return "–"
+    if change > 0:
+        return f"↑ {change}"
+    if change < 0:
+        return f"↓ {-change}"
+    return "="
+
+
+def register(group: click.Group) -> None:
+    """Add the intake commands to the ``dti`` group."""
+    for command in (template, receipt, reingest, appraisal_report, history):
+        group.add_command(command)

@@ -1,0 +1,411 @@
+"""Per-submission receipts (*biên nhận*), in Vietnamese Markdown: what was taken, what was refused
+(each located message), which indicators the file has no row for, and what to do next.
+
+A receipt is derived from the warehouse (never the other way round), written after each ingest
+beside the archive, as ``receipts/<year>/<file stem>.<id[:12]>.receipt.md`` (the archive itself
+holds only the bytes received), and printed again by ``dti receipt SUBMISSION_ID|FILE``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.labels import LEVEL_NAMES
+
+STATUS_VI = {
+    "accepted": "Tiếp nhận toàn bộ",
+    "partially_accepted": "Tiếp nhận một phần",
+    "refused": "Không tiếp nhận (từ chối cả tệp)",
+}
+KIND_VI = {"self": "Tự đánh giá", "appraisal": "Thẩm định", "unknown": "Không xác định"}
+
+# What the unit (or the appraiser) should do about each rule broken.
+RULE_HINTS = {
+    "not_a_number": "Nhập số thuần, không kèm chữ hay đơn vị; phần thập phân dùng dấu phẩy "
+    "(85,5), không dùng dạng 1e3 hay 1_000.",
+    "negative_value": "Giá trị và điểm không được âm.",
+    "percent_out_of_range": "Tỷ lệ không vượt quá thang của chỉ số (100 với thang 0–100, "
+    "1 với thang 0–1).",
+    "percent_scale_mismatch": "Nhập tỷ lệ theo thang ghi ở cột 'Đơn vị tính' (thang 0–100: "
+    "85,5; thang 0–1: 0,855); không tự đổi thang.",
+    "not_yes_no": "Chỉ số Có/Không: chọn 'Có' hoặc 'Không'.",
+    "above_maximum": "Điểm không vượt quá điểm tối đa của chỉ số.",
+    "formula_error": "Sửa công thức bị lỗi (#DIV/0!, #REF!, …) hoặc nhập số trực tiếp.",
+    "formula_without_result": "Mở tệp bằng Excel rồi lưu lại để công thức có kết quả, hoặc nhập "
+    "số trực tiếp.",
+    "merged_cell": "Bỏ gộp ô ở cột giá trị: mỗi chỉ số một ô riêng.",
+    "unknown_indicator": "Không thêm dòng hay sửa mã chỉ số; dùng đúng mẫu của năm.",
+    "duplicate_indicator": "Mỗi chỉ số (của mỗi đơn vị) chỉ một dòng; xóa dòng lặp.",
+    "missing_indicator_id": "Không xóa mã chỉ số ở cột 'Mã chỉ số'; mỗi giá trị phải nằm trên "
+    "dòng có mã chỉ số.",
+    "invalid_self_points": "Điểm tự đánh giá là số từ 0 đến điểm tối đa (giá trị báo cáo của "
+    "dòng vẫn được tiếp nhận).",
+    "missing_meta": "Dùng mẫu do tỉnh phát hành (lệnh `dti template`); không xóa hay sửa trang "
+    "ẩn '_meta'.",
+    "unknown_format": "Dùng mẫu do tỉnh phát hành; không sửa trang ẩn '_meta'.",
+    "unknown_kind": "Dùng mẫu do tỉnh phát hành; không sửa trang ẩn '_meta'.",
+    "unknown_level": "Dùng mẫu đúng cấp của đơn vị; không sửa trang ẩn '_meta'.",
+    "framework_mismatch": "Tải mẫu của năm đánh giá (bộ chỉ số đang áp dụng) và nhập lại số "
+    "liệu vào mẫu đó.",
+    "bad_year": "Dùng mẫu của năm đánh giá; không sửa trang ẩn '_meta'.",
+    "wrong_year": "Gửi tệp vào đúng năm đánh giá, dùng mẫu của năm đó.",
+    "framework_not_valid": "Dùng mẫu của năm đánh giá.",
+    "unknown_unit": "Kiểm tra mã đơn vị. Nếu đơn vị mới thành lập hoặc sáp nhập, đề nghị cơ quan "
+    "thường trực cập nhật danh mục đơn vị; tệp đã lưu sẽ được đánh giá lại (`dti reingest`), "
+    "không cần gửi lại.",
+    "unreadable_file": "Lưu tệp dạng Excel Workbook (.xlsx) rồi gửi lại.",
+    "missing_table": "Không đổi tên hay xóa tiêu đề cột của bảng; dùng mẫu gốc.",
+    "missing_column": "Không đổi tên hay xóa tiêu đề cột; dùng mẫu gốc.",
+    "bad_encoding": "Lưu CSV dạng UTF-8: trong Excel chọn 'CSV UTF-8 (Comma delimited)'.",
+    "empty_file": "Tệp rỗng: gửi lại tệp có số liệu.",
+    "extra_fields": 'Đặt số thập phân có dấu phẩy trong ngoặc kép ("85,5") hoặc dùng dấu chấm '
+    "phẩy (;) để phân cách cột.",
+    "missing_unit_id": "Ghi mã đơn vị cho mọi dòng.",
+    "missing_reason": "Ghi lý do cho mọi điều chỉnh thẩm định.",
+    "missing_appraised_value": "Nhập giá trị (hoặc điểm) thẩm định, hoặc xóa dòng không điều "
+    "chỉnh.",
+}
+
+
+class ReceiptError(KeyError):
+    """No submission matches what was asked for."""
+
+
+def find_submission(con: duckdb.DuckDBPyConnection, ident: str | Path) -> str:
+    """The submission id for an id, a unique id prefix (≥ 8 characters), or a file (by content):
+    the latest evaluation of that file."""
+    from pipelines.ingest import file_sha256
+
+    text = str(ident).strip()
+    path = Path(text)
+    if path.is_file():
+        text = file_sha256(path)
+    rows = con.execute(
+        "SELECT submission_id, coalesce(file_sha256, submission_id) AS sha, "
+        "coalesce(evaluation, 1) AS evaluation FROM submissions "
+        "WHERE submission_id = $i OR file_sha256 = $i "
+        "OR (length($i) >= 8 AND starts_with(submission_id, $i)) "
+        "ORDER BY evaluation DESC",
+        {"i": text.lower()},
+    ).fetchall()
+    shas = {sha for _, sha, _ in rows}
+    if not rows:
+        raise ReceiptError(f"không có lượt nộp nào khớp với '{ident}'")
+    if len(shas) > 1:
+        raise ReceiptError(f"'{ident}' khớp với nhiều tệp; ghi đầy đủ mã tiếp nhận")
+    exact = [sid for sid, _, _ in rows if sid == text.lower()]
+    return exact[0] if exact else rows[0][0]
+
+
+def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
+    """``<archive>/../receipts/<year>/<file stem>.<id[:12]>[.<evaluation>].receipt.md``: beside the
+    archive (which holds only the bytes received), named so staff can find the unit's file."""
+    row = con.execute(
+        "SELECT archived_path, file_name, year, coalesce(evaluation, 1) FROM submissions "
+        "WHERE submission_id = ?",
+        [submission_id],
+    ).fetchone()
+    if row is None:
+        raise ReceiptError(f"không có lượt nộp '{submission_id}'")
+    archived, file_name, year, evaluation = row
+    folder = Path(archived).parent.parent.parent / "receipts" / str(year or "khong-ro-nam")
+    suffix = f".{evaluation}" if evaluation > 1 else ""
+    return folder / f"{Path(file_name).stem}.{submission_id[:12]}{suffix}.receipt.md"
+
+
+def write_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
+    """Write the receipt next to the archived file; returns its path."""
+    path = receipt_path(con, submission_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(receipt_markdown(con, submission_id), encoding="utf-8")
+    return path
+
+
+def _vn(value: float | None) -> str:
+    if value is None:
+        return "để trống (thiếu số liệu)"
+    return format(value, ".10g").replace(".", ",")
+
+
+def _shown(raw: str | None, value: float | None) -> str:
+    """The value read, with the words the unit wrote when they were words (``Có (= 1)``)."""
+    if raw and value is not None and any(c.isalpha() for c in raw):
+        return f"{_cell(raw.strip())} (= {_vn(value)})"
+    return _vn(value)
+
+
+def _cell(text: object) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
+    """The receipt of one submission (one evaluation of one file), NFC-normalised."""
+    rows = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]).pl()
+    if rows.is_empty():
+        raise ReceiptError(f"không có lượt nộp '{submission_id}'")
+    sub = rows.row(0, named=True)
+
+    def frame(sql: str) -> pl.DataFrame:
+        return con.execute(sql, [submission_id]).pl()
+
+    accepted = frame(
+        "SELECT * FROM raw_values WHERE submission_id = ? ORDER BY unit_id, row_number"
+    )
+    refused = frame(
+        "SELECT * FROM rejected_rows WHERE submission_id = ? ORDER BY sheet, row_number, "
+        "length(column_name), column_name"
+    )
+    points = frame(
+        "SELECT * FROM appraised_points WHERE submission_id = ? ORDER BY unit_id, row_number"
+    )
+    missing = frame("SELECT * FROM missing_indicators WHERE submission_id = ? ORDER BY unit_id")
+    names = _indicator_names(con, sub["framework_id"], sub["framework_version"])
+    order = {node: i for i, node in enumerate(names)}
+    missing = missing.with_columns(
+        pl.col("indicator_id").replace_strict(order, default=len(order)).alias("_o")
+    ).sort("unit_id", "_o")
+    kind = sub["kind"]
+    n_values, n_points = accepted.height, points.height
+    lines = [
+        "# Biên nhận tiếp nhận số liệu – Bộ chỉ số chuyển đổi số (DTI)",
+        "",
+        "| Mục | Nội dung |",
+        "|---|---|",
+        f"| Tệp | `{_cell(sub['file_name'])}` |",
+        f"| Mã tiếp nhận | `{sub['submission_id']}` |",
+        f"| Nhận lúc (UTC) | {_when(sub.get('received_at'))} (thứ tự nhận {sub['received_seq']}) |",
+    ]
+    evaluation = sub.get("evaluation") or 1
+    if evaluation > 1:
+        lines.append(
+            f"| Lần đánh giá | {evaluation} (đánh giá lại lúc {_when(sub.get('evaluated_at'))}, "
+            f"thay cho `{sub.get('replaces_submission_id')}`) |"
+        )
+    who = _unit_label(con, sub["unit_id"]) if sub["unit_id"] else _many_units(accepted)
+    lines += [
+        f"| Loại | {KIND_VI.get(kind, kind)} |",
+        f"| Đơn vị | {who} |",
+        f"| Cấp | {LEVEL_NAMES.get(sub['level'], sub['level'] or '–')} |",
+        f"| Năm | {sub['year'] if sub['year'] is not None else '–'} |",
+        f"| Bộ chỉ số | {sub['framework_id'] or '–'}"
+        + (f" ({sub['framework_version']})" if sub["framework_version"] else "")
+        + " |",
+        f"| Kết quả | **{STATUS_VI.get(sub['status'], sub['status'])}**: "
+        + _counts(kind, n_values, n_points, refused.height, missing.height)
+        + " |",
+        "",
+    ]
+    later = con.execute(
+        "SELECT submission_id FROM submissions WHERE file_sha256 = ? AND evaluation > ? "
+        "ORDER BY evaluation DESC LIMIT 1",
+        [sub.get("file_sha256") or sub["submission_id"], evaluation],
+    ).fetchone()
+    if later:
+        lines += [
+            f"> **Lưu ý:** tệp này đã được đánh giá lại (`{later[0]}`); biên nhận này là của lần "
+            "đánh giá trước, được giữ làm lịch sử.",
+            "",
+        ]
+    superseded = _superseded_by(con, sub) if kind == "self" and sub["status"] != "refused" else []
+    if superseded:
+        lines += [
+            "> **Lưu ý:** đơn vị đã gửi tệp mới hơn ("
+            + ", ".join(f"`{name}`" for name in superseded)
+            + "); tệp này vẫn được lưu nhưng không còn dùng để chấm điểm.",
+            "",
+        ]
+    lines += [f"## Không tiếp nhận ({refused.height})", ""]
+    if refused.is_empty():
+        lines += ["Không có.", ""]
+    else:
+        for i, r in enumerate(refused.iter_rows(named=True), start=1):
+            lines.append(f"{i}. {r['message']} *(quy tắc `{r['rule']}`)*")
+        lines.append("")
+    if kind != "appraisal":
+        lines += [f"## Chỉ số không có dòng trong tệp ({missing.height})", ""]
+        if missing.is_empty():
+            lines += ["Không có.", ""]
+        else:
+            many = missing["unit_id"].n_unique() > 1
+            for r in missing.iter_rows(named=True):
+                who = f"{r['unit_id']}: " if many else ""
+                name = names.get(r["indicator_id"], "")
+                lines.append(
+                    f"- {who}`{r['indicator_id']}` {name} — không có dòng trong tệp: được coi là "
+                    "thiếu số liệu (0 điểm) nếu không bổ sung"
+                )
+            lines.append("")
+    lines += _accepted_section(kind, accepted, points, names)
+    lines += _todo(sub["status"], refused, missing.height, kind)
+    text = "\n".join(lines).rstrip() + "\n"
+    return unicodedata.normalize("NFC", text)
+
+
+def _counts(kind: str, values: int, points: int, refused: int, missing: int) -> str:
+    parts = [f"{values} giá trị được tiếp nhận"]
+    if kind == "appraisal" or points:
+        parts.append(f"{points} điểm thẩm định được tiếp nhận")
+    parts.append(f"{refused} ô/dòng bị từ chối")
+    if kind != "appraisal":
+        parts.append(f"{missing} chỉ số thiếu dòng")
+    return ", ".join(parts)
+
+
+def _accepted_section(
+    kind: str, accepted: pl.DataFrame, points: pl.DataFrame, names: dict[str, str]
+) -> list[str]:
+    lines = [f"## Đã tiếp nhận ({accepted.height + points.height})", ""]
+    if accepted.is_empty() and points.is_empty():
+        return [*lines, "Không có.", ""]
+    many_units = accepted["unit_id"].n_unique() > 1 if not accepted.is_empty() else False
+    if kind == "appraisal":
+        lines += [
+            "| Đơn vị | Chỉ số | Điều chỉnh | Lý do | Vị trí |",
+            "|---|---|---|---|---|",
+        ]
+        entries = [
+            (
+                r["unit_id"],
+                r["row_number"],
+                r["indicator_id"],
+                f"giá trị → {_vn(r['value'])}",
+                r["reason"],
+                r["sheet"],
+                r["column_name"],
+            )
+            for r in accepted.iter_rows(named=True)
+        ] + [
+            (
+                r["unit_id"],
+                r["row_number"],
+                r["indicator_id"],
+                f"điểm → {_vn(r['points'])}",
+                r["reason"],
+                r["sheet"],
+                r["column_name"],
+            )
+            for r in points.iter_rows(named=True)
+        ]
+        for unit, row, indicator, change, reason, sheet, column in sorted(
+            entries, key=lambda e: (e[1], e[3])
+        ):
+            lines.append(
+                f"| {unit} | `{indicator}` | {change} | {_cell(reason)} | "
+                f"{_where(sheet, row, column)} |"
+            )
+        return [*lines, ""]
+    head = "| Đơn vị " if many_units else ""
+    lines += [
+        f"{head}| Chỉ số | Tên chỉ số | Giá trị đọc được | Ô | Tài liệu kiểm chứng |",
+        ("|---" if many_units else "") + "|---|---|---|---|---|",
+    ]
+    for r in accepted.iter_rows(named=True):
+        unit = f"| {r['unit_id']} " if many_units else ""
+        lines.append(
+            f"{unit}| `{r['indicator_id']}` | {_cell(names.get(r['indicator_id'], ''))} | "
+            f"{_shown(r['raw_text'], r['value'])} | "
+            f"{_where(r['sheet'], r['row_number'], r['column_name'])} | "
+            f"{_cell(r.get('evidence') or '')} |"
+        )
+    return [*lines, ""]
+
+
+def _todo(status: str, refused: pl.DataFrame, n_missing: int, kind: str) -> list[str]:
+    lines = ["## Việc cần làm", ""]
+    resend = (
+        "gửi lại toàn bộ tệp (tệp gửi sau thay thế tệp này; tệp này vẫn được lưu)"
+        if kind == "self"
+        else "gửi lại tệp thẩm định đã sửa (điều chỉnh gửi sau thay thế điều chỉnh trước cho cùng "
+        "đơn vị và chỉ số)"
+    )
+    if status == "refused":
+        lines.append(
+            "- Tệp **không được dùng để chấm điểm**. Sửa theo hướng dẫn dưới đây rồi "
+            + resend
+            + "."
+        )
+    elif not refused.is_empty() or n_missing:
+        lines.append(
+            "- Các giá trị đã tiếp nhận được ghi nhận. Ô bị từ chối và chỉ số thiếu dòng được coi "
+            "là thiếu số liệu (0 điểm) cho đến khi bổ sung: sửa các ô nêu trên ngay trong tệp này "
+            "rồi " + resend + "."
+        )
+    else:
+        lines.append("- Không cần làm gì thêm. Nếu cần sửa số liệu, " + resend + ".")
+    for rule in dict.fromkeys(refused["rule"].to_list() if not refused.is_empty() else []):
+        hint = RULE_HINTS.get(rule)
+        if hint:
+            lines.append(f"- `{rule}`: {hint}")
+    if n_missing and kind != "appraisal":
+        lines.append(
+            "- Chỉ số thiếu dòng: dùng mẫu gốc của năm, không xóa dòng; nhập giá trị vào đúng "
+            "dòng của chỉ số (để trống nếu thật sự không có số liệu)."
+        )
+    return [*lines, ""]
+
+
+def _where(sheet: str | None, row: int, column: str) -> str:
+    parts = ([f"trang '{sheet}'"] if sheet else []) + [f"dòng {row}", f"cột {column}"]
+    return ", ".join(parts)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "–"
+
+
+def _unit_label(con: duckdb.DuckDBPyConnection, unit_id: str) -> str:
+    row = con.execute("SELECT name FROM units WHERE unit_id = ? LIMIT 1", [unit_id]).fetchone()
+    return f"{unit_id} – {row[0]}" if row else unit_id
+
+
+def _many_units(accepted: pl.DataFrame) -> str:
+    if accepted.is_empty():
+        return "–"
+    units = sorted(accepted["unit_id"].unique().to_list())
+    return f"{len(units)} đơn vị ({', '.join(units[:10])}{', …' if len(units) > 10 else ''})"
+
+
+def _indicator_names(
+    con: duckdb.DuckDBPyConnection, framework_id: str | None, version: str | None
+) -> dict[str, str]:
+    """Leaf id → name, in document order, from the framework stored in the warehouse."""
+    if not framework_id:
+        return {}
+    rows = con.execute(
+        "SELECT n.node_id, any_value(n.name), min(n.ordinal) FROM framework_nodes AS n "
+        "JOIN framework_versions AS v USING (framework_hash) "
+        "WHERE v.framework_id = ? AND v.version = ? AND n.is_leaf "
+        "GROUP BY n.node_id ORDER BY min(n.ordinal)",
+        [framework_id, version],
+    ).fetchall()
+    return {node: name for node, name, _ in rows}
+
+
+def _superseded_by(con: duckdb.DuckDBPyConnection, sub: dict) -> list[str]:
+    """Files received later that count instead of this one for its unit(s)."""
+    rows = con.execute(
+        """
+        WITH current_files AS (
+            SELECT * FROM submissions
+            QUALIFY row_number() OVER (
+                PARTITION BY coalesce(file_sha256, submission_id)
+                ORDER BY coalesce(evaluation, 1) DESC) = 1
+        ),
+        mine AS (
+            SELECT DISTINCT unit_id, year, level FROM raw_values
+            WHERE submission_id = $id AND kind = 'self'
+        )
+        SELECT DISTINCT c.file_name, c.received_seq
+        FROM raw_values AS r
+        JOIN mine AS m USING (unit_id, year, level)
+        JOIN current_files AS c USING (submission_id)
+        WHERE r.kind = 'self' AND c.status <> 'refused' AND c.received_seq > $seq
+        ORDER BY c.received_seq
+        """,
+        {"id": sub["submission_id"], "seq": sub["received_seq"]},
+    ).fetchall()
+    return [name for name, _ in rows]

@@ -1,0 +1,289 @@
+"""Great Expectations Data Docs for a year, inside the report, readable offline.
+
+The suites in ``expectations/`` are run again — exactly as ``pipelines.observations`` runs them
+at ingest, on the same tables — in an ephemeral GX context whose Data Docs site is a folder of the
+report (``<year>/data-docs/gx``), then ``build_data_docs`` writes GX's own pages there. (The
+ingest-time run keeps only its outcomes, in ``validation_results``; the report shows those too and
+says if a re-run disagrees.)
+
+GX's page templates load Bootstrap, jQuery, Font Awesome and Vega from CDNs, and its index page is
+drawn entirely by JavaScript from those CDNs. Offline that gives failed requests and script errors,
+so the built pages are post-processed: external ``<link>``/``<script>``/``<img>`` and inline
+scripts are removed (the content of validation and suite pages is static HTML and stays), a
+small local stylesheet is added, and GX's JavaScript index is replaced by a static list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.preset import Preset
+
+SITE_NAME = "dti"
+_EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", re.I)
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>\s*", re.I | re.S)
+_EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=\"https?://[^\"]*\"[^>]*>", re.I)
+_LOCAL_RESOURCE = re.compile(
+    r"<(?:link|img)\b[^>]*(?:href|src)=\"(?!https?:|data:|#)([^\"]+)\"[^>]*>", re.I
+)
+_OFFLINE_STYLE = """<style>
+body { font-family: "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif;
+       margin: 0 1rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+td, th { border: 1px solid #d9dee5; padding: 0.25rem 0.5rem; vertical-align: top; }
+.dti-offline { background: #e8edf3; border-left: 4px solid #0d47a1; padding: 0.5rem 0.9rem;
+               margin: 0.5rem 0 1rem; }
+.modal, .ge-walkthrough-modal, nav.navbar button { display: none; }
+</style>
+"""
+
+
+@dataclass
+class SuitePages:
+    level: str
+    suite: str
+    success: bool
+    evaluated: int
+    successful: int
+    validation_page: str | None  # relative to <year>/data-docs/
+    suite_page: str | None
+
+
+@dataclass
+class DataDocs:
+    built: bool
+    gx_version: str | None
+    pages: list[SuitePages] = field(default_factory=list)
+    error: str | None = None
+
+
+def build_data_docs(
+    con: duckdb.DuckDBPyConnection, preset: Preset, year: int, levels: list[str], target: Path
+) -> DataDocs:
+    """Build GX Data Docs for ``year`` into ``target/gx`` and make them work offline."""
+    gx_dir = target / "gx"
+    shutil.rmtree(gx_dir, ignore_errors=True)
+    try:
+        docs = _build(con, preset, year, levels, gx_dir)
+    except Exception as exc:  # reported on the page, never hidden
+        shutil.rmtree(gx_dir, ignore_errors=True)
+        return DataDocs(built=False, gx_version=None, error=f"{type(exc).__name__}: {exc}")
+    make_offline(gx_dir, target)
+    return docs
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection, preset: Preset, year: int, levels: list[str], gx_dir: Path
+) -> DataDocs:
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    from pipelines import validation as v
+    from pipelines.observations import indicator_bounds
+    from pipelines.registry import units_in_year
+
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={
+            SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(gx_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    source = context.data_sources.add_pandas(name="dti")
+    run_id = RunIdentifier(run_name=f"dti-{year}", run_time=dt.datetime.now(dt.UTC))
+    pages: list[SuitePages] = []
+    for level in levels:
+        framework = preset.framework(level)
+        known = v.ValidationContext(
+            year=year,
+            level=level,
+            unit_ids=frozenset(units_in_year(preset.registry, level, year)["unit_id"]),
+            indicator_bounds=indicator_bounds(framework),
+            framework_version=framework.version,
+        )
+        frames = {
+            "raw_values": con.execute(
+                "SELECT * FROM raw_values WHERE year = ? AND level = ?", [year, level]
+            ).pl(),
+            "observations": con.execute(
+                "SELECT * FROM observations WHERE year = ? AND level = ?", [year, level]
+            ).pl(),
+        }
+        for suite_name, frame in frames.items():
+            spec = v._read_suite_file(v.DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json")
+            name = _gx_name(suite_name, level, year)
+            suite = context.suites.add(
+                ExpectationSuite(
+                    name=name,
+                    expectations=[
+                        ExpectationConfiguration(
+                            **{k: val for k, val in entry.items() if k != "id"}
+                        ).to_domain_obj()
+                        for entry in spec["expectations"]
+                    ],
+                    meta=spec.get("meta"),
+                )
+            )
+            batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
+                name="whole"
+            )
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            columns = {c for e in spec["expectations"] for c in v._kwarg_columns(e["kwargs"])}
+            prepared = v._add_derived_columns(
+                frame, [c for c in v._DERIVED_COLUMNS if c in columns], known
+            )
+            parameters = {
+                p: v._CONTEXT_PARAMETERS[p](known)
+                for p in v._referenced_parameters(spec["expectations"])
+            }
+            result = definition.run(
+                batch_parameters={"dataframe": prepared.to_pandas()},
+                expectation_parameters=parameters,
+                result_format="SUMMARY",
+                run_id=run_id,
+            )
+            stats = result.statistics or {}
+            pages.append(
+                SuitePages(
+                    level=level,
+                    suite=suite_name,
+                    success=bool(result.success),
+                    evaluated=int(stats.get("evaluated_expectations") or 0),
+                    successful=int(stats.get("successful_expectations") or 0),
+                    validation_page=None,
+                    suite_page=None,
+                )
+            )
+    context.build_data_docs(site_names=[SITE_NAME])
+    for page in pages:
+        name = _gx_name(page.suite, page.level, year)
+        found = sorted(gx_dir.glob(f"validations/{name}/**/*.html"))
+        page.validation_page = found[-1].relative_to(gx_dir.parent).as_posix() if found else None
+        suite_file = gx_dir / "expectations" / f"{name}.html"
+        page.suite_page = (
+            suite_file.relative_to(gx_dir.parent).as_posix() if suite_file.exists() else None
+        )
+    return DataDocs(built=True, gx_version=gx.__version__, pages=pages)
+
+
+def _gx_name(suite: str, level: str, year: int) -> str:
+    # GX turns dots of a suite name into folders; hyphens keep one page per suite.
+    return f"{suite}-{level}-{year}"
+
+
+def make_offline(gx_dir: Path, docs_home: Path) -> None:
+    """Strip CDN resources and scripts from GX's pages; replace its JavaScript index."""
+    pages = sorted(gx_dir.rglob("*.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        html = _EXTERNAL_LINK.sub("", html)
+        html = _SCRIPT.sub("", html)
+        html = _EXTERNAL_IMG.sub("", html)
+        # GX gets some relative paths wrong (the favicon of validation pages): drop what is
+        # not there rather than leave a failed load.
+        html = _LOCAL_RESOURCE.sub(_keep_if_present(page.parent), html)
+        back = os.path.relpath(docs_home / "index.html", page.parent).replace(os.sep, "/")
+        banner = (
+            '<div class="dti-offline">Trang Data Docs do Great Expectations tạo; đã bỏ các tệp '
+            "CSS/JavaScript tải từ CDN để xem được khi không có mạng. "
+            f'<a href="{back}">← Kết quả kiểm tra dữ liệu của báo cáo</a></div>'
+        )
+        html = html.replace("</head>", _OFFLINE_STYLE + "</head>", 1)
+        html = re.sub(r"(<body\b[^>]*>)", r"\1" + banner.replace("\\", "\\\\"), html, count=1)
+        page.write_text(html, encoding="utf-8")
+    _static_index(gx_dir, docs_home)
+    _prune_static(gx_dir)
+
+
+def _keep_if_present(folder: Path):
+    def keep(match: re.Match) -> str:
+        target = folder / match.group(1).split("?")[0].split("#")[0]
+        return match.group(0) if target.exists() else ""
+
+    return keep
+
+
+def _static_index(gx_dir: Path, docs_home: Path) -> None:
+    links = []
+    for page in sorted(gx_dir.glob("expectations/*.html")):
+        rel = page.relative_to(gx_dir).as_posix()
+        links.append(f'<li>Bộ kiểm tra (expectation suite): <a href="{rel}">{page.stem}</a></li>')
+    for page in sorted(gx_dir.glob("validations/**/*.html")):
+        rel = page.relative_to(gx_dir).as_posix()
+        links.append(f'<li>Kết quả kiểm tra (validation result): <a href="{rel}">{rel}</a></li>')
+    (gx_dir / "index.html").write_text(
+        '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
+        "<title>Great Expectations Data Docs</title>"
+        + _OFFLINE_STYLE
+        + '</head><body><h1>Great Expectations Data Docs</h1><div class="dti-offline">'
+        "Mục lục tĩnh thay cho trang mục lục của GX (trang đó vẽ bằng JavaScript tải từ CDN). "
+        '<a href="../index.html">← Kết quả kiểm tra dữ liệu của báo cáo</a></div><ul>'
+        + "\n".join(links)
+        + "</ul></body></html>\n",
+        encoding="utf-8",
+    )
+
+
+def _prune_static(gx_dir: Path) -> None:
+    """Drop GX's static images and fonts no page or stylesheet refers to (about 4 MB a year)."""
+    static = gx_dir / "static"
+    if not static.exists():
+        return
+    texts = "".join(
+        p.read_text(encoding="utf-8", errors="ignore")
+        for p in [*gx_dir.rglob("*.html"), *static.rglob("*.css")]
+    )
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and path.suffix != ".css" and path.name not in texts:
+            path.unlink()
+
+
+def recorded_results(validation: pl.DataFrame, levels: list[str]) -> list[dict]:
+    """The ingest-time outcomes per level and suite, as stored in ``validation_results``."""
+    rows = []
+    order = {level: i for i, level in enumerate(levels)}
+    validation = validation.with_columns(
+        pl.col("level").replace_strict(order, default=len(order)).alias("_o")
+    ).sort("_o", "suite", "expectation")
+    for (level, suite), part in validation.group_by("level", "suite", maintain_order=True):
+        rows.append(
+            {
+                "level": level,
+                "suite": suite,
+                "n": part.height,
+                "passed": int(part["success"].sum()),
+                "blocking_failed": int((~part["success"] & part["blocking"]).sum()),
+                "rows": part.to_dicts(),
+            }
+        )
+    return rows

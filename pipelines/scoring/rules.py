@@ -1,0 +1,278 @@
+"""Per-unit special scoring rules (Sơn La 2024), applied after normalisation, before aggregation.
+
+Source: ``000_6c6ed37327cf2d65.txt`` (shared/seeds). Each rule is switched on by the preset
+(``rules:`` in docs/presets.md), applies to the units whose registry flags say so and to the leaves
+whose framework flags (own or inherited from an ancestor) say so:
+
+``special_units_max``  — a special unit (``is_special`` true) scores the **maximum** on every
+    ``function_specific`` leaf ("các tiêu chí … không liên quan đến chức năng, nhiệm vụ … được tính
+    điểm tối đa").
+``subordinate_best``   — a unit without subordinate units (``has_subordinates`` false) scores, on
+    every ``subordinate`` leaf, the **highest points any unit of its comparison group achieved**
+    there that year ("bằng với số điểm cao nhất của các cơ quan, đơn vị đạt được"). "Achieved"
+    means scored from a reported value by a unit the rule does not apply to. When nobody achieved
+    anything the unit keeps the points of its own value, if it reported one, else the leaf falls to
+    the missing-data rule.
+``dvctt_proportional`` — a unit without online public services (``has_dvctt`` false) scores, on
+    every ``dvctt`` leaf, ``(points on the non-DVCTT leaves in scope ÷ their maximum) × the leaf's
+    maximum``. Scope ``pillar`` (default): the non-DVCTT leaves of the same pillar; ``index``: of
+    the whole index. A pillar without any non-DVCTT leaf uses the index scope; when no non-DVCTT
+    leaf is scored at all (everything excluded) the unit keeps the points of its own value, if it
+    reported one, else the leaf falls to the missing-data rule.
+
+Precedence when several apply to one leaf: special_units_max, then subordinate_best, then
+dvctt_proportional. A rule overrides any value the unit reported for that leaf. A unit flag that is
+null (unknown) never triggers a rule. Rule-given leaves have ``z`` null (not from a value) and
+``n_missing`` 0; ``rule_applied`` says which rule gave the points and with which numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import polars as pl
+
+from pipelines.framework.model import Framework
+from pipelines.scoring.normalise import num_text
+
+RULE_PREFIX = "sonla"
+DVCTT_SCOPES = ("pillar", "index")
+UNIT_FLAGS = ("has_subordinates", "has_dvctt", "is_special")
+SPECIAL, SUBORDINATE, DVCTT = "special_units_max", "subordinate_best", "dvctt_proportional"
+SUB_NOBODY = f"{RULE_PREFIX}.{SUBORDINATE}: no unit of the group scored this leaf"
+DVCTT_NOBASE = f"{RULE_PREFIX}.{DVCTT}: no non-DVCTT component scored"
+UNIT_KEYS = ["unit_id", "year", "group_id"]
+GROUP_KEYS = ["year", "group_id", "node_id"]
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Which per-unit rules a preset switches on (all off by default: Đắk Lắk has none)."""
+
+    subordinate_best: bool = False
+    dvctt_proportional: bool = False
+    dvctt_scope: str = "pillar"
+    special_units_max: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dvctt_scope not in DVCTT_SCOPES:
+            raise ValueError(
+                f"dvctt_scope must be one of {', '.join(DVCTT_SCOPES)}, not {self.dvctt_scope!r}"
+            )
+
+    @property
+    def active(self) -> bool:
+        return self.subordinate_best or self.dvctt_proportional or self.special_units_max
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, mapping: Any, origin: str = "rules") -> RuleSettings:
+        """``rules:`` of a preset; unknown keys and non-boolean switches are errors."""
+        if mapping is None:
+            return cls()
+        if not isinstance(mapping, dict):
+            raise ValueError(f"{origin}: 'rules' must be a mapping")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise ValueError(f"{origin}: unknown rules {unknown}; known: {sorted(known)}")
+        for key, value in mapping.items():
+            if key != "dvctt_scope" and not isinstance(value, bool):
+                raise ValueError(f"{origin}: rules.{key} must be true or false, not {value!r}")
+        return cls(**mapping)
+
+
+def _leaf_info(framework: Framework) -> pl.DataFrame:
+    rows = []
+    for leaf in framework.leaves():
+        flags = framework.effective_flags(leaf.id)
+        rows.append(
+            {
+                "node_id": leaf.id,
+                "leaf_max": float(leaf.max_points),
+                "scope_pillar": framework.pillar_of(leaf.id),
+                "f_dvctt": "dvctt" in flags,
+                "f_subordinate": "subordinate" in flags,
+                "f_function": "function_specific" in flags,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "node_id": pl.String,
+            "leaf_max": pl.Float64,
+            "scope_pillar": pl.String,
+            "f_dvctt": pl.Boolean,
+            "f_subordinate": pl.Boolean,
+            "f_function": pl.Boolean,
+        },
+    )
+
+
+def mark_targets(
+    leaves: pl.DataFrame, units: pl.DataFrame, framework: Framework, settings: RuleSettings
+) -> pl.DataFrame:
+    """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags."""
+    flags = [c for c in UNIT_FLAGS if c in units.columns]
+    unit_flags = units.select(
+        pl.col("unit_id").cast(pl.String),
+        pl.col("year").cast(pl.Int32),
+        *[pl.col(c).cast(pl.Boolean) for c in flags],
+        *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS if c not in flags],
+    ).unique(subset=["unit_id", "year"], keep="last")
+    frame = leaves.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True).join(
+        _leaf_info(framework), on="node_id", how="left"
+    )
+    # a null (unknown) unit flag never triggers a rule
+    special = pl.col("is_special").fill_null(False) & pl.col("f_function")
+    subordinate = ~pl.col("has_subordinates").fill_null(True) & pl.col("f_subordinate")
+    dvctt = ~pl.col("has_dvctt").fill_null(True) & pl.col("f_dvctt")
+    special = pl.lit(settings.special_units_max) & special
+    subordinate = pl.lit(settings.subordinate_best) & subordinate
+    dvctt = pl.lit(settings.dvctt_proportional) & dvctt
+    return frame.with_columns(
+        pl.when(special.fill_null(False))
+        .then(pl.lit(SPECIAL))
+        .when(subordinate.fill_null(False))
+        .then(pl.lit(SUBORDINATE))
+        .when(dvctt.fill_null(False))
+        .then(pl.lit(DVCTT))
+        .otherwise(None)
+        .alias("unit_rule"),
+        pl.lit(None, dtype=pl.String).alias("fallback_note"),
+    )
+
+
+def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
+    """special_units_max and subordinate_best (before the missing-data rule)."""
+    # the best of each (year, group, leaf) among units the subordinate rule does not apply to
+    achieved = (
+        frame.filter(
+            pl.col("own_points").is_not_null() & pl.col("has_subordinates").fill_null(True)
+        )
+        .sort(["own_points", "unit_id"], descending=[True, False])
+        .group_by(GROUP_KEYS, maintain_order=True)
+        .agg(
+            pl.col("own_points").first().alias("best_points"),
+            pl.col("unit_id").first().alias("best_unit"),
+        )
+    )
+    frame = frame.join(achieved, on=GROUP_KEYS, how="left", nulls_equal=True)
+    is_special = pl.col("unit_rule") == SPECIAL
+    is_sub = pl.col("unit_rule") == SUBORDINATE
+    has_best = pl.col("best_points").is_not_null()
+    frame = frame.with_columns(
+        pl.when(is_special)
+        .then(pl.col("leaf_max"))
+        .when(is_sub & has_best)
+        .then(pl.col("best_points"))
+        .otherwise(pl.col("points"))  # nobody achieved anything: own value, else missing rule
+        .alias("points"),
+        pl.when(is_special)
+        .then(
+            pl.concat_str(
+                pl.lit(f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max "),
+                num_text(pl.col("leaf_max")),
+            )
+        )
+        .when(is_sub & has_best)
+        .then(
+            pl.concat_str(
+                pl.lit(f"{RULE_PREFIX}.{SUBORDINATE}: no subordinate units → best of the group "),
+                num_text(pl.col("best_points")),
+                pl.lit(" ("),
+                pl.col("best_unit"),
+                pl.lit(")"),
+            )
+        )
+        .when(is_sub & pl.col("points").is_not_null())
+        .then(pl.concat_str(pl.lit(f"{SUB_NOBODY} → "), pl.col("rule_applied")))
+        .otherwise(pl.col("rule_applied"))
+        .alias("rule_applied"),
+        pl.when(is_sub & ~has_best)
+        .then(pl.lit(SUB_NOBODY))
+        .otherwise(pl.col("fallback_note"))
+        .alias("fallback_note"),
+        pl.when(is_special | (is_sub & has_best)).then(None).otherwise(pl.col("z")).alias("z"),
+    )
+    return frame.with_columns(
+        # a subordinate leaf nobody achieved is left to the missing-data rule
+        pl.when(is_sub & ~has_best).then(None).otherwise(pl.col("unit_rule")).alias("unit_rule")
+    ).drop("best_points", "best_unit")
+
+
+def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> pl.DataFrame:
+    """dvctt_proportional (after the missing-data rule: the non-DVCTT leaves are final)."""
+    pending = pl.col("unit_rule") == DVCTT
+    if frame.filter(pending).is_empty():
+        return frame
+    counted = frame.filter(
+        ~pl.col("f_dvctt") & ~pl.col("excluded").fill_null(False) & pl.col("points").is_not_null()
+    )
+    by_pillar = counted.group_by([*UNIT_KEYS, "scope_pillar"]).agg(
+        pl.col("points").sum().alias("pillar_points"), pl.col("leaf_max").sum().alias("pillar_max")
+    )
+    by_index = counted.group_by(UNIT_KEYS).agg(
+        pl.col("points").sum().alias("index_points"), pl.col("leaf_max").sum().alias("index_max")
+    )
+    frame = frame.join(
+        by_pillar, on=[*UNIT_KEYS, "scope_pillar"], how="left", nulls_equal=True
+    ).join(by_index, on=UNIT_KEYS, how="left", nulls_equal=True)
+    if scope == "pillar":
+        use_pillar = pl.col("scope_pillar").is_not_null() & (pl.col("pillar_max") > 0)
+        base = pl.when(use_pillar).then("pillar_points").otherwise("index_points")
+        base_max = pl.when(use_pillar).then("pillar_max").otherwise("index_max")
+        scope_text = (
+            pl.when(use_pillar)
+            .then(pl.lit("scope=pillar"))
+            .when(pl.col("scope_pillar").is_null())
+            .then(pl.lit("scope=index: the leaf has no pillar"))
+            .otherwise(
+                pl.concat_str(
+                    pl.lit("scope=index: pillar "),
+                    pl.col("scope_pillar"),
+                    pl.lit(" has no scored non-DVCTT component"),
+                )
+            )
+        )
+    else:
+        base, base_max = pl.col("index_points"), pl.col("index_max")
+        scope_text = pl.lit("scope=index")
+    frame = frame.with_columns(
+        base.alias("base"), base_max.alias("base_max"), scope_text.alias("st")
+    )
+    ok = pending & (pl.col("base_max") > 0).fill_null(False)
+    frame = frame.with_columns(
+        pl.when(ok)
+        .then(pl.col("base") / pl.col("base_max") * pl.col("leaf_max"))
+        .otherwise(pl.col("points"))
+        .alias("points"),
+        pl.when(ok).then(None).otherwise(pl.col("z")).alias("z"),
+        pl.when(ok)
+        .then(
+            pl.concat_str(
+                pl.lit(f"{RULE_PREFIX}.{DVCTT}("),
+                pl.col("st"),
+                pl.lit("): "),
+                num_text(pl.col("base")),
+                pl.lit("/"),
+                num_text(pl.col("base_max")),
+                pl.lit(" × "),
+                num_text(pl.col("leaf_max")),
+            )
+        )
+        .when(pending & pl.col("points").is_not_null())
+        .then(pl.concat_str(pl.lit(f"{DVCTT_NOBASE} → "), pl.col("rule_applied")))
+        .otherwise(pl.col("rule_applied"))
+        .alias("rule_applied"),
+        pl.when(pending & ~ok)
+        .then(pl.lit(DVCTT_NOBASE))
+        .otherwise(pl.col("fallback_note"))
+        .alias("fallback_note"),
+    )
+    return frame.with_columns(
+        pl.when(pending & ~ok).then(None).otherwise(pl.col("unit_rule")).alias("unit_rule")
+    ).drop("pillar_points", "pillar_max", "index_points", "index_max", "base", "base_max", "st")
