@@ -8,9 +8,11 @@ numbered section per district, the way provincial annexes group sub-lists, so th
 prints and is signed as one table instead of fifteen small sheets. A last sheet, "Chi tiết chỉ số
 thành phần", gives every unit's points on every component.
 
-Every number is the snapshot's value itself (never a re-summed or rounded figure); cells are
-formatted with 2 decimals (points) and 4 (DTI value), which Excel shows in the reader's locale
-(1.234,56 in Vietnamese).
+Every number is the snapshot's value itself (never a re-summed or rounded figure), stored to the
+last bit: xlsxwriter writes 16 significant digits, which loses the last digit of about a third
+of the totals, so the sheets write Python's shortest round-trip form instead (``_ExactNumbers``).
+Cells are formatted with 2 decimals (points) and 4 (DTI value), which Excel shows in the reader's
+locale (1.234,56 in Vietnamese).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from pipelines.labels import METHOD_NAMES
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
@@ -62,6 +65,17 @@ POINTS = "#,##0.00"
 RATIO = "0.0000"
 HEADER_FIRST = "Xếp hạng"  # first header cell of every level table (tests find tables by it)
 CODE_HEADER = "Mã đơn vị"
+
+
+class _ExactNumbers(Worksheet):
+    """A worksheet whose number cells hold exactly the double they were given (``repr``, up to
+    17 significant digits) instead of xlsxwriter's 16. Overrides xlsxwriter 3.3's cell writer;
+    ``tests/test_annex.py`` compares every total bit for bit, so a change there shows."""
+
+    def _xml_number_element(self, number, attributes=None) -> None:
+        attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in (attributes or []))
+        text = repr(number) if isinstance(number, float) else str(number)
+        self.fh.write(f"<c{attr}><v>{text}</v></c>")
 
 
 def roman(n: int) -> str:
@@ -135,7 +149,9 @@ def _level_title(level: LevelData, year: int) -> str:
 
 
 def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
-    sheet = book.add_worksheet(LEVEL_SHEETS.get(level.level, level.level)[:31])
+    sheet = book.add_worksheet(
+        LEVEL_SHEETS.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
+    )
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)
     # columns: rank | unit | pillars… | total | DTI value | class | unit code
@@ -252,7 +268,7 @@ def _as_of(data: YearData) -> str:
 
 
 def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
-    sheet = book.add_worksheet(DETAIL_SHEET)
+    sheet = book.add_worksheet(DETAIL_SHEET, worksheet_class=_ExactNumbers)
     widest = max(len(level.component_nodes) for level in data.levels) + 4
     row = _title_rows(
         sheet,

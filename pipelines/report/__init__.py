@@ -18,7 +18,7 @@ from pipelines import paths
 from pipelines.labels import LEVEL_NAMES
 from pipelines.preset import Preset
 from pipelines.report.data import YearData, year_data
-from pipelines.report.site import ANNEX_NAME, Site, _common, write_site_index, write_year
+from pipelines.report.site import ANNEX_NAME, Site, page_context, write_site_index, write_year
 
 __all__ = [
     "ANNEX_NAME",
@@ -109,7 +109,7 @@ def build_year_report(
     write_page(
         target / "index.html",
         "datadocs.html",
-        **_common(site, data, "../../", "validation"),
+        **page_context(site, data, "../../", "validation"),
         title=f"Kiểm tra dữ liệu – DTI {year}",
         data=data,
         recorded=recorded,

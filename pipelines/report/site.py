@@ -106,7 +106,7 @@ def _nav_levels(data: YearData) -> list[dict[str, str]]:
     return out
 
 
-def _common(site: Site, data: YearData, root: str, here: str) -> dict[str, Any]:
+def page_context(site: Site, data: YearData, root: str, here: str) -> dict[str, Any]:
     return {
         "site": site,
         "year": data.year,
@@ -252,7 +252,7 @@ def write_year_index(site: Site, data: YearData) -> Path:
         site,
         site.out / str(data.year) / "index.html",
         "year.html",
-        **_common(site, data, "../", "year"),
+        **page_context(site, data, "../", "year"),
         title=f"DTI {data.year} – {site.preset_name}",
         data=data,
         sections=sections,
@@ -371,7 +371,7 @@ def write_group_page(site: Site, data: YearData, level: LevelData, group_id: str
         site,
         site.out / str(data.year) / f"nhom-{group.slug}.html",
         "group.html",
-        **_common(site, data, "../", level.level),
+        **page_context(site, data, "../", level.level),
         title=f"{label} – DTI {data.year}",
         data=data,
         level=level,
@@ -437,7 +437,7 @@ def write_unit_page(site: Site, data: YearData, level: LevelData, unit_id: str) 
         site,
         site.out / str(data.year) / "don-vi" / f"{unit_id}.html",
         "unit.html",
-        **_common(site, data, "../../", level.level),
+        **page_context(site, data, "../../", level.level),
         title=f"{total['unit_name']} – DTI {data.year}",
         data=data,
         level=level,
@@ -577,7 +577,7 @@ def write_method_page(site: Site, data: YearData) -> Path:
         site,
         site.out / str(data.year) / "phuong-phap.html",
         "method.html",
-        **_common(site, data, "../", "method"),
+        **page_context(site, data, "../", "method"),
         title=f"Phương pháp – DTI {data.year}",
         data=data,
         levels=levels,

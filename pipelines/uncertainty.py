@@ -1,0 +1,565 @@
+"""Rank uncertainty and sensitivity: Monte Carlo over the method, the weights and the missing rule.
+
+Each *replication* draws three things:
+
+* the **method setting** — one of the settings analysed (default ``points``, ``minmax:observed``,
+  ``zscore:cdf``), uniformly;
+* the **missing-data rule** — ``zero``, ``exclude`` or ``mean``, uniformly;
+* the **weights** — every node's weight (its maximum points) times ``1 + ε``, ε uniform in
+  ``[−noise, +noise]`` (COINr's ``get_noisy_weights``), then renormalised so that siblings keep
+  their parent's maximum: ``max'(c) = max'(p) × Σ_s max(s) / max(p) × max(c)(1+ε_c) /
+  Σ_s max(s)(1+ε_s)``. The index keeps its scale.
+
+and yields every unit's total and its rank within its comparison group (descending, ties share
+the lowest rank, totals compared at 6 decimals, as the engine ranks).
+
+**Fast path.** Calling the polars engine a thousand times would take minutes. Instead the engine
+is called once per (method setting, missing rule) — so every leaf's points are exactly the
+engine's, per-unit rules and the appraiser's points included — and each replication is then numpy:
+a weight change scales a leaf's points by ``max'(leaf) / max(leaf)`` (its normalised share stays),
+parents sum their children (missing ``zero``/``mean``) or re-weight over the present children
+level by level (``exclude``, the engine's formula), and ranks are counted per group. At the
+nominal weights the fast path reproduces the engine (``tests/test_uncertainty.py``). One
+approximation is documented: a leaf whose points a per-unit rule derives from other leaves
+(Sơn La's DVCTT proportional rule) keeps its nominal share when weights move.
+
+**Design.** With ``sensitivity`` (default) the replications follow Saltelli's design as COINr's
+``SA_sample`` builds it: two independent base samples A and B of N rows, and for each factor i
+the matrix AB_i = A with factor i's columns taken from B — N(d + 2) replications for d factors
+(``replications`` is rounded up to a multiple of d + 2). The weights are one *group* factor (all
+node noises together). Every replication is a valid draw from the input distribution, so the
+rank statistics (median, 5th and 95th percentile — linear interpolation, R's type 7 — mean, min,
+max) use all of them. Without sensitivity the replications are plain independent draws.
+
+**Sensitivity indices** (COINr's ``SA_estimate``): first order
+``S_i = mean(y_B (y_AB_i − y_A)) / V`` (Saltelli 2010), total ``ST_i = mean((y_A − y_AB_i)²) /
+(2V)`` (Jansen 1999), ``V = var(y_A ∪ y_B)`` (n − 1). The output ``y`` is the **mean absolute
+rank shift** against the nominal ranks (target ``mean_abs_rank_shift``, COINr's choice) and,
+per unit, the unit's rank (target = the unit id). Indices are estimates: small negative values
+or ``S_i > ST_i`` are sampling noise, shrinking as the number of replications grows. A factor
+that does not vary (one setting, one rule, noise 0) is left out of the design.
+
+**Reproducible.** A seed fixes every draw (numpy ``default_rng``); each replication's sampled
+parameters (block, setting, rule, the weight multiplier of every noisy node) are kept in
+``UncertaintyResult.replications`` (stored in the warehouse and written to Parquet), and
+:func:`replay` recomputes any replication from them alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from pipelines.analysis_input import (
+    DEFAULT_MC_SETTINGS,
+    AnalysisInput,
+    check_missing_rules,
+    scenario_label,
+    setting_label,
+)
+from pipelines.scoring.methods import MISSING_RULES, RANK_DECIMALS
+
+FACTORS = ("method", "missing", "weights")
+_CHUNK = 256  # replications evaluated together under the exclude rule (bounded memory)
+
+
+# ---------------------------------------------------------------- the fast model
+
+
+@dataclass
+class Combo:
+    """Leaf points of one (setting, missing rule) from the engine: units × leaves."""
+
+    points: np.ndarray
+    excluded: np.ndarray
+    node_excluded: np.ndarray | None = None  # units × nodes (exclude rule only)
+    some_excluded: np.ndarray | None = None
+
+
+@dataclass
+class FastModel:
+    """The tree as arrays, and the engine's leaf points of every combination analysed."""
+
+    unit_ids: list[str]
+    group_ids: list[str]
+    node_ids: list[str]  # tree nodes in document order (parents before children)
+    parent: np.ndarray  # index of the parent, −1 at the root
+    nominal_max: np.ndarray
+    leaf_index: np.ndarray  # node index of each leaf, in framework.leaf_ids() order
+    noisy: np.ndarray  # node indices whose weight gets noise (every node but the root)
+    combos: dict[tuple[str, str], Combo] = field(default_factory=dict)
+
+    @property
+    def root(self) -> int:
+        return int(np.flatnonzero(self.parent < 0)[0])
+
+    def children(self) -> dict[int, np.ndarray]:
+        out: dict[int, list[int]] = {}
+        for child, parent in enumerate(self.parent):
+            if parent >= 0:
+                out.setdefault(int(parent), []).append(child)
+        return {p: np.array(c, dtype=np.int64) for p, c in out.items()}
+
+    def depth(self) -> np.ndarray:
+        depth = np.zeros(len(self.node_ids), dtype=np.int64)
+        for i, parent in enumerate(self.parent):
+            if parent >= 0:
+                depth[i] = depth[parent] + 1
+        return depth
+
+    def relative_max(self, multipliers: np.ndarray) -> np.ndarray:
+        """``max'(node) / max(node)`` (replications × nodes) for weight multipliers of the noisy
+        nodes (replications × noisy). Exactly 1 where every multiplier is 1."""
+        n_reps = multipliers.shape[0]
+        mult = np.ones((n_reps, len(self.node_ids)))
+        mult[:, self.noisy] = multipliers
+        rel = np.ones((n_reps, len(self.node_ids)))
+        kids = self.children()
+        depth = self.depth()
+        for parent in sorted(kids, key=lambda p: depth[p]):
+            ch = kids[parent]
+            base = self.nominal_max[ch]
+            nominal_sum = np.sum(base[None, :] * np.ones((1, ch.size)), axis=1)
+            perturbed_sum = np.sum(base[None, :] * mult[:, ch], axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(perturbed_sum > 0, nominal_sum / perturbed_sum, 1.0)
+            rel[:, ch] = rel[:, [parent]] * mult[:, ch] * share[:, None]
+        return rel
+
+    def totals(self, key: tuple[str, str], rel: np.ndarray) -> np.ndarray:
+        """Index points, units × replications, under one combination for relative maxima
+        ``rel`` (replications × nodes)."""
+        combo = self.combos[key]
+        leaf_rel = rel[:, self.leaf_index]  # replications × leaves
+        if not combo.excluded.any():
+            return combo.points @ leaf_rel.T
+        out = np.empty((len(self.unit_ids), rel.shape[0]))
+        for start in range(0, rel.shape[0], _CHUNK):
+            stop = min(start + _CHUNK, rel.shape[0])
+            out[:, start:stop] = self._reweighted(combo, rel[start:stop])
+        return out
+
+    def _reweighted(self, combo: Combo, rel: np.ndarray) -> np.ndarray:
+        """The exclude rule, level by level: a parent's points are the plain sum when none of
+        its children is excluded, 0 when all are, else Σ present points ÷ Σ present maxima ×
+        its maximum (all maxima perturbed)."""
+        n_units, n_reps = len(self.unit_ids), rel.shape[0]
+        new_max = rel * self.nominal_max[None, :]  # reps × nodes
+        points = np.zeros((n_units, n_reps, len(self.node_ids)))
+        points[:, :, self.leaf_index] = combo.points[:, None, :] * rel[None, :, self.leaf_index]
+        assert combo.node_excluded is not None and combo.some_excluded is not None
+        kids = self.children()
+        depth = self.depth()
+        for parent in sorted(kids, key=lambda p: -depth[p]):
+            ch = kids[parent]
+            child_points = points[:, :, ch]  # units × reps × children
+            present = ~combo.node_excluded[:, ch]  # units × children
+            plain = child_points.sum(axis=2)
+            present_points = (child_points * present[:, None, :]).sum(axis=2)
+            present_max = present.astype(float) @ new_max[:, ch].T  # units × reps
+            with np.errstate(divide="ignore", invalid="ignore"):
+                weighted = np.where(
+                    present_max > 0, present_points / present_max * new_max[None, :, parent], 0.0
+                )
+            some = combo.some_excluded[:, parent][:, None]
+            every = combo.node_excluded[:, parent][:, None]
+            points[:, :, parent] = np.where(every, 0.0, np.where(some, weighted, plain))
+        return points[:, :, self.root]
+
+    def ranks(self, totals: np.ndarray) -> np.ndarray:
+        """Ranks within each comparison group, descending, ties share the lowest rank, totals
+        compared at ``RANK_DECIMALS`` decimals (units × replications)."""
+        rounded = np.round(totals, RANK_DECIMALS)
+        out = np.empty(totals.shape, dtype=np.int32)
+        groups = np.array(self.group_ids)
+        for group in np.unique(groups):
+            idx = np.flatnonzero(groups == group)
+            block = rounded[idx]
+            n = idx.size
+            step = max(1, int(4e7 // max(1, n * n)))
+            for start in range(0, block.shape[1], step):
+                part = block[:, start : start + step]
+                higher = (part[None, :, :] > part[:, None, :]).sum(axis=1)
+                out[idx, start : start + step] = 1 + higher
+        return out
+
+
+def build_model(
+    inp: AnalysisInput,
+    settings: tuple[str, ...],
+    missing_rules: tuple[str, ...],
+) -> FastModel:
+    """Call the engine once per (setting, missing rule) and keep the leaf points as matrices."""
+    framework = inp.framework
+    nodes = list(framework.nodes.values())
+    node_ids = [n.id for n in nodes]
+    position = {node_id: i for i, node_id in enumerate(node_ids)}
+    parent = np.array([position[n.parent_id] if n.parent_id else -1 for n in nodes], dtype=np.int64)
+    units = inp.units.sort(["group_id", "unit_id"])
+    model = FastModel(
+        unit_ids=units["unit_id"].to_list(),
+        group_ids=units["group_id"].cast(pl.String).to_list(),
+        node_ids=node_ids,
+        parent=parent,
+        nominal_max=np.array([float(n.max_points) for n in nodes]),
+        leaf_index=np.array([position[i] for i in framework.leaf_ids()], dtype=np.int64),
+        noisy=np.flatnonzero(parent >= 0),
+    )
+    for setting in settings:
+        for missing in missing_rules:
+            model.combos[(setting, missing)] = _combo(model, inp, inp.spec(setting, missing))
+    return model
+
+
+def _combo(model: FastModel, inp: AnalysisInput, spec) -> Combo:
+    leaves = inp.leaves(spec).select("unit_id", "node_id", "points", "excluded")
+    grid = (
+        pl.DataFrame({"unit_id": model.unit_ids})
+        .with_row_index("u")
+        .join(
+            pl.DataFrame({"node_id": inp.framework.leaf_ids()}).with_row_index("leaf"),
+            how="cross",
+        )
+        .join(leaves, on=["unit_id", "node_id"], how="left")
+        .sort("u", "leaf")
+    )
+    shape = (len(model.unit_ids), len(model.leaf_index))
+    points = grid["points"].fill_null(0.0).to_numpy().reshape(shape).astype(float)
+    excluded = grid["excluded"].fill_null(False).to_numpy().reshape(shape).astype(bool)
+    combo = Combo(points=points, excluded=excluded)
+    if excluded.any():
+        node_excluded = np.zeros((shape[0], len(model.node_ids)), dtype=bool)
+        some = np.zeros_like(node_excluded)
+        node_excluded[:, model.leaf_index] = excluded
+        depth = model.depth()
+        kids = model.children()
+        for parent in sorted(kids, key=lambda p: -depth[p]):
+            ch = kids[parent]
+            node_excluded[:, parent] = node_excluded[:, ch].all(axis=1)
+            some[:, parent] = node_excluded[:, ch].any(axis=1)
+        combo.node_excluded, combo.some_excluded = node_excluded, some
+    return combo
+
+
+# ---------------------------------------------------------------- design
+
+
+@dataclass
+class Design:
+    """The sampled parameters of every replication."""
+
+    settings: tuple[str, ...]
+    missing_rules: tuple[str, ...]
+    noise: float
+    factors: tuple[str, ...]  # the factors that vary, in FACTORS order
+    n_base: int  # N (Saltelli) or the number of independent draws
+    blocks: list[str]  # per replication: A, B, AB:<factor> or mc
+    base_index: np.ndarray
+    setting_index: np.ndarray
+    missing_index: np.ndarray
+    multipliers: np.ndarray  # replications × noisy nodes
+
+    @property
+    def size(self) -> int:
+        return len(self.blocks)
+
+
+def sample_design(
+    settings: tuple[str, ...],
+    missing_rules: tuple[str, ...],
+    n_noisy: int,
+    noise: float,
+    replications: int,
+    seed: int,
+    sensitivity: bool = True,
+) -> Design:
+    """Uniform draws mapped to the factors (module docstring); Saltelli's A, B, AB_i blocks when
+    ``sensitivity``."""
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    if not 0 <= noise < 1:
+        raise ValueError("noise must be in [0, 1): a fraction such as 0.2 for ±20 %")
+    rng = np.random.default_rng(seed)
+    varying = {
+        "method": len(settings) > 1,
+        "missing": len(missing_rules) > 1,
+        "weights": noise > 0 and n_noisy > 0,
+    }
+    factors = tuple(f for f in FACTORS if varying[f])
+    width = 2 + n_noisy
+    columns = {"method": [0], "missing": [1], "weights": list(range(2, width))}
+    if sensitivity and factors:
+        n_base = math.ceil(replications / (len(factors) + 2))
+        a = rng.random((n_base, width))
+        b = rng.random((n_base, width))
+        parts, blocks = [a, b], ["A"] * n_base + ["B"] * n_base
+        for factor in factors:
+            ab = a.copy()
+            ab[:, columns[factor]] = b[:, columns[factor]]
+            parts.append(ab)
+            blocks += [f"AB:{factor}"] * n_base
+        u = np.vstack(parts)
+        base = np.tile(np.arange(n_base), len(parts))
+    else:
+        n_base = replications
+        u = rng.random((replications, width))
+        blocks = ["mc"] * replications
+        base = np.arange(replications)
+    setting_index = np.minimum((u[:, 0] * len(settings)).astype(np.int64), len(settings) - 1)
+    missing_index = np.minimum(
+        (u[:, 1] * len(missing_rules)).astype(np.int64), len(missing_rules) - 1
+    )
+    multipliers = 1.0 + (2.0 * u[:, 2:] - 1.0) * noise
+    return Design(
+        settings=settings,
+        missing_rules=missing_rules,
+        noise=noise,
+        factors=factors,
+        n_base=n_base,
+        blocks=blocks,
+        base_index=base,
+        setting_index=setting_index,
+        missing_index=missing_index,
+        multipliers=multipliers,
+    )
+
+
+def evaluate(model: FastModel, design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Totals and ranks of every unit in every replication (units × replications)."""
+    rel = model.relative_max(design.multipliers)
+    totals = np.empty((len(model.unit_ids), design.size))
+    for s, setting in enumerate(design.settings):
+        for m, missing in enumerate(design.missing_rules):
+            chosen = np.flatnonzero((design.setting_index == s) & (design.missing_index == m))
+            if chosen.size:
+                totals[:, chosen] = model.totals((setting, missing), rel[chosen])
+    return totals, model.ranks(totals)
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+def saltelli_indices(y: np.ndarray, blocks: list[str], factors: tuple[str, ...]) -> list[dict]:
+    """First-order and total indices of each factor for outputs ``y`` (replications ×
+    targets): COINr's ``SA_estimate`` (Saltelli 2010 first order, Jansen total)."""
+    labels = np.array(blocks)
+    y_a, y_b = y[labels == "A"], y[labels == "B"]
+    variance = np.var(np.vstack([y_a, y_b]), axis=0, ddof=1)
+    rows = []
+    for factor in factors:
+        y_ab = y[labels == f"AB:{factor}"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            first = np.mean(y_b * (y_ab - y_a), axis=0) / variance
+            total = np.mean((y_a - y_ab) ** 2, axis=0) / (2 * variance)
+        for t in range(y.shape[1]):
+            defined = variance[t] > 0
+            rows.append(
+                {
+                    "target_index": t,
+                    "factor": factor,
+                    "first_order": float(first[t]) if defined else None,
+                    "total": float(total[t]) if defined else None,
+                    "variance": float(variance[t]),
+                }
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- the analysis
+
+
+@dataclass
+class UncertaintyResult:
+    run_id: str
+    params: dict
+    units: pl.DataFrame  # per unit: nominal, median, p05, p95 … rank
+    sensitivity: pl.DataFrame  # target, factor, first_order, total, variance
+    replications: pl.DataFrame  # the sampled parameters of every replication
+    totals: np.ndarray  # units × replications
+    ranks: np.ndarray  # units × replications
+    unit_ids: list[str]
+    seconds: dict[str, float]
+
+    @property
+    def replications_per_second(self) -> float:
+        return self.ranks.shape[1] / max(self.seconds["total"], 1e-9)
+
+    def replication(self, replication_id: int) -> dict:
+        """The sampled parameters of one replication (what :func:`replay` needs)."""
+        row = self.replications.filter(pl.col("replication_id") == replication_id).row(
+            0, named=True
+        )
+        return {**row, "noisy_nodes": self.params["noisy_nodes"]}
+
+    def ranks_of(self, replication_id: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "unit_id": self.unit_ids,
+                "points": self.totals[:, replication_id],
+                "rank": self.ranks[:, replication_id],
+            }
+        )
+
+
+def run_id_of(inp: AnalysisInput, params: dict) -> str:
+    identity = {
+        "source": inp.source,
+        "year": inp.year,
+        "level": inp.level,
+        "framework": inp.framework.content_hash(),
+        "params": params,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_uncertainty(
+    inp: AnalysisInput,
+    settings: tuple[str, ...] = DEFAULT_MC_SETTINGS,
+    missing_rules: tuple[str, ...] = MISSING_RULES,
+    replications: int = 1000,
+    noise: float = 0.2,
+    seed: int = 2534,
+    sensitivity: bool = True,
+) -> UncertaintyResult:
+    """The Monte Carlo (module docstring): rank statistics per unit and sensitivity indices."""
+    check_missing_rules(missing_rules)
+    started = time.perf_counter()
+    settings = inp.resolve_settings(settings)
+    model = build_model(inp, settings, missing_rules)
+    built = time.perf_counter()
+    design = sample_design(
+        settings, missing_rules, len(model.noisy), noise, replications, seed, sensitivity
+    )
+    totals, ranks = evaluate(model, design)
+    evaluated = time.perf_counter()
+    nominal = inp.totals(inp.nominal)
+    nominal_rank = dict(zip(nominal["unit_id"], nominal["rank"], strict=True))
+    nominal_vec = np.array([nominal_rank[u] for u in model.unit_ids], dtype=float)
+    params = {
+        "settings": list(settings),
+        "missing_rules": list(missing_rules),
+        "noise": noise,
+        "seed": seed,
+        "replications_requested": replications,
+        "replications": design.size,
+        "sensitivity": bool(sensitivity and design.factors),
+        "factors": list(design.factors),
+        "n_base": design.n_base,
+        "nominal": scenario_label(inp.nominal),
+        "noisy_nodes": [model.node_ids[i] for i in model.noisy],
+        "estimator": "Saltelli 2010 (first order), Jansen 1999 (total); y = mean |rank − nominal|",
+        "percentiles": "linear interpolation (R type 7)",
+    }
+    run_id = run_id_of(inp, {k: v for k, v in params.items() if k != "noisy_nodes"})
+    units = _unit_stats(model, ranks, nominal_vec, inp.names)
+    shift = np.mean(np.abs(ranks - nominal_vec[:, None]), axis=0)  # per replication
+    targets = ["mean_abs_rank_shift", *model.unit_ids]
+    sens_rows = []
+    if params["sensitivity"]:
+        y = np.column_stack([shift, ranks.T.astype(float)])
+        for row in saltelli_indices(y, design.blocks, design.factors):
+            sens_rows.append({"target": targets[row.pop("target_index")], **row})
+    sensitivity_frame = pl.DataFrame(
+        sens_rows,
+        schema={
+            "target": pl.String,
+            "factor": pl.String,
+            "first_order": pl.Float64,
+            "total": pl.Float64,
+            "variance": pl.Float64,
+        },
+    )
+    replications_frame = pl.DataFrame(
+        {
+            "replication_id": np.arange(design.size, dtype=np.int64),
+            "block": design.blocks,
+            "base_index": design.base_index.astype(np.int64),
+            "setting": [settings[i] for i in design.setting_index],
+            "missing": [missing_rules[i] for i in design.missing_index],
+            "weight_multipliers": [list(map(float, row)) for row in design.multipliers],
+            "mean_abs_rank_shift": shift,
+        },
+        schema_overrides={"weight_multipliers": pl.List(pl.Float64)},
+    )
+    finished = time.perf_counter()
+    seconds = {
+        "engine": built - started,
+        "replications": evaluated - built,
+        "total": finished - started,
+    }
+    return UncertaintyResult(
+        run_id=run_id,
+        params=params,
+        units=units,
+        sensitivity=sensitivity_frame,
+        replications=replications_frame,
+        totals=totals,
+        ranks=ranks,
+        unit_ids=model.unit_ids,
+        seconds=seconds,
+    )
+
+
+def _unit_stats(
+    model: FastModel, ranks: np.ndarray, nominal: np.ndarray, names: dict[str, str]
+) -> pl.DataFrame:
+    as_float = ranks.astype(float)
+    p05, median, p95 = np.percentile(as_float, [5, 50, 95], axis=1)
+    return pl.DataFrame(
+        {
+            "unit_id": model.unit_ids,
+            "unit_name": [names.get(u) for u in model.unit_ids],
+            "group_id": model.group_ids,
+            "nominal_rank": nominal.astype(np.int32),
+            "median_rank": median,
+            "p05_rank": p05,
+            "p95_rank": p95,
+            "mean_rank": as_float.mean(axis=1),
+            "min_rank": ranks.min(axis=1).astype(np.int32),
+            "max_rank": ranks.max(axis=1).astype(np.int32),
+        }
+    ).with_columns(
+        (pl.col("p95_rank") - pl.col("p05_rank")).alias("interval_width"),
+        pl.len().over("group_id").cast(pl.Int32).alias("group_size"),
+    )
+
+
+# ---------------------------------------------------------------- replay
+
+
+def replay(inp: AnalysisInput, replication: dict) -> pl.DataFrame:
+    """Recompute one replication from its saved parameters alone — the setting, the missing
+    rule, the weight multipliers of ``noisy_nodes`` — with the engine's leaf points for that
+    combination: ``unit_id, points, rank``."""
+    setting, missing = replication["setting"], replication["missing"]
+    model = build_model(inp, (setting,), (missing,))
+    noisy = [model.node_ids[i] for i in model.noisy]
+    if list(replication["noisy_nodes"]) != noisy:
+        raise ValueError("the framework's nodes differ from those of the run being replayed")
+    multipliers = np.array([replication["weight_multipliers"]], dtype=float)
+    rel = model.relative_max(multipliers)
+    totals = model.totals((setting, missing), rel)
+    ranks = model.ranks(totals)
+    return pl.DataFrame(
+        {"unit_id": model.unit_ids, "points": totals[:, 0], "rank": ranks[:, 0]}
+    ).with_columns(pl.col("rank").cast(pl.Int32))
+
+
+def nominal_fast(inp: AnalysisInput) -> pl.DataFrame:
+    """The nominal setting through the fast path at unperturbed weights (checked against the
+    engine in the tests): ``unit_id, points, rank``."""
+    return replay(
+        inp,
+        {
+            "setting": setting_label(inp.nominal),
+            "missing": inp.nominal.missing,
+            "weight_multipliers": [1.0] * (len(inp.framework.nodes) - 1),
+            "noisy_nodes": [n.id for n in inp.framework.nodes.values() if n.parent_id],
+        },
+    )
