@@ -15,6 +15,14 @@ annual_job = dg.define_asset_job(
     description="Score a year: reference data → ingest → validate → score → snapshot.",
 )
 
+analysis_job = dg.define_asset_job(
+    "dti_analysis",
+    selection=dg.AssetSelection.groups("analysis"),
+    partitions_def=yearly_partitions,
+    description="Analysis of a scored year: method comparison, rank uncertainty and sensitivity, "
+    "coherence, trends, strengths and weaknesses, one-framework backfill.",
+)
+
 demo_inbox_job = dg.define_asset_job(
     "dti_demo_inbox",
     selection=dg.AssetSelection.groups("demo"),

@@ -10,7 +10,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from dti_cli import coinr_commands, intake_commands, report_commands
+from dti_cli import (
+    analysis_commands,
+    coinr_commands,
+    intake_commands,
+    ops_commands,
+    report_commands,
+)
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
@@ -340,6 +346,8 @@ def framework_check(path: Path) -> None:
 cli.add_command(coinr_commands.coinr)
 cli.add_command(report_commands.report)
 intake_commands.register(cli)
+analysis_commands.register(cli)
+ops_commands.register(cli)
 
 if __name__ == "__main__":
     cli()

@@ -179,12 +179,25 @@ class AnalysisInput:
             .select(SCORE_COLUMNS)
         )
 
+    @property
+    def target_id(self) -> str:
+        """The node whose rank the analyses follow: the index, or the framework's (first)
+        composite when it has one (national 1726: DTI = 0.4 gov + 0.3 eco + 0.3 soc)."""
+        if self.framework.composites:
+            return self.framework.composites[0].id
+        return self.framework.root_id
+
     def totals(self, spec: MethodSpec) -> pl.DataFrame:
-        """``unit_id, group_id, points, ratio, rank, class_label`` of the index."""
+        """``unit_id, group_id, points, ratio, rank, class_label`` of the ranked total
+        (:attr:`target_id`; the class is the index's)."""
+        scores = self.score(spec)
+        classes = scores.filter(pl.col("node_id") == self.framework.root_id).select(
+            "unit_id", "class_label"
+        )
         return (
-            self.score(spec)
-            .filter(pl.col("node_id") == self.framework.root_id)
-            .select("unit_id", "group_id", "points", "ratio", "rank", "class_label")
+            scores.filter(pl.col("node_id") == self.target_id)
+            .select("unit_id", "group_id", "points", "ratio", "rank")
+            .join(classes, on="unit_id", how="left")
         )
 
 
@@ -200,46 +213,66 @@ def from_warehouse(
     """The year and level as the warehouse holds them (``observations``), scored by the preset's
     framework, units, rules and nominal (primary) method. One read-only connection, closed
     before returning."""
-    from pipelines.appraisal import points_overrides
     from pipelines.preset import load_preset
-    from pipelines.scoring.stages import scored_units
     from pipelines.warehouse import session
 
     loaded = load_preset(preset or default_preset())
-    if level not in loaded.levels:
-        raise ValueError(f"preset {loaded.id} has no level {level!r}: {', '.join(loaded.levels)}")
     with session(warehouse, read_only=True) as con:
-        values = con.execute(
-            "SELECT unit_id, year, indicator_id AS node_id, value FROM observations "
-            "WHERE level = ? ORDER BY year, unit_id, indicator_id",
-            [level],
-        ).pl()
-        overrides = points_overrides(con, year, level)
+        return load_input(con, loaded, year, level)
+
+
+def load_input(con, preset, year: int, level: str) -> AnalysisInput:
+    """:func:`from_warehouse` on an open connection (the Dagster assets' own)."""
+    from pipelines.appraisal import points_overrides
+    from pipelines.scoring.stages import scored_units
+
+    if level not in preset.levels:
+        raise ValueError(f"preset {preset.id} has no level {level!r}: {', '.join(preset.levels)}")
+    values = con.execute(
+        "SELECT unit_id, year, indicator_id AS node_id, value FROM observations "
+        "WHERE level = ? ORDER BY year, unit_id, indicator_id",
+        [level],
+    ).pl()
+    overrides = points_overrides(con, year, level)
     if values.filter(pl.col("year") == year).is_empty():
         raise ValueError(f"the warehouse has no observations for {year} {level}")
     other_years = sorted(int(y) for y in values["year"].unique() if int(y) != year)
     history = None
     if other_years:
         groups = pl.concat(
-            [scored_units(loaded, level, y).select("unit_id", "year", "group_id") for y in other_years]
+            [
+                scored_units(preset, level, y).select("unit_id", "year", "group_id")
+                for y in other_years
+            ]
         )
         history = values.filter(pl.col("year") != year).join(groups, on=["unit_id", "year"])
-    registry = loaded.registry
+    registry = preset.registry
     return AnalysisInput(
-        framework=loaded.framework(level),
+        framework=preset.framework(level),
         values=values.filter(pl.col("year") == year),
-        units=scored_units(loaded, level, year),
+        units=scored_units(preset, level, year),
         level=level,
         year=year,
-        nominal=loaded.method_spec(loaded.primary_method),
+        nominal=preset.method_spec(preset.primary_method),
         history=history,
-        rules=loaded.rules,
-        reading=loaded.classification_reading,
+        rules=preset.rules,
+        reading=preset.classification_reading,
         overrides=overrides,
         names=dict(zip(registry["unit_id"], registry["name"], strict=True)),
-        source=f"warehouse:{preset or default_preset()}",
-        preset_id=loaded.id,
+        source=f"warehouse:{preset.id}",
+        preset_id=preset.id,
     )
+
+
+def levels_with_data(con, preset, year: int) -> list[str]:
+    """The preset's levels that have observations in ``year``."""
+    found = {
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT level FROM observations WHERE year = ?", [year]
+        ).fetchall()
+    }
+    return [level for level in preset.levels if level in found]
 
 
 def unit_names_of(path: str | Path) -> dict[str, str]:
@@ -286,14 +319,6 @@ def from_files(
         names=unit_names_of(data_path),
         source=f"files:{Path(framework_path).name}+{Path(data_path).name}",
     )
-
-
-def file_years(framework_path: str | Path, data_path: str | Path) -> list[int]:
-    """The years a data file holds (empty for a file without ``Time``)."""
-    from pipelines.datafiles import read_framework_file, read_observations
-
-    values = read_observations(data_path, read_framework_file(framework_path))
-    return sorted(int(y) for y in values["year"].drop_nulls().unique())
 
 
 def check_missing_rules(rules: tuple[str, ...]) -> tuple[str, ...]:

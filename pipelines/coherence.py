@@ -71,12 +71,19 @@ class Coherence:
             )
         for row in self.correlations.filter(pl.col("negative")).iter_rows(named=True):
             lines.append(
-                ("negative", row["node_id"], f"{row['node_id']} ~ {row['parent_id']}: r = "
-                 f"{row['r']:.3f}")  # fmt: skip
+                (
+                    "negative",
+                    row["node_id"],
+                    f"{row['node_id']} ~ {row['parent_id']}: r = {row['r']:.3f}",
+                )
             )
         for row in self.outliers.filter(pl.col("flagged")).iter_rows(named=True):
             lines.append(
-                ("outlier", row["node_id"], f"skew {row['skew']:.2f}, kurtosis {row['kurtosis']:.2f}")
+                (
+                    "outlier",
+                    row["node_id"],
+                    f"skew {row['skew']:.2f}, kurtosis {row['kurtosis']:.2f}",
+                )
             )
         for row in self.alpha.filter(pl.col("alpha") < 0.7).iter_rows(named=True):
             lines.append(("low_alpha", row["node_id"], f"alpha = {row['alpha']:.3f}"))
@@ -112,8 +119,11 @@ def skew_kurtosis(values: np.ndarray) -> tuple[float | None, float | None]:
 
 def is_outlier(skew: float | None, kurt: float | None) -> bool:
     """COINr's ``Flag.SkewKurt``: |skew| > 2 and kurtosis > 3.5."""
-    return skew is not None and kurt is not None and abs(skew) > SKEW_THRESHOLD and (
-        kurt > KURT_THRESHOLD
+    return (
+        skew is not None
+        and kurt is not None
+        and abs(skew) > SKEW_THRESHOLD
+        and (kurt > KURT_THRESHOLD)
     )
 
 
@@ -200,7 +210,7 @@ def coherence(
     spec = spec or inp.nominal
     framework = inp.framework
     scores = inp.score(spec)
-    units, vectors = node_matrix(scores, framework)
+    _units, vectors = node_matrix(scores, framework)
     names = {n.id: n.name for n in framework.nodes.values()}
     kinds = {n.id: n.type for n in framework.nodes.values()}
 
@@ -361,3 +371,68 @@ WINSOR_SCHEMA = {
     "treated": pl.Float64,
     "side": pl.String,
 }
+
+
+# ---------------------------------------------------------------- warehouse
+
+
+def store_coherence(con, result: Coherence, year: int, level: str) -> int:
+    """Rewrite the coherence tables of the year and level."""
+    from pipelines.warehouse import replace_rows
+
+    keys = {"year": year, "level": level}
+
+    def tag(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.lit(year, dtype=pl.Int32).alias("year"),
+            pl.lit(level).alias("level"),
+            pl.lit(result.method).alias("method"),
+        )
+
+    parents = result.correlations.select(
+        pl.lit("parent").alias("kind"),
+        "parent_id",
+        pl.col("node_id").alias("node_a"),
+        pl.col("parent_id").alias("node_b"),
+        "r",
+        "p_value",
+        "spearman",
+        "significant",
+        "negative",
+        pl.lit(False).alias("redundant"),
+    )
+    pairs = result.pairs.select(
+        pl.lit("siblings").alias("kind"),
+        "parent_id",
+        "node_a",
+        "node_b",
+        "r",
+        "p_value",
+        "spearman",
+        (pl.col("p_value") < SIGNIFICANCE).alias("significant"),
+        "negative",
+        "redundant",
+    )
+    rows = replace_rows(con, "coherence_alpha", tag(result.alpha), keys)
+    replace_rows(con, "coherence_correlations", tag(pl.concat([parents, pairs])), keys)
+    replace_rows(con, "indicator_outliers", tag(result.outliers), keys)
+    replace_rows(con, "winsorised_values", tag(result.winsorised), keys)
+    return rows
+
+
+def coherence_year(con, preset, year: int, winsorise_outliers: bool = False) -> dict[str, dict]:
+    """Every level of the preset in ``year``: checks stored; a summary per level."""
+    from pipelines.analysis_input import levels_with_data, load_input
+
+    summary = {}
+    for level in levels_with_data(con, preset, year):
+        result = coherence(load_input(con, preset, year, level), None, winsorise_outliers)
+        store_coherence(con, result, year, level)
+        pillars = result.alpha.filter(pl.col("node_level") == "pillar")
+        summary[level] = {
+            "min_pillar_alpha": pillars["alpha"].drop_nulls().min(),
+            "outliers": int(result.outliers["flagged"].sum()),
+            "negative_pairs": int(result.pairs["negative"].sum()),
+            "redundant_pairs": int(result.pairs["redundant"].sum()),
+        }
+    return summary

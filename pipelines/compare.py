@@ -68,7 +68,9 @@ class MethodComparison:
         return (
             corr.select("scenario", "spearman", "kendall")
             .join(moved, on="scenario", how="right")
-            .select("scenario", "spearman", "kendall", "units_moved", "largest_move", "class_changes")
+            .select(
+                "scenario", "spearman", "kendall", "units_moved", "largest_move", "class_changes"
+            )
             .with_columns(
                 pl.when(pl.col("scenario") == self.reference)
                 .then(1.0)
@@ -154,9 +156,9 @@ def compare_methods(
     )
     scores = scores.join(ref, on="unit_id", how="left").with_columns(
         (pl.col("reference_rank") - pl.col("rank")).alias("rank_shift"),
-        (
-            pl.col("class_label").fill_null("") != pl.col("reference_class").fill_null("")
-        ).alias("class_changed"),
+        (pl.col("class_label").fill_null("") != pl.col("reference_class").fill_null("")).alias(
+            "class_changed"
+        ),
     )
     scenario_names = [scenario_label(s) for s in specs]
     correlations = _correlations(scores, scenario_names)
@@ -207,7 +209,9 @@ def _correlations(scores: pl.DataFrame, scenarios: list[str]) -> pl.DataFrame:
             ra, rb = ranks[(a, group)], ranks[(b, group)]
             result = rank_correlation(ra, rb)
             per_group.append((ra.size, result))
-            rows.append({"group_id": group, "scenario_a": a, "scenario_b": b, "n_units": ra.size, **result})
+            rows.append(
+                {"group_id": group, "scenario_a": a, "scenario_b": b, "n_units": ra.size, **result}
+            )
         if len(groups) == 1:
             rows.append({**rows[-1], "group_id": "*"})
             continue
@@ -235,3 +239,49 @@ def _correlations(scores: pl.DataFrame, scenarios: list[str]) -> pl.DataFrame:
         "kendall_p": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+# ---------------------------------------------------------------- warehouse
+
+
+def store_comparison(con, comparison: MethodComparison, year: int, level: str) -> int:
+    """Rewrite ``method_comparison`` and ``method_correlations`` of the year and level."""
+    from pipelines.warehouse import replace_rows
+
+    keys = {"year": year, "level": level}
+    scores = comparison.scores.with_columns(
+        pl.lit(year, dtype=pl.Int32).alias("year"),
+        pl.lit(level).alias("level"),
+        pl.lit(comparison.reference).alias("reference_scenario"),
+    )
+    correlations = comparison.correlations.with_columns(
+        pl.lit(year, dtype=pl.Int32).alias("year"), pl.lit(level).alias("level")
+    )
+    rows = replace_rows(con, "method_comparison", scores, keys)
+    replace_rows(con, "method_correlations", correlations, keys)
+    return rows
+
+
+def compare_year(
+    con,
+    preset,
+    year: int,
+    settings: tuple[str, ...] = ALL_SETTINGS,
+    missing_rules: tuple[str, ...] = MISSING_RULES,
+) -> dict[str, dict]:
+    """Every level of the preset in ``year``: compare and store; a summary per level."""
+    from pipelines.analysis_input import levels_with_data, load_input
+
+    summary = {}
+    for level in levels_with_data(con, preset, year):
+        comparison = compare_methods(load_input(con, preset, year, level), settings, missing_rules)
+        store_comparison(con, comparison, year, level)
+        versus = comparison.versus_reference()
+        summary[level] = {
+            "reference": comparison.reference,
+            "scenarios": len(comparison.scenarios),
+            "lowest_spearman": versus["spearman"].drop_nulls().min(),
+            "largest_move": int(comparison.moves["largest_shift"].abs().max() or 0),
+            "class_changes": comparison.class_changes.height,
+        }
+    return summary

@@ -3,7 +3,16 @@
 A snapshot's id is the hash of everything that determines its content (year, level, method and
 parameters, framework hash, input hash, code version). Taking a snapshot twice with the same
 inputs finds the existing one and adds nothing; different inputs give a new snapshot version,
-and the old one stays. A published snapshot is never modified.
+and the old one stays. Versions are numbered per year, level and method in creation order
+(view ``snapshot_versions``).
+
+Publication (``dti publish YEAR --level L``) marks a version as the published result, once: its
+content hash is verified first, publishing it again is refused with
+:class:`PublishedSnapshotError`, and its rows can never be deleted or added to (the warehouse's
+write paths refuse, :mod:`pipelines.warehouse`). Rescoring a published year writes a new version
+beside it; publishing that one is a republication (``published_version`` 2, 3, …).
+All snapshots of a year are written in one transaction: a killed run leaves none of them half
+written.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import polars as pl
 from pipelines.preset import Preset
 from pipelines.scoring.rank import effective_reading
 from pipelines.version import code_version
-from pipelines.warehouse import insert_frame, transaction
+from pipelines.warehouse import PublishedSnapshotError, insert_frame, transaction
 
 SNAPSHOT_SCORE_COLUMNS = [
     "group_id",
@@ -38,10 +47,6 @@ SNAPSHOT_SCORE_COLUMNS = [
 
 class SnapshotIntegrityError(RuntimeError):
     """The same inputs produced different scores: the computation is not deterministic."""
-
-
-class PublishedSnapshotError(RuntimeError):
-    """An attempt to change a published snapshot."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ def take_snapshots(
     from pipelines.scoring.stages import scored_units
 
     records = []
+    pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
     for level in preset.levels:
         framework = preset.framework(level)
         units = scored_units(preset, level, year)
@@ -193,27 +199,98 @@ def take_snapshots(
                     }
                 ]
             )
-            with transaction(con):
-                insert_frame(con, "snapshots", header)
-                insert_frame(
-                    con,
-                    "snapshot_scores",
-                    rows.with_columns(pl.lit(snapshot_id).alias("snapshot_id")),
-                )
+            pending.append((header, rows.with_columns(pl.lit(snapshot_id).alias("snapshot_id"))))
             records.append(SnapshotRecord(snapshot_id, year, level, method, units.height, True))
+    if pending:
+        # every new snapshot of the year (header and rows) in one commit
+        with transaction(con, label="snapshots"):
+            for header, rows in pending:
+                insert_frame(con, "snapshots", header)
+                insert_frame(con, "snapshot_scores", rows)
     return records
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> None:
-    """Mark a snapshot as published (once); publishing again is refused."""
+def snapshot_content_hash(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> str:
+    """The content hash of a snapshot's stored rows (as computed when it was taken)."""
+    rows = con.execute(
+        f"SELECT {', '.join(SNAPSHOT_SCORE_COLUMNS)} FROM snapshot_scores WHERE snapshot_id = ?",
+        [snapshot_id],
+    ).pl()
+    return frame_hash(rows, ["unit_id", "node_id"])
+
+
+def verify_snapshots(
+    con: duckdb.DuckDBPyConnection, snapshot_ids: list[str] | None = None, published_only=False
+) -> list[str]:
+    """Snapshots whose stored rows no longer give their recorded content hash (empty: intact)."""
+    query = "SELECT snapshot_id, content_hash FROM snapshots"
+    if published_only:
+        query += " WHERE published_at IS NOT NULL"
+    wanted = None if snapshot_ids is None else set(snapshot_ids)
+    return [
+        sid
+        for sid, recorded in con.execute(query + " ORDER BY snapshot_id").fetchall()
+        if (wanted is None or sid in wanted) and snapshot_content_hash(con, sid) != recorded
+    ]
+
+
+@dataclass(frozen=True)
+class Publication:
+    snapshot_id: str
+    year: int
+    level: str
+    method: str
+    version: int  # the snapshot's version among those of its year, level and method
+    published_version: int  # 1 for the first publication, 2 for a republication …
+    published_at: dt.datetime
+
+
+def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> Publication:
+    """Mark a snapshot as published (once), after checking its rows against its content hash;
+    publishing a published snapshot again is refused."""
     row = con.execute(
-        "SELECT published_at FROM snapshots WHERE snapshot_id = ?", [snapshot_id]
+        "SELECT published_at, year, level, method FROM snapshots WHERE snapshot_id = ?",
+        [snapshot_id],
     ).fetchone()
     if row is None:
         raise KeyError(f"no snapshot {snapshot_id}")
     if row[0] is not None:
-        raise PublishedSnapshotError(f"snapshot {snapshot_id} was already published at {row[0]}")
-    con.execute(
-        "UPDATE snapshots SET published_at = ? WHERE snapshot_id = ?",
-        [dt.datetime.now(dt.UTC).replace(tzinfo=None), snapshot_id],
-    )
+        version = _versions(con, snapshot_id)
+        raise PublishedSnapshotError(
+            f"snapshot {snapshot_id} ({row[1]} {row[2]} {row[3]}, version {version[0]}) was "
+            f"already published at {row[0]:%Y-%m-%d %H:%M:%S} UTC as published version "
+            f"{version[1]}; a published snapshot cannot be published again or overwritten — "
+            "rescore the year with the corrected inputs to create a new version, then publish it"
+        )
+    if verify_snapshots(con, [snapshot_id]):
+        raise SnapshotIntegrityError(
+            f"snapshot {snapshot_id}: its stored rows do not match its content hash; not published"
+        )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with transaction(con, label="publish"):
+        con.execute(
+            "UPDATE snapshots SET published_at = ? WHERE snapshot_id = ? AND published_at IS NULL",
+            [now, snapshot_id],
+        )
+    version, published = _versions(con, snapshot_id)
+    return Publication(snapshot_id, row[1], row[2], row[3], version, published, now)
+
+
+def _versions(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> tuple[int, int | None]:
+    return con.execute(
+        "SELECT version, published_version FROM snapshot_versions WHERE snapshot_id = ?",
+        [snapshot_id],
+    ).fetchone()
+
+
+def latest_snapshot_ids(
+    con: duckdb.DuckDBPyConnection, year: int, level: str, methods: list[str] | None = None
+) -> list[str]:
+    """The newest snapshot of each method of a year and level."""
+    rows = con.execute(
+        "SELECT method, snapshot_id FROM snapshot_versions WHERE year = ? AND level = ? "
+        "QUALIFY row_number() OVER (PARTITION BY method ORDER BY version DESC) = 1 "
+        "ORDER BY method",
+        [year, level],
+    ).fetchall()
+    return [sid for method, sid in rows if methods is None or method in methods]

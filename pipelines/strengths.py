@@ -97,3 +97,30 @@ def unit_strengths(
     """:func:`strengths_weaknesses` of ``inp`` scored by ``spec`` (default: nominal)."""
     scores = inp.score(spec or inp.nominal)
     return strengths_weaknesses(scores, inp.framework, top, node_level, inp.names)
+
+
+def store_strengths(con, frame: pl.DataFrame, year: int, level: str, method: str) -> int:
+    from pipelines.warehouse import replace_rows
+
+    return replace_rows(
+        con,
+        "unit_strengths",
+        frame.with_columns(
+            pl.lit(year, dtype=pl.Int32).alias("year"),
+            pl.lit(level).alias("level"),
+            pl.lit(method).alias("method"),
+        ),
+        {"year": year, "level": level},
+    )
+
+
+def strengths_year(con, preset, year: int, top: int = 3) -> dict[str, int]:
+    """Every level of the preset in ``year``: strengths and weaknesses stored (rows per level)."""
+    from pipelines.analysis_input import levels_with_data, load_input, scenario_label
+
+    summary = {}
+    for level in levels_with_data(con, preset, year):
+        inp = load_input(con, preset, year, level)
+        frame = unit_strengths(inp, top=top)
+        summary[level] = store_strengths(con, frame, year, level, scenario_label(inp.nominal))
+    return summary

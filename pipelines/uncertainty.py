@@ -94,6 +94,10 @@ class FastModel:
     leaf_index: np.ndarray  # node index of each leaf, in framework.leaf_ids() order
     noisy: np.ndarray  # node indices whose weight gets noise (every node but the root)
     combos: dict[tuple[str, str], Combo] = field(default_factory=dict)
+    # the ranked total when it is a composite of views/nodes (national 1726: 0.4 gov + …):
+    # views as (covered node indices, divisor); composite terms as (kind, index, weight)
+    views: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    composite: list[tuple[str, int, float]] | None = None
 
     @property
     def root(self) -> int:
@@ -125,8 +129,8 @@ class FastModel:
         for parent in sorted(kids, key=lambda p: depth[p]):
             ch = kids[parent]
             base = self.nominal_max[ch]
-            nominal_sum = np.sum(base[None, :] * np.ones((1, ch.size)), axis=1)
-            perturbed_sum = np.sum(base[None, :] * mult[:, ch], axis=1)
+            nominal_sum = _sum_last(base[None, :] * np.ones((1, ch.size)))
+            perturbed_sum = _sum_last(base[None, :] * mult[:, ch])
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(perturbed_sum > 0, nominal_sum / perturbed_sum, 1.0)
             rel[:, ch] = rel[:, [parent]] * mult[:, ch] * share[:, None]
@@ -136,23 +140,40 @@ class FastModel:
         """Index points, units × replications, under one combination for relative maxima
         ``rel`` (replications × nodes)."""
         combo = self.combos[key]
-        leaf_rel = rel[:, self.leaf_index]  # replications × leaves
+        if self.composite is not None:
+            out = np.empty((len(self.unit_ids), rel.shape[0]))
+            for start in range(0, rel.shape[0], _CHUNK):
+                stop = min(start + _CHUNK, rel.shape[0])
+                points, excluded = self._node_points(combo, rel[start:stop])
+                out[:, start:stop] = self._composite_points(points, excluded, rel[start:stop])
+            return out
         if not combo.excluded.any():
-            return combo.points @ leaf_rel.T
+            # Σ over the leaves, left to right — not a matrix product nor ndarray.sum, whose
+            # summation order depends on the array's shape: a replication replayed alone must
+            # give bit-identical totals
+            leaf_rel = rel[:, self.leaf_index]  # replications × leaves
+            total = np.zeros((len(self.unit_ids), rel.shape[0]))
+            for j in range(leaf_rel.shape[1]):
+                total += np.outer(combo.points[:, j], leaf_rel[:, j])
+            return total
         out = np.empty((len(self.unit_ids), rel.shape[0]))
         for start in range(0, rel.shape[0], _CHUNK):
             stop = min(start + _CHUNK, rel.shape[0])
-            out[:, start:stop] = self._reweighted(combo, rel[start:stop])
+            out[:, start:stop] = self._node_points(combo, rel[start:stop])[0][:, :, self.root]
         return out
 
-    def _reweighted(self, combo: Combo, rel: np.ndarray) -> np.ndarray:
-        """The exclude rule, level by level: a parent's points are the plain sum when none of
-        its children is excluded, 0 when all are, else Σ present points ÷ Σ present maxima ×
-        its maximum (all maxima perturbed)."""
+    def _node_points(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points of every node (units × replications × nodes) and which nodes are excluded
+        (units × nodes). The exclude rule, level by level: a parent's points are the plain sum
+        when none of its children is excluded, 0 when all are, else Σ present points ÷ Σ present
+        maxima × its maximum (all maxima perturbed)."""
         n_units, n_reps = len(self.unit_ids), rel.shape[0]
         new_max = rel * self.nominal_max[None, :]  # reps × nodes
         points = np.zeros((n_units, n_reps, len(self.node_ids)))
         points[:, :, self.leaf_index] = combo.points[:, None, :] * rel[None, :, self.leaf_index]
+        if combo.node_excluded is None or combo.some_excluded is None:
+            nothing = np.zeros((n_units, len(self.node_ids)), dtype=bool)
+            combo = Combo(combo.points, combo.excluded, nothing, nothing)
         assert combo.node_excluded is not None and combo.some_excluded is not None
         kids = self.children()
         depth = self.depth()
@@ -160,9 +181,9 @@ class FastModel:
             ch = kids[parent]
             child_points = points[:, :, ch]  # units × reps × children
             present = ~combo.node_excluded[:, ch]  # units × children
-            plain = child_points.sum(axis=2)
-            present_points = (child_points * present[:, None, :]).sum(axis=2)
-            present_max = present.astype(float) @ new_max[:, ch].T  # units × reps
+            plain = _sum_last(child_points)
+            present_points = _sum_last(child_points * present[:, None, :])
+            present_max = _sum_last(present[:, None, :] * new_max[None, :, ch])
             with np.errstate(divide="ignore", invalid="ignore"):
                 weighted = np.where(
                     present_max > 0, present_points / present_max * new_max[None, :, parent], 0.0
@@ -170,7 +191,67 @@ class FastModel:
             some = combo.some_excluded[:, parent][:, None]
             every = combo.node_excluded[:, parent][:, None]
             points[:, :, parent] = np.where(every, 0.0, np.where(some, weighted, plain))
-        return points[:, :, self.root]
+        return points, combo.node_excluded
+
+    def _composite_points(
+        self, points: np.ndarray, excluded: np.ndarray, rel: np.ndarray
+    ) -> np.ndarray:
+        """The composite (units × replications) from the node points, as the engine's views and
+        composites compute it (``pipelines/scoring/aggregate.py``): a view sums its nodes
+        (re-weighted over the present ones when some are excluded) and divides by its divisor —
+        scaled by the change of its nodes' maxima, so its ratio stays a share; the composite is
+        Σ weight × ratio, re-weighted over the present terms."""
+        new_max = rel * self.nominal_max[None, :]
+        view_ratio, view_excluded = [], []
+        for covered, divisor in self.views:
+            node_points = points[:, :, covered]
+            present = ~excluded[:, covered]
+            total_max = _sum_last(new_max[:, covered])  # reps
+            scale = total_max / _sum_last(self.nominal_max[None, covered])
+            present_max = _sum_last(present[:, None, :] * new_max[None, :, covered])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reweighted = np.where(
+                    present_max > 0,
+                    _sum_last(node_points * present[:, None, :]) / present_max * total_max,
+                    0.0,
+                )
+            some = (~present).any(axis=1)[:, None]
+            view_points = np.where(some, reweighted, _sum_last(node_points))
+            new_divisor = divisor * scale  # reps
+            with np.errstate(divide="ignore", invalid="ignore"):
+                view_ratio.append(
+                    np.where(new_divisor > 0, view_points / new_divisor[None, :], 0.0)
+                )
+            view_excluded.append((~present).all(axis=1))
+        assert self.composite is not None
+        terms, flags, weights = [], [], []
+        for kind, index, weight in self.composite:
+            if kind == "view":
+                ratio, flag = view_ratio[index], view_excluded[index]
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(
+                        new_max[None, :, index] > 0,
+                        points[:, :, index] / new_max[None, :, index],
+                        0.0,
+                    )
+                flag = excluded[:, index]
+            terms.append(ratio * weight)
+            flags.append(flag)
+            weights.append(weight)
+        stacked = np.stack(terms, axis=2)  # units × reps × terms
+        absent = np.stack(flags, axis=1)  # units × terms
+        w = np.array(weights)
+        present_w = _sum_last(np.where(absent, 0.0, w[None, :]))  # units
+        plain = _sum_last(stacked)
+        present_sum = _sum_last(stacked * ~absent[:, None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reweighted = np.where(
+                present_w[:, None] > 0,
+                present_sum / present_w[:, None] * _sum_last(w[None, :]),
+                0.0,
+            )
+        return np.where(absent.any(axis=1)[:, None], reweighted, plain)
 
     def ranks(self, totals: np.ndarray) -> np.ndarray:
         """Ranks within each comparison group, descending, ties share the lowest rank, totals
@@ -188,6 +269,15 @@ class FastModel:
                 higher = (part[None, :, :] > part[:, None, :]).sum(axis=1)
                 out[idx, start : start + step] = 1 + higher
         return out
+
+
+def _sum_last(array: np.ndarray) -> np.ndarray:
+    """Σ over the last axis, strictly left to right: the same bits whatever the other
+    dimensions (numpy's own reductions change their order with the shape)."""
+    total = array[..., 0].copy()
+    for j in range(1, array.shape[-1]):
+        total += array[..., j]
+    return total
 
 
 def build_model(
@@ -211,6 +301,19 @@ def build_model(
         leaf_index=np.array([position[i] for i in framework.leaf_ids()], dtype=np.int64),
         noisy=np.flatnonzero(parent >= 0),
     )
+    if framework.composites:
+        composite = framework.composites[0]
+        view_index = {view.id: i for i, view in enumerate(framework.views)}
+        model.views = [
+            (np.array([position[n] for n in view.over], dtype=np.int64), float(view.divisor))
+            for view in framework.views
+        ]
+        model.composite = [
+            ("view", view_index[node], float(weight))
+            if node in view_index
+            else ("node", position[node], float(weight))
+            for node, weight in composite.weights.items()
+        ]
     for setting in settings:
         for missing in missing_rules:
             model.combos[(setting, missing)] = _combo(model, inp, inp.spec(setting, missing))
@@ -408,11 +511,20 @@ class UncertaintyResult:
 
 
 def run_id_of(inp: AnalysisInput, params: dict) -> str:
+    """Hash of the source, year, level, framework, the values and units analysed and the
+    parameters: the same run on other data gets another id."""
+
+    def content(frame: pl.DataFrame, keys: list[str]) -> str:
+        columns = frame.sort(keys).to_dict(as_series=False)
+        return hashlib.sha256(json.dumps(columns, default=str).encode()).hexdigest()
+
     identity = {
         "source": inp.source,
         "year": inp.year,
         "level": inp.level,
         "framework": inp.framework.content_hash(),
+        "values": content(inp.values.select("unit_id", "node_id", "value"), ["unit_id", "node_id"]),
+        "units": content(inp.units.select("unit_id", "group_id"), ["unit_id"]),
         "params": params,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -563,3 +675,112 @@ def nominal_fast(inp: AnalysisInput) -> pl.DataFrame:
             "noisy_nodes": [n.id for n in inp.framework.nodes.values() if n.parent_id],
         },
     )
+
+
+# ---------------------------------------------------------------- warehouse
+
+
+def store_uncertainty(con, result: UncertaintyResult, inp: AnalysisInput) -> int:
+    """Write the run (``uncertainty_runs``), its replications, the per-unit rank statistics
+    (``rank_uncertainty``, which the report reads: the year and level's latest run) and the
+    sensitivity indices."""
+    import datetime as dt
+
+    from pipelines.warehouse import insert_frame, replace_rows, transaction
+
+    run = pl.DataFrame(
+        [
+            {
+                "run_id": result.run_id,
+                "year": inp.year,
+                "level": inp.level,
+                "source": inp.source,
+                "seed": result.params["seed"],
+                "noise": result.params["noise"],
+                "n_replications": result.params["replications"],
+                "params_json": json.dumps(result.params, sort_keys=True),
+                "nominal": result.params["nominal"],
+                "seconds": result.seconds["total"],
+                "replications_per_second": result.replications_per_second,
+                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            }
+        ]
+    )
+    tagged = {"run_id": result.run_id}
+    with transaction(con):
+        con.execute("DELETE FROM uncertainty_runs WHERE run_id = ?", [result.run_id])
+        insert_frame(con, "uncertainty_runs", run)
+    replace_rows(
+        con,
+        "uncertainty_replications",
+        result.replications.with_columns(pl.lit(result.run_id).alias("run_id")),
+        tagged,
+    )
+    replace_rows(
+        con,
+        "sensitivity_indices",
+        result.sensitivity.with_columns(
+            pl.lit(result.run_id).alias("run_id"),
+            pl.lit(inp.year, dtype=pl.Int32).alias("year"),
+            pl.lit(inp.level).alias("level"),
+        ),
+        tagged,
+    )
+    return replace_rows(
+        con,
+        "rank_uncertainty",
+        result.units.with_columns(
+            pl.lit(inp.year, dtype=pl.Int32).alias("year"),
+            pl.lit(inp.level).alias("level"),
+            pl.lit(result.run_id).alias("run_id"),
+        ),
+        {"year": inp.year, "level": inp.level},
+    )
+
+
+def uncertainty_year(
+    con,
+    preset,
+    year: int,
+    replications: int = 1000,
+    noise: float = 0.2,
+    seed: int = 2534,
+    settings: tuple[str, ...] = DEFAULT_MC_SETTINGS,
+    missing_rules: tuple[str, ...] = MISSING_RULES,
+) -> dict[str, dict]:
+    """Every level of the preset in ``year``: run, store; a summary per level."""
+    from pipelines.analysis_input import levels_with_data, load_input
+
+    summary = {}
+    for level in levels_with_data(con, preset, year):
+        inp = load_input(con, preset, year, level)
+        result = run_uncertainty(inp, settings, missing_rules, replications, noise, seed)
+        store_uncertainty(con, result, inp)
+        overall = result.sensitivity.filter(pl.col("target") == "mean_abs_rank_shift")
+        summary[level] = {
+            "run_id": result.run_id,
+            "replications": result.ranks.shape[1],
+            "replications_per_second": round(result.replications_per_second),
+            "widest_interval": float(result.units["interval_width"].max() or 0),
+            "total_index": {r["factor"]: r["total"] for r in overall.iter_rows(named=True)},
+        }
+    return summary
+
+
+def load_replication(run_id: str, replication_id: int, warehouse=None) -> tuple[dict, dict]:
+    """``(run, replication)`` as stored: the run's row (with ``params``) and the replication's
+    sampled parameters, ready for :func:`replay`."""
+    from pipelines.warehouse import session
+
+    with session(warehouse, read_only=True) as con:
+        run = con.execute("SELECT * FROM uncertainty_runs WHERE run_id = ?", [run_id]).pl()
+        rep = con.execute(
+            "SELECT * FROM uncertainty_replications WHERE run_id = ? AND replication_id = ?",
+            [run_id, replication_id],
+        ).pl()
+    if run.is_empty() or rep.is_empty():
+        raise KeyError(f"no replication {replication_id} of run {run_id}")
+    row = run.row(0, named=True)
+    params = json.loads(row["params_json"])
+    replication = {**rep.row(0, named=True), "noisy_nodes": params["noisy_nodes"]}
+    return {**row, "params": params}, replication

@@ -43,6 +43,12 @@ def test_assets_are_grouped_by_stage():
         "update_periods": "publish",
         "year_report": "publish",
         "year_annex": "publish",
+        "method_comparison": "analysis",
+        "rank_uncertainty": "analysis",
+        "statistical_coherence": "analysis",
+        "unit_strengths": "analysis",
+        "score_trends": "analysis",
+        "one_framework_backfill": "analysis",
     }
 
 

@@ -1,35 +1,23 @@
-"""Notebooks run top to bottom (nbclient) against a warehouse built through Dagster."""
+"""Notebooks run top to bottom (nbclient) against a warehouse built through Dagster: the tiny
+preset's demo data for 2023 and 2024 (so trends have a year-over-year change), the annual
+pipeline and the analysis assets (so ``rank_uncertainty`` and the other analysis tables exist) —
+the session's build of tests/analysis_support.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 import nbformat
 import pytest
+from analysis_support import TINY, analysis_warehouse
 from nbclient import NotebookClient
 
-from dti_assets.definitions import all_assets
-from dti_assets.resources import DtiSettings, Warehouse
-
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-TINY = str(Path(__file__).parent / "fixtures" / "presets" / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
 def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("nb_home")
-    resources = {
-        "warehouse": Warehouse(database=str(home / "w.duckdb")),
-        "settings": DtiSettings(preset=TINY, inbox=str(home / "inbox"),
-                                archive=str(home / "archive")),
-    }
-    for group in (["demo_submissions"], None):
-        assets = [a for a in all_assets if (group is None) != (a.key.to_user_string() in
-                                                                  ["demo_submissions"])]
-        assert dg.materialize(assets, partition_key="2024", resources=resources,
-                              instance=dg.DagsterInstance.ephemeral()).success
-    return home / "w.duckdb"
+    return analysis_warehouse(tmp_path_factory)
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -41,11 +29,21 @@ def test_notebooks_are_committed_without_outputs():
                 assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
+def test_the_analysis_notebooks_are_there():
+    names = {path.stem for path in NOTEBOOKS}
+    assert {"01_explore_year", "02_compare_methods", "03_uncertainty", "04_trends"} <= names
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path: Path, tiny_warehouse: Path, monkeypatch):
     monkeypatch.setenv("DTI_WAREHOUSE", str(tiny_warehouse))
+    monkeypatch.setenv("DTI_PRESET", TINY)
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent.parent)}},
+    ).execute()
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []

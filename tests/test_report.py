@@ -231,8 +231,9 @@ def test_rank_uncertainty_table_is_used_when_present(site: TinySite, tmp_path: P
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(
-            "CREATE TABLE rank_uncertainty (year INTEGER, level VARCHAR, unit_id VARCHAR, "
-            "nominal_rank INTEGER, median_rank DOUBLE, p05_rank DOUBLE, p95_rank DOUBLE)"
+            "CREATE OR REPLACE TABLE rank_uncertainty (year INTEGER, level VARCHAR, "
+            "unit_id VARCHAR, nominal_rank INTEGER, median_rank DOUBLE, p05_rank DOUBLE, "
+            "p95_rank DOUBLE)"
         )
         con.execute(
             "INSERT INTO rank_uncertainty VALUES (2024, 'commune', 'X-1', 1, 1.5, 1, 3), "

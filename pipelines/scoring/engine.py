@@ -20,6 +20,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
+from pipelines.scoring.dense import dense_grid, dense_node_scores, sort_unit_blocks
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
@@ -72,8 +73,13 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     """One row per (unit, year, leaf): what was reported, and null where nothing was.
 
     ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
-    and a unit that reported nothing still gets a row for every leaf.
+    and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
+    group, unit and leaf, so that group statistics sum in the same order whatever the input
+    order: the same data always gives bit-identical scores (COINr round trip, snapshots).
     """
+    grid = dense_grid(values, units, framework)
+    if grid is not None:
+        return grid
     leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
     reported = values.select(
         pl.col("unit_id").cast(pl.String),
@@ -87,8 +93,6 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
         pl.col("group_id").cast(pl.String),
     ).join(leaves, how="cross")
     # nulls_equal: a COINr iData without a Time column has year null on both sides.
-    # Sorted, so that group statistics sum in the same order whatever the input order: the same
-    # data always gives bit-identical scores (COINr round trip, snapshots).
     return grid.join(
         reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
     ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
@@ -230,6 +234,9 @@ def leaf_scores(
 
 def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     """Stage 2: points, maximum, ratio, aggregated z and missing count at every node."""
+    dense = dense_node_scores(leaves, framework)  # a complete grid: column sums (fast path)
+    if dense is not None:
+        return dense
     tree = aggregate_tree(leaves, framework)
     closure = framework.leaf_ancestry().rename({"leaf_id": "node_id", "node_id": "ancestor"})
     missing = (
@@ -271,8 +278,20 @@ def score(
     """Score ``units`` on ``framework``: one row per unit, year and node (``SCORE_COLUMNS``)."""
     leaves = leaf_scores(values, units, framework, spec, rules, history)
     nodes = node_scores(leaves, framework)
-    return (
-        ranked(nodes, framework, reading)
-        .sort(["year", "group_id", "unit_id", "ordinal"])
-        .select(SCORE_COLUMNS)
+    scores = ranked(nodes, framework, reading)
+    # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
+    # keys is the same sort without comparing every row's strings
+    in_order = sort_unit_blocks(scores, ["year", "group_id", "unit_id"])
+    if in_order is None or not _ordinals_ascending(in_order):
+        in_order = scores.sort(["year", "group_id", "unit_id", "ordinal"])
+    return in_order.select(SCORE_COLUMNS)
+
+
+def _ordinals_ascending(frame: pl.DataFrame) -> bool:
+    """Whether every unit's rows list its nodes by strictly ascending ordinal."""
+    same_unit = pl.struct("year", "group_id", "unit_id")
+    return bool(
+        frame.select(
+            ((pl.col("ordinal").diff() > 0) | (same_unit != same_unit.shift())).slice(1).all()
+        ).item()
     )

@@ -54,6 +54,12 @@ def leaf_table(framework: Framework) -> pl.DataFrame:
             "goalpost_lo",
             "goalpost_hi",
         )
+        # the ratio rule's target, parsed once per leaf rather than once per row (and the JSON
+        # text not copied onto every row)
+        .with_columns(
+            pl.col("rule_params").str.json_path_match("$.target").cast(pl.Float64).alias("target")
+        )
+        .drop("rule_params")
     )
 
 
@@ -251,7 +257,7 @@ def rubric_points(
         .then(pl.col("value").min().over(GROUP_KEYS))
         .otherwise(pl.col("value").max().over(GROUP_KEYS))
     )
-    target = pl.col("rule_params").str.json_path_match("$.target").cast(pl.Float64)
+    target = pl.col("target")
     ratio = (
         pl.when(lower)
         .then(pl.when(x <= 0).then(1.0).otherwise(pl.min_horizontal(target / x, 1.0)))
@@ -312,14 +318,14 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         elif leaf.rule.kind == "categorical":
             for code, points in leaf.rule.params["categories"].items():
                 categories.append((leaf.id, float(code), float(points)))
-    keys = ["unit_id", *GROUP_KEYS]
+    frame = frame.with_row_index("_row")
     if steps:
         table = pl.DataFrame(
             steps, schema=["node_id", "step_order", "threshold", "step_points"], orient="row"
         )
         hit = (
             frame.filter(pl.col("rule_kind") == "steps", pl.col("value").is_not_null())
-            .select(*keys, "value", "direction")
+            .select("_row", "node_id", "value", "direction")
             .join(table, on="node_id")
             .filter(
                 pl.when(pl.col("direction") == -1)
@@ -327,7 +333,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
                 .otherwise(pl.col("value") >= pl.col("threshold"))
             )
             # thresholds are listed best first: the first satisfied one gives the points
-            .group_by(keys)
+            .group_by("_row")
             .agg(pl.col("step_points").sort_by("step_order").first())
         )
         else_points = {
@@ -335,7 +341,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             for leaf in framework.leaves()
             if leaf.rule is not None and leaf.rule.kind == "steps"
         }
-        frame = frame.join(hit, on=keys, how="left", nulls_equal=True).with_columns(
+        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
             pl.when((pl.col("rule_kind") == "steps") & pl.col("value").is_not_null())
             .then(
                 pl.coalesce(
@@ -350,10 +356,16 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         table = pl.DataFrame(
             categories, schema=["node_id", "value", "category_points"], orient="row"
         )
-        frame = frame.join(table, on=["node_id", "value"], how="left").with_columns(
+        hit = (
+            frame.filter(pl.col("rule_kind") == "categorical")
+            .select("_row", "node_id", "value")
+            .join(table, on=["node_id", "value"], how="inner")
+            .select("_row", "category_points")
+        )
+        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
             pl.when(pl.col("rule_kind") == "categorical")
             .then(pl.col("category_points"))
             .otherwise(pl.col("points"))
             .alias("points")
         )
-    return frame
+    return frame.drop("_row")

@@ -53,12 +53,14 @@ def classify(
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
     keys = ["unit_id", "year", "group_id"]
     total = pl.col("node_id") == framework.root_id
-    floor = (
-        scores.filter(pl.col("node_level") == "pillar")
-        .group_by(keys)
-        .agg(pl.col("ratio").min().alias("weakest_pillar"))
+    # the weakest pillar ratio of each unit (a window: no join on three keys over every row)
+    scored = scores.with_columns(
+        pl.col("ratio")
+        .filter(pl.col("node_level") == "pillar")
+        .min()
+        .over(keys)
+        .alias("weakest_pillar")
     )
-    scored = scores.join(floor, on=keys, how="left", nulls_equal=True)
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
         reached = pl.col("ratio").round(RANK_DECIMALS) >= band.min_ratio

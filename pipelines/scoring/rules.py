@@ -116,6 +116,15 @@ def mark_targets(
     leaves: pl.DataFrame, units: pl.DataFrame, framework: Framework, settings: RuleSettings
 ) -> pl.DataFrame:
     """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags."""
+    if not settings.active:
+        # no rule is switched on: nothing reads the flags, and no leaf has a rule
+        return leaves.join(
+            _leaf_info(framework), on="node_id", how="left", maintain_order="left"
+        ).with_columns(
+            *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS],
+            pl.lit(None, dtype=pl.String).alias("unit_rule"),
+            pl.lit(None, dtype=pl.String).alias("fallback_note"),
+        )
     flags = [c for c in UNIT_FLAGS if c in units.columns]
     unit_flags = units.select(
         pl.col("unit_id").cast(pl.String),
@@ -148,6 +157,8 @@ def mark_targets(
 
 def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
     """special_units_max and subordinate_best (before the missing-data rule)."""
+    if not frame.select(pl.col("unit_rule").is_in([SPECIAL, SUBORDINATE]).any()).item():
+        return frame  # no leaf takes its points from these rules: nothing changes
     # the best of each (year, group, leaf) among units the subordinate rule does not apply to
     achieved = (
         frame.filter(

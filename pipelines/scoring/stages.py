@@ -20,7 +20,7 @@ from pipelines.registry import comparison_groups, units_in_year
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import UNIT_FLAGS
-from pipelines.warehouse import replace_rows
+from pipelines.warehouse import replace_rows, transaction
 
 
 def _units_frame(preset: Preset, level: str, existing_in: int, year: int) -> pl.DataFrame:
@@ -135,8 +135,11 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
                     pl.lit(level).alias("level"), pl.lit(method).alias("method")
                 )
             )
-    rows = replace_rows(con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year})
-    compute_lineage_scores(con, preset, year)
+    with transaction(con, label="ranks"):  # the ranks and the successor grouping commit together
+        rows = replace_rows(
+            con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year}
+        )
+        compute_lineage_scores(con, preset, year)
     return rows
 
 

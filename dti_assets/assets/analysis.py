@@ -1,0 +1,209 @@
+"""Analysis for analysts (docs/analysis.md): method comparison, rank uncertainty and sensitivity,
+statistical coherence, trends, strengths and weaknesses, one-framework backfill.
+
+Group ``analysis``, downstream of ``year_snapshot``, yearly partitions with a single-run backfill
+(one process, one DuckDB writer). Not part of the ``dti_annual`` job (which stays fast): the
+``dti_analysis`` job runs them. One pipelines function per asset.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.resources import DtiSettings, Warehouse
+from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS
+from pipelines.scoring.methods import MISSING_RULES
+
+# By key, not by import: importing the asset object would make load_assets_from_modules pick it
+# up a second time.
+year_snapshot = dg.AssetKey("year_snapshot")
+
+ANALYSIS = {
+    "group_name": "analysis",
+    "partitions_def": yearly_partitions,
+    "backfill_policy": single_run,
+    "pool": WAREHOUSE_POOL,
+    "kinds": {"polars", "duckdb"},
+}
+
+
+class ComparisonConfig(dg.Config):
+    settings: list[str] = Field(default_factory=lambda: list(ALL_SETTINGS))
+    missing_rules: list[str] = Field(default_factory=lambda: list(MISSING_RULES))
+
+
+class UncertaintyConfig(dg.Config):
+    replications: int = 1000
+    noise: float = 0.2
+    seed: int = 2534
+    settings: list[str] = Field(default_factory=lambda: list(DEFAULT_MC_SETTINGS))
+    missing_rules: list[str] = Field(default_factory=lambda: list(MISSING_RULES))
+
+
+class CoherenceConfig(dg.Config):
+    winsorise: bool = False
+
+
+class StrengthsConfig(dg.Config):
+    top: int = 3
+
+
+class TrendsConfig(dg.Config):
+    method: str = ""  # empty: the preset's primary method
+
+
+class BackfillConfig(dg.Config):
+    # level → framework file (YAML or COINr iMeta); empty: the preset's own framework per level
+    frameworks: dict[str, str] = Field(default_factory=dict)
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Every method setting × missing rule: ranks, Spearman/Kendall, largest moves, "
+    "class changes (method_comparison, method_correlations).",
+)
+def method_comparison(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: ComparisonConfig,
+) -> dg.MaterializeResult:
+    from pipelines.compare import compare_year
+
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {
+            year: compare_year(
+                con, preset, year, tuple(config.settings), tuple(config.missing_rules)
+            )
+            for year in years_of(context)
+        }
+    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Monte Carlo over method, weights (±noise) and missing rule: 5–95 % rank "
+    "intervals and variance-based sensitivity indices (rank_uncertainty, sensitivity_indices, "
+    "uncertainty_runs, uncertainty_replications).",
+)
+def rank_uncertainty(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: UncertaintyConfig,
+) -> dg.MaterializeResult:
+    from pipelines.uncertainty import uncertainty_year
+
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {
+            year: uncertainty_year(
+                con,
+                preset,
+                year,
+                config.replications,
+                config.noise,
+                config.seed,
+                tuple(config.settings),
+                tuple(config.missing_rules),
+            )
+            for year in years_of(context)
+        }
+    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Cronbach's alpha, correlations with the parent and between siblings, outliers "
+    "by |skew| > 2 and kurtosis > 3.5 with optional recorded winsorisation.",
+)
+def statistical_coherence(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: CoherenceConfig,
+) -> dg.MaterializeResult:
+    from pipelines.coherence import coherence_year
+
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {
+            year: coherence_year(con, preset, year, config.winsorise) for year in years_of(context)
+        }
+    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Per unit, the components furthest above and below its group (unit_strengths).",
+)
+def unit_strengths(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: StrengthsConfig,
+) -> dg.MaterializeResult:
+    from pipelines.strengths import strengths_year
+
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {
+            year: strengths_year(con, preset, year, config.top) for year in years_of(context)
+        }
+    return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(summary)})
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Year-over-year change of totals, pillars and ranks, compound annual growth, "
+    "framework-change warnings, mergers through the lineage (score_trends, score_growth).",
+)
+def score_trends(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: TrendsConfig,
+) -> dg.MaterializeResult:
+    from pipelines.trends import trends_year
+
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {
+            year: trends_year(con, preset, year, config.method or None)
+            for year in years_of(context)
+        }
+    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+
+
+@dg.asset(
+    **ANALYSIS,
+    deps=[year_snapshot],
+    description="Recompute the years with one framework per level as NEW snapshot versions; "
+    "published snapshots are never touched (backfill_runs).",
+)
+def one_framework_backfill(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    config: BackfillConfig,
+) -> dg.MaterializeResult:
+    from pipelines.backfill import backfill, frameworks_from_spec
+
+    preset = settings.load_preset()
+    spec = dict(config.frameworks) or {level: None for level in preset.levels}
+    frameworks = frameworks_from_spec(preset, spec)  # type: ignore[arg-type]
+    with warehouse.connect() as con:
+        records = backfill(con, preset, frameworks, years=years_of(context))
+    return dg.MaterializeResult(
+        metadata={
+            "snapshots": len(records),
+            "new": sum(r.created for r in records),
+            "published_left_alone": sum(r.published for r in records),
+        }
+    )

@@ -1,0 +1,120 @@
+"""Operations commands of ``dti`` (issue #7): publish a year's results, verify snapshots, show
+the warehouse's schema version.
+
+Registered on the main group by :func:`register` (one line in ``dti_cli/main.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipelines import paths
+
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[red]error:[/] {message}", markup=True)
+    sys.exit(code)
+
+
+def _need_warehouse() -> None:
+    if not paths.warehouse_path().exists():
+        _fail(f"no warehouse yet at {paths.warehouse_path()} – run `dti run` or `dti demo` first")
+
+
+@click.command()
+@click.argument("year", type=int)
+@click.option("--level", required=True, help="department, district, commune …")
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    help="Only this method (repeatable); default: every method of the year's latest scoring.",
+)
+def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
+    """Publish the latest snapshot of YEAR and LEVEL (per method): its rows become read-only.
+
+    Publishing a snapshot that is already published is refused. After a correction, rescore the
+    year (`dti run --year YEAR`): that writes a new snapshot version, and publishing it is a
+    republication; the earlier published version stays as it was."""
+    from pipelines.snapshot import (
+        PublishedSnapshotError,
+        SnapshotIntegrityError,
+        latest_snapshot_ids,
+        publish_snapshot,
+    )
+    from pipelines.warehouse import session
+
+    _need_warehouse()
+    with session() as con:
+        ids = latest_snapshot_ids(con, year, level, list(methods) or None)
+        if not ids:
+            _fail(
+                f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else "")
+            )
+        done = []
+        for snapshot_id in ids:
+            try:
+                done.append(publish_snapshot(con, snapshot_id))
+            except (PublishedSnapshotError, SnapshotIntegrityError) as exc:
+                for publication in done:
+                    console.print(f"published {publication.method}: {publication.snapshot_id}")
+                _fail(str(exc))
+    table = Table(title=f"Công bố DTI {year} – {level}", title_justify="left")
+    for column in ("method", "snapshot", "version", "published version", "published at (UTC)"):
+        table.add_column(column)
+    for p in done:
+        table.add_row(
+            p.method,
+            p.snapshot_id,
+            str(p.version),
+            str(p.published_version),
+            f"{p.published_at:%Y-%m-%d %H:%M:%S}",
+        )
+    console.print(table)
+
+
+@click.command("verify-snapshots")
+@click.option("--published-only", is_flag=True, help="Only the published snapshots.")
+def verify_snapshots_command(published_only: bool) -> None:
+    """Recompute every snapshot's content hash from its stored rows; exit 1 on any mismatch."""
+    from pipelines.snapshot import verify_snapshots
+    from pipelines.warehouse import session
+
+    _need_warehouse()
+    with session(read_only=True) as con:
+        bad = verify_snapshots(con, published_only=published_only)
+        total = con.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+    if bad:
+        _fail(f"{len(bad)} of {total} snapshot(s) do not match their content hash: {bad}", 1)
+    console.print(f"{total} snapshot(s) checked: every content hash matches")
+
+
+@click.command("schema")
+def schema_command() -> None:
+    """The warehouse's schema version and the migrations applied."""
+    from pipelines.warehouse import migrations, session
+
+    _need_warehouse()
+    with session() as con:
+        rows = con.execute(
+            "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+        ).fetchall()
+    table = Table(title=f"Schema of {paths.warehouse_path()}", title_justify="left")
+    for column in ("version", "migration", "applied at"):
+        table.add_column(column)
+    for version, name, applied in rows:
+        table.add_row(f"{version:03d}", name, f"{applied:%Y-%m-%d %H:%M:%S}")
+    console.print(table)
+    console.print(f"files in sql/schema: {len(migrations())}")
+
+
+def register(cli: click.Group) -> None:
+    for command in (publish, verify_snapshots_command, schema_command):
+        cli.add_command(command)
