@@ -9,6 +9,7 @@ holds only the bytes received), and printed again by ``dti receipt SUBMISSION_ID
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -111,7 +112,10 @@ def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     ).fetchone()
     if row is None:
         raise ReceiptError(f"không có lượt nộp '{submission_id}'")
-    archived, file_name, year, evaluation = row
+    return _path_of(submission_id, *row)
+
+
+def _path_of(submission_id: str, archived, file_name, year, evaluation) -> Path:
     folder = Path(archived).parent.parent.parent / "receipts" / str(year or "khong-ro-nam")
     suffix = f".{evaluation}" if evaluation > 1 else ""
     return folder / f"{Path(file_name).stem}.{submission_id[:12]}{suffix}.receipt.md"
@@ -119,10 +123,30 @@ def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
 
 def write_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     """Write the receipt next to the archived file; returns its path."""
-    path = receipt_path(con, submission_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(receipt_markdown(con, submission_id), encoding="utf-8")
-    return path
+    return write_receipts(con, [submission_id])[0]
+
+
+def write_receipts(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> list[Path]:
+    """Write the receipts of many submissions (an ingest pass) with a few queries for all of
+    them instead of a dozen per receipt; the text is the same as :func:`receipt_markdown`'s."""
+    written = []
+    inputs = _gather(con, list(submission_ids))
+    for submission_id in submission_ids:
+        if submission_id not in inputs:
+            raise ReceiptError(f"không có lượt nộp '{submission_id}'")
+        data = inputs[submission_id]
+        sub = data.sub
+        path = _path_of(
+            submission_id,
+            sub["archived_path"],
+            sub["file_name"],
+            sub["year"],
+            sub.get("evaluation") if sub.get("evaluation") is not None else 1,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_render(data), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def _vn(value: float | None) -> str:
@@ -144,26 +168,119 @@ def _cell(text: object) -> str:
 
 def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
     """The receipt of one submission (one evaluation of one file), NFC-normalised."""
-    rows = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]).pl()
-    if rows.is_empty():
+    inputs = _gather(con, [submission_id])
+    if submission_id not in inputs:
         raise ReceiptError(f"không có lượt nộp '{submission_id}'")
-    sub = rows.row(0, named=True)
+    return _render(inputs[submission_id])
 
-    def frame(sql: str) -> pl.DataFrame:
-        return con.execute(sql, [submission_id]).pl()
 
-    accepted = frame(
-        "SELECT * FROM raw_values WHERE submission_id = ? ORDER BY unit_id, row_number"
+@dataclass
+class _Inputs:
+    """Everything one receipt shows, read from the warehouse."""
+
+    sub: dict
+    accepted: pl.DataFrame
+    refused: pl.DataFrame
+    points: pl.DataFrame
+    missing: pl.DataFrame
+    names: dict[str, str]
+    unit_label: str | None  # "<id> – <name>" of the submission's unit, if it names one
+    later: str | None  # a later evaluation of the same file
+    superseded: list[str]  # files received later that count instead of this one
+
+
+_IDS = "submission_id IN (SELECT unnest($ids::VARCHAR[]))"
+
+
+def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs]:
+    """The inputs of the receipts of ``ids``, one query per table for all of them."""
+    params = {"ids": ids}
+    subs = con.execute(f"SELECT * FROM submissions WHERE {_IDS}", params).pl()
+    if subs.is_empty():
+        return {}
+
+    def per_submission(sql: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+        frame = con.execute(sql, params).pl()
+        parts = frame.partition_by("submission_id", maintain_order=True, as_dict=True)
+        return {key[0]: part for key, part in parts.items()}, frame.clear()
+
+    accepted, no_accepted = per_submission(
+        f"SELECT * FROM raw_values WHERE {_IDS} ORDER BY submission_id, unit_id, row_number"
     )
-    refused = frame(
-        "SELECT * FROM rejected_rows WHERE submission_id = ? ORDER BY sheet, row_number, "
+    refused, no_refused = per_submission(
+        f"SELECT * FROM rejected_rows WHERE {_IDS} ORDER BY submission_id, sheet, row_number, "
         "length(column_name), column_name"
     )
-    points = frame(
-        "SELECT * FROM appraised_points WHERE submission_id = ? ORDER BY unit_id, row_number"
+    points, no_points = per_submission(
+        f"SELECT * FROM appraised_points WHERE {_IDS} ORDER BY submission_id, unit_id, row_number"
     )
-    missing = frame("SELECT * FROM missing_indicators WHERE submission_id = ? ORDER BY unit_id")
-    names = _indicator_names(con, sub["framework_id"], sub["framework_version"])
+    missing, no_missing = per_submission(
+        f"SELECT * FROM missing_indicators WHERE {_IDS} ORDER BY submission_id, unit_id"
+    )
+    unit_ids = [u for u in subs["unit_id"].unique().to_list() if u]
+    unit_names = dict(
+        con.execute(
+            "SELECT unit_id, first(name) FROM units "
+            "WHERE unit_id IN (SELECT unnest($u::VARCHAR[])) GROUP BY unit_id",
+            {"u": unit_ids},
+        ).fetchall()
+    )
+    evaluations: dict[str, list[tuple[int, str]]] = {}
+    shas = [r["file_sha256"] or r["submission_id"] for r in subs.iter_rows(named=True)]
+    for sha, evaluation, sid in con.execute(
+        "SELECT file_sha256, evaluation, submission_id FROM submissions "
+        "WHERE file_sha256 IN (SELECT unnest($s::VARCHAR[]))",
+        {"s": shas},
+    ).fetchall():
+        evaluations.setdefault(sha, []).append((evaluation, sid))
+    superseded = _superseded_many(
+        con,
+        [
+            r["submission_id"]
+            for r in subs.iter_rows(named=True)
+            if r["kind"] == "self" and r["status"] != "refused"
+        ],
+    )
+    names_cache: dict[tuple, dict[str, str]] = {}
+    out = {}
+    for sub in subs.iter_rows(named=True):
+        sid = sub["submission_id"]
+        key = (sub["framework_id"], sub["framework_version"])
+        if key not in names_cache:
+            names_cache[key] = _indicator_names(con, *key)
+        evaluation = sub.get("evaluation") or 1
+        later = sorted(
+            (e, s)
+            for e, s in evaluations.get(sub.get("file_sha256") or sid, [])
+            if e is not None and e > evaluation
+        )
+        unit = sub["unit_id"]
+        out[sid] = _Inputs(
+            sub=sub,
+            accepted=accepted.get(sid, no_accepted),
+            refused=refused.get(sid, no_refused),
+            points=points.get(sid, no_points),
+            missing=missing.get(sid, no_missing),
+            names=names_cache[key],
+            unit_label=(f"{unit} – {unit_names[unit]}" if unit in unit_names else unit)
+            if unit
+            else None,
+            later=later[-1][1] if later else None,
+            superseded=superseded.get(sid, []),
+        )
+    return out
+
+
+def _render(data: _Inputs) -> str:
+    """The receipt's text (Markdown, Vietnamese, NFC)."""
+    sub, accepted, refused, points, missing, names = (
+        data.sub,
+        data.accepted,
+        data.refused,
+        data.points,
+        data.missing,
+        data.names,
+    )
     order = {node: i for i, node in enumerate(names)}
     missing = missing.with_columns(
         pl.col("indicator_id").replace_strict(order, default=len(order)).alias("_o")
@@ -185,7 +302,7 @@ def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
             f"| Lần đánh giá | {evaluation} (đánh giá lại lúc {_when(sub.get('evaluated_at'))}, "
             f"thay cho `{sub.get('replaces_submission_id')}`) |"
         )
-    who = _unit_label(con, sub["unit_id"]) if sub["unit_id"] else _many_units(accepted)
+    who = data.unit_label if sub["unit_id"] else _many_units(accepted)
     lines += [
         f"| Loại | {KIND_VI.get(kind, kind)} |",
         f"| Đơn vị | {who} |",
@@ -199,18 +316,13 @@ def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
         + " |",
         "",
     ]
-    later = con.execute(
-        "SELECT submission_id FROM submissions WHERE file_sha256 = ? AND evaluation > ? "
-        "ORDER BY evaluation DESC LIMIT 1",
-        [sub.get("file_sha256") or sub["submission_id"], evaluation],
-    ).fetchone()
-    if later:
+    if data.later:
         lines += [
-            f"> **Lưu ý:** tệp này đã được đánh giá lại (`{later[0]}`); biên nhận này là của lần "
+            f"> **Lưu ý:** tệp này đã được đánh giá lại (`{data.later}`); biên nhận này là của lần "
             "đánh giá trước, được giữ làm lịch sử.",
             "",
         ]
-    superseded = _superseded_by(con, sub) if kind == "self" and sub["status"] != "refused" else []
+    superseded = data.superseded
     if superseded:
         lines += [
             "> **Lưu ý:** đơn vị đã gửi tệp mới hơn ("
@@ -385,8 +497,10 @@ def _indicator_names(
     return {node: name for node, name, _ in rows}
 
 
-def _superseded_by(con: duckdb.DuckDBPyConnection, sub: dict) -> list[str]:
-    """Files received later that count instead of this one for its unit(s)."""
+def _superseded_many(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[str]]:
+    """Files received later that count instead of each given self-assessment: id → file names."""
+    if not ids:
+        return {}
     rows = con.execute(
         """
         WITH current_files AS (
@@ -396,16 +510,21 @@ def _superseded_by(con: duckdb.DuckDBPyConnection, sub: dict) -> list[str]:
                 ORDER BY coalesce(evaluation, 1) DESC) = 1
         ),
         mine AS (
-            SELECT DISTINCT unit_id, year, level FROM raw_values
-            WHERE submission_id = $id AND kind = 'self'
+            SELECT DISTINCT v.submission_id AS sid, s.received_seq AS seq,
+                   v.unit_id, v.year, v.level
+            FROM raw_values AS v JOIN submissions AS s USING (submission_id)
+            WHERE v.submission_id IN (SELECT unnest($ids::VARCHAR[])) AND v.kind = 'self'
         )
-        SELECT DISTINCT c.file_name, c.received_seq
+        SELECT DISTINCT m.sid, c.file_name, c.received_seq
         FROM raw_values AS r
         JOIN mine AS m USING (unit_id, year, level)
-        JOIN current_files AS c USING (submission_id)
-        WHERE r.kind = 'self' AND c.status <> 'refused' AND c.received_seq > $seq
-        ORDER BY c.received_seq
+        JOIN current_files AS c ON c.submission_id = r.submission_id
+        WHERE r.kind = 'self' AND c.status <> 'refused' AND c.received_seq > m.seq
+        ORDER BY m.sid, c.received_seq
         """,
-        {"id": sub["submission_id"], "seq": sub["received_seq"]},
+        {"ids": ids},
     ).fetchall()
-    return [name for name, _ in rows]
+    found: dict[str, list[str]] = {}
+    for sid, name, _ in rows:
+        found.setdefault(sid, []).append(name)
+    return found
