@@ -13,7 +13,8 @@ What it writes into ``OUT`` (default ``var/bench/national``):
 - ``presets/national-commune.yaml`` — a preset over the above (2020–2025, three methods);
 - ``values.parquet`` — ``unit_id, year, node_id, value`` for **10,000 units × 60 components ×
   6 years** (2020–2025; the pre-reform communes, as the national DTI 2024 was computed for the old
-  units too), about 3 % missing.
+  units too), about 3 % missing;
+- ``values_2025.parquet`` — the **3,321 communes** of the 34 provinces in 2025 × 60 components.
 
 Same seed → same files. ``python benchmarks/generate_national.py [--out DIR] [--seed N]``.
 """
@@ -283,6 +284,7 @@ def generate(out: Path = DEFAULT_OUT, seed: int = SEED) -> dict[str, Path]:
         "lineage": out / "lineage" / "communes-2025.csv",
         "preset": out / "presets" / "national-commune.yaml",
         "values": out / "values.parquet",
+        "values_2025": out / "values_2025.parquet",
     }
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -313,6 +315,8 @@ def generate(out: Path = DEFAULT_OUT, seed: int = SEED) -> dict[str, Path]:
     paths["preset"].write_text(yaml.safe_dump(preset, allow_unicode=True), encoding="utf-8")
     old_units = [r["unit_id"] for r in rows if r["level"] == "commune" and r["valid_to"] == 2024]
     national_values(spec, old_units, YEARS, seed).write_parquet(paths["values"])
+    new_units = [r["unit_id"] for r in rows if r["level"] == "commune" and r["valid_from"] == 2025]
+    national_values(spec, new_units, [2025], seed + 1).write_parquet(paths["values_2025"])
     return paths
 
 

@@ -259,10 +259,10 @@ def _store(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFrame]])
 def _write_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
     """Receipts are derived from what was stored (after the commit): failing to write one loses
     nothing, and ``dti receipt`` writes it again."""
-    from pipelines.receipts import write_receipt
+    from pipelines.receipts import write_receipts
 
-    for submission_id in summary.submission_ids:
-        summary.receipts.append(write_receipt(con, submission_id))
+    if summary.submission_ids:
+        summary.receipts.extend(write_receipts(con, summary.submission_ids))
 
 
 # --- identification and reading ---------------------------------------------------------------

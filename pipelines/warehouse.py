@@ -221,9 +221,20 @@ def transaction(
     con.execute("COMMIT")
 
 
+_PAUSES: dict[str, int] = {}
+
+
 def _pause_before_commit(label: str) -> None:
+    """``DTI_PAUSE_BEFORE_COMMIT=<label>`` pauses the first time a transaction block with that
+    label ends, ``<label>#<n>`` the n-th time (test mode only)."""
     wanted = os.environ.get(PAUSE_ENV)
-    if not wanted or not label or wanted not in label.split(","):
+    if not wanted or not label:
+        return
+    name, _, nth = wanted.partition("#")
+    if name != label:
+        return
+    _PAUSES[label] = _PAUSES.get(label, 0) + 1
+    if _PAUSES[label] != int(nth or 1):
         return
     marker = os.environ.get(MARKER_ENV)
     if marker:

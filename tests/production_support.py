@@ -47,11 +47,14 @@ class Postgres:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg2
 
-        with contextlib.closing(
-            psycopg2.connect(
-                host=self.host, port=self.port, user=self.user, dbname=self.db, password=""
-            )
-        ) as con, con.cursor() as cur:
+        with (
+            contextlib.closing(
+                psycopg2.connect(
+                    host=self.host, port=self.port, user=self.user, dbname=self.db, password=""
+                )
+            ) as con,
+            con.cursor() as cur,
+        ):
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
@@ -107,9 +110,7 @@ def postgres_server(db: str = "dagster") -> Iterator[Postgres]:
     port = free_port()
 
     def run(*args: str) -> None:
-        subprocess.run(
-            list(args), user=user, check=True, capture_output=True, text=True, cwd=root
-        )
+        subprocess.run(list(args), user=user, check=True, capture_output=True, text=True, cwd=root)
 
     try:
         run(

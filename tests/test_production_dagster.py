@@ -166,9 +166,9 @@ def test_a_scheduled_tick_produces_a_run_recorded_in_postgres(tmp_path: Path):
 
         # every record is in Postgres: the schedules' state, the tick and its run, the run's
         # events; the sensor's ticks, none of which asked for a run
-        assert not pg.query(
-            "SELECT run_id FROM run_tags WHERE key = 'dagster/sensor_name'"
-        ), "the sensor asked for runs although it had seen every file"
+        assert not pg.query("SELECT run_id FROM run_tags WHERE key = 'dagster/sensor_name'"), (
+            "the sensor asked for runs although it had seen every file"
+        )
         for name in ("annual_schedule", "annual_every_minute", "inbox_sensor"):
             assert pg.query(
                 "SELECT status FROM instigators WHERE instigator_body LIKE %s "

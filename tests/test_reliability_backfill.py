@@ -108,8 +108,17 @@ def test_six_year_backfill_with_the_multiprocess_executor_has_no_lock_failures(t
         runs = [
             subprocess.Popen(
                 [
-                    DAGSTER, "asset", "materialize", "-m", "dti_assets.definitions",
-                    "--select", ",".join(ASSETS), "--partition", str(year), "-c", str(config),
+                    DAGSTER,
+                    "asset",
+                    "materialize",
+                    "-m",
+                    "dti_assets.definitions",
+                    "--select",
+                    ",".join(ASSETS),
+                    "--partition",
+                    str(year),
+                    "-c",
+                    str(config),
                 ],
                 env=env,
                 stdout=logs[year].open("w"),

@@ -49,9 +49,11 @@ def _materialize(home: Path, names: set[str], inbox: Path) -> dg.ExecuteInProces
 def _state(path: Path) -> tuple[dict, dict, list]:
     con = connect(path)
     try:
-        return support.dump(con), support.duplicated_rows(con), support.latest_snapshot_rows(
-            con, int(YEAR)
-        ).rows()
+        return (
+            support.dump(con),
+            support.duplicated_rows(con),
+            support.latest_snapshot_rows(con, int(YEAR)).rows(),
+        )
     finally:
         con.close()
 

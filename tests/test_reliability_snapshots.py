@@ -96,9 +96,7 @@ def test_every_write_path_refuses_to_touch_a_published_snapshot(warehouse):
     publish_snapshot(con, snapshot_id)
     rows = _snapshot_rows(con, snapshot_id)
     header = con.execute("SELECT * FROM snapshots WHERE snapshot_id = ?", [snapshot_id]).fetchall()
-    stored = con.execute(
-        "SELECT * FROM snapshot_scores WHERE snapshot_id = ?", [snapshot_id]
-    ).pl()
+    stored = con.execute("SELECT * FROM snapshot_scores WHERE snapshot_id = ?", [snapshot_id]).pl()
     changed = stored.with_columns(pl.col("points") + 1)
     attempts = {
         "replace rows": lambda: replace_rows(
@@ -166,11 +164,14 @@ def test_rescoring_a_published_year_creates_a_new_version(warehouse):
     [new_id] = latest_snapshot_ids(con, YEAR, "commune", ["minmax"])
     republished = publish_snapshot(con, new_id)
     assert (republished.version, republished.published_version) == (2, 2)
-    assert con.execute(
-        "SELECT count(*) FROM snapshots WHERE year = ? AND level = 'commune' "
-        "AND method = 'minmax' AND published_at IS NOT NULL",
-        [YEAR],
-    ).fetchone()[0] == 2
+    assert (
+        con.execute(
+            "SELECT count(*) FROM snapshots WHERE year = ? AND level = 'commune' "
+            "AND method = 'minmax' AND published_at IS NOT NULL",
+            [YEAR],
+        ).fetchone()[0]
+        == 2
+    )
     assert verify_snapshots(con) == []
 
 

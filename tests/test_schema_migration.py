@@ -74,9 +74,7 @@ def _old_warehouse(path: Path) -> None:
             "INSERT INTO node_scores VALUES (2024, 'commune', 'points', 'H-1', 'X-1', 'P1.1', "
             "'component', 3, 15.0, 15.0, 1.0, NULL, 0)"
         )
-        con.execute(
-            "INSERT INTO ranks VALUES (2024, 'commune', 'points', 'X-1', 'P1.1', 1, NULL)"
-        )
+        con.execute("INSERT INTO ranks VALUES (2024, 'commune', 'points', 'X-1', 'P1.1', 1, NULL)")
         con.execute(
             "INSERT INTO snapshots VALUES ('snap1', 2024, 'commune', 'points', '{}', 'f', 'v1', "
             "'fh1', 'ih', 'cv', 'ch', 1, ?, ?)",
@@ -129,9 +127,12 @@ def test_an_older_warehouse_migrates_forward_without_data_loss(tmp_path: Path):
         applied = [v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()]
         assert sorted(applied) == [v for v, _, _ in migrations()]
         # every applied file's checksum is recorded (those before 008 too)
-        assert con.execute(
-            "SELECT count(*) FROM schema_migrations WHERE checksum IS NULL"
-        ).fetchone()[0] == 0
+        assert (
+            con.execute("SELECT count(*) FROM schema_migrations WHERE checksum IS NULL").fetchone()[
+                0
+            ]
+            == 0
+        )
         # nothing lost, and the new columns are filled in for the old rows
         for table, count in before.items():
             assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count, table
