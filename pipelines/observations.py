@@ -3,6 +3,8 @@ the Great Expectations suites in ``expectations/`` before scoring may use them."
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -51,7 +53,7 @@ def build_observations(
         ValidationContext,
         blocking_failures,
         outcomes_frame,
-        run_suite,
+        validate_suite,
     )
 
     summaries = []
@@ -71,7 +73,12 @@ def build_observations(
         raw = con.execute(
             "SELECT * FROM raw_values WHERE year = ? AND level = ?", [year, level]
         ).pl()
-        outcomes = run_suite("raw_values", raw, context) + run_suite("observations", frame, context)
+        runs = {
+            "raw_values": validate_suite("raw_values", raw, context),
+            "observations": validate_suite("observations", frame, context),
+        }
+        outcomes = [outcome for run in runs.values() for outcome in run.outcomes]
+        validated_at = dt.datetime.now(dt.UTC)
         with transaction(con):
             con.execute(
                 "DELETE FROM validation_results WHERE year = ? AND level = ?", [year, level]
@@ -79,6 +86,14 @@ def build_observations(
             con.register("_outcomes", outcomes_frame(outcomes, year, level).to_arrow())
             con.execute("INSERT INTO validation_results SELECT * FROM _outcomes")
             con.unregister("_outcomes")
+            con.execute("DELETE FROM gx_results WHERE year = ? AND level = ?", [year, level])
+            con.executemany(
+                "INSERT INTO gx_results VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    [year, level, suite, validated_at, run.gx_version, json.dumps(run.document)]
+                    for suite, run in runs.items()
+                ],
+            )
         replace_rows(con, "observations", frame, {"year": year, "level": level})
         summaries.append(
             ObservationSummary(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from pipelines.framework.load import load_framework
 from pipelines.framework.model import Framework
@@ -17,6 +16,7 @@ from pipelines.registry import load_registry
 from pipelines.scoring.methods import BOUNDS, METHODS, MISSING_RULES, ZSCORE_MODES, MethodSpec
 from pipelines.scoring.rank import READINGS
 from pipelines.scoring.rules import RuleSettings
+from pipelines.yamlfile import read_yaml
 
 
 class PresetError(ValueError):
@@ -103,7 +103,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
     """Read a preset by name (``daklak``) or path. Paths inside are relative to the folder that
     holds ``presets/`` (``data/`` for the shipped presets)."""
     path = preset_path(name_or_path)
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))["preset"]
+    spec = read_yaml(path)["preset"]
     base = path.resolve().parent.parent
     levels = {
         level: LevelSetup(

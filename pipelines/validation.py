@@ -394,6 +394,30 @@ def run_suite(
     context: ValidationContext,
     expectations_dir: Path | None = None,
 ) -> list[ExpectationOutcome]:
+    """The outcomes of :func:`validate_suite` (one per expectation, in suite-file order)."""
+    return validate_suite(suite_name, frame, context, expectations_dir).outcomes
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One validation of a frame by a suite: the project's outcomes and GX's own result."""
+
+    outcomes: list[ExpectationOutcome]
+    document: dict[str, Any]  # GX's result as JSON, long row lists trimmed (Data Docs)
+    gx_version: str
+
+
+# COMPLETE results list every failing row; Data Docs show the partial lists (as SUMMARY does),
+# and the full lists would make a stored document grow with the data.
+_FULL_ROW_LISTS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
+
+
+def validate_suite(
+    suite_name: str,
+    frame: pl.DataFrame,
+    context: ValidationContext,
+    expectations_dir: Path | None = None,
+) -> SuiteRun:
     """Validate ``frame`` against ``<expectations_dir>/<suite_name>.json``.
 
     Derived columns the suite references (``value_in_range``, ``value_matches_source``,
@@ -401,8 +425,8 @@ def run_suite(
     filled from ``context``. The GX context and loaded suites are cached per process (a suite file
     is reloaded when its modification time changes).
 
-    Returns one outcome per expectation, in the order of the suite file. Failures are reported,
-    never raised; a malformed suite file raises ``ValueError``.
+    Returns one outcome per expectation, in the order of the suite file, with GX's result
+    document. Failures are reported, never raised; a malformed suite file raises ``ValueError``.
     """
     directory = Path(expectations_dir) if expectations_dir is not None else DEFAULT_EXPECTATIONS_DIR
     path = (directory / f"{suite_name}.json").resolve()
@@ -418,8 +442,15 @@ def run_suite(
             # counted; SUMMARY would stop at the first 20 rows.
             result_format="COMPLETE",
         )
+        document = result.to_json_dict()
+    for entry in document.get("results", []):
+        for key in _FULL_ROW_LISTS:
+            (entry.get("result") or {}).pop(key, None)
     by_name = {r.expectation_config.meta.get("name"): r for r in result.results}
-    return [_outcome(suite_name, spec, by_name.get(spec.name), prepared) for spec in loaded.specs]
+    outcomes = [
+        _outcome(suite_name, spec, by_name.get(spec.name), prepared) for spec in loaded.specs
+    ]
+    return SuiteRun(outcomes, document, state.gx.__version__)
 
 
 def blocking_failures(outcomes: list[ExpectationOutcome]) -> list[ExpectationOutcome]:

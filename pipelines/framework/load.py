@@ -26,6 +26,7 @@ from pipelines.framework.model import (
     Rule,
     View,
 )
+from pipelines.yamlfile import read_yaml
 
 POINTS_TOLERANCE = 1e-6
 
@@ -43,7 +44,7 @@ def load_framework(path: str | Path) -> Framework:
     """Read and validate a framework YAML file (see docs/framework-format.md)."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except yaml.YAMLError as exc:
         raise FrameworkError(str(path), [f"not valid YAML: {exc}"]) from exc
     if not isinstance(document, dict) or "framework" not in document:

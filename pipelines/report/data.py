@@ -18,9 +18,9 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import yaml
 
 from pipelines.labels import LEVEL_NAMES
+from pipelines.yamlfile import read_yaml
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")
@@ -204,7 +204,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
                 for i, b in enumerate(c.bands)
             ]
             bands_id, bands_source, pillar_minimum = c.id, c.source, c.pillar_minimum
-            raw = yaml.safe_load(origin.read_text(encoding="utf-8"))
+            raw = read_yaml(origin)
             bands_note = ((raw.get("framework") or {}).get("classification") or {}).get("note")
             status = (
                 f"ngưỡng đọc từ {origin.name}, trùng mã băm với snapshot"
@@ -649,14 +649,22 @@ def strengths_weaknesses(
     """Components furthest above and below the group's mean ratio for one unit."""
     comps = level.components
     group_id = comps.filter(pl.col("unit_id") == unit_id)["group_id"][0]
-    means = group_means(comps.filter(pl.col("group_id") == group_id))
-    mine = (
-        comps.filter(pl.col("unit_id") == unit_id)
-        .join(means.select("node_id", "group_mean"), on="node_id")
-        .with_columns((pl.col("ratio") - pl.col("group_mean")).alias("gap"))
-    )
-    strengths = mine.filter(pl.col("gap") > 1e-9).sort("gap", "ordinal", descending=[True, False])
-    weaknesses = mine.filter(pl.col("gap") < -1e-9).sort("gap", "ordinal")
+    gaps = component_gaps(comps.filter(pl.col("group_id") == group_id))
+    return split_strengths(gaps.filter(pl.col("unit_id") == unit_id), n)
+
+
+def component_gaps(components: pl.DataFrame) -> pl.DataFrame:
+    """Every unit's components with their group's mean ratio and the gap to it."""
+    return components.join(
+        group_means(components), on=["group_id", "node_id"], how="left"
+    ).with_columns((pl.col("ratio") - pl.col("group_mean")).alias("gap"))
+
+
+def split_strengths(gaps: pl.DataFrame, n: int = 3) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One unit's ``n`` components furthest above, and below, its group's mean (from
+    :func:`component_gaps`; ties go to the component listed first)."""
+    strengths = gaps.filter(pl.col("gap") > 1e-9).sort("gap", "ordinal", descending=[True, False])
+    weaknesses = gaps.filter(pl.col("gap") < -1e-9).sort("gap", "ordinal")
     return strengths.head(n), weaknesses.head(n)
 
 

@@ -1,10 +1,10 @@
 """Great Expectations Data Docs for a year, inside the report, readable offline.
 
-The suites in ``expectations/`` are run again — exactly as ``pipelines.observations`` runs them
-at ingest, on the same tables — in an ephemeral GX context whose Data Docs site is a folder of the
-report (``<year>/data-docs/gx``), then ``build_data_docs`` writes GX's own pages there. (The
-ingest-time run keeps only its outcomes, in ``validation_results``; the report shows those too and
-says if a re-run disagrees.)
+The validation that ran at ingest (``pipelines.observations``) stored GX's own result of every
+suite in ``gx_results``; those documents are put into an ephemeral GX context whose Data Docs site
+is a folder of the report (``<year>/data-docs/gx``), and ``build_data_docs`` writes GX's pages
+there. The pages therefore show the run that decided whether the year could be scored — nothing
+is validated a second time.
 
 GX's page templates load Bootstrap, jQuery, Font Awesome and Vega from CDNs, and its index page is
 drawn entirely by JavaScript from those CDNs. Offline that gives failed requests and script errors,
@@ -15,7 +15,7 @@ small local stylesheet is added, and GX's JavaScript index is replaced by a stat
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -85,20 +85,29 @@ def _build(
 ) -> DataDocs:
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
         ProgressBarsConfig,
     )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
     from pipelines import validation as v
-    from pipelines.observations import indicator_bounds
-    from pipelines.registry import units_in_year
+    from pipelines.warehouse import run_query
 
+    stored = run_query(con, "gx_results", year=year)
+    if stored.is_empty():
+        raise LookupError(f"no Great Expectations results stored for {year}: validate it again")
     gx_dir.mkdir(parents=True, exist_ok=True)
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
@@ -117,30 +126,17 @@ def _build(
         },
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    source = context.data_sources.add_pandas(name="dti")
-    run_id = RunIdentifier(run_name=f"dti-{year}", run_time=dt.datetime.now(dt.UTC))
+    schema = ExpectationSuiteValidationResultSchema()
+    documents = {(row["level"], row["suite"]): row for row in stored.iter_rows(named=True)}
     pages: list[SuitePages] = []
     for level in levels:
-        framework = preset.framework(level)
-        known = v.ValidationContext(
-            year=year,
-            level=level,
-            unit_ids=frozenset(units_in_year(preset.registry, level, year)["unit_id"]),
-            indicator_bounds=indicator_bounds(framework),
-            framework_version=framework.version,
-        )
-        frames = {
-            "raw_values": con.execute(
-                "SELECT * FROM raw_values WHERE year = ? AND level = ?", [year, level]
-            ).pl(),
-            "observations": con.execute(
-                "SELECT * FROM observations WHERE year = ? AND level = ?", [year, level]
-            ).pl(),
-        }
-        for suite_name, frame in frames.items():
-            spec = v._read_suite_file(v.DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json")
+        for suite_name in ("raw_values", "observations"):
+            row = documents.get((level, suite_name))
+            if row is None:
+                continue
             name = _gx_name(suite_name, level, year)
-            suite = context.suites.add(
+            spec = v._read_suite_file(v.DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json")
+            context.suites.add(
                 ExpectationSuite(
                     name=name,
                     expectations=[
@@ -152,25 +148,17 @@ def _build(
                     meta=spec.get("meta"),
                 )
             )
-            batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
-                name="whole"
-            )
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
-            columns = {c for e in spec["expectations"] for c in v._kwarg_columns(e["kwargs"])}
-            prepared = v._add_derived_columns(
-                frame, [c for c in v._DERIVED_COLUMNS if c in columns], known
-            )
-            parameters = {
-                p: v._CONTEXT_PARAMETERS[p](known)
-                for p in v._referenced_parameters(spec["expectations"])
-            }
-            result = definition.run(
-                batch_parameters={"dataframe": prepared.to_pandas()},
-                expectation_parameters=parameters,
-                result_format="SUMMARY",
-                run_id=run_id,
+            document = json.loads(row["document"])
+            document["suite_name"] = name
+            result = schema.load(document)
+            run_id = RunIdentifier(run_name=f"dti-{year}", run_time=row["validated_at"])
+            context.validation_results_store.set(
+                ValidationResultIdentifier(
+                    expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
+                    run_id=run_id,
+                    batch_identifier=name,
+                ),
+                result,
             )
             stats = result.statistics or {}
             pages.append(

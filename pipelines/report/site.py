@@ -32,11 +32,12 @@ from pipelines.report.data import (
     LevelData,
     Provenance,
     YearData,
+    component_gaps,
     group_means,
     provenance,
     snapshot_years,
     spearman,
-    strengths_weaknesses,
+    split_strengths,
 )
 from pipelines.report.html import vn_date, write_assets, write_page
 
@@ -391,36 +392,66 @@ def write_group_page(site: Site, data: YearData, level: LevelData, group_id: str
     )
 
 
-def write_unit_page(site: Site, data: YearData, level: LevelData, unit_id: str) -> Path:
-    total = level.totals.filter(pl.col("unit_id") == unit_id).row(0, named=True)
+@dataclass
+class UnitPieces:
+    """One level's per-unit slices for the unit pages, cut once (a level has up to hundreds of
+    units: filtering every frame again for each page was most of the report's time)."""
+
+    totals: dict[str, dict[str, Any]]
+    group_size: dict[str, int]
+    group_mean: dict[str, float]
+    pillars: dict[str, pl.DataFrame]
+    components: dict[str, pl.DataFrame]
+    adjustments: dict[str, pl.DataFrame]
+    history: dict[str, pl.DataFrame]
+    methods: dict[str, pl.DataFrame]
+
+    @classmethod
+    def of(cls, data: YearData, level: LevelData) -> UnitPieces:
+        def by_unit(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+            parts = frame.partition_by("unit_id", as_dict=True)
+            return {key[0]: part for key, part in parts.items()}
+
+        groups = level.totals.group_by("group_id").agg(
+            pl.len().alias("n"), pl.col("points").mean().alias("mean")
+        )
+        pillars = level.pillars.join(
+            group_means(level.pillars), on=["group_id", "node_id"], how="left"
+        )
+        return cls(
+            totals={row["unit_id"]: row for row in level.totals.iter_rows(named=True)},
+            group_size=dict(zip(groups["group_id"], groups["n"], strict=True)),
+            group_mean=dict(zip(groups["group_id"], groups["mean"], strict=True)),
+            pillars=by_unit(pillars.sort("ordinal")),
+            components=by_unit(component_gaps(level.components).sort("ordinal")),
+            adjustments=by_unit(level.adjustments),
+            history=by_unit(data.history.filter(pl.col("level") == level.level).sort("year")),
+            methods=by_unit(level.methods.sort("method")),
+        )
+
+    def of_unit(self, name: str, unit_id: str, like: pl.DataFrame) -> pl.DataFrame:
+        """The unit's slice of the frame ``name`` (empty, with ``like``'s columns, if none)."""
+        return getattr(self, name).get(unit_id, like.clear())
+
+
+def write_unit_page(
+    site: Site, data: YearData, level: LevelData, unit_id: str, pieces: UnitPieces | None = None
+) -> Path:
+    pieces = pieces or UnitPieces.of(data, level)
+    total = pieces.totals[unit_id]
     group = level.group(total["group_id"])
-    group_units = level.totals.filter(pl.col("group_id") == group.group_id)
-    pillars = level.pillars.filter(pl.col("group_id") == group.group_id)
-    pillar_means = group_means(pillars)
-    my_pillars = (
-        pillars.filter(pl.col("unit_id") == unit_id)
-        .join(pillar_means.select("node_id", "group_mean"), on="node_id")
-        .sort("ordinal")
-    )
-    components = level.components.filter(pl.col("group_id") == group.group_id)
-    my_components = (
-        components.filter(pl.col("unit_id") == unit_id)
-        .join(group_means(components).select("node_id", "group_mean"), on="node_id")
-        .with_columns((pl.col("ratio") - pl.col("group_mean")).alias("gap"))
-        .sort("ordinal")
-    )
-    strengths, weaknesses = strengths_weaknesses(level, unit_id)
+    my_pillars = pieces.of_unit("pillars", unit_id, level.pillars)
+    my_components = pieces.of_unit("components", unit_id, level.components)
+    strengths, weaknesses = split_strengths(my_components)
     node_names = dict(
         zip(level.component_nodes["node_id"], level.component_nodes["name"], strict=True)
     )
     adjustments = [
         {**row, "name": node_names.get(row["indicator_id"], "")}
-        for row in level.adjustments.filter(pl.col("unit_id") == unit_id).iter_rows(named=True)
+        for row in pieces.of_unit("adjustments", unit_id, level.adjustments).iter_rows(named=True)
     ]
-    history = data.history.filter(
-        (pl.col("unit_id") == unit_id) & (pl.col("level") == level.level)
-    ).sort("year")
-    methods = level.methods.filter(pl.col("unit_id") == unit_id)
+    history = pieces.of_unit("history", unit_id, data.history)
+    methods = pieces.of_unit("methods", unit_id, level.methods)
     group_label = "nhóm" if group.group_id == level.level else f"nhóm {group.name}"
     figures = {
         "radar": charts.radar(
@@ -444,8 +475,8 @@ def write_unit_page(site: Site, data: YearData, level: LevelData, unit_id: str) 
         group=group,
         unit=total,
         colour=level.framework.colour_of(total["class_label"]),
-        group_size=group_units.height,
-        group_mean=float(group_units["points"].mean()),
+        group_size=pieces.group_size[group.group_id],
+        group_mean=float(pieces.group_mean[group.group_id]),
         pillars=my_pillars.to_dicts(),
         components=my_components.to_dicts(),
         strengths=strengths.to_dicts(),
@@ -454,7 +485,7 @@ def write_unit_page(site: Site, data: YearData, level: LevelData, unit_id: str) 
         history=history.to_dicts(),
         methods=[
             {**row, "name": charts.METHOD_SHORT[row["method"]]}
-            for row in methods.sort("method").iter_rows(named=True)
+            for row in methods.iter_rows(named=True)
         ],
         figures=figures,
     )
@@ -668,8 +699,9 @@ def write_year(site: Site, data: YearData) -> list[Path]:
     for level in data.levels:
         for group in level.groups:
             write_group_page(site, data, level, group.group_id)
+        pieces = UnitPieces.of(data, level)
         for unit_id in level.totals["unit_id"]:
-            write_unit_page(site, data, level, unit_id)
+            write_unit_page(site, data, level, unit_id, pieces)
     write_method_page(site, data)
     return site.written[start:]
 
