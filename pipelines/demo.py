@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework, Node
+from pipelines.parallel import run_jobs
 from pipelines.preset import Preset
 from pipelines.registry import comparison_groups, units_in_year
 from pipelines.scoring.normalise import rubric_points
@@ -131,23 +132,20 @@ def write_demo_submissions(
     preset: Preset,
     out_dir: Path,
     years: list[int] | None = None,
-    on_file: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write every demo workbook under ``out_dir/<year>/<level>/``; the same seed gives the same
-    bytes (so the archive recognises a re-run as the same submission)."""
+    bytes (so the archive recognises a re-run as the same submission). The workbooks are
+    written on every core (:mod:`pipelines.parallel`)."""
     settings = DemoSettings(
         **{k: v for k, v in preset.demo.items() if k in DemoSettings.__annotations__}
     )
-    written = []
-    for job in _demo_jobs(preset, out_dir, years or preset.years, settings):
-        written.extend(job())
-        if on_file is not None:
-            for path in written[-1:]:
-                on_file(path)
-    return written
+    jobs = list(_demo_jobs(preset, out_dir, years or preset.years, settings))
+    return [path for paths in run_jobs(jobs) for path in paths]
 
 
 def _demo_jobs(preset: Preset, out_dir: Path, years: list[int], settings: DemoSettings) -> Iterator:
+    """One job per workbook; everything polars computes is done here, so that a job only writes
+    its file (it may run in a forked worker)."""
     for level in preset.levels:
         framework = preset.framework(level)
         for year in years:
@@ -158,29 +156,43 @@ def _demo_jobs(preset: Preset, out_dir: Path, years: list[int], settings: DemoSe
                 values.join(groups, on=["unit_id", "year"]).rename({"self_value": "value"}),
                 framework,
             )
+            values_of = _by_unit(values)
+            points_of = _by_unit(self_points)
             folder = out_dir / str(year) / level
             for unit in units.iter_rows(named=True):
-                yield _unit_job(folder, framework, unit, year, values, self_points)
+                yield _unit_job(
+                    folder,
+                    framework,
+                    unit,
+                    year,
+                    values_of.get(unit["unit_id"], values.clear()),
+                    points_of.get(unit["unit_id"], self_points.clear()),
+                )
             yield _appraisal_job(folder, framework, level, year, units, values)
 
 
-def _unit_job(folder, framework, unit, year, values, self_points):
+def _by_unit(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {key[0]: part for key, part in frame.partition_by("unit_id", as_dict=True).items()}
+
+
+def _unit_job(folder, framework, unit, year, mine, points) -> Callable[[], list[Path]]:
+    evidence = {
+        row["node_id"]: f"Văn bản số {_document_number(unit['unit_id'], row['node_id'])}"
+        f"/BC-{year} (mô phỏng)"
+        for row in mine.filter(pl.col("self_value").is_not_null()).iter_rows(named=True)
+    }
+    path = folder / f"DTI_{year}_{unit['unit_id']}.xlsx"
+    values = dict(zip(mine["node_id"].to_list(), mine["self_value"].to_list(), strict=True))
+    self_points = dict(zip(points["node_id"].to_list(), points["points"].to_list(), strict=True))
+
     def run() -> list[Path]:
-        mine = values.filter(pl.col("unit_id") == unit["unit_id"])
-        points = self_points.filter(pl.col("unit_id") == unit["unit_id"])
-        evidence = {
-            row["node_id"]: f"Văn bản số {_document_number(unit['unit_id'], row['node_id'])}"
-            f"/BC-{year} (mô phỏng)"
-            for row in mine.filter(pl.col("self_value").is_not_null()).iter_rows(named=True)
-        }
-        path = folder / f"DTI_{year}_{unit['unit_id']}.xlsx"
         write_unit_workbook(
             path,
             framework,
             unit,
             year,
-            values=dict(zip(mine["node_id"], mine["self_value"], strict=True)),
-            self_points=dict(zip(points["node_id"], points["points"], strict=True)),
+            values=values,
+            self_points=self_points,
             evidence=evidence,
             synthetic=True,
         )
@@ -193,22 +205,23 @@ def _document_number(*parts: str) -> int:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:6], 16) % 900 + 100
 
 
-def _appraisal_job(folder, framework, level, year, units, values):
+def _appraisal_job(folder, framework, level, year, units, values) -> Callable[[], list[Path]]:
+    names = dict(zip(units["unit_id"], units["name"], strict=True))
+    changed = values.filter(pl.col("appraised_value").is_not_null()).sort("unit_id", "node_id")
+    rows = [
+        {
+            "unit_id": r["unit_id"],
+            "unit_name": names[r["unit_id"]],
+            "indicator_id": r["node_id"],
+            "self_value": r["self_value"],
+            "appraised_value": r["appraised_value"],
+            "reason": r["reason"],
+        }
+        for r in changed.iter_rows(named=True)
+    ]
+    path = folder / f"THAM_DINH_{year}_{level}.xlsx"
+
     def run() -> list[Path]:
-        names = dict(zip(units["unit_id"], units["name"], strict=True))
-        changed = values.filter(pl.col("appraised_value").is_not_null()).sort("unit_id", "node_id")
-        rows = [
-            {
-                "unit_id": r["unit_id"],
-                "unit_name": names[r["unit_id"]],
-                "indicator_id": r["node_id"],
-                "self_value": r["self_value"],
-                "appraised_value": r["appraised_value"],
-                "reason": r["reason"],
-            }
-            for r in changed.iter_rows(named=True)
-        ]
-        path = folder / f"THAM_DINH_{year}_{level}.xlsx"
         write_appraisal_workbook(path, framework, level, year, rows, synthetic=True)
         return [path]
 

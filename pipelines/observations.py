@@ -78,22 +78,10 @@ def build_observations(
             "observations": validate_suite("observations", frame, context),
         }
         outcomes = [outcome for run in runs.values() for outcome in run.outcomes]
-        validated_at = dt.datetime.now(dt.UTC)
+        recorded = outcomes_frame(outcomes, year, level)
         with transaction(con):
-            con.execute(
-                "DELETE FROM validation_results WHERE year = ? AND level = ?", [year, level]
-            )
-            con.register("_outcomes", outcomes_frame(outcomes, year, level).to_arrow())
-            con.execute("INSERT INTO validation_results SELECT * FROM _outcomes")
-            con.unregister("_outcomes")
-            con.execute("DELETE FROM gx_results WHERE year = ? AND level = ?", [year, level])
-            con.executemany(
-                "INSERT INTO gx_results VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    [year, level, suite, validated_at, run.gx_version, json.dumps(run.document)]
-                    for suite, run in runs.items()
-                ],
-            )
+            if not _same_validation(con, recorded, year, level, list(runs)):
+                _record_validation(con, recorded, runs, year, level)
         replace_rows(con, "observations", frame, {"year": year, "level": level})
         summaries.append(
             ObservationSummary(
@@ -105,6 +93,49 @@ def build_observations(
             )
         )
     return summaries
+
+
+def _same_validation(
+    con: duckdb.DuckDBPyConnection,
+    recorded: pl.DataFrame,
+    year: int,
+    level: str,
+    suites: list[str],
+) -> bool:
+    """Whether the outcomes equal those stored, with GX's documents of every suite stored: then
+    the stored run stands (validating the same data again changes nothing, not even a date)."""
+    stored = con.execute(
+        "SELECT * FROM validation_results WHERE year = ? AND level = ?", [year, level]
+    ).pl()
+    documents = con.execute(
+        "SELECT count(*) FROM gx_results WHERE year = ? AND level = ? AND list_contains(?, suite)",
+        [year, level, suites],
+    ).fetchone()[0]
+    order = ["suite", "expectation"]
+    return (
+        documents == len(suites)
+        and stored.height == recorded.height
+        and stored.sort(order).equals(recorded.select(stored.columns).sort(order))
+    )
+
+
+def _record_validation(
+    con: duckdb.DuckDBPyConnection, recorded: pl.DataFrame, runs: dict, year: int, level: str
+) -> None:
+    """Replace the year and level's outcomes and GX documents (inside the caller's transaction)."""
+    validated_at = dt.datetime.now(dt.UTC)
+    con.execute("DELETE FROM validation_results WHERE year = ? AND level = ?", [year, level])
+    con.register("_outcomes", recorded.to_arrow())
+    con.execute("INSERT INTO validation_results SELECT * FROM _outcomes")
+    con.unregister("_outcomes")
+    con.execute("DELETE FROM gx_results WHERE year = ? AND level = ?", [year, level])
+    con.executemany(
+        "INSERT INTO gx_results VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [year, level, suite, validated_at, run.gx_version, json.dumps(run.document)]
+            for suite, run in runs.items()
+        ],
+    )
 
 
 def blocking_failures_in_warehouse(

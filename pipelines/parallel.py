@@ -1,0 +1,55 @@
+"""Independent file jobs (writing the demo's workbooks, reading an inbox) on every core.
+
+Writing or parsing one workbook is ~8 ms of pure Python, and a province has a few hundred of
+them a year: on the two cores of a district server, two processes halve that part of the run
+(issue #7 profile). Jobs are plain closures; the worker processes are *forked*, so they inherit
+the jobs instead of receiving them pickled, and only each job's result travels back.
+
+A job run in a worker must not touch polars, DuckDB or Dagster (their thread pools and handles
+do not survive a fork): callers prepare everything in the parent and hand the workers pure
+Python + file I/O. ``DTI_WORKERS=1`` runs everything in the calling process (debugging); a
+platform without ``fork`` always does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+WORKERS_ENV = "DTI_WORKERS"
+MIN_JOBS_PER_WORKER = 16  # below this, forking costs more than it saves
+T = TypeVar("T")
+
+_PENDING: Sequence[Callable[[], Any]] = ()
+
+
+def worker_count() -> int:
+    """Processes to use: ``DTI_WORKERS`` if set, else the usable cores (at most 8)."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        return max(1, int(configured))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def run_jobs(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Every job's result, in job order; in forked worker processes when it pays off."""
+    global _PENDING
+    workers = min(worker_count(), len(jobs) // MIN_JOBS_PER_WORKER)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job() for job in jobs]
+    _PENDING = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_run_pending, range(len(jobs)), chunksize=8)
+    finally:
+        _PENDING = ()
+
+
+def _run_pending(index: int) -> Any:
+    return _PENDING[index]()
