@@ -165,13 +165,7 @@ class FastBook:
         strings = []
         root = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
         for item in root.iter(f"{_MAIN}si"):
-            children = list(item)
-            if len(children) != 1 or children[0].tag != f"{_MAIN}t":
-                raise NotPlain("a rich-text or phonetic string")
-            text = children[0].text or ""
-            if "_x" in text:
-                raise NotPlain("an escaped character in a string")
-            strings.append(text)
+            strings.append(_plain_text(item, "a rich-text or phonetic string"))
         return strings
 
     def __getitem__(self, name: str) -> FastSheet:
@@ -196,11 +190,15 @@ def _bounds(ref: str) -> tuple[int, int, int, int]:
 
 def _inline(element) -> str | None:
     """openpyxl's inline string: the text of ``<is><t>…</t></is>`` (None without ``<is>``)."""
-    if element is None:
-        return None
+    return None if element is None else _plain_text(element, "a rich-text inline string")
+
+
+def _plain_text(element, rich: str) -> str:
+    """The text of an element holding one plain ``<t>``; NotPlain (``rich``) otherwise, and for
+    ``_xHHHH_`` escapes, which openpyxl decodes."""
     children = list(element)
     if len(children) != 1 or children[0].tag != f"{_MAIN}t":
-        raise NotPlain("a rich-text inline string")
+        raise NotPlain(rich)
     text = children[0].text or ""
     if "_x" in text:
         raise NotPlain("an escaped character in a string")
