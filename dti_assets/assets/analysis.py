@@ -6,12 +6,17 @@ Group ``analysis``, downstream of ``year_snapshot``, yearly partitions with a si
 ``dti_analysis`` job runs them. One pipelines function per asset.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import dagster as dg
+import duckdb
 from pydantic import Field
 
 from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS
+from pipelines.preset import Preset
 from pipelines.scoring.methods import MISSING_RULES
 
 # By key, not by import: importing the asset object would make load_assets_from_modules pick it
@@ -57,6 +62,21 @@ class BackfillConfig(dg.Config):
     frameworks: dict[str, str] = Field(default_factory=dict)
 
 
+def _each_year(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    settings: DtiSettings,
+    analyse: Callable[[duckdb.DuckDBPyConnection, Preset, int], Any],
+    label: str = "summary",
+) -> dg.MaterializeResult:
+    """Run one pipelines analysis for every year of the run in one warehouse connection; its
+    per-year summaries become the materialisation's metadata."""
+    preset = settings.load_preset()
+    with warehouse.connect() as con:
+        summary = {year: analyse(con, preset, year) for year in years_of(context)}
+    return dg.MaterializeResult(metadata={label: dg.MetadataValue.json(summary)})
+
+
 @dg.asset(
     **ANALYSIS,
     deps=[year_snapshot],
@@ -71,15 +91,14 @@ def method_comparison(
 ) -> dg.MaterializeResult:
     from pipelines.compare import compare_year
 
-    preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {
-            year: compare_year(
-                con, preset, year, tuple(config.settings), tuple(config.missing_rules)
-            )
-            for year in years_of(context)
-        }
-    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+    return _each_year(
+        context,
+        warehouse,
+        settings,
+        lambda con, preset, year: compare_year(
+            con, preset, year, tuple(config.settings), tuple(config.missing_rules)
+        ),
+    )
 
 
 @dg.asset(
@@ -97,22 +116,21 @@ def rank_uncertainty(
 ) -> dg.MaterializeResult:
     from pipelines.uncertainty import uncertainty_year
 
-    preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {
-            year: uncertainty_year(
-                con,
-                preset,
-                year,
-                config.replications,
-                config.noise,
-                config.seed,
-                tuple(config.settings),
-                tuple(config.missing_rules),
-            )
-            for year in years_of(context)
-        }
-    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+    return _each_year(
+        context,
+        warehouse,
+        settings,
+        lambda con, preset, year: uncertainty_year(
+            con,
+            preset,
+            year,
+            config.replications,
+            config.noise,
+            config.seed,
+            tuple(config.settings),
+            tuple(config.missing_rules),
+        ),
+    )
 
 
 @dg.asset(
@@ -129,12 +147,12 @@ def statistical_coherence(
 ) -> dg.MaterializeResult:
     from pipelines.coherence import coherence_year
 
-    preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {
-            year: coherence_year(con, preset, year, config.winsorise) for year in years_of(context)
-        }
-    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+    return _each_year(
+        context,
+        warehouse,
+        settings,
+        lambda con, preset, year: coherence_year(con, preset, year, config.winsorise),
+    )
 
 
 @dg.asset(
@@ -150,12 +168,13 @@ def unit_strengths(
 ) -> dg.MaterializeResult:
     from pipelines.strengths import strengths_year
 
-    preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {
-            year: strengths_year(con, preset, year, config.top) for year in years_of(context)
-        }
-    return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(summary)})
+    return _each_year(
+        context,
+        warehouse,
+        settings,
+        lambda con, preset, year: strengths_year(con, preset, year, config.top),
+        label="rows",
+    )
 
 
 @dg.asset(
@@ -172,13 +191,12 @@ def score_trends(
 ) -> dg.MaterializeResult:
     from pipelines.trends import trends_year
 
-    preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {
-            year: trends_year(con, preset, year, config.method or None)
-            for year in years_of(context)
-        }
-    return dg.MaterializeResult(metadata={"summary": dg.MetadataValue.json(summary)})
+    return _each_year(
+        context,
+        warehouse,
+        settings,
+        lambda con, preset, year: trends_year(con, preset, year, config.method or None),
+    )
 
 
 @dg.asset(
