@@ -41,9 +41,16 @@ from pipelines.framework.model import Framework
 from pipelines.preset import Preset
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked
 from pipelines.scoring.rank import effective_reading
-from pipelines.snapshot import SNAPSHOT_SCORE_COLUMNS, _input_hash, frame_hash, run_params
+from pipelines.snapshot import (
+    SNAPSHOT_SCORE_COLUMNS,
+    _input_hash,
+    frame_hash,
+    run_params,
+    snapshot_header,
+    store_snapshots,
+)
 from pipelines.version import code_version
-from pipelines.warehouse import insert_frame, transaction
+from pipelines.warehouse import insert_frame
 
 
 @dataclass(frozen=True)
@@ -190,35 +197,15 @@ def _write_snapshot(
     rows = score_year(
         con, preset, framework, identity["year"], identity["level"], identity["method"]
     )
-    header = pl.DataFrame(
-        [
-            {
-                **{
-                    k: identity[k]
-                    for k in (
-                        "year",
-                        "level",
-                        "method",
-                        "framework_hash",
-                        "input_hash",
-                        "code_version",
-                    )
-                },
-                "snapshot_id": snapshot_id,
-                "params_json": json.dumps(params, sort_keys=True),
-                "framework_id": framework.id,
-                "framework_version": framework.version,
-                "content_hash": frame_hash(rows, ["unit_id", "node_id"]),
-                "n_units": n_units,
-                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            }
-        ]
+    header = snapshot_header(
+        identity,
+        snapshot_id,
+        params,
+        framework,
+        frame_hash(rows, ["unit_id", "node_id"]),
+        n_units,
     )
-    with transaction(con):
-        insert_frame(con, "snapshots", header)
-        insert_frame(
-            con, "snapshot_scores", rows.with_columns(pl.lit(snapshot_id).alias("snapshot_id"))
-        )
+    store_snapshots(con, [(header, rows.with_columns(pl.lit(snapshot_id).alias("snapshot_id")))])
 
 
 def _record(con: duckdb.DuckDBPyConnection, record: BackfillRecord, requested: dt.datetime) -> None:

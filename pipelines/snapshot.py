@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipelines.framework.model import Framework
 from pipelines.preset import Preset
 from pipelines.scoring.rank import effective_reading
 from pipelines.version import code_version
@@ -175,39 +176,54 @@ def take_snapshots(
                     SnapshotRecord(snapshot_id, year, level, method, units.height, created=False)
                 )
                 continue
-            header = pl.DataFrame(
-                [
-                    {
-                        **{
-                            k: identity[k]
-                            for k in (
-                                "year",
-                                "level",
-                                "method",
-                                "framework_hash",
-                                "input_hash",
-                                "code_version",
-                            )
-                        },
-                        "snapshot_id": snapshot_id,
-                        "params_json": json.dumps(params, sort_keys=True),
-                        "framework_id": framework.id,
-                        "framework_version": framework.version,
-                        "content_hash": content_hash,
-                        "n_units": units.height,
-                        "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    }
-                ]
+            header = snapshot_header(
+                identity, snapshot_id, params, framework, content_hash, units.height
             )
             pending.append((header, rows.with_columns(pl.lit(snapshot_id).alias("snapshot_id"))))
             records.append(SnapshotRecord(snapshot_id, year, level, method, units.height, True))
-    if pending:
-        # every new snapshot of the year (header and rows) in one commit
-        with transaction(con, label="snapshots"):
-            for header, rows in pending:
-                insert_frame(con, "snapshots", header)
-                insert_frame(con, "snapshot_scores", rows)
+    store_snapshots(con, pending)
     return records
+
+
+IDENTITY_COLUMNS = ("year", "level", "method", "framework_hash", "input_hash", "code_version")
+
+
+def snapshot_header(
+    identity: dict,
+    snapshot_id: str,
+    params: dict,
+    framework: Framework,
+    content_hash: str,
+    n_units: int,
+) -> pl.DataFrame:
+    """The ``snapshots`` row of a new snapshot."""
+    return pl.DataFrame(
+        [
+            {
+                **{k: identity[k] for k in IDENTITY_COLUMNS},
+                "snapshot_id": snapshot_id,
+                "params_json": json.dumps(params, sort_keys=True),
+                "framework_id": framework.id,
+                "framework_version": framework.version,
+                "content_hash": content_hash,
+                "n_units": n_units,
+                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            }
+        ]
+    )
+
+
+def store_snapshots(
+    con: duckdb.DuckDBPyConnection, pending: list[tuple[pl.DataFrame, pl.DataFrame]]
+) -> None:
+    """New snapshots (header, rows with their ``snapshot_id``), all in one commit: a run stopped
+    half-way leaves none of them."""
+    if not pending:
+        return
+    with transaction(con, label="snapshots"):
+        for header, rows in pending:
+            insert_frame(con, "snapshots", header)
+            insert_frame(con, "snapshot_scores", rows)
 
 
 def snapshot_content_hash(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> str:
