@@ -23,3 +23,14 @@ WAREHOUSE_POOL = "dti_warehouse"
 def years_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[int]:
     """The years a run covers (one, or a range under the single-run backfill policy)."""
     return [int(key) for key in context.partition_keys]
+
+
+def yearly_stage(group: str, warehouse: bool = True) -> dict:
+    """The decorator arguments every yearly asset of a stage shares: its group, the yearly
+    partitions, one run per backfill and (when it opens the warehouse) the writers' pool."""
+    stage = {
+        "group_name": group,
+        "partitions_def": yearly_partitions,
+        "backfill_policy": single_run,
+    }
+    return {**stage, "pool": WAREHOUSE_POOL} if warehouse else stage

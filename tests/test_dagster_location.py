@@ -52,6 +52,16 @@ def test_assets_are_grouped_by_stage():
     }
 
 
+def test_every_asset_that_opens_the_warehouse_queues_in_its_pool():
+    # DuckDB has one writer per file: every asset holding a connection shares the pool that
+    # dagster.yaml limits to one slot; only writing the demo's workbooks stays outside it
+    graph = defs.resolve_asset_graph()
+    pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
+    outside = sorted(name for name, pool in pools.items() if pool != {"dti_warehouse"})
+    assert outside == ["demo_submissions"]
+    assert len(pools) == 17
+
+
 def test_annual_job_is_partitioned_by_completed_years():
     job = defs.resolve_job_def("dti_annual")
     keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))

@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS
 from pipelines.preset import Preset
@@ -23,13 +23,7 @@ from pipelines.scoring.methods import MISSING_RULES
 # up a second time.
 year_snapshot = dg.AssetKey("year_snapshot")
 
-ANALYSIS = {
-    "group_name": "analysis",
-    "partitions_def": yearly_partitions,
-    "backfill_policy": single_run,
-    "pool": WAREHOUSE_POOL,
-    "kinds": {"polars", "duckdb"},
-}
+ANALYSIS = {**yearly_stage("analysis"), "kinds": {"polars", "duckdb"}}
 
 
 class ComparisonConfig(dg.Config):

@@ -2,15 +2,13 @@
 
 import dagster as dg
 
-from dti_assets.partitions import single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings
 from pipelines.demo import write_demo_submissions
 
 
 @dg.asset(
-    group_name="demo",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
+    **yearly_stage("demo", warehouse=False),
     kinds={"excel"},
     description="SYNTHETIC: seeded self-assessment and appraisal workbooks for the demo.",
 )

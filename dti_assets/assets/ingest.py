@@ -3,16 +3,13 @@
 import dagster as dg
 
 from dti_assets.assets.reference import reference_data
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.ingest import ingest_year
 
 
 @dg.asset(
-    group_name="ingest",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    **yearly_stage("ingest"),
     deps=[reference_data],
     kinds={"excel", "duckdb"},
     description="Workbooks of the year: archived by content hash, every cell taken or refused.",

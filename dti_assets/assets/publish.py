@@ -3,16 +3,13 @@
 import dagster as dg
 
 from dti_assets.assets.score import unit_ranks
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.snapshot import take_snapshots
 
 
 @dg.asset(
-    group_name="publish",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    **yearly_stage("publish"),
     deps=[unit_ranks],
     kinds={"duckdb"},
     description="Snapshot per year, level and method: framework version, input hash, method "

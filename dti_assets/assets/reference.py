@@ -2,16 +2,13 @@
 
 import dagster as dg
 
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.reference import store_reference
 
 
 @dg.asset(
-    group_name="reference",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    **yearly_stage("reference"),
     kinds={"duckdb"},
     description="Units of the registry and the framework version each level uses that year.",
 )

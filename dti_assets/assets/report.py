@@ -6,18 +6,12 @@ from pathlib import Path
 import dagster as dg
 
 from dti_assets.assets.publish import year_snapshot
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.report import build_year_annex, build_year_report, report_dir
 
-PUBLISH = {
-    "group_name": "publish",
-    "partitions_def": yearly_partitions,
-    "backfill_policy": single_run,
-    # Reading DuckDB while another process writes fails: queue with the writers.
-    "pool": WAREHOUSE_POOL,
-    "deps": [year_snapshot],
-}
+# Reading DuckDB while another process writes fails: in the writers' pool, like them.
+PUBLISH = {**yearly_stage("publish"), "deps": [year_snapshot]}
 
 
 class ReportConfig(dg.Config):

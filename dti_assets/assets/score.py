@@ -4,18 +4,12 @@ import dagster as dg
 
 from dti_assets.assets.common import check_result
 from dti_assets.assets.validate import validated_observations
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.checks import run_check
 from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
 
-STAGE = {
-    "group_name": "score",
-    "partitions_def": yearly_partitions,
-    "backfill_policy": single_run,
-    "pool": WAREHOUSE_POOL,
-    "kinds": {"polars", "duckdb"},
-}
+STAGE = {**yearly_stage("score"), "kinds": {"polars", "duckdb"}}
 
 
 @dg.asset(

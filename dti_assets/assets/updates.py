@@ -4,16 +4,13 @@ see how their points and rank moved between updates within the year."""
 import dagster as dg
 
 from dti_assets.assets.score import unit_ranks
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.updates import record_update_period
 
 
 @dg.asset(
-    group_name="publish",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    **yearly_stage("publish"),
     deps=[unit_ranks],
     kinds={"duckdb"},
     description="One update period per recomputation from changed inputs: every unit's total "

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dti_assets.assets.ingest import raw_submissions
-from dti_assets.partitions import WAREHOUSE_POOL, single_run, yearly_partitions, years_of
+from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.observations import build_observations, override_for
 
@@ -12,10 +12,7 @@ COMPLETENESS_CHECK = "completeness"
 
 
 @dg.asset(
-    group_name="validate",
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    **yearly_stage("validate"),
     deps=[raw_submissions],
     kinds={"duckdb"},
     check_specs=[
@@ -57,9 +54,7 @@ def validated_observations(
     yield dg.MaterializeResult(metadata={"rows": rows})
     # An explicit, recorded override lowers the failure to a warning so scoring may go on;
     # the check still shows as failed.
-    all_overridden = bool(failures) and len(overrides) == len(
-        {f.split(":")[0] for f in failures}
-    )
+    all_overridden = bool(failures) and len(overrides) == len({f.split(":")[0] for f in failures})
     yield dg.AssetCheckResult(
         check_name=BLOCKING_CHECK,
         passed=not failures,
