@@ -21,6 +21,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.common import data_option, fail, framework_option
+
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -35,20 +37,8 @@ def _source_options(func):
         ),
         click.option("--year", type=int, default=None, help="Year (warehouse; or a panel's Time)."),
         click.option("--level", default=None, help="Level of the warehouse (e.g. commune)."),
-        click.option(
-            "--framework",
-            "framework_path",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            help="Framework YAML or COINr iMeta CSV (file mode).",
-        ),
-        click.option(
-            "--data",
-            "data_path",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            help="Long CSV or COINr iData CSV (file mode).",
-        ),
+        framework_option(False, "Framework YAML or COINr iMeta CSV (file mode)."),
+        data_option(False, "Long CSV or COINr iData CSV (file mode)."),
         click.option(
             "--nominal",
             default=None,
@@ -74,11 +64,6 @@ def _store_option(func):
     )(func)
 
 
-def _fail(message: str) -> None:
-    errors.print(f"error: {message}")
-    sys.exit(2)
-
-
 def _nominal(text: str | None, base=None):
     from pipelines.analysis_input import parse_setting
 
@@ -98,27 +83,27 @@ def _input(preset, year, level, framework_path, data_path, nominal):
     try:
         if framework_path or data_path:
             if not (framework_path and data_path):
-                _fail("file mode needs both --framework and --data")
+                fail("file mode needs both --framework and --data")
             return from_files(framework_path, data_path, year=year, nominal=_nominal(nominal))
         if year is None or level is None:
-            _fail("give --year and --level (warehouse) or --framework and --data (files)")
+            fail("give --year and --level (warehouse) or --framework and --data (files)")
         from pipelines import paths
 
         if not paths.warehouse_path().exists():
-            _fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
+            fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
         inp = from_warehouse(year, level, preset)
         if nominal:
             inp.nominal = _nominal(nominal, inp.nominal)
         return inp
     except (DataFileError, FrameworkError, ValueError, KeyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _store(store: bool, inp, writer) -> None:
     if not store:
         return
     if not inp.source.startswith("warehouse"):
-        _fail("--store needs warehouse mode (--year --level)")
+        fail("--store needs warehouse mode (--year --level)")
     from pipelines.warehouse import session
 
     with session() as con:
@@ -225,7 +210,7 @@ def compare(
             split_list(missing_text, MISSING_RULES, MISSING_RULES),
         )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _table(
         result.versus_reference(),
         f"Against the reference {result.reference} (Spearman / Kendall τ-b over "
@@ -337,7 +322,7 @@ def uncertainty(
             not no_sensitivity,
         )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     seconds = result.seconds
     console.print(
         f"run {result.run_id}: {result.ranks.shape[1]} replications × {len(result.unit_ids)} "
@@ -401,7 +386,7 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
             pl.col("replication_id") == replay_id
         )
         if reps.is_empty():
-            _fail(f"no replication {replay_id} in {from_dir}")
+            fail(f"no replication {replay_id} in {from_dir}")
         replication = {**reps.row(0, named=True), "noisy_nodes": run["params"]["noisy_nodes"]}
         year = year if year is not None else run.get("year")
         level = level or run.get("level")
@@ -409,10 +394,10 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
         try:
             run, replication = load_replication(run_id, replay_id)
         except KeyError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         year, level = run["year"], run["level"]
     else:
-        _fail("--replay needs --run RUN_ID (warehouse) or --from DIR")
+        fail("--replay needs --run RUN_ID (warehouse) or --from DIR")
     if run.get("source", "").startswith("warehouse") and preset is None:
         # the run names its preset by id; $DTI_PRESET (a path, say) takes precedence
         preset = os.environ.get("DTI_PRESET") or run["source"].split(":", 1)[1]
@@ -517,7 +502,7 @@ def strengths(
     frame = unit_strengths(inp, top=top, node_level=node_level)
     shown = frame.filter(pl.col("unit_id") == unit_id) if unit_id else frame
     if unit_id and shown.is_empty():
-        _fail(f"no unit {unit_id} in {inp.level} {inp.year}")
+        fail(f"no unit {unit_id} in {inp.level} {inp.year}")
     _table(
         shown.select(
             "unit_id",
@@ -581,7 +566,7 @@ def trends_command(
     try:
         if framework_path or data_path:
             if not (framework_path and data_path):
-                _fail("file mode needs both --framework and --data")
+                fail("file mode needs both --framework and --data")
             spec = _nominal(method) if method else None
             series, versions = tr.series_from_files(framework_path, data_path, spec)
             successors, lineage = None, None
@@ -589,14 +574,14 @@ def trends_command(
             from pipelines import paths
 
             if not paths.warehouse_path().exists():
-                _fail(f"no warehouse at {paths.warehouse_path()}")
+                fail(f"no warehouse at {paths.warehouse_path()}")
             series, versions, successors, lineage = tr.series_from_warehouse(
                 method, [level] if level else None, framework_hash, preset=preset
             )
     except (ValueError, KeyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if series.is_empty():
-        _fail("no snapshots match (method, level, framework hash)")
+        fail("no snapshots match (method, level, framework hash)")
     result = tr.trends(series, versions, successors, lineage)
     years = sorted(series["year"].unique().to_list())
     console.print(
@@ -676,7 +661,7 @@ def trends_command(
     )
     if store:
         if framework_path:
-            _fail("--store needs warehouse mode")
+            fail("--store needs warehouse mode")
         from pipelines.analysis_input import default_preset
         from pipelines.preset import load_preset
         from pipelines.warehouse import session
@@ -733,11 +718,11 @@ def backfill_command(
     from pipelines.warehouse import session
 
     if not framework_levels:
-        _fail("give --framework-level LEVEL=FILE (repeatable)")
+        fail("give --framework-level LEVEL=FILE (repeatable)")
     if not all_years and not years_spec:
-        _fail("give --all-years or --years")
+        fail("give --all-years or --years")
     if not paths.warehouse_path().exists():
-        _fail(f"no warehouse at {paths.warehouse_path()}")
+        fail(f"no warehouse at {paths.warehouse_path()}")
     loaded = load_preset(preset or default_preset())
     spec: dict[str, str | None] = {}
     for item in framework_levels:
@@ -749,7 +734,7 @@ def backfill_command(
         with session() as con:
             records = backfill(con, loaded, frameworks, years)
     except (DataFileError, FrameworkError, ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     frame = records_frame(records)
     console.print(
         f"[bold]Backfill[/] – {len(records)} snapshots: {sum(r.created for r in records)} new, "
@@ -781,11 +766,11 @@ def _backfill_files(framework_path, data_path, out_dir) -> None:
     from pipelines.trends import series_from_files
 
     if not (framework_path and data_path and out_dir):
-        _fail("file mode needs --framework, --data (a panel) and --out")
+        fail("file mode needs --framework, --data (a panel) and --out")
     try:
         series, versions = series_from_files(framework_path, data_path)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     years = sorted(series["year"].unique().to_list())
     console.print(
         f"[bold]Backfill (files)[/] – {versions['framework_id'][0]} applied to every year "

@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+
+from dti_cli.common import data_option, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,20 +25,8 @@ def coinr() -> None:
 
 
 @coinr.command("export")
-@click.option(
-    "--framework",
-    "framework_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Framework YAML, or a COINr iMeta CSV.",
-)
-@click.option(
-    "--data",
-    "data_path",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Long CSV unit_id,year,indicator_id,value or a COINr iData CSV (optional).",
-)
+@framework_option()
+@data_option(False, "Long CSV unit_id,year,indicator_id,value or a COINr iData CSV (optional).")
 @click.option(
     "--out-dir",
     "out_dir",
@@ -59,8 +48,7 @@ def export(framework_path: Path, data_path: Path | None, out_dir: Path) -> None:
         framework = read_framework_file(framework_path)
         values = read_observations(data_path, framework) if data_path else None
     except (DataFileError, FrameworkError) as exc:
-        errors.print(f"error: {exc}")
-        sys.exit(2)
+        fail(str(exc))
     written = write_coinr(framework, out_dir, values)
     console.print(
         f"{framework.id}: iMeta {len(framework.nodes)} rows → {written['iMeta']} "
@@ -92,8 +80,7 @@ def import_(imeta_path: Path, scale: float | None, out_path: Path) -> None:
     try:
         framework = read_imeta(imeta_path, scale=scale)
     except FrameworkError as exc:
-        errors.print(f"error: {exc}")
-        sys.exit(2)
+        fail(str(exc))
     write_framework_yaml(framework, out_path)
     console.print(
         f"{framework.id}: {len(framework.nodes)} nodes, {len(framework.leaves())} indicators, "

@@ -13,21 +13,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pipelines import paths
+from dti_cli.common import fail, need_warehouse
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[red]error:[/] {message}", markup=True)
-    sys.exit(code)
-
-
-def _need_warehouse() -> None:
-    if not paths.warehouse_path().exists():
-        _fail(f"no warehouse yet at {paths.warehouse_path()} – run `dti run` or `dti demo` first")
 
 
 @click.command()
@@ -66,18 +55,18 @@ def template(
 
     loaded = load_preset(preset)
     if level is not None and level not in loaded.levels:
-        _fail(f"level {level!r} is not in preset {loaded.id} ({', '.join(loaded.levels)})")
+        fail(f"level {level!r} is not in preset {loaded.id} ({', '.join(loaded.levels)})")
     levels = [level] if level else list(loaded.levels)
     if unit_id is not None:
         found = loaded.registry.filter(loaded.registry["unit_id"] == unit_id)
         if found.is_empty():
-            _fail(f"unit {unit_id!r} is not in the registry of {loaded.id}")
+            fail(f"unit {unit_id!r} is not in the registry of {loaded.id}")
         levels = [found["level"][0]]
     written = 0
     for lvl in levels:
         framework = loaded.framework(lvl)
         if not framework.valid_for(year):
-            _fail(
+            fail(
                 f"framework {framework.id} ({framework.version}) is valid for "
                 f"{framework.valid_from}–{framework.valid_to}, not for {year}"
             )
@@ -85,7 +74,7 @@ def template(
         if unit_id is not None:
             units = units.filter(units["unit_id"] == unit_id)
             if units.is_empty():
-                _fail(f"unit {unit_id!r} does not exist in {year} (registry valid_from/valid_to)")
+                fail(f"unit {unit_id!r} does not exist in {year} (registry valid_from/valid_to)")
         folder = out_dir / str(year) / lvl
         for unit in units.iter_rows(named=True):
             write_unit_workbook(
@@ -119,12 +108,12 @@ def receipt(ident: str, out_path: Path | None) -> None:
     from pipelines.receipts import ReceiptError, find_submission, receipt_markdown
     from pipelines.warehouse import session
 
-    _need_warehouse()
+    need_warehouse()
     with session(read_only=True) as con:
         try:
             text = receipt_markdown(con, find_submission(con, ident))
         except ReceiptError as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
     click.echo(text, nl=False)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,13 +138,13 @@ def reingest(
     from pipelines.preset import load_preset
     from pipelines.warehouse import session
 
-    _need_warehouse()
+    need_warehouse()
     loaded = load_preset(preset)
     with session() as con:
         try:
             outcomes = run_reingest(con, loaded, idents, year, include_accepted)
         except KeyError as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
     table = Table(title="Đánh giá lại tệp đã lưu (dti reingest)", title_justify="left")
     for column in ("Tệp", "Trước", "Sau", "Lần đánh giá mới"):
         table.add_column(column)
@@ -192,11 +181,11 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
     from pipelines.warehouse import session
 
     if out_path.suffix.lower() not in (".xlsx", ".csv"):
-        _fail("--out must end in .xlsx or .csv")
-    _need_warehouse()
+        fail("--out must end in .xlsx or .csv")
+    need_warehouse()
     loaded = load_preset(preset)
     if level is not None and level not in loaded.levels:
-        _fail(f"level {level!r} is not in preset {loaded.id}")
+        fail(f"level {level!r} is not in preset {loaded.id}")
     with session(read_only=True) as con:
         frame = differences(con, loaded, year, level)
     title = f"CHÊNH LỆCH TỰ ĐÁNH GIÁ – THẨM ĐỊNH NĂM {year}" + (
@@ -222,13 +211,13 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     from pipelines.updates import unit_history
     from pipelines.warehouse import session
 
-    _need_warehouse()
+    need_warehouse()
     loaded = load_preset(preset)
     method = method or loaded.primary_method
     with session(read_only=True) as con:
         frame = unit_history(con, year, unit_id, method)
     if frame.is_empty():
-        _fail(f"no update period of {year} holds unit {unit_id!r} (method {method})", code=1)
+        fail(f"no update period of {year} holds unit {unit_id!r} (method {method})", code=1)
     names = dict(zip(loaded.registry["unit_id"], loaded.registry["name"], strict=True))
     table = Table(
         title=f"{unit_id} – {names.get(unit_id, '')} · DTI {year} · {METHOD_NAMES[method]}",

@@ -17,6 +17,7 @@ from dti_cli import (
     ops_commands,
     report_commands,
 )
+from dti_cli.common import data_option, fail, framework_option
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
@@ -174,20 +175,8 @@ def status() -> None:
 
 
 @cli.command()
-@click.option(
-    "--framework",
-    "framework_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Framework YAML, or a COINr iMeta CSV.",
-)
-@click.option(
-    "--data",
-    "data_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Long CSV unit_id,year,indicator_id,value or a COINr iData CSV.",
-)
+@framework_option()
+@data_option()
 @click.option(
     "--method",
     type=click.Choice(["points", "minmax", "zscore"]),
@@ -269,8 +258,7 @@ def score(
         framework = read_framework_file(framework_path)
         values = read_observations(data_path, framework)
     except (DataFileError, FrameworkError, ValueError) as exc:
-        errors.print(f"error: {exc}")
-        sys.exit(2)
+        fail(str(exc))
     for finding in framework.findings:
         console.print(f"[yellow]note:[/] {finding}")
     scores = score_units(values, units_of(values), framework, spec)

@@ -12,20 +12,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.common import fail, need_warehouse
 from pipelines import paths
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[red]error:[/] {message}", markup=True)
-    sys.exit(code)
-
-
-def _need_warehouse() -> None:
-    if not paths.warehouse_path().exists():
-        _fail(f"no warehouse yet at {paths.warehouse_path()} – run `dti run` or `dti demo` first")
 
 
 @click.command()
@@ -51,13 +41,11 @@ def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
     )
     from pipelines.warehouse import session
 
-    _need_warehouse()
+    need_warehouse()
     with session() as con:
         ids = latest_snapshot_ids(con, year, level, list(methods) or None)
         if not ids:
-            _fail(
-                f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else "")
-            )
+            fail(f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else ""))
         done = []
         for snapshot_id in ids:
             try:
@@ -65,7 +53,7 @@ def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
             except (PublishedSnapshotError, SnapshotIntegrityError) as exc:
                 for publication in done:
                     console.print(f"published {publication.method}: {publication.snapshot_id}")
-                _fail(str(exc))
+                fail(str(exc))
     table = Table(title=f"Công bố DTI {year} – {level}", title_justify="left")
     for column in ("method", "snapshot", "version", "published version", "published at (UTC)"):
         table.add_column(column)
@@ -87,12 +75,12 @@ def verify_snapshots_command(published_only: bool) -> None:
     from pipelines.snapshot import verify_snapshots
     from pipelines.warehouse import session
 
-    _need_warehouse()
+    need_warehouse()
     with session(read_only=True) as con:
         bad = verify_snapshots(con, published_only=published_only)
         total = con.execute("SELECT count(*) FROM snapshots").fetchone()[0]
     if bad:
-        _fail(f"{len(bad)} of {total} snapshot(s) do not match their content hash: {bad}", 1)
+        fail(f"{len(bad)} of {total} snapshot(s) do not match their content hash: {bad}", 1)
     console.print(f"{total} snapshot(s) checked: every content hash matches")
 
 
@@ -101,7 +89,7 @@ def schema_command() -> None:
     """The warehouse's schema version and the migrations applied."""
     from pipelines.warehouse import migrations, session
 
-    _need_warehouse()
+    need_warehouse()
     with session() as con:
         rows = con.execute(
             "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"

@@ -1,0 +1,49 @@
+"""What every ``dti`` command module shares: the error exit, the warehouse guard and the file
+options that name a framework and its data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from pipelines import paths
+
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: <message>`` on stderr (the message verbatim, never read as markup) and exit
+    with ``code`` (2: the command cannot run as asked; 1: it ran and found a problem)."""
+    errors.print(f"[red]error:[/] {escape(message)}")
+    sys.exit(code)
+
+
+def need_warehouse() -> None:
+    """Exit with a hint when there is no warehouse to read yet."""
+    if not paths.warehouse_path().exists():
+        fail(f"no warehouse yet at {paths.warehouse_path()} – run `dti run` or `dti demo` first")
+
+
+def framework_option(required: bool = True, help: str = "Framework YAML, or a COINr iMeta CSV."):
+    """``--framework FILE`` (the project's YAML or a COINr iMeta), as ``framework_path``."""
+    return click.option(
+        "--framework", "framework_path", required=required, default=None, type=EXISTING_FILE,
+        help=help,
+    )  # fmt: skip
+
+
+def data_option(
+    required: bool = True,
+    help: str = "Long CSV unit_id,year,indicator_id,value or a COINr iData CSV.",
+):
+    """``--data FILE`` (a long CSV or a COINr iData), as ``data_path``."""
+    return click.option(
+        "--data", "data_path", required=required, default=None, type=EXISTING_FILE, help=help
+    )
