@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -44,11 +45,24 @@ def run_jobs(jobs: Sequence[Callable[[], T]]) -> list[T]:
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [job() for job in jobs]
     _PENDING = jobs
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_default_signals)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_run_pending, range(len(jobs)), chunksize=8)
+        results = pool.map(_run_pending, range(len(jobs)), chunksize=8)
+        pool.close()  # workers finish and exit on their own (terminate() would signal them)
+        return results
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
+        pool.join()
         _PENDING = ()
+
+
+def _default_signals() -> None:
+    """A worker forked from a Dagster step inherits Dagster's interrupt handlers, which raise
+    inside the worker instead of letting it stop: restore the defaults."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _run_pending(index: int) -> Any:
