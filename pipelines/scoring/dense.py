@@ -14,12 +14,41 @@ general path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
 
 UNIT_KEYS = ["unit_id", "year", "group_id"]
+
+
+@dataclass
+class DenseLayout:
+    """The complete grid as arrays: ``units`` (``unit_id, year, group_id``, sorted by year,
+    group and unit) each own a block of ``len(leaf_ids)`` rows, one per leaf (sorted by id);
+    ``value`` (NaN where nothing was reported, see ``present``) in that row order."""
+
+    units: pl.DataFrame
+    leaf_ids: list[str]
+    value: np.ndarray
+    present: np.ndarray
+
+    def value_series(self) -> pl.Series:
+        value = pl.Series("value", self.value, dtype=pl.Float64, nan_to_null=False)
+        return pl.select(pl.when(pl.Series(self.present)).then(value).otherwise(None)).to_series()
+
+    def frame(self) -> pl.DataFrame:
+        """``unit_id, year, group_id, node_id, value``: the rows of the grid."""
+        n_units, n_leaves = self.units.height, len(self.leaf_ids)
+        frame = self.units.gather(np.repeat(np.arange(n_units), n_leaves)).with_columns(
+            pl.Series("node_id", self.leaf_ids, dtype=pl.String).gather(
+                np.tile(np.arange(n_leaves), n_units)
+            ),
+            self.value_series().alias("value"),
+        )
+        return frame.select("unit_id", "year", "group_id", "node_id", "value")
 
 
 def dense_grid(
@@ -29,6 +58,14 @@ def dense_grid(
     and a four-key sort: each unit (sorted by year, group, unit) owns a block of rows, one per
     leaf (sorted by id), and each reported value is written to its row. The same rows as the
     general path; None (use it) when a year is unknown or a unit is listed twice in a year."""
+    layout = dense_layout(values, units, framework)
+    return None if layout is None else layout.frame()
+
+
+def dense_layout(
+    values: pl.DataFrame, units: pl.DataFrame, framework: Framework
+) -> DenseLayout | None:
+    """:func:`dense_grid` as a :class:`DenseLayout` (None when the grid is not dense)."""
     keyed = units.select(
         pl.col("unit_id").cast(pl.String),
         pl.col("year").cast(pl.Int32),
@@ -78,14 +115,7 @@ def dense_grid(
     column = reported["value"]
     grid_value[position] = column.fill_null(np.nan).to_numpy()[usable]
     grid_present[position] = column.is_not_null().to_numpy()[usable]
-    value = pl.Series("value", grid_value, dtype=pl.Float64, nan_to_null=False)
-    frame = keyed.gather(np.repeat(np.arange(n_units), n_leaves)).with_columns(
-        pl.Series("node_id", leaf_ids, dtype=pl.String).gather(
-            np.tile(np.arange(n_leaves), n_units)
-        ),
-        pl.when(pl.Series(grid_present)).then(value).otherwise(None).alias("value"),
-    )
-    return frame.select("unit_id", "year", "group_id", "node_id", "value")
+    return DenseLayout(keyed, leaf_ids, grid_value, grid_present)
 
 
 def grid_shape(frame: pl.DataFrame, framework: Framework) -> tuple[int, list[str]] | None:
@@ -121,6 +151,55 @@ def _columns(frame: pl.DataFrame, column: str, n_units: int, fill: float | None)
     return np.ascontiguousarray(series.to_numpy().reshape(n_units, -1).T)
 
 
+class DenseTree:
+    """Every tree node over a grid's leaves (in the grid's leaf ``order``): the nodes with a
+    leaf below them in document order, and the sums that give their points."""
+
+    def __init__(self, framework: Framework, order: list[str]) -> None:
+        self.position = {leaf: i for i, leaf in enumerate(order)}
+        below: dict[str, list[int]] = {}
+        for leaf_id in order:  # each node's leaves, in the frame's leaf order
+            for node_id in [leaf_id, *framework.ancestors(leaf_id)]:
+                below.setdefault(node_id, []).append(self.position[leaf_id])
+        self.below = below
+        self.nodes = [node for node in framework.nodes.values() if node.id in below]
+        self.weight = np.array([float(framework.nodes[leaf].max_points) for leaf in order])
+
+    def aggregate(
+        self, points: np.ndarray, z: np.ndarray, missing: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``points, z, n_missing`` of every node (``nodes × units``) from the leaves'
+        (``leaves × units``; ``z`` NaN where null): sums left to right in leaf order, and
+        the max-points-weighted mean of the z present."""
+        n_units = points.shape[1]
+        weight = self.weight
+        has_z = ~np.isnan(z)
+        z_weighted = np.where(has_z, z * weight[:, None], 0.0)
+        z_weight = np.where(has_z, weight[:, None], 0.0)
+        n_nodes = len(self.nodes)
+        out_points = np.empty((n_nodes, n_units))
+        out_z = np.empty((n_nodes, n_units))
+        out_missing = np.empty((n_nodes, n_units), dtype=missing.dtype)
+        for k, node in enumerate(self.nodes):
+            first, *rest = self.below[node.id]
+            acc, num, den, miss = (
+                out_points[k],
+                z_weighted[first].copy(),
+                z_weight[first].copy(),
+                out_missing[k],
+            )
+            acc[:] = points[first]
+            miss[:] = missing[first]
+            for c in rest:  # left to right, in leaf order
+                acc += points[c]
+                num += z_weighted[c]
+                den += z_weight[c]
+                miss += missing[c]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out_z[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null (as the general path)
+        return out_points, out_z, out_missing
+
+
 def dense_node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame | None:
     """Every tree node's ``points, z, excluded, max_points, ratio, n_missing, rule_applied`` (the
     columns and row order of :func:`pipelines.scoring.engine.node_scores`), or None when the
@@ -134,48 +213,19 @@ def dense_node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFram
         return None
     n_units, order = shape
     n_leaves = len(order)
-    position = {leaf: i for i, leaf in enumerate(order)}
-    below: dict[str, list[int]] = {}
-    for leaf_id in order:  # each node's leaves, in the frame's leaf order
-        for node_id in [leaf_id, *framework.ancestors(leaf_id)]:
-            below.setdefault(node_id, []).append(position[leaf_id])
-    nodes = [node for node in framework.nodes.values() if node.id in below]  # document order
-    ordinal = {node_id: i for i, node_id in enumerate(framework.nodes)}
-    weight = np.array([float(framework.nodes[leaf].max_points) for leaf in order])
-
     points = _columns(leaves, "points", n_units, 0.0)
     z = _columns(leaves, "z", n_units, None)
-    has_z = ~np.isnan(z)
-    z_weighted = np.where(has_z, z * weight[:, None], 0.0)
-    z_weight = np.where(has_z, weight[:, None], 0.0)
     if "n_missing" in leaves.columns:
         missing = np.ascontiguousarray(
             leaves["n_missing"].fill_null(0).to_numpy().astype(np.int64).reshape(n_units, -1).T
         )
     else:
         missing = np.zeros((n_leaves, n_units), dtype=np.int64)
-
+    tree = DenseTree(framework, order)
+    nodes, position = tree.nodes, tree.position
+    ordinal = {node_id: i for i, node_id in enumerate(framework.nodes)}
     n_nodes = len(nodes)
-    out_points = np.empty((n_nodes, n_units))
-    out_z = np.empty((n_nodes, n_units))
-    out_missing = np.empty((n_nodes, n_units), dtype=np.int64)
-    for k, node in enumerate(nodes):
-        first, *rest = below[node.id]
-        acc, num, den, miss = (
-            out_points[k],
-            z_weighted[first].copy(),
-            z_weight[first].copy(),
-            out_missing[k],
-        )
-        acc[:] = points[first]
-        miss[:] = missing[first]
-        for c in rest:  # left to right, in leaf order
-            acc += points[c]
-            num += z_weighted[c]
-            den += z_weight[c]
-            miss += missing[c]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out_z[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null (as the general path)
+    out_points, out_z, out_missing = tree.aggregate(points, z, missing)
 
     # rows sorted by the unit keys (as the general path sorts), nodes in document order
     units = leaves.select(UNIT_KEYS).gather(np.arange(n_units) * n_leaves)

@@ -16,11 +16,14 @@ Every leaf row says in ``rule_applied`` which of these gave its points, and why.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.dense import dense_grid, dense_node_scores, sort_unit_blocks
+from pipelines.scoring.batch import DenseScorer
+from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
@@ -77,9 +80,9 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     group, unit and leaf, so that group statistics sum in the same order whatever the input
     order: the same data always gives bit-identical scores (COINr round trip, snapshots).
     """
-    grid = dense_grid(values, units, framework)
-    if grid is not None:
-        return grid
+    layout = dense_layout(values, units, framework)
+    if layout is not None:
+        return layout.frame()
     leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
     reported = values.select(
         pl.col("unit_id").cast(pl.String),
@@ -138,44 +141,12 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     if "max_points" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("max_points"))
     todo = pl.col("points").is_null() & (pl.col("unit_rule").fill_null("") != DVCTT)
-    why = (
-        pl.when(pl.col("value").is_null())
-        .then(pl.lit("no value"))
-        .otherwise(pl.lit("the value gives no points under the rule"))
-    )
     if spec.missing == "mean":
         frame = frame.with_columns(
             pl.col("own_points").mean().over(GROUP_KEYS).alias("_mean"),
             pl.col("own_points").count().over(GROUP_KEYS).alias("_n"),
         )
-        filled = pl.col("_mean").fill_null(0.0)
-        text = (
-            pl.when(pl.col("_n") > 0)
-            .then(
-                pl.concat_str(
-                    pl.lit("missing.mean: "),
-                    why,
-                    pl.lit(" → mean of "),
-                    pl.col("_n").cast(pl.String),
-                    pl.lit(" reported = "),
-                    num_text(pl.col("_mean")),
-                )
-            )
-            .otherwise(
-                pl.concat_str(pl.lit("missing.mean: "), why, pl.lit(" and nobody in the group → 0"))
-            )
-        )
-        excluded = pl.lit(False)
-    elif spec.missing == "exclude":
-        filled = pl.lit(0.0)
-        text = pl.concat_str(
-            pl.lit("missing.exclude: "), why, pl.lit(" → left out, siblings re-weighted")
-        )
-        excluded = pl.lit(True)
-    else:
-        filled = pl.lit(0.0)
-        text = pl.concat_str(pl.lit("missing.zero: "), why, pl.lit(" → 0"))
-        excluded = pl.lit(False)
+    filled, text, excluded = missing_rule(spec)
     note = (
         pl.when(pl.col("fallback_note").is_not_null())
         .then(pl.concat_str(pl.col("fallback_note"), pl.lit(" → "), text))
@@ -196,6 +167,42 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     return frame.drop("_mean", "_n", strict=False)
 
 
+def missing_rule(spec: MethodSpec) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """``(points, rule_applied, excluded)`` of a leaf the missing-data rule fills; the ``mean``
+    rule reads the group's ``_mean`` and ``_n`` (mean and count of the points scored)."""
+    why = (
+        pl.when(pl.col("value").is_null())
+        .then(pl.lit("no value"))
+        .otherwise(pl.lit("the value gives no points under the rule"))
+    )
+    if spec.missing == "mean":
+        filled = pl.col("_mean").fill_null(0.0)
+        text = (
+            pl.when(pl.col("_n") > 0)
+            .then(
+                pl.concat_str(
+                    pl.lit("missing.mean: "),
+                    why,
+                    pl.lit(" → mean of "),
+                    pl.col("_n").cast(pl.String),
+                    pl.lit(" reported = "),
+                    num_text(pl.col("_mean")),
+                )
+            )
+            .otherwise(
+                pl.concat_str(pl.lit("missing.mean: "), why, pl.lit(" and nobody in the group → 0"))
+            )
+        )
+        return filled, text, pl.lit(False)
+    if spec.missing == "exclude":
+        text = pl.concat_str(
+            pl.lit("missing.exclude: "), why, pl.lit(" → left out, siblings re-weighted")
+        )
+        return pl.lit(0.0), text, pl.lit(True)
+    text = pl.concat_str(pl.lit("missing.zero: "), why, pl.lit(" → 0"))
+    return pl.lit(0.0), text, pl.lit(False)
+
+
 def _share(points: pl.Expr) -> pl.Expr:
     """points ÷ max points; null for a leaf whose maximum is 0 (never NaN)."""
     return pl.when(pl.col("max_points") > 0).then(points / pl.col("max_points")).otherwise(None)
@@ -212,8 +219,20 @@ def leaf_scores(
     """Stage 1: ``LEAF_COLUMNS`` — each leaf's points by the method, the unit rules and the
     missing-data rule. ``units`` may carry the registry flags ``has_subordinates, has_dvctt,
     is_special`` that the rules read."""
-    rules = rules or RuleSettings()
     grid = complete_grid(values, units, framework)
+    return _leaf_stage(grid, units, framework, spec, rules, history)
+
+
+def _leaf_stage(
+    grid: pl.DataFrame,
+    units: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    rules: RuleSettings | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`leaf_scores` of an already completed grid."""
+    rules = rules or RuleSettings()
     scored = normalise(grid, framework, spec, history).with_columns(
         pl.col("points").alias("own_points"),
         pl.lit(0, dtype=pl.Int32).alias("n_missing"),
@@ -276,7 +295,59 @@ def score(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score ``units`` on ``framework``: one row per unit, year and node (``SCORE_COLUMNS``)."""
-    leaves = leaf_scores(values, units, framework, spec, rules, history)
+    ((_, scores),) = score_methods(values, units, framework, {"": spec}, rules, reading, history)
+    return scores
+
+
+def score_methods(
+    values: pl.DataFrame,
+    units: pl.DataFrame,
+    framework: Framework,
+    specs: Mapping[str, MethodSpec],
+    rules: RuleSettings | None = None,
+    reading: str | None = None,
+    history: pl.DataFrame | None = None,
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """:func:`score` by each of ``specs`` (name → settings), one ``(name, scores)`` at a time:
+    the grid, the leaf attributes, the keys and node columns of the result are built once and
+    shared, and a caller that drops each frame before asking for the next holds one at a time.
+
+    Each frame is exactly :func:`score`'s for that spec. A complete grid with no per-unit rule
+    switched on, no view or composite and no leaf left out is scored by arrays
+    (:mod:`pipelines.scoring.batch`); anything else by the stages one after the other."""
+    rules = rules or RuleSettings()
+    layout = dense_layout(values, units, framework)
+    scorer = (
+        DenseScorer(layout, framework, reading) if layout is not None and not rules.active else None
+    )
+    grid: pl.DataFrame | None = None
+    for name, spec in specs.items():
+        scores = None
+        if scorer is not None and scorer.supports(framework, spec, history):
+            scores = scorer.score(spec, history)
+        if scores is None:
+            if grid is None:
+                grid = (
+                    layout.frame()
+                    if layout is not None
+                    else complete_grid(values, units, framework)
+                )
+            scores = _score_stages(grid, units, framework, spec, rules, reading, history)
+        yield name, scores
+        del scores
+
+
+def _score_stages(
+    grid: pl.DataFrame,
+    units: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    rules: RuleSettings,
+    reading: str | None,
+    history: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """:func:`score` by the stages: leaf → node → rank, then the final order."""
+    leaves = _leaf_stage(grid, units, framework, spec, rules, history)
     nodes = node_scores(leaves, framework)
     scores = ranked(nodes, framework, reading)
     # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit

@@ -24,6 +24,9 @@ Degenerate groups (documented, never NaN):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 from scipy.special import ndtr
@@ -33,6 +36,21 @@ from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 
 GROUP_KEYS = ["year", "group_id", "node_id"]
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
+LEAF = "_leaf"  # the row's position in framework.leaves() (attached by :func:`_signed`)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The columns the group statistics are taken over: ``group`` = one comparison group, year
+    and leaf; ``pooled`` = one group and leaf over every year. The batch scorer
+    (:mod:`pipelines.scoring.batch`) passes one integer code column for each instead of the
+    string keys: the same groups, the same rows in the same order, so the same numbers."""
+
+    group: tuple[str, ...] = tuple(GROUP_KEYS)
+    pooled: tuple[str, ...] = ("group_id", "node_id")
+
+
+DEFAULT_KEYS = Keys()
 
 
 def num_text(expr: pl.Expr) -> pl.Expr:
@@ -65,26 +83,50 @@ def leaf_table(framework: Framework) -> pl.DataFrame:
 
 def _signed(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     """Attach leaf attributes and the direction-adjusted value (lower-is-better is negated)."""
-    return values.join(leaf_table(framework), on="node_id", how="left").with_columns(
+    table = leaf_table(framework).with_row_index(LEAF)
+    return values.join(table, on="node_id", how="left").with_columns(
         (pl.col("value") * pl.col("direction")).alias("signed")
     )
 
 
-def _finish(frame: pl.DataFrame, columns: list[str], note: pl.Expr) -> pl.DataFrame:
+def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
+    """``texts[code]`` on every row (null where ``code`` is null): the few fixed notes of
+    ``rule_applied`` without building a string row by row."""
+    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(code)
+
+
+def _note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
+    """``rule_applied``: the note where the value gave points, else null."""
     return frame.with_columns(
         pl.when(pl.col("points").is_null()).then(None).otherwise(note).alias("rule_applied")
-    ).select(*columns, *OUTPUT)
+    )
+
+
+def _leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
+    """``text`` evaluated on the leaf table: one string per leaf, in ``framework.leaves()``
+    order (the code ``_leaf``)."""
+    return leaf_table(framework).select(text.alias("t"))["t"].to_list()
+
+
+def _leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
+    return pl.col(LEAF).cast(pl.Int64) * texts_per_leaf + variant.cast(pl.Int64)
 
 
 # ---------------------------------------------------------------- min-max
 
 
 def _bounds(
-    frame: pl.DataFrame, keys: list[str], history: pl.DataFrame | None, framework: Framework
+    frame: pl.DataFrame,
+    keys: Sequence[str],
+    history: pl.DataFrame | None,
+    framework: Framework,
 ) -> pl.DataFrame:
     """``lo, hi`` of the signed present values over ``keys`` (from the frame and ``history``)."""
-    pool = frame.select("unit_id", "year", "group_id", "node_id", "signed")
-    if history is not None and not history.is_empty():
+    keys = list(keys)
+    if history is None or history.is_empty():
+        pool = frame.select(*keys, "signed")
+    else:
+        pool = frame.select("unit_id", "year", "group_id", "node_id", "signed")
         past = _signed(
             history.select(
                 pl.col("unit_id").cast(pl.String),
@@ -115,17 +157,36 @@ def minmax_points(
     pooled bounds and reference-year goalposts; values of the frame itself always count.
     """
     spec = spec or MethodSpec("minmax")
-    frame = _signed(values, framework)
+    frame = minmax_signed(_signed(values, framework), framework, spec, history)
+    return frame.select(*values.columns, *OUTPUT)
+
+
+def minmax_signed(
+    frame: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    history: pl.DataFrame | None = None,
+    keys: Keys = DEFAULT_KEYS,
+) -> pl.DataFrame:
+    """:func:`minmax_points` on a frame that already carries the leaf attributes and
+    ``signed`` (:func:`_signed`); adds ``OUTPUT``. With ``keys`` other than the string keys the
+    frame needs only the key columns (``history`` and ``reference_year`` need the string keys)."""
+    group, pooled_keys = list(keys.group), list(keys.pooled)
     observed = frame.with_columns(
-        pl.col("signed").min().over(GROUP_KEYS).alias("obs_lo"),
-        pl.col("signed").max().over(GROUP_KEYS).alias("obs_hi"),
+        pl.col("signed").min().over(group).alias("obs_lo"),
+        pl.col("signed").max().over(group).alias("obs_hi"),
     )
     lo, hi = pl.col("obs_lo"), pl.col("obs_hi")
+    # the basis text of each leaf (None: the row's own, below)
+    basis_text: list[str | None] | None = None
     basis = pl.lit("observed")
-    if spec.minmax_bounds == "pooled":
-        pooled = _bounds(frame, ["group_id", "node_id"], history, framework)
-        observed = observed.join(pooled, on=["group_id", "node_id"], how="left", nulls_equal=True)
+    if spec.minmax_bounds == "observed":
+        basis_text = ["observed"] * len(framework.leaves())
+    elif spec.minmax_bounds == "pooled":
+        pooled = _bounds(frame, pooled_keys, history, framework)
+        observed = observed.join(pooled, on=pooled_keys, how="left", nulls_equal=True)
         lo, hi, basis = pl.col("lo"), pl.col("hi"), pl.lit("pooled")
+        basis_text = ["pooled"] * len(framework.leaves())
     elif spec.minmax_bounds == "goalposts":
         # framework goalposts in signed terms: higher [lo, hi]; lower [−hi, −lo]
         fixed_lo = pl.when(pl.col("direction") == -1).then(-pl.col("goalpost_hi"))
@@ -164,7 +225,8 @@ def minmax_points(
             lo = pl.when(has_fixed).then(fixed_lo).otherwise("obs_lo")
             hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
             basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
-    frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"), basis.alias("basis"))
+            basis_text = _leaf_texts(framework, basis)  # a leaf's goalposts are its own
+    frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
     span = pl.col("hi_used") - pl.col("lo_used")
     raw = (
         pl.when(pl.col("signed").is_null())
@@ -181,18 +243,29 @@ def minmax_points(
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    note = pl.concat_str(
-        pl.lit("minmax("),
-        pl.col("basis"),
-        pl.when(span == 0).then(pl.lit("; max = min → n = 1 at the bound")).otherwise(pl.lit("")),
-        pl.when(clipped & pl.lit(spec.clip))
-        .then(pl.lit("; clipped"))
-        .when(clipped)
-        .then(pl.lit("; beyond the bounds, not clipped"))
-        .otherwise(pl.lit("")),
-        pl.lit(")"),
-    )
-    return _finish(frame, values.columns, note)
+    degenerate = ["", "; max = min → n = 1 at the bound"]
+    beyond = ["", "; clipped" if spec.clip else "; beyond the bounds, not clipped"]
+    if basis_text is not None:
+        # minmax({basis}{degenerate}{beyond}): a few texts per leaf, picked by a code
+        texts = [
+            None if b is None else f"minmax({b}{d}{c})"
+            for b in basis_text
+            for d in degenerate
+            for c in beyond
+        ]
+        variant = (span == 0).fill_null(False).cast(pl.Int64) * 2 + clipped.fill_null(False).cast(
+            pl.Int64
+        )
+        note = pick(texts, _leaf_code(4, variant))
+    else:
+        note = pl.concat_str(
+            pl.lit("minmax("),
+            basis,
+            pl.when(span == 0).then(pl.lit(degenerate[1])).otherwise(pl.lit("")),
+            pl.when(clipped).then(pl.lit(beyond[1])).otherwise(pl.lit("")),
+            pl.lit(")"),
+        )
+    return _note(frame, note)
 
 
 # ---------------------------------------------------------------- z-score
@@ -207,9 +280,22 @@ def zscore_points(
     """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
     or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`)."""
     spec = spec or MethodSpec("zscore")
-    frame = _signed(values, framework).with_columns(
-        pl.col("signed").mean().over(GROUP_KEYS).alias("mean"),
-        pl.col("signed").std(ddof=1).over(GROUP_KEYS).alias("sd"),
+    frame = zscore_signed(_signed(values, framework), framework, spec, history)
+    return frame.select(*values.columns, *OUTPUT)
+
+
+def zscore_signed(
+    frame: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    history: pl.DataFrame | None = None,
+    keys: Keys = DEFAULT_KEYS,
+) -> pl.DataFrame:
+    """:func:`zscore_points` on a frame with the leaf attributes and ``signed``."""
+    group = list(keys.group)
+    frame = frame.with_columns(
+        pl.col("signed").mean().over(group).alias("mean"),
+        pl.col("signed").std(ddof=1).over(group).alias("sd"),
     )
     degenerate = pl.col("sd").is_null() | (pl.col("sd") == 0)
     z = (
@@ -228,16 +314,16 @@ def zscore_points(
         cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64))
         frame = frame.with_columns(pl.Series("normalised", cdf).fill_nan(None))
     frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
-    note = pl.concat_str(
-        pl.lit(f"zscore({spec.zscore_mode}"),
-        pl.when(pl.col("sd").is_null())
-        .then(pl.lit("; fewer than 2 values → z = 0"))
-        .when(pl.col("sd") == 0)
-        .then(pl.lit("; sd = 0 → z = 0"))
-        .otherwise(pl.lit("")),
-        pl.lit(")"),
+    mode = spec.zscore_mode
+    note = pick(
+        [
+            f"zscore({mode})",
+            f"zscore({mode}; fewer than 2 values → z = 0)",
+            f"zscore({mode}; sd = 0 → z = 0)",
+        ],
+        pl.when(pl.col("sd").is_null()).then(1).when(pl.col("sd") == 0).then(2).otherwise(0),
     )
-    return _finish(frame, values.columns, note)
+    return _note(frame, note)
 
 
 # ---------------------------------------------------------------- rubric (points)
@@ -250,13 +336,32 @@ def rubric_points(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value."""
-    frame = _signed(values, framework)
+    frame = rubric_signed(_signed(values, framework), framework, spec, history)
+    return frame.select(*values.columns, *OUTPUT)
+
+
+def rubric_signed(
+    frame: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec | None = None,
+    history: pl.DataFrame | None = None,
+    keys: Keys = DEFAULT_KEYS,
+) -> pl.DataFrame:
+    """:func:`rubric_points` on a frame with the leaf attributes and ``signed``."""
+    group = list(keys.group)
     x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
-    best = (
-        pl.when(lower)
-        .then(pl.col("value").min().over(GROUP_KEYS))
-        .otherwise(pl.col("value").max().over(GROUP_KEYS))
-    )
+    kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
+    if "relative_best" in kinds:  # the best of the group: read by relative_best alone
+        # (a column first: referenced below, the windows would be evaluated once per use)
+        frame = frame.with_columns(
+            pl.when(lower)
+            .then(pl.col("value").min().over(group))
+            .otherwise(pl.col("value").max().over(group))
+            .alias("best")
+        )
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
+    best = pl.col("best")
     target = pl.col("target")
     ratio = (
         pl.when(lower)
@@ -287,7 +392,7 @@ def rubric_points(
         .then(x.clip(0.0, top))
         .otherwise(None)
     )
-    frame = frame.with_columns(simple.alias("points"), best.alias("best"))
+    frame = frame.with_columns(simple.alias("points"))
     frame = _table_rules(frame, framework)
     frame = frame.with_columns(
         pl.when(pl.col("max_points") > 0)
@@ -296,37 +401,98 @@ def rubric_points(
         .alias("normalised"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    note = pl.concat_str(
-        pl.lit("points."),
-        kind,
-        pl.when((kind == "relative_best") & ~lower & (pl.col("best") <= 0))
-        .then(pl.lit("(best ≤ 0 → 0)"))
-        .otherwise(pl.lit("")),
-    )
-    return _finish(frame, values.columns, note)
+    # points.{kind}, and "(best ≤ 0 → 0)" for a higher-is-better relative_best nobody achieved
+    texts = [
+        None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
+    ]
+    nobody = (kind == "relative_best") & ~lower & (pl.col("best") <= 0)
+    return _note(frame, pick(texts, _leaf_code(2, nobody.fill_null(False))))
 
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Steps and categorical rules: a lookup table joined on (leaf, value)."""
+    """Steps and categorical rules: the first threshold reached (thresholds are listed best
+    first), else the ``else`` points; the points of the category of the value, else null.
+
+    Only the rows of such leaves are read, leaf by leaf (a join on (leaf, value) over every row
+    took a second at national scale); :func:`_table_rules_join` is the lookup-table form, used
+    for the values a float comparison and a join could tell apart (NaN, −0.0) and for a
+    category listed twice."""
+    steps: dict[int, tuple[list[tuple[float, float]], float]] = {}
+    categories: dict[int, dict[float, float]] = {}
+    for position, leaf in enumerate(framework.leaves()):
+        if leaf.rule is None:
+            continue
+        if leaf.rule.kind == "steps":
+            thresholds = [(float(t), float(p)) for t, p in leaf.rule.params["thresholds"]]
+            steps[position] = (thresholds, float(leaf.rule.params.get("else", 0.0)))
+        elif leaf.rule.kind == "categorical":
+            listed = [(float(c), float(p)) for c, p in leaf.rule.params["categories"].items()]
+            if len({c for c, _ in listed}) != len(listed):
+                return _table_rules_join(frame, framework)
+            categories[position] = dict(listed)
+    if not steps and not categories:
+        return frame
+    rows = frame.select(
+        pl.col("rule_kind").is_in(["steps", "categorical"]).fill_null(False).arg_true()
+    ).to_series()
+    if rows.is_empty():
+        return frame
+    table = frame.select(pl.col(LEAF).gather(rows), pl.col("value").gather(rows))
+    leaf_of = table[LEAF].fill_null(-1).cast(pl.Int64).to_numpy()
+    value = table["value"].to_numpy()  # null → NaN
+    present = table["value"].is_not_null().to_numpy()
+    if (np.isnan(value) & present).any() or ((value == 0) & np.signbit(value)).any():
+        return _table_rules_join(frame, framework)
+    points = np.full(len(value), np.nan)
+    known = np.zeros(len(value), dtype=bool)  # rows given points (the others stay null)
+    lower = {i: leaf.direction == -1 for i, leaf in enumerate(framework.leaves())}
+    for position, (thresholds, otherwise) in steps.items():
+        mine = np.flatnonzero((leaf_of == position) & present)
+        x = value[mine]
+        got = np.full(len(mine), otherwise)
+        for threshold, step_points in reversed(thresholds):  # the first reached wins
+            reached = x <= threshold if lower[position] else x >= threshold
+            got[reached] = step_points
+        points[mine], known[mine] = got, True
+    for position, mapping in categories.items():
+        mine = np.flatnonzero((leaf_of == position) & present)
+        x = value[mine]
+        for code, category_points in mapping.items():
+            hit = mine[x == code]
+            points[hit], known[hit] = category_points, True
+    new = pl.DataFrame({"p": points, "k": known}).select(pl.when("k").then("p"))["p"]
+    return frame.with_columns(frame["points"].scatter(rows, new).alias("points"))
+
+
+def _table_rules_join(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """Steps and categorical rules: a lookup table joined on (leaf, value) (the leaf by its
+    position ``_leaf``)."""
     steps, categories = [], []
-    for leaf in framework.leaves():
+    for position, leaf in enumerate(framework.leaves()):
         if leaf.rule is None:
             continue
         if leaf.rule.kind == "steps":
             for order, (threshold, points) in enumerate(leaf.rule.params["thresholds"]):
-                steps.append((leaf.id, order, float(threshold), float(points)))
+                steps.append((position, order, float(threshold), float(points)))
         elif leaf.rule.kind == "categorical":
             for code, points in leaf.rule.params["categories"].items():
-                categories.append((leaf.id, float(code), float(points)))
+                categories.append((position, float(code), float(points)))
     frame = frame.with_row_index("_row")
     if steps:
         table = pl.DataFrame(
-            steps, schema=["node_id", "step_order", "threshold", "step_points"], orient="row"
+            steps,
+            schema={
+                LEAF: pl.UInt32,
+                "step_order": pl.Int64,
+                "threshold": pl.Float64,
+                "step_points": pl.Float64,
+            },
+            orient="row",
         )
         hit = (
             frame.filter(pl.col("rule_kind") == "steps", pl.col("value").is_not_null())
-            .select("_row", "node_id", "value", "direction")
-            .join(table, on="node_id")
+            .select("_row", LEAF, "value", "direction")
+            .join(table, on=LEAF)
             .filter(
                 pl.when(pl.col("direction") == -1)
                 .then(pl.col("value") <= pl.col("threshold"))
@@ -337,8 +503,8 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             .agg(pl.col("step_points").sort_by("step_order").first())
         )
         else_points = {
-            leaf.id: float(leaf.rule.params.get("else", 0.0))
-            for leaf in framework.leaves()
+            position: float(leaf.rule.params.get("else", 0.0))
+            for position, leaf in enumerate(framework.leaves())
             if leaf.rule is not None and leaf.rule.kind == "steps"
         }
         frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
@@ -346,7 +512,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             .then(
                 pl.coalesce(
                     "step_points",
-                    pl.col("node_id").replace_strict(else_points, default=0.0),
+                    pl.col(LEAF).replace_strict(else_points, default=0.0, return_dtype=pl.Float64),
                 )
             )
             .otherwise(pl.col("points"))
@@ -354,12 +520,14 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         )
     if categories:
         table = pl.DataFrame(
-            categories, schema=["node_id", "value", "category_points"], orient="row"
+            categories,
+            schema={LEAF: pl.UInt32, "value": pl.Float64, "category_points": pl.Float64},
+            orient="row",
         )
         hit = (
             frame.filter(pl.col("rule_kind") == "categorical")
-            .select("_row", "node_id", "value")
-            .join(table, on=["node_id", "value"], how="inner")
+            .select("_row", LEAF, "value")
+            .join(table, on=[LEAF, "value"], how="inner")
             .select("_row", "category_points")
         )
         frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(

@@ -47,9 +47,8 @@ def classify(
     ``pillar_minimum``. Below the lowest band the class is null (not classified). A pillar left
     out by the ``exclude`` missing rule (ratio null) does not count against the minimum.
     """
-    classification = framework.classification
-    reading = effective_reading(framework, reading)
-    if classification is None:
+    label = class_label(framework, reading)
+    if label is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
     keys = ["unit_id", "year", "group_id"]
     total = pl.col("node_id") == framework.root_id
@@ -61,6 +60,18 @@ def classify(
         .over(keys)
         .alias("weakest_pillar")
     )
+    return scored.with_columns(
+        pl.when(total).then(label).otherwise(None).alias("class_label")
+    ).drop("weakest_pillar")
+
+
+def class_label(framework: Framework, reading: str | None = None) -> pl.Expr | None:
+    """The class of a total from its ``ratio`` and ``weakest_pillar`` (the lowest pillar
+    ratio of the unit, null when none); None when the framework has no classes."""
+    classification = framework.classification
+    reading = effective_reading(framework, reading)
+    if classification is None:
+        return None
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
         reached = pl.col("ratio").round(RANK_DECIMALS) >= band.min_ratio
@@ -70,6 +81,4 @@ def classify(
                 | (pl.col("weakest_pillar").round(RANK_DECIMALS) >= band.min_ratio)
             )
         label = pl.when(reached).then(pl.lit(band.label)).otherwise(label)
-    return scored.with_columns(
-        pl.when(total).then(label).otherwise(None).alias("class_label")
-    ).drop("weakest_pillar")
+    return label

@@ -17,7 +17,7 @@ from pipelines.appraisal import apply_points_overrides, points_overrides
 from pipelines.observations import assert_scorable
 from pipelines.preset import Preset
 from pipelines.registry import comparison_groups, units_in_year
-from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
+from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score_methods
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import UNIT_FLAGS
 from pipelines.warehouse import replace_rows, transaction
@@ -136,9 +136,7 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
                 )
             )
     with transaction(con, label="ranks"):  # the ranks and the successor grouping commit together
-        rows = replace_rows(
-            con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year}
-        )
+        rows = replace_rows(con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year})
         compute_lineage_scores(con, preset, year)
     return rows
 
@@ -159,15 +157,15 @@ def compute_lineage_scores(con: duckdb.DuckDBPyConnection, preset: Preset, year:
         units = _units_frame(preset, level, after_year, year)
         if units.is_empty():
             continue
-        for method in preset.methods:
-            scores = score(
-                values,
-                units,
-                preset.framework(level),
-                preset.method_spec(method),
-                preset.rules,
-                preset.classification_reading,
-            )
+        specs = {method: preset.method_spec(method) for method in preset.methods}
+        for method, scores in score_methods(
+            values,
+            units,
+            preset.framework(level),
+            specs,
+            preset.rules,
+            preset.classification_reading,
+        ):
             frames.append(
                 scores.with_columns(
                     pl.lit(level).alias("level"),

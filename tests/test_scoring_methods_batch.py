@@ -1,0 +1,155 @@
+"""``score_methods`` (the shared, array-based scoring of issue #7) gives, for every method,
+exactly the frame of the stages run one after the other (leaf → node → rank → order)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.demo import DemoSettings, demo_values
+from pipelines.preset import load_preset
+from pipelines.registry import comparison_groups, units_in_year
+from pipelines.scoring import engine
+from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
+from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.rules import RuleSettings
+
+SPECS = {
+    "points": MethodSpec("points"),
+    "minmax": MethodSpec("minmax"),
+    "zscore": MethodSpec("zscore"),
+    "points_mean": MethodSpec("points", missing="mean"),
+    "minmax_mean": MethodSpec("minmax", missing="mean"),
+    "zscore_mean": MethodSpec("zscore", missing="mean"),
+    "minmax_exclude": MethodSpec("minmax", missing="exclude"),
+    "points_exclude": MethodSpec("points", missing="exclude"),
+    "minmax_goalposts": MethodSpec("minmax", minmax_bounds="goalposts"),
+    "minmax_goalposts_noclip": MethodSpec("minmax", minmax_bounds="goalposts", clip=False),
+    "minmax_pooled": MethodSpec("minmax", minmax_bounds="pooled"),
+    "zscore_rescaled": MethodSpec("zscore", zscore_mode="rescaled"),
+}
+
+
+def _demo(name: str, level: str | None = None, years: int = 2):
+    preset = load_preset(name)
+    level = level or next(iter(preset.levels))
+    setup = preset.levels[level]
+    framework = preset.framework(level)
+    year = preset.first_year
+    settings = DemoSettings(
+        **{k: v for k, v in preset.demo.items() if k in DemoSettings.__annotations__}
+    )
+    units = units_in_year(preset.registry, level, year)
+    span = [year + i for i in range(years)]
+    demo = demo_values(framework, units, span, settings)
+    values = demo.select(
+        "unit_id", "year", "node_id",
+        pl.coalesce("appraised_value", "self_value").alias("value"),
+    )  # fmt: skip
+    flags = [c for c in ("has_subordinates", "has_dvctt", "is_special") if c in units.columns]
+    groups = pl.concat([comparison_groups(units, setup.comparison_group, y) for y in span]).join(
+        units.select("unit_id", *flags), on="unit_id"
+    )
+    return preset, framework, values, groups
+
+
+def _by_stages(values, units, framework, spec, rules=None, reading=None, history=None):
+    grid = engine.complete_grid(values, units, framework)
+    return engine._score_stages(
+        grid, units, framework, spec, rules or RuleSettings(), reading, history
+    )
+
+
+def _assert_same(got: pl.DataFrame, want: pl.DataFrame, spec: MethodSpec) -> None:
+    assert got.columns == SCORE_COLUMNS
+    assert got.schema == want.schema
+    if spec.missing == "exclude":
+        # the general path re-weights with grouped sums whose order polars does not fix:
+        # the last bit may differ from run to run, whoever calls it
+        assert_frame_equal(got, want, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+        return
+    assert_frame_equal(got, want, check_exact=True)
+    for column in ("points", "ratio", "z"):  # bit for bit (−0.0 included)
+        a, b = got[column].to_numpy(), want[column].to_numpy()
+        assert np.array_equal(a.view(np.int64), b.view(np.int64)), column
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [("daklak", None), ("hue", "department"), ("sonla", "department"), ("thanhhoa", "commune")],
+)
+def test_every_method_matches_the_stages(name, level):
+    preset, framework, values, units = _demo(name, level)
+    reading = preset.classification_reading
+    results = dict(score_methods(values, units, framework, SPECS, preset.rules, reading))
+    assert list(results) == list(SPECS)
+    for key, spec in SPECS.items():
+        want = _by_stages(values, units, framework, spec, preset.rules, reading)
+        _assert_same(results[key], want, spec)
+        assert_frame_equal(
+            score(values, units, framework, spec, preset.rules, reading),
+            results[key],
+            check_exact=spec.missing != "exclude",
+        )
+
+
+def test_the_array_path_is_taken_and_matches(monkeypatch):
+    """Without per-unit rules the array path scores every method but ``exclude`` with leaves
+    left out; its frames are the stages' (so this test fails if either drifts)."""
+    _, framework, values, units = _demo("daklak")
+    calls = []
+    stages = engine._score_stages
+
+    def counted(*args, **kwargs):
+        calls.append(args[3])
+        return stages(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_score_stages", counted)
+    specs = {k: s for k, s in SPECS.items() if s.missing != "exclude"}
+    results = dict(score_methods(values, units, framework, specs))
+    assert calls == []  # everything by arrays
+    monkeypatch.setattr(engine, "_score_stages", stages)
+    for key, spec in specs.items():
+        _assert_same(results[key], _by_stages(values, units, framework, spec), spec)
+
+
+def test_shuffled_input_missing_units_and_history():
+    """Rows in any order, units without any value, other years for pooled bounds."""
+    preset, framework, values, units = _demo("hue", "district", years=3)
+    first = preset.first_year
+    shuffled = values.sample(fraction=0.85, seed=7, shuffle=True)
+    history = values.filter(pl.col("year") == first).join(
+        units.select("unit_id", "year", "group_id"), on=["unit_id", "year"]
+    )
+    current = shuffled.filter(pl.col("year") > first)
+    scored = units.filter(pl.col("year") > first).reverse()
+    specs = {
+        "pooled": MethodSpec("minmax", minmax_bounds="pooled"),
+        "reference": MethodSpec("minmax", minmax_bounds="goalposts", reference_year=first),
+        "zscore_mean": MethodSpec("zscore", missing="mean"),
+        "points": MethodSpec("points"),
+    }
+    for key, got in score_methods(current, scored, framework, specs, history=history):
+        want = _by_stages(current, scored, framework, specs[key], history=history)
+        _assert_same(got, want, specs[key])
+
+
+def test_tiny_preset_and_a_unit_without_values():
+    preset = load_preset("tests/fixtures/presets/tiny.yaml")
+    for level, setup in preset.levels.items():
+        framework = preset.framework(level)
+        units = units_in_year(preset.registry, level, preset.first_year)
+        values = demo_values(framework, units, [preset.first_year], DemoSettings()).select(
+            "unit_id", "year", "node_id", pl.col("self_value").alias("value")
+        )
+        silent = units["unit_id"][0]
+        values = values.filter(pl.col("unit_id") != silent)  # reported nothing at all
+        groups = comparison_groups(units, setup.comparison_group, preset.first_year)
+        specs = {m: preset.method_spec(m) for m in preset.methods}
+        for key, got in score_methods(values, groups, framework, specs, preset.rules):
+            want = _by_stages(values, groups, framework, specs[key], preset.rules)
+            _assert_same(got, want, specs[key])
+            unit_rows = got.filter(pl.col("unit_id") == silent)
+            assert unit_rows["n_missing"].max() > 0
