@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.labels import LEVEL_NAMES
+from pipelines.warehouse import query_text
 
 STATUS_VI = {
     "accepted": "Tiếp nhận toàn bộ",
@@ -488,11 +489,7 @@ def _indicator_names(
     if not framework_id:
         return {}
     rows = con.execute(
-        "SELECT n.node_id, any_value(n.name), min(n.ordinal) FROM framework_nodes AS n "
-        "JOIN framework_versions AS v USING (framework_hash) "
-        "WHERE v.framework_id = ? AND v.version = ? AND n.is_leaf "
-        "GROUP BY n.node_id ORDER BY min(n.ordinal)",
-        [framework_id, version],
+        query_text("leaf_names"), {"framework_id": framework_id, "version": version}
     ).fetchall()
     return {node: name for node, name, _ in rows}
 
@@ -501,29 +498,7 @@ def _superseded_many(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str
     """Files received later that count instead of each given self-assessment: id → file names."""
     if not ids:
         return {}
-    rows = con.execute(
-        """
-        WITH current_files AS (
-            SELECT * FROM submissions
-            QUALIFY row_number() OVER (
-                PARTITION BY coalesce(file_sha256, submission_id)
-                ORDER BY coalesce(evaluation, 1) DESC) = 1
-        ),
-        mine AS (
-            SELECT DISTINCT v.submission_id AS sid, s.received_seq AS seq,
-                   v.unit_id, v.year, v.level
-            FROM raw_values AS v JOIN submissions AS s USING (submission_id)
-            WHERE v.submission_id IN (SELECT unnest($ids::VARCHAR[])) AND v.kind = 'self'
-        )
-        SELECT DISTINCT m.sid, c.file_name, c.received_seq
-        FROM raw_values AS r
-        JOIN mine AS m USING (unit_id, year, level)
-        JOIN current_files AS c ON c.submission_id = r.submission_id
-        WHERE r.kind = 'self' AND c.status <> 'refused' AND c.received_seq > m.seq
-        ORDER BY m.sid, c.received_seq
-        """,
-        {"ids": ids},
-    ).fetchall()
+    rows = con.execute(query_text("superseding_files"), {"ids": ids}).fetchall()
     found: dict[str, list[str]] = {}
     for sid, name, _ in rows:
         found.setdefault(sid, []).append(name)
