@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from pipelines.labels import LEVEL_NAMES
+from pipelines.warehouse import run_query
 from pipelines.yamlfile import read_yaml
 
 # Colours of classification bands, best band first; "not classified" is grey.
@@ -468,12 +469,7 @@ def level_data(
         ).pl()
         uncertainty = found if found.height else None
 
-    adjustments = con.execute(
-        "SELECT unit_id, indicator_id, self_value, appraised_value, appraisal_reason AS reason "
-        "FROM observations WHERE year = ? AND level = ? AND appraisal_submission_id IS NOT NULL "
-        "AND appraised_value IS DISTINCT FROM self_value ORDER BY unit_id, indicator_id",
-        [year, level],
-    ).pl()
+    adjustments = run_query(con, "appraisal_adjustments", year=year, level=level)
     scored = set(totals["unit_id"])
     flagged = units.filter(
         pl.col("unit_id").is_in(list(scored))
@@ -526,14 +522,7 @@ def history(
     con: duckdb.DuckDBPyConnection, up_to_year: int, method: str, registry: str
 ) -> pl.DataFrame:
     """Every unit's total and rank in each year up to ``up_to_year`` (latest snapshots)."""
-    frame = con.execute(
-        "SELECT l.year, l.level, s.group_id, s.unit_id, s.points, s.max_points, s.ratio, s.rank, "
-        "s.class_label, count(*) OVER (PARTITION BY l.year, l.level, s.group_id) AS group_size "
-        "FROM latest_snapshots l JOIN snapshot_scores s USING (snapshot_id) "
-        "WHERE l.method = ? AND l.year <= ? AND s.node_level = 'index' "
-        "ORDER BY l.year, l.level, s.group_id, s.rank",
-        [method, up_to_year],
-    ).pl()
+    frame = run_query(con, "report_history", method=method, up_to_year=up_to_year)
     names = _unit_names(con, registry).select("unit_id", "unit_name")
     return frame.join(names, on="unit_id", how="left")
 
