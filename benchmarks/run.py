@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 DATA = REPO / "var" / "bench" / "national"
 GIB = 1024**3
-IMPORTS = "import polars, duckdb, dagster, great_expectations, openpyxl"
+IMPORTS = ("polars", "duckdb", "dagster", "great_expectations", "openpyxl")
 
 ROWS: list[tuple[str, str, str, str, str]] = []  # figure, measured, target, ratio, verdict
 
@@ -84,20 +84,27 @@ def child_scoring() -> dict:
     years = sorted(values["year"].unique().to_list())
     units = pl.concat([comparison_groups(old, "parent", y) for y in years])
     loaded = peak_rss()
-    started = time.perf_counter()
-    per_method, rows = {}, 0
     specs = {method: preset.method_spec(method) for method in preset.methods}
-    t = time.perf_counter()
-    # one method at a time, each frame dropped before the next (as the warehouse stages do);
-    # the grid and the method-independent columns are shared (score_methods)
-    for method, scores in score_methods(values, units, framework, specs):
-        rows += scores.height
-        per_method[method] = round(time.perf_counter() - t, 3)
-        del scores
+    # the whole three-method scoring three times, each run's frames dropped: the first run pays
+    # the cold start (page faults on fresh memory, lazy imports); ``seconds`` is the median
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        per_method, rows = {}, 0
         t = time.perf_counter()
-    seconds = time.perf_counter() - started
+        # one method at a time, each frame dropped before the next (as the warehouse stages do);
+        # the grid and the method-independent columns are shared (score_methods)
+        for method, scores in score_methods(values, units, framework, specs):
+            rows += scores.height
+            per_method[method] = round(time.perf_counter() - t, 3)
+            del scores
+            t = time.perf_counter()
+        runs.append((time.perf_counter() - started, per_method))
+    seconds, per_method = sorted(runs, key=lambda run: run[0])[1]
     return {
         "seconds": seconds,
+        "first_seconds": runs[0][0],
+        "runs": [round(run[0], 3) for run in runs],
         "per_method": per_method,
         "rows": rows,
         "units": units["unit_id"].n_unique(),
@@ -223,10 +230,40 @@ def child_intake(mode: str, folder: str) -> dict:
     }
 
 
-def child_import() -> dict:
+def child_import(*names: str) -> dict:
+    """Import the named packages (default: the five big ones) in this fresh interpreter."""
+    import importlib
+
     started = time.perf_counter()
-    exec(IMPORTS)
-    return {"seconds": time.perf_counter() - started}
+    failed = []
+    for name in names or IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a package that only imports as part of another: counted there
+            failed.append(name)
+    return {"seconds": time.perf_counter() - started, "failed": failed}
+
+
+def child_demo_libraries(home: str) -> dict:
+    """Run the one-year demo in this process (fresh ``home``) and list the third-party packages
+    it imported: the libraries whose bare import time the demo is measured against."""
+    import sysconfig
+
+    os.environ.update(DTI_HOME=home, DAGSTER_HOME=str(Path(home) / "dagster"))
+    os.environ.pop("DTI_WAREHOUSE", None)
+    from dti_cli.main import cli
+
+    try:
+        cli.main(["demo", "--years", "2024"], standalone_mode=False)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    site = str(Path(sysconfig.get_paths()["purelib"]).resolve())
+    names = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if path and str(Path(path).resolve()).startswith(site) and not name.startswith("_"):
+            names.add(name.partition(".")[0])
+    return {"libraries": sorted(names - {"dti", "pipelines", "dti_assets", "dti_cli"})}
 
 
 # ------------------------------------------------------------------ figures
@@ -240,12 +277,13 @@ def bench_scoring() -> None:
     print(
         f"      {result['units']:,} units × {result['leaves']} components × {result['years']} "
         f"years = {result['values']:,} values → {result['rows']:,} score rows; per method "
+        f"(median run) "
         f"{result['per_method']}",
         flush=True,
     )
     row(
         "scoring time (3 methods)",
-        f"{result['seconds']:.2f} s",
+        f"{result['seconds']:.2f} s (median of 3 runs; first run {result['first_seconds']:.2f} s)",
         "≤ 2 s",
         f"baseline, a naive per-unit Python loop doing min-max alone (no ranks, no pillars, no "
         f"audit) {naive['seconds']:.2f} s: the engine takes "
@@ -322,11 +360,18 @@ def _cold_demo(years: str | None, profile: Path | None = None) -> float:
 
 def bench_demo(full: bool) -> None:
     print("\n[4] the demo main job from a cold CLI", flush=True)
-    imports = min(child("import")["seconds"] for _ in range(2))
+    libraries = child("demo_libraries", tempfile.mkdtemp(prefix="demo-libs-"))["libraries"]
+    core = min(child("import")["seconds"] for _ in range(2))
+    imports = min(child("import", *libraries)["seconds"] for _ in range(2))
+    print(
+        f"      the demo imports {len(libraries)} third-party packages: {', '.join(libraries)}",
+        flush=True,
+    )
     one_year = _cold_demo("2024")
     row(
         "demo main job, 1 year × 3 levels (`dti demo --years 2024`)",
-        f"{one_year:.1f} s (bare import of its libraries {imports:.1f} s)",
+        f"{one_year:.1f} s (bare import of the {len(libraries)} packages it imports "
+        f"{imports:.1f} s; of polars, duckdb, dagster, GX and openpyxl alone {core:.1f} s)",
         f"≤ import + 10 s = {imports + 10:.1f} s",
         f"{one_year - imports:.1f} s beyond the imports",
         one_year <= imports + 10,

@@ -11,9 +11,10 @@ from polars.testing import assert_frame_equal
 from pipelines.demo import DemoSettings, demo_values
 from pipelines.preset import load_preset
 from pipelines.registry import comparison_groups, units_in_year
-from pipelines.scoring import engine
+from pipelines.scoring import batch, engine
 from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.rank import rank_within_groups
 from pipelines.scoring.rules import RuleSettings
 
 SPECS = {
@@ -153,3 +154,55 @@ def test_tiny_preset_and_a_unit_without_values():
             _assert_same(got, want, specs[key])
             unit_rows = got.filter(pl.col("unit_id") == silent)
             assert unit_rows["n_missing"].max() > 0
+
+
+def _window_ranks(points: np.ndarray, run_of: np.ndarray) -> np.ndarray:
+    """The general path's ranks (``rank_within_groups``) of ``units × nodes`` points, the
+    groups being the runs of units."""
+    n_units, n_nodes = points.shape
+    frame = pl.DataFrame(
+        {
+            "points": points.reshape(-1),
+            "year": np.zeros(n_units * n_nodes, dtype=np.int32),
+            "group_id": np.repeat(run_of, n_nodes).astype(str),
+            "node_id": np.tile(np.arange(n_nodes), n_units).astype(str),
+        }
+    )
+    ranked = rank_within_groups(frame)["rank"].to_numpy()
+    return ranked.reshape(n_units, n_nodes)
+
+
+def test_integer_ranks_are_the_window_ranks():
+    """The sort of integer keys (``batch._rank_block``) gives the window's ranks: ties at
+    ``RANK_DECIMALS`` (float noise such as 0.1 + 0.2), −0.0 and 0.0, negative points, groups of
+    one; NaN or points beyond the integer grid are left to the window."""
+    rng = np.random.default_rng(3)
+    n_units, n_nodes = 400, 5
+    run_of = np.sort(rng.integers(0, 37, n_units))
+    run_of = np.unique(run_of, return_inverse=True)[1]
+    points = np.round(rng.random((n_units, n_nodes)) * 10, 1)
+    points[::7, 0] = 0.1 + 0.2
+    points[1::7, 0] = 0.3
+    points[::5, 1] = -0.0
+    points[1::5, 1] = 0.0
+    points[:, 2] = -points[:, 2]
+    points[:, 3] = rng.random(n_units) * 1000  # no ties: full 53-bit fractions
+    got = batch._rank_block(points, run_of, int(run_of.max()) + 1)
+    assert got is not None
+    assert np.array_equal(got, _window_ranks(points, run_of))
+    for odd in (np.nan, np.inf, 1e300):
+        bad = points.copy()
+        bad[3, 4] = odd
+        assert batch._rank_block(bad, run_of, int(run_of.max()) + 1) is None
+
+
+def test_units_without_a_group_reorder_the_rows():
+    """Units whose group is null sort first in the result but last in the grid: the array
+    path gathers the units into the final order (and ranks those groups as the window)."""
+    _, framework, values, units = _demo("daklak")
+    units = units.with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise("group_id").alias("group_id")
+    )
+    specs = {k: s for k, s in SPECS.items() if s.missing != "exclude"}
+    for key, got in score_methods(values, units, framework, specs):
+        _assert_same(got, _by_stages(values, units, framework, specs[key]), specs[key])

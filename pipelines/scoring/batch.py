@@ -9,11 +9,17 @@ method's scores are computed without string keys:
 - the group statistics of the methods are windows over one integer code per (year, group, leaf)
   instead of the three string columns — the same groups with the same rows in the same order,
   so the same numbers (:class:`pipelines.scoring.normalise.Keys`);
-- the leaf → node sums are the dense column sums of :class:`pipelines.scoring.dense.DenseTree`;
+- the leaf → node sums are the dense column sums of :class:`pipelines.scoring.dense.DenseTree`,
+  a block of units at a time, straight into the final row order (no full-size transposes);
 - the rows are built directly in the final order (year, group, unit, node ordinal), and the
   columns that do not depend on the method (keys, node, maximum) once per grid, shared by every
   method's frame;
-- ranks are taken over one integer code per (year, group, node), classes on one row per unit.
+- ``rule_applied`` travels as a small integer code into a list of texts (the normalisers'
+  ``Keys.texts``), and the string column is gathered once, in the final rows, from those few
+  texts;
+- ranks are one integer sort of (run of units, rounded points) keys per few nodes (the window
+  over (year, group, node) when the points are not on the 10^-6 grid), classes on one row per
+  unit.
 
 The expressions are the general path's own (the normalisers, :func:`engine.missing_rule`, the
 class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value for value
@@ -32,6 +38,7 @@ from pipelines.scoring.dense import DenseLayout, DenseTree
 from pipelines.scoring.methods import RANK_DECIMALS, MethodSpec
 from pipelines.scoring.normalise import (
     LEAF,
+    RULE_CODE,
     Keys,
     leaf_table,
     minmax_signed,
@@ -43,6 +50,50 @@ from pipelines.scoring.rank import class_label
 SIGNED_NORMALISERS = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}
 KEYS = Keys(group=("_k",), pooled=("_pk",))
 OUTPUT_ORDER = ["year", "group_id", "unit_id"]
+
+
+def _codes(group: np.ndarray, n: int, name: str) -> pl.Series:
+    """``group × n + i`` for each ``group`` code and ``i < n`` (group-major): the integer key
+    of the group statistics, 32 bits when they suffice (the same groups either way)."""
+    top = (int(group.max()) + 1) * n if group.size else 0
+    kind = np.int32 if top < 2**31 else np.int64
+    key = (group.astype(kind)[:, None] * kind(n) + np.arange(n, dtype=kind)).reshape(-1)
+    return pl.Series(name, key)
+
+
+def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarray | None:
+    """Ranks (``units × nodes``, int32) of a few nodes' points within each run of units, or
+    None when the rounded points are not exact multiples of 10^-``RANK_DECIMALS``."""
+    n_units, n_nodes = points.shape
+    by_node = np.ascontiguousarray(points.T).reshape(-1)
+    rounded = pl.Series("p", by_node).round(RANK_DECIMALS).to_numpy()
+    scale = 10.0**RANK_DECIMALS
+    with np.errstate(invalid="ignore", over="ignore"):
+        steps = np.rint(rounded * scale)
+        if not np.all(steps / scale == rounded):  # NaN, inf, or not on the grid
+            return None
+    hi, lo = float(steps.max()), float(steps.min())
+    if max(abs(hi), abs(lo)) >= 2.0**52:  # beyond, differences of floats are not exact
+        return None
+    span = hi - lo + 1
+    if span >= 2.0**62 / (n_nodes * n_runs):  # the keys must fit in 64 bits
+        return None
+    # (node, run) segments, in order: sorting the keys sorts each segment where it is
+    segment = (np.arange(n_nodes, dtype=np.int64)[:, None] * n_runs + run_of[None, :]).reshape(-1)
+    key = segment * np.int64(span) + (hi - steps).astype(np.int64)
+    order = np.argsort(key)
+    key = key[order]
+    position = np.arange(key.size, dtype=np.int64)
+    tie_start = np.empty(key.size, dtype=bool)
+    tie_start[0] = True
+    np.not_equal(key[1:], key[:-1], out=tie_start[1:])
+    first = np.where(tie_start, position, 0)
+    np.maximum.accumulate(first, out=first)
+    seg_start = np.where(np.diff(segment, prepend=-1) != 0, position, 0)
+    np.maximum.accumulate(seg_start, out=seg_start)
+    rank = np.empty(key.size, dtype=np.int32)
+    rank[order] = first - seg_start + 1
+    return rank.reshape(n_nodes, n_units).T
 
 
 class DenseScorer:
@@ -77,41 +128,42 @@ class DenseScorer:
         )["g"]
         return codes.to_numpy()
 
-    @cached_property
-    def base(self) -> pl.DataFrame:
-        """The grid without string keys: ``value``, ``_leaf`` and ``_k`` (the leaf attributes
-        are added per method and dropped with its frame: less memory held between methods)."""
+    def _base(self) -> pl.DataFrame:
+        """The grid without string keys: ``value``, ``_leaf`` and ``_k``, built for each method
+        (milliseconds) rather than held between methods, as are the leaf attributes."""
         leaves = self.framework.leaves()
         where = {leaf.id: i for i, leaf in enumerate(leaves)}
         leaf_pos = np.array([where[leaf] for leaf in self.layout.leaf_ids], dtype=np.uint32)
-        n_units, n_leaves = self.n_units, self.n_leaves
+        n_units = self.n_units
         row_leaf = pl.Series(LEAF, np.tile(leaf_pos, n_units), dtype=pl.UInt32)
-        key = np.repeat(self._unit_group * n_leaves, n_leaves) + np.tile(
-            np.arange(n_leaves, dtype=np.int64), n_units
-        )
         return pl.DataFrame(
-            [self.layout.value_series(), row_leaf, pl.Series("_k", key, dtype=pl.Int64)]
+            [self.layout.value_series(), row_leaf, self._unit_keys(self._unit_group, "_k")]
         )
 
+    def _unit_keys(self, group: np.ndarray, name: str) -> pl.Series:
+        """One code per (unit's ``group``, leaf) on every grid row."""
+        return _codes(group, self.n_leaves, name)
+
     def _method_frame(self, spec: MethodSpec) -> pl.DataFrame:
-        """:attr:`base` with the attributes this method reads besides."""
+        """:meth:`_base` with the attributes this method reads besides."""
         table = leaf_table(self.framework)
         extra = ["max_points", "direction"]
         if spec.method == "points":
             extra += ["rule_kind", "target"]
         elif spec.method == "minmax" and spec.minmax_bounds == "goalposts":
             extra += ["goalpost_lo", "goalpost_hi"]
-        frame = self.base.with_columns(
-            pl.lit(table[c]).gather(pl.col(LEAF)).alias(c) for c in extra
-        ).with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
+        # the rule kind is only compared: a categorical (4 bytes a row, not a 16-byte view)
+        table = table.with_columns(pl.col("rule_kind").cast(pl.Categorical))
+        frame = (
+            self._base()
+            .with_columns(pl.lit(table[c]).gather(pl.col(LEAF)).alias(c) for c in extra)
+            .with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
+        )
         if spec.method == "minmax" and spec.minmax_bounds == "pooled":
             group = self.layout.units.select(
                 pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64).alias("g")
             )["g"].to_numpy()
-            pooled = np.repeat(group * self.n_leaves, self.n_leaves) + np.tile(
-                np.arange(self.n_leaves, dtype=np.int64), self.n_units
-            )
-            frame = frame.with_columns(pl.Series("_pk", pooled, dtype=pl.Int64))
+            frame = frame.with_columns(self._unit_keys(group, "_pk"))
         return frame
 
     @cached_property
@@ -129,9 +181,9 @@ class DenseScorer:
         units = self.layout.units
         if self._order is not None:
             units = units.gather(self._order)
-        node_rows = np.tile(np.arange(n_nodes), n_units)
+        node_rows = np.tile(np.arange(n_nodes, dtype=np.uint32), n_units)
         ordinal = {node_id: i for i, node_id in enumerate(self.framework.nodes)}
-        return units.gather(np.repeat(np.arange(n_units), n_nodes)).select(
+        return units.gather(np.repeat(np.arange(n_units, dtype=np.uint32), n_nodes)).select(
             "year",
             "group_id",
             "unit_id",
@@ -146,27 +198,18 @@ class DenseScorer:
         maxima = np.array([float(node.max_points) for node in self.tree.nodes])
         return np.tile(maxima, self.n_units)
 
-    @cached_property
     def _rank_key(self) -> pl.Series:
         """One code per (year, group, node), in the final row order."""
         group = self._unit_group if self._order is None else self._unit_group[self._order]
-        n_nodes = len(self.tree.nodes)
-        key = np.repeat(group * n_nodes, n_nodes) + np.tile(
-            np.arange(n_nodes, dtype=np.int64), self.n_units
-        )
-        return pl.Series("_k", key, dtype=pl.Int64)
+        return _codes(group, len(self.tree.nodes), "_k")
 
     @cached_property
-    def _rule_source(self) -> pl.Series:
-        """For each final row of a leaf, its row in the grid (null on the other nodes)."""
+    def _leaf_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(node columns, grid leaf columns)``: where each leaf's row sits among a unit's
+        final rows, and its column in the grid."""
         position = self.tree.position
-        leaf_col = np.array([position.get(node.id, -1) for node in self.tree.nodes])
-        units = np.arange(self.n_units) if self._order is None else self._order
-        source = (units[:, None] * self.n_leaves + leaf_col[None, :]).reshape(-1)
-        is_leaf = np.tile(leaf_col >= 0, self.n_units)
-        return pl.select(
-            pl.when(pl.lit(pl.Series(is_leaf))).then(pl.lit(pl.Series(source, dtype=pl.Int64)))
-        ).to_series()
+        pairs = [(k, position[n.id]) for k, n in enumerate(self.tree.nodes) if n.id in position]
+        return np.array([k for k, _ in pairs]), np.array([c for _, c in pairs])
 
     # ------------------------------------------------------------ one method
 
@@ -175,9 +218,12 @@ class DenseScorer:
         ``exclude`` rule left leaves out)."""
         from pipelines.scoring.engine import missing_rule
 
+        # rule_applied as codes into ``texts`` (the string column is built once, at the end)
+        texts: list[str | None] = []
+        keys = Keys(group=KEYS.group, pooled=KEYS.pooled, texts=texts)
         frame = SIGNED_NORMALISERS[spec.method](
-            self._method_frame(spec), self.framework, spec, history, KEYS
-        ).select("value", "_k", "max_points", "points", "z", "rule_applied")
+            self._method_frame(spec), self.framework, spec, history, keys
+        ).select("value", "_k", "max_points", "points", "z", RULE_CODE)
         todo = pl.col("points").is_null()
         missing = frame.select(todo.arg_true()).to_series()
         if len(missing) and spec.missing == "exclude":
@@ -190,42 +236,64 @@ class DenseScorer:
                 )
             filled, text, _ = missing_rule(spec)
             filled_rows = frame[missing].select(filled.alias("f"), text.alias("t"))
+            # the missing rows' texts: codes after the method's, by their sorted distinct texts
+            said = filled_rows.select(
+                (pl.col("t").rank("dense").cast(pl.Int64) - 1 + len(texts)).alias("c")
+            )["c"]
+            texts.extend(filled_rows["t"].drop_nulls().unique().sort().to_list())
             frame = frame.select(
                 frame["points"].scatter(missing, filled_rows["f"]).alias("points"),
                 "z",
-                frame["rule_applied"].scatter(missing, filled_rows["t"]).alias("rule_applied"),
+                frame[RULE_CODE].scatter(missing, said).alias(RULE_CODE),
             )
+            del filled_rows, said
         n_units, n_leaves = self.n_units, self.n_leaves
-        points = np.ascontiguousarray(frame["points"].to_numpy().reshape(n_units, n_leaves).T)
-        z = np.ascontiguousarray(frame["z"].to_numpy().reshape(n_units, n_leaves).T)
-        lacking = np.zeros(n_units * n_leaves, dtype=np.int64)
-        lacking[missing.to_numpy()] = 1
-        lacking = np.ascontiguousarray(lacking.reshape(n_units, n_leaves).T)
-        rules = frame["rule_applied"]
-        del frame
-        out_points, out_z, out_missing = self.tree.aggregate(points, z, lacking)
+        points = frame["points"].to_numpy().reshape(n_units, n_leaves)
+        z = None
+        if frame["z"].null_count() < frame.height:
+            z = frame["z"].to_numpy().reshape(n_units, n_leaves)  # null → NaN
+        lacking = None
+        if len(missing):
+            lacking = np.zeros(n_units * n_leaves, dtype=np.bool_)
+            lacking[missing.to_numpy()] = True
+            lacking = lacking.reshape(n_units, n_leaves)
+        # a code past the texts: null
+        codes = frame[RULE_CODE].fill_null(len(texts)).cast(pl.Int32).to_numpy()
+        del frame, missing
+        out_points, out_z, out_missing = self.tree.aggregate_rows(points, z, lacking, self._order)
         del points, z, lacking
-        return self._assemble(out_points, out_z, out_missing, rules)
+        rules = self._rule_codes(codes.reshape(n_units, n_leaves), len(texts))
+        del codes
+        return self._assemble(out_points, out_z, out_missing, rules, texts)
 
-    def _flat(self, by_node: np.ndarray) -> np.ndarray:
-        """``nodes × units`` → one value per final row."""
-        if self._order is not None:
-            by_node = by_node[:, self._order]
-        return by_node.T.reshape(-1)
+    def _rule_codes(self, codes: np.ndarray, null: int) -> np.ndarray:
+        """The leaves' codes (``units × leaves``) on the final rows (``null`` on the others)."""
+        node_cols, grid_cols = self._leaf_columns
+        out = np.full((self.n_units, len(self.tree.nodes)), null, dtype=np.uint32)
+        rows = codes if self._order is None else codes[self._order]
+        out[:, node_cols] = rows[:, grid_cols]
+        return out.reshape(-1)
 
     def _assemble(
-        self, out_points: np.ndarray, out_z: np.ndarray, out_missing: np.ndarray, rules: pl.Series
+        self,
+        out_points: np.ndarray,
+        out_z: np.ndarray | None,
+        out_missing: np.ndarray,
+        rules: np.ndarray,
+        texts: list[str | None],
     ) -> pl.DataFrame:
-        points = self._flat(out_points)
+        """The frame from ``units × nodes`` arrays already in the final row order."""
+        points = out_points.reshape(-1)
+        ranked = self._ranks(out_points)
         maxima = self._max_points
         ratio = np.divide(points, maxima, out=np.full_like(points, np.nan), where=maxima > 0)
-        ranked = pl.DataFrame([pl.Series("p", points), self._rank_key]).select(
-            pl.col("p")
-            .round(RANK_DECIMALS)
-            .rank(method="min", descending=True)
-            .over("_k")
-            .cast(pl.Int32)
-        )["p"]
+        labels = self._class_labels(ratio)
+        ratio = pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True)
+        if out_z is None:
+            z = pl.lit(None, dtype=pl.Float64).alias("z")
+        else:
+            z = pl.Series("z", out_z.reshape(-1), dtype=pl.Float64, nan_to_null=True)
+        del out_z
         return self.frame.select(
             "year",
             "group_id",
@@ -235,14 +303,54 @@ class DenseScorer:
             "ordinal",
             pl.Series("points", points, dtype=pl.Float64),
             "max_points",
-            pl.Series("ratio", ratio, dtype=pl.Float64).fill_nan(None),
-            pl.Series("z", self._flat(out_z), dtype=pl.Float64).fill_nan(None),
+            ratio,
+            z,
             ranked.alias("rank"),
-            self._class_labels(ratio).alias("class_label"),
-            pl.Series("n_missing", self._flat(out_missing), dtype=pl.Int32),
+            labels.alias("class_label"),
+            pl.Series("n_missing", out_missing.reshape(-1), dtype=pl.Int32),
             pl.lit(False).alias("excluded"),
-            rules.gather(self._rule_source).alias("rule_applied"),
+            pl.Series("rule_applied", [*texts, None], dtype=pl.String).gather(rules),
         )
+
+    @cached_property
+    def _runs(self) -> np.ndarray | None:
+        """The start of each (year, group)'s run of units in the final order (None when a
+        group's units are not one run)."""
+        group = self._unit_group if self._order is None else self._unit_group[self._order]
+        starts = np.flatnonzero(np.diff(group, prepend=group[:1] - 1) != 0)
+        return starts if len(starts) == len(np.unique(group)) else None
+
+    def _ranks(self, out_points: np.ndarray) -> pl.Series:
+        """``rank`` (:func:`pipelines.scoring.rank.rank_within_groups`: descending, ties the
+        lowest, points compared at ``RANK_DECIMALS``) from ``units × nodes`` points.
+
+        Node by node, each group's units are one run: an integer sort of (run, points) keys
+        ranks every group of a few nodes at a time — when the rounded points are exact
+        multiples of 10^-decimals (checked: then comparing the integers is comparing the
+        points), else the window over (year, group, node)."""
+        n_units, n_nodes = out_points.shape
+        runs = self._runs
+        if runs is not None and n_units:
+            rank = np.empty((n_units, n_nodes), dtype=np.int32)
+            run_of = np.zeros(n_units, dtype=np.int64)
+            run_of[runs[1:]] = 1
+            np.cumsum(run_of, out=run_of)
+            step = max(1, (1 << 19) // n_units)
+            for first_node in range(0, n_nodes, step):
+                nodes = slice(first_node, min(first_node + step, n_nodes))
+                block = _rank_block(out_points[:, nodes], run_of, len(runs))
+                if block is None:
+                    break
+                rank[:, nodes] = block
+            else:
+                return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
+        return pl.DataFrame([pl.Series("p", out_points.reshape(-1)), self._rank_key()]).select(
+            pl.col("p")
+            .round(RANK_DECIMALS)
+            .rank(method="min", descending=True)
+            .over("_k")
+            .cast(pl.Int32)
+        )["p"]
 
     def _class_labels(self, ratio: np.ndarray) -> pl.Series:
         """``class_label`` on each unit's index row (:func:`pipelines.scoring.rank.classify`)."""
@@ -251,7 +359,7 @@ class DenseScorer:
         label = class_label(self.framework, self.reading)
         if label is None:
             return pl.Series("class_label", [None], dtype=pl.String).gather(
-                np.zeros(n_units * n_nodes, dtype=np.int64)
+                np.zeros(n_units * n_nodes, dtype=np.uint32)
             )
         by_unit = ratio.reshape(n_units, n_nodes)
         root = next(k for k, node in enumerate(nodes) if node.id == self.framework.root_id)
@@ -270,6 +378,6 @@ class DenseScorer:
             .select(label.alias("l"))["l"]
             .append(pl.Series("l", [None], dtype=pl.String))
         )
-        index = np.full((n_units, n_nodes), n_units, dtype=np.int64)
+        index = np.full((n_units, n_nodes), n_units, dtype=np.uint32)
         index[:, root] = np.arange(n_units)
         return labels.gather(index.reshape(-1))

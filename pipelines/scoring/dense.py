@@ -28,16 +28,14 @@ UNIT_KEYS = ["unit_id", "year", "group_id"]
 class DenseLayout:
     """The complete grid as arrays: ``units`` (``unit_id, year, group_id``, sorted by year,
     group and unit) each own a block of ``len(leaf_ids)`` rows, one per leaf (sorted by id);
-    ``value`` (NaN where nothing was reported, see ``present``) in that row order."""
+    ``values`` (null where nothing was reported) in that row order."""
 
     units: pl.DataFrame
     leaf_ids: list[str]
-    value: np.ndarray
-    present: np.ndarray
+    values: pl.Series
 
     def value_series(self) -> pl.Series:
-        value = pl.Series("value", self.value, dtype=pl.Float64, nan_to_null=False)
-        return pl.select(pl.when(pl.Series(self.present)).then(value).otherwise(None)).to_series()
+        return self.values
 
     def frame(self) -> pl.DataFrame:
         """``unit_id, year, group_id, node_id, value``: the rows of the grid."""
@@ -97,25 +95,47 @@ def dense_layout(
         keyed["unit_id"].replace_strict(code_of, return_dtype=pl.Int64).to_numpy(),
         keyed["year"].to_numpy() - first_year,
     ] = np.arange(n_units)
-    unit_code = reported["unit_id"].replace_strict(code_of, default=-1, return_dtype=pl.Int64)
+    # 32-bit codes and positions while they suffice (fewer full-length temporaries)
+    wide = max(names.len(), n_units * n_leaves) >= 2**31
+    code_type, np_code = (pl.Int64, np.int64) if wide else (pl.Int32, np.int32)
+    block = block.astype(np_code)
+    unit_code = reported["unit_id"].replace_strict(code_of, default=-1, return_dtype=code_type)
     leaf_code = reported["node_id"].replace_strict(
-        {leaf: i for i, leaf in enumerate(leaf_ids)}, default=-1, return_dtype=pl.Int64
+        {leaf: i for i, leaf in enumerate(leaf_ids)}, default=-1, return_dtype=code_type
     )
-    year = reported["year"].to_numpy().astype(np.int64) - first_year
+    year = reported["year"].to_numpy().astype(np_code) - np_code(first_year)
     unit_code, leaf_code = unit_code.to_numpy(), leaf_code.to_numpy()
     usable = (unit_code >= 0) & (leaf_code >= 0) & (year >= 0) & (year <= last_year - first_year)
-    row = np.full(reported.height, -1, dtype=np.int64)
-    row[usable] = block[unit_code[usable], year[usable]]
-    usable &= row >= 0
-    position = row[usable] * n_leaves + leaf_code[usable]
+    column = reported["value"]
+    value = column.to_numpy()  # null → NaN
+    present = column.is_not_null().to_numpy()
+    if usable.all():  # every value belongs to a listed unit, year and leaf (the usual case)
+        row = block[unit_code, year]
+        del unit_code, year
+        usable = row >= 0
+    else:
+        row = np.full(reported.height, -1, dtype=np_code)
+        row[usable] = block[unit_code[usable], year[usable]]
+        del unit_code, year
+        usable &= row >= 0
+    if usable.all():
+        position = row
+        position *= n_leaves
+        position += leaf_code
+    else:
+        position = row[usable] * n_leaves + leaf_code[usable]
+        value, present = value[usable], present[usable]
+    del leaf_code, usable
     # a value reported twice: the last one counts (as ``unique(keep="last")``); numpy assigns
     # repeated indices in order, so the last write stays
     grid_value = np.full(n_units * n_leaves, np.nan)
     grid_present = np.zeros(n_units * n_leaves, dtype=bool)
-    column = reported["value"]
-    grid_value[position] = column.fill_null(np.nan).to_numpy()[usable]
-    grid_present[position] = column.is_not_null().to_numpy()[usable]
-    return DenseLayout(keyed, leaf_ids, grid_value, grid_present)
+    grid_value[position] = value
+    grid_present[position] = present
+    del position, value, present
+    series = pl.Series("value", grid_value, dtype=pl.Float64, nan_to_null=False)
+    series = pl.select(pl.when(pl.Series(grid_present)).then(series).otherwise(None)).to_series()
+    return DenseLayout(keyed, leaf_ids, series.alias("value"))
 
 
 def grid_shape(frame: pl.DataFrame, framework: Framework) -> tuple[int, list[str]] | None:
@@ -197,6 +217,61 @@ class DenseTree:
                 miss += missing[c]
             with np.errstate(invalid="ignore", divide="ignore"):
                 out_z[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null (as the general path)
+        return out_points, out_z, out_missing
+
+    def aggregate_rows(
+        self,
+        points: np.ndarray,
+        z: np.ndarray | None,
+        lacking: np.ndarray | None,
+        order: np.ndarray | None = None,
+        block: int = 4096,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """:meth:`aggregate` on ``units × leaves`` arrays (the grid's own layout), giving
+        ``units × nodes`` arrays in the unit ``order`` (None: the grid's) — the final rows, with
+        no full-size transposed copy: a block of units at a time. The same operations on every
+        element, so the same numbers. ``z`` None: no leaf has a z (out z: None); ``lacking``
+        None: no leaf is missing."""
+        n_units = points.shape[0]
+        n_nodes = len(self.nodes)
+        weight = self.weight[:, None]
+        out_points = np.empty((n_units, n_nodes))
+        out_z = None if z is None else np.empty((n_units, n_nodes))
+        out_missing = np.zeros((n_units, n_nodes), dtype=np.int32)
+        below = [self.below[node.id] for node in self.nodes]
+        for start in range(0, n_units, block):
+            rows = slice(start, min(start + block, n_units))
+            pick = rows if order is None else order[rows]
+            p = np.ascontiguousarray(points[pick].T)
+            acc = np.empty((n_nodes, p.shape[1]))
+            for k, (first, *rest) in enumerate(below):
+                row = acc[k]
+                row[:] = p[first]
+                for c in rest:  # left to right, in leaf order
+                    row += p[c]
+            out_points[rows] = acc.T
+            if z is not None:
+                zb = np.ascontiguousarray(z[pick].T)
+                has_z = ~np.isnan(zb)
+                z_weighted = np.where(has_z, zb * weight, 0.0)
+                z_weight = np.where(has_z, weight, 0.0)
+                for k, (first, *rest) in enumerate(below):
+                    num, den = z_weighted[first].copy(), z_weight[first].copy()
+                    for c in rest:
+                        num += z_weighted[c]
+                        den += z_weight[c]
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        acc[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null
+                out_z[rows] = acc.T
+            if lacking is not None:
+                m = np.ascontiguousarray(lacking[pick].T).astype(np.int32)
+                miss = np.empty((n_nodes, m.shape[1]), dtype=np.int32)
+                for k, (first, *rest) in enumerate(below):
+                    row = miss[k]
+                    row[:] = m[first]
+                    for c in rest:
+                        row += m[c]
+                out_missing[rows] = miss.T
         return out_points, out_z, out_missing
 
 

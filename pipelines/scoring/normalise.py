@@ -25,7 +25,7 @@ Degenerate groups (documented, never NaN):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -37,6 +37,7 @@ from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 GROUP_KEYS = ["year", "group_id", "node_id"]
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
 LEAF = "_leaf"  # the row's position in framework.leaves() (attached by :func:`_signed`)
+RULE_CODE = "_rule"  # rule_applied as an index into Keys.texts (see :class:`Keys`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Keys:
 
     group: tuple[str, ...] = tuple(GROUP_KEYS)
     pooled: tuple[str, ...] = ("group_id", "node_id")
+    # given (an empty list): ``rule_applied`` is left as an integer code, column ``RULE_CODE``
+    # (null where the value gave no points), and the texts it indexes are appended here — the
+    # batch scorer builds the string column once, in the final rows, from a few texts
+    texts: list[str | None] | None = field(default=None, compare=False)
 
 
 DEFAULT_KEYS = Keys()
@@ -102,6 +107,21 @@ def _note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
     )
 
 
+def _note_pick(
+    frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr, keys: Keys
+) -> pl.DataFrame:
+    """:func:`_note` of ``texts[code]``; with ``keys.texts`` the code alone (``RULE_CODE``)."""
+    if keys.texts is None:
+        return _note(frame, pick(texts, code))
+    keys.texts.extend(texts)
+    return frame.with_columns(
+        pl.when(pl.col("points").is_null())
+        .then(None)
+        .otherwise(code.cast(pl.Int32))
+        .alias(RULE_CODE)
+    )
+
+
 def _leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
     """``text`` evaluated on the leaf table: one string per leaf, in ``framework.leaves()``
     order (the code ``_leaf``)."""
@@ -109,7 +129,7 @@ def _leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
 
 
 def _leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
-    return pl.col(LEAF).cast(pl.Int64) * texts_per_leaf + variant.cast(pl.Int64)
+    return pl.col(LEAF).cast(pl.Int32) * texts_per_leaf + variant.cast(pl.Int32)
 
 
 # ---------------------------------------------------------------- min-max
@@ -253,18 +273,19 @@ def minmax_signed(
             for d in degenerate
             for c in beyond
         ]
-        variant = (span == 0).fill_null(False).cast(pl.Int64) * 2 + clipped.fill_null(False).cast(
-            pl.Int64
+        variant = (span == 0).fill_null(False).cast(pl.Int32) * 2 + clipped.fill_null(False).cast(
+            pl.Int32
         )
-        note = pick(texts, _leaf_code(4, variant))
-    else:
-        note = pl.concat_str(
-            pl.lit("minmax("),
-            basis,
-            pl.when(span == 0).then(pl.lit(degenerate[1])).otherwise(pl.lit("")),
-            pl.when(clipped).then(pl.lit(beyond[1])).otherwise(pl.lit("")),
-            pl.lit(")"),
-        )
+        return _note_pick(frame, texts, _leaf_code(4, variant), keys)
+    if keys.texts is not None:
+        raise ValueError("rule codes need one basis text per leaf (no reference year)")
+    note = pl.concat_str(
+        pl.lit("minmax("),
+        basis,
+        pl.when(span == 0).then(pl.lit(degenerate[1])).otherwise(pl.lit("")),
+        pl.when(clipped).then(pl.lit(beyond[1])).otherwise(pl.lit("")),
+        pl.lit(")"),
+    )
     return _note(frame, note)
 
 
@@ -315,15 +336,16 @@ def zscore_signed(
         frame = frame.with_columns(pl.Series("normalised", cdf).fill_nan(None))
     frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
     mode = spec.zscore_mode
-    note = pick(
+    return _note_pick(
+        frame,
         [
             f"zscore({mode})",
             f"zscore({mode}; fewer than 2 values → z = 0)",
             f"zscore({mode}; sd = 0 → z = 0)",
         ],
         pl.when(pl.col("sd").is_null()).then(1).when(pl.col("sd") == 0).then(2).otherwise(0),
+        keys,
     )
-    return _note(frame, note)
 
 
 # ---------------------------------------------------------------- rubric (points)
@@ -406,7 +428,7 @@ def rubric_signed(
         None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
     ]
     nobody = (kind == "relative_best") & ~lower & (pl.col("best") <= 0)
-    return _note(frame, pick(texts, _leaf_code(2, nobody.fill_null(False))))
+    return _note_pick(frame, texts, _leaf_code(2, nobody.fill_null(False)), keys)
 
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
