@@ -24,7 +24,7 @@ Degenerate groups (documented, never NaN):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +132,18 @@ def _leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
     return pl.col(LEAF).cast(pl.Int32) * texts_per_leaf + variant.cast(pl.Int32)
 
 
+def _points(
+    values: pl.DataFrame,
+    framework: Framework,
+    signed_method: Callable[..., pl.DataFrame],
+    spec: MethodSpec | None,
+    history: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """A method's public form: the input columns plus ``OUTPUT``, from its ``*_signed`` core."""
+    frame = signed_method(_signed(values, framework), framework, spec, history)
+    return frame.select(*values.columns, *OUTPUT)
+
+
 # ---------------------------------------------------------------- min-max
 
 
@@ -176,9 +188,7 @@ def minmax_points(
     ``history`` holds other years' values (``unit_id, year, group_id, node_id, value``) for
     pooled bounds and reference-year goalposts; values of the frame itself always count.
     """
-    spec = spec or MethodSpec("minmax")
-    frame = minmax_signed(_signed(values, framework), framework, spec, history)
-    return frame.select(*values.columns, *OUTPUT)
+    return _points(values, framework, minmax_signed, spec or MethodSpec("minmax"), history)
 
 
 def minmax_signed(
@@ -300,9 +310,7 @@ def zscore_points(
 ) -> pl.DataFrame:
     """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
     or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`)."""
-    spec = spec or MethodSpec("zscore")
-    frame = zscore_signed(_signed(values, framework), framework, spec, history)
-    return frame.select(*values.columns, *OUTPUT)
+    return _points(values, framework, zscore_signed, spec or MethodSpec("zscore"), history)
 
 
 def zscore_signed(
@@ -358,8 +366,7 @@ def rubric_points(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value."""
-    frame = rubric_signed(_signed(values, framework), framework, spec, history)
-    return frame.select(*values.columns, *OUTPUT)
+    return _points(values, framework, rubric_signed, spec, history)
 
 
 def rubric_signed(
