@@ -538,20 +538,8 @@ def strengths(
     help="Only snapshots of this framework (e.g. written by dti backfill).",
 )
 @click.option("--unit", "unit_id", default=None, help="Show one unit's history.")
-@click.option(
-    "--framework",
-    "framework_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File mode: framework (YAML / iMeta).",
-)
-@click.option(
-    "--data",
-    "data_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File mode: a panel (COINr iData with Time, or long CSV with years).",
-)
+@framework_option(False, "File mode: framework (YAML / iMeta).")
+@data_option(False, "File mode: a panel (COINr iData with Time, or long CSV with years).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @_store_option
 @_timed
@@ -686,20 +674,8 @@ def trends_command(
 )
 @click.option("--all-years", is_flag=True, help="Every year the warehouse has observations for.")
 @click.option("--years", "years_spec", default=None, help="2023, 2021-2024 or 2021,2023.")
-@click.option(
-    "--framework",
-    "framework_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File mode: the framework to apply to every year of --data.",
-)
-@click.option(
-    "--data",
-    "data_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File mode: a panel; the scores of every year go to --out.",
-)
+@framework_option(False, "File mode: the framework to apply to every year of --data.")
+@data_option(False, "File mode: a panel; the scores of every year go to --out.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @_timed
 def backfill_command(
