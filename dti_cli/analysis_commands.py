@@ -21,7 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from dti_cli.common import data_option, fail, framework_option
+from dti_cli.common import data_option, fail, framework_option, parse_years
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -704,7 +704,7 @@ def backfill_command(
     for item in framework_levels:
         level, _, path = item.partition("=")
         spec[level] = path or None
-    years = None if all_years else _parse_years(years_spec)
+    years = None if all_years else parse_years(years_spec)
     try:
         frameworks = frameworks_from_spec(loaded, spec)  # type: ignore[arg-type]
         with session() as con:
@@ -753,17 +753,6 @@ def _backfill_files(framework_path, data_path, out_dir) -> None:
         f"{years}: {series.height} rows"
     )
     _write(out_dir, {"backfill_scores": series, "framework_versions": versions})
-
-
-def _parse_years(spec: str) -> list[int]:
-    years: list[int] = []
-    for part in spec.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            years += list(range(int(lo), int(hi) + 1))
-        else:
-            years.append(int(part))
-    return years
 
 
 COMMANDS = (compare, uncertainty, coherence_command, strengths, trends_command, backfill_command)

@@ -47,3 +47,15 @@ def data_option(
     return click.option(
         "--data", "data_path", required=required, default=None, type=EXISTING_FILE, help=help
     )
+
+
+def parse_years(spec: str) -> list[int]:
+    """``2024``, ``2021-2025`` or ``2021,2023`` (ranges inclusive) as a list of years."""
+    years: list[int] = []
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            years += list(range(int(lo), int(hi) + 1))
+        else:
+            years.append(int(part))
+    return years

@@ -17,7 +17,7 @@ from dti_cli import (
     ops_commands,
     report_commands,
 )
-from dti_cli.common import data_option, fail, framework_option
+from dti_cli.common import data_option, fail, framework_option, parse_years
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
@@ -30,14 +30,7 @@ def _years(spec: str | None, first: int, last: int) -> list[int]:
     """``2024``, ``2021-2025`` or ``2021,2023``; default: every year of the preset."""
     if not spec or spec == "all":
         return list(range(first, last + 1))
-    years: list[int] = []
-    for part in spec.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            years += list(range(int(lo), int(hi) + 1))
-        else:
-            years.append(int(part))
-    return years
+    return parse_years(spec)
 
 
 @click.group()

@@ -8,22 +8,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from dti_cli.common import parse_years
 from pipelines import paths
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 def _parse_years(spec: str, available: list[int]) -> list[int]:
-    if spec == "all":
-        return available
-    years: list[int] = []
-    for part in spec.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            years += list(range(int(lo), int(hi) + 1))
-        else:
-            years.append(int(part))
-    return years
+    return available if spec == "all" else parse_years(spec)
 
 
 def report_index(out: Path | None = None) -> Path:

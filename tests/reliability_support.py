@@ -15,6 +15,17 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 TINY6 = HERE / "fixtures_scale" / "presets" / "tiny6.yaml"
+# The assets of the annual job, in their order (the reliability tests materialise these)
+ANNUAL_ASSETS = (
+    "reference_data",
+    "raw_submissions",
+    "validated_observations",
+    "component_scores",
+    "pillar_scores",
+    "unit_ranks",
+    "year_snapshot",
+    "update_periods",
+)
 
 
 def intake_year(con: duckdb.DuckDBPyConnection, preset, year: int, inbox: Path, archive: Path):
@@ -37,6 +48,24 @@ def score_year(con: duckdb.DuckDBPyConnection, preset, year: int) -> list:
     compute_node_scores(con, preset, year)
     compute_ranks(con, preset, year)
     return take_snapshots(con, preset, year)
+
+
+def scored_once(home: Path, preset, year: int) -> tuple[Path, Path, Path, list]:
+    """A warehouse ``home/base.duckdb`` with ``year`` of ``preset``'s demo ingested, validated and
+    scored once; returns it (closed), the inbox, the archive and the snapshot records."""
+    from pipelines.demo import write_demo_submissions
+    from pipelines.warehouse import connect
+
+    inbox, archive = home / "inbox", home / "archive"
+    write_demo_submissions(preset, inbox, [year])
+    path = home / "base.duckdb"
+    con = connect(path)
+    try:
+        intake_year(con, preset, year, inbox, archive)
+        records = score_year(con, preset, year)
+    finally:
+        con.close()
+    return path, inbox, archive, records
 
 
 def base_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -30,16 +30,7 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.slow
 
 YEARS = list(range(2020, 2026))
-ASSETS = [
-    "reference_data",
-    "raw_submissions",
-    "validated_observations",
-    "component_scores",
-    "pillar_scores",
-    "unit_ranks",
-    "year_snapshot",
-    "update_periods",
-]
+ASSETS = support.ANNUAL_ASSETS
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 

@@ -49,14 +49,10 @@ def changed_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     validated but not scored yet; closed, so that it can be copied."""
     home = tmp_path_factory.mktemp("crash")
     preset = load_preset(support.TINY6)
-    inbox, archive = home / "inbox", home / "archive"
-    write_demo_submissions(preset, inbox, [YEAR])
-    path = home / "base.duckdb"
+    path, inbox, archive, first = support.scored_once(home, preset, YEAR)
+    assert all(r.created for r in first)
     con = connect(path)
     try:
-        support.intake_year(con, preset, YEAR, inbox, archive)
-        first = support.score_year(con, preset, YEAR)
-        assert all(r.created for r in first)
         # every unit sends its file again with other values (another seed), later
         resent = dataclasses.replace(preset, demo={**preset.demo, "seed": 8})
         later = home / "resent"

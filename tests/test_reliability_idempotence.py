@@ -18,16 +18,7 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.slow
 
 YEAR = "2024"
-ANNUAL = {
-    "reference_data",
-    "raw_submissions",
-    "validated_observations",
-    "component_scores",
-    "pillar_scores",
-    "unit_ranks",
-    "year_snapshot",
-    "update_periods",
-}
+ANNUAL = set(support.ANNUAL_ASSETS)
 
 
 def _materialize(home: Path, names: set[str], inbox: Path) -> dg.ExecuteInProcessResult:

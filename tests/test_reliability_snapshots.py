@@ -33,16 +33,7 @@ YEAR = 2024
 def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A closed warehouse with 2024 of the six-year tiny preset scored once; its inbox."""
     home = tmp_path_factory.mktemp("published")
-    preset = load_preset(support.TINY6)
-    inbox, archive = home / "inbox", home / "archive"
-    write_demo_submissions(preset, inbox, [YEAR])
-    path = home / "base.duckdb"
-    con = connect(path)
-    try:
-        support.intake_year(con, preset, YEAR, inbox, archive)
-        support.score_year(con, preset, YEAR)
-    finally:
-        con.close()
+    path, inbox, archive, _ = support.scored_once(home, load_preset(support.TINY6), YEAR)
     return path, inbox, archive
 
 
