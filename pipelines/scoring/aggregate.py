@@ -42,8 +42,9 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
         .join(
             nodes.select(pl.col("node_id").alias("leaf_id"), pl.col("max_points").alias("w")),
             on="leaf_id",
+            maintain_order="left",
         )
-        .join(closure, on="leaf_id")
+        .join(closure, on="leaf_id", maintain_order="left")
     )
     z_weight = pl.when(pl.col("z").is_not_null()).then(pl.col("w")).otherwise(0.0)
     tree = weighted.group_by([*UNIT_KEYS, "node_id"]).agg(
@@ -58,7 +59,8 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
             .join(reweighted, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True)
             .with_columns(pl.col("excluded").fill_null(False))
         )
-    tree = tree.join(nodes, on="node_id")
+    # views and composites sum over these rows: in one fixed order (see _reweighted_points)
+    tree = tree.join(nodes, on="node_id").sort([*UNIT_KEYS, "ordinal"])
     tree = pl.concat(
         [tree, _views(tree, framework), _composites(tree, framework)], how="diagonal_relaxed"
     )
@@ -88,7 +90,13 @@ def _reweighted_points(leaf_scores: pl.DataFrame, framework: Framework) -> pl.Da
         how="left",
     )
     for level in range(int(nodes["depth"].max()), 0, -1):
-        children = computed.filter(pl.col("depth") == level).join(parents, on="node_id")
+        # a float sum depends on the order of its terms: the children in one fixed order, so
+        # that re-scoring the same inputs gives the same bits (the snapshot's content hash)
+        children = (
+            computed.filter(pl.col("depth") == level)
+            .join(parents, on="node_id")
+            .sort([*UNIT_KEYS, "parent_id", "node_id"])
+        )
         present = ~pl.col("excluded")
         parent = (
             children.group_by([*UNIT_KEYS, "parent_id"])
@@ -168,7 +176,7 @@ def _composites(tree: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             list(composite.weights.items()), schema=["node_id", "weight"], orient="row"
         )
         frames.append(
-            ratios.join(weights, on="node_id")
+            ratios.join(weights, on="node_id", maintain_order="left")
             .group_by(UNIT_KEYS)
             .agg(
                 _reweighted_sum(pl.col("ratio") * pl.col("weight"), pl.col("weight")).alias(
