@@ -211,6 +211,16 @@ def test_integer_ranks_are_the_window_ranks():
         assert batch._rank_block(bad, run_of, int(run_of.max()) + 1) is None
 
 
+@pytest.mark.parametrize("top", [1_000, 2**40, 2**62])  # packed with the positions, or not
+def test_sorted_keys_sort_and_give_the_order(top):
+    key = np.random.default_rng(5).integers(0, top, 5_000, dtype=np.int64)
+    key[::9] = key[0]  # ties
+    order, ordered = batch._sorted_keys(key)
+    assert np.array_equal(np.sort(order), np.arange(key.size))  # a permutation
+    assert np.array_equal(ordered, np.sort(key))
+    assert np.array_equal(key[order], ordered)
+
+
 def test_units_without_a_group_reorder_the_rows():
     """Units whose group is null sort first in the result but last in the grid: the array
     path gathers the units into the final order (and ranks those groups as the window)."""

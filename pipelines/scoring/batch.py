@@ -61,6 +61,20 @@ def _codes(group: np.ndarray, n: int, name: str) -> pl.Series:
     return pl.Series(name, key)
 
 
+def _sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, key[order])`` for non-negative int64 keys. When a key and its position fit in
+    63 bits together, one sort of ``key << bits | position`` (polars, on every core) gives
+    both — several times faster than numpy's single-threaded argsort; else polars' arg_sort."""
+    bits = max(1, int(key.size).bit_length())
+    if key.size and int(key.max()) < 1 << (63 - bits):
+        packed = key << np.int64(bits)
+        packed |= np.arange(key.size, dtype=np.int64)
+        packed = pl.Series("k", packed).sort().to_numpy()
+        return packed & np.int64((1 << bits) - 1), packed >> np.int64(bits)
+    order = pl.Series("k", key).arg_sort().to_numpy()
+    return order, key[order]
+
+
 def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarray | None:
     """Ranks (``units × nodes``, int32) of a few nodes' points within each run of units, or
     None when the rounded points are not exact multiples of 10^-``RANK_DECIMALS``."""
@@ -81,16 +95,16 @@ def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarr
     # (node, run) segments, in order: sorting the keys sorts each segment where it is
     segment = (np.arange(n_nodes, dtype=np.int64)[:, None] * n_runs + run_of[None, :]).reshape(-1)
     key = segment * np.int64(span) + (hi - steps).astype(np.int64)
-    order = np.argsort(key)
-    key = key[order]
-    position = np.arange(key.size, dtype=np.int64)
+    order, key = _sorted_keys(key)
+    del segment
     tie_start = np.empty(key.size, dtype=bool)
     tie_start[0] = True
     np.not_equal(key[1:], key[:-1], out=tie_start[1:])
-    first = np.where(tie_start, position, 0)
+    first = np.where(tie_start, np.arange(key.size, dtype=np.int64), 0)
     np.maximum.accumulate(first, out=first)
-    seg_start = np.where(np.diff(segment, prepend=-1) != 0, position, 0)
-    np.maximum.accumulate(seg_start, out=seg_start)
+    # the sort keeps every segment where it was: its start is its first unit's position
+    run_start = np.flatnonzero(np.diff(run_of, prepend=-1))[run_of]
+    seg_start = (np.arange(n_nodes, dtype=np.int64)[:, None] * n_units + run_start).reshape(-1)
     rank = np.empty(key.size, dtype=np.int32)
     rank[order] = first - seg_start + 1
     return rank.reshape(n_nodes, n_units).T
