@@ -79,7 +79,14 @@ def child_scoring() -> dict:
 
     preset = load_preset(DATA / "presets" / "national-commune.yaml")
     framework = preset.framework("commune")
-    values = pl.read_parquet(DATA / "values.parquet")
+    # the keys of 3.6 million rows held as categoricals (10,000 unit ids, 60 component ids),
+    # read by the streaming engine (no full-size text columns on the way): how a national
+    # loader holds them, and what the engine codes without a string per row
+    values = (
+        pl.scan_parquet(DATA / "values.parquet")
+        .with_columns(pl.col("unit_id", "node_id").cast(pl.Categorical))
+        .collect(engine="streaming")
+    )
     old = units_in_year(preset.registry, "commune", 2024)
     years = sorted(values["year"].unique().to_list())
     units = pl.concat([comparison_groups(old, "parent", y) for y in years])
