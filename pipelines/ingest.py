@@ -23,15 +23,17 @@ import hashlib
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.parallel import run_jobs
 from pipelines.preset import Preset
-from pipelines.registry import units_in_year
 from pipelines.warehouse import insert_frame, transaction
 from pipelines.workbook.csvfile import read_csv_submission
+from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import FORMAT_ID, META_ROWS, META_SHEET
 from pipelines.workbook.read import (
     ParsedWorkbook,
@@ -198,13 +200,18 @@ def ingest_files(
     next_seq = con.execute("SELECT coalesce(max(received_seq), 0) FROM submissions").fetchone()[0]
     now = _utc_now()
     batch: list[dict[str, pl.DataFrame]] = []
-    for path in sorted(files, key=arrival_key):
+    arrived = [(path, file_sha256(path)) for path in sorted(files, key=arrival_key)]
+    fresh = {}
+    for path, digest in arrived:  # the first copy of each content not received before
+        if digest not in known and digest not in fresh:
+            fresh[digest] = path
+    books = dict(zip(fresh, read_plain_workbooks(list(fresh.values())), strict=True))
+    for path, digest in arrived:
         summary.files_seen += 1
-        digest = file_sha256(path)
         if digest not in known:
             archived = archive_file(path, archive, digest)
             next_seq += 1
-            parsed = parse_file(preset, path, expected_year)
+            parsed = parse_file(preset, path, expected_year, book=books.pop(digest, None))
             received_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(
                 tzinfo=None
             )
@@ -283,23 +290,52 @@ class ParsedFile:
     framework_version: str | None = None
 
 
+def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
+    """Each plain workbook read from its XML (:class:`FastBook`), on every core; None for a CSV
+    file or a workbook only openpyxl reads faithfully (opened later, in this process).
+
+    Reading the XML is most of an intake's time and pure Python, so it is what the forked
+    workers do (:mod:`pipelines.parallel`); everything after it stays here."""
+    return run_jobs([partial(_plain_workbook, path) for path in paths])
+
+
+def _plain_workbook(path: Path) -> FastBook | None:
+    if path.suffix.lower() == ".csv":
+        return None
+    try:
+        return FastBook(path)
+    except NotPlain:
+        return None
+
+
 def parse_file(
-    preset: Preset, path: Path, expected_year: int | None, display_name: str | None = None
+    preset: Preset,
+    path: Path,
+    expected_year: int | None,
+    display_name: str | None = None,
+    book: FastBook | None = None,
 ) -> ParsedFile:
     """Identify and read one file (``.xlsx`` or ``.csv``). ``display_name`` is the name used in
-    messages (a re-evaluation reads the archived copy but names the file as it was sent)."""
+    messages (a re-evaluation reads the archived copy but names the file as it was sent);
+    ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
     name = display_name or path.name
     if path.suffix.lower() == ".csv":
         return _parse_csv(preset, path, expected_year, name)
-    return _parse_workbook(preset, path, expected_year, name)
+    return _parse_workbook(preset, path, expected_year, name, book)
 
 
-def _parse_workbook(preset: Preset, path: Path, expected_year: int | None, name: str) -> ParsedFile:
+def _parse_workbook(
+    preset: Preset,
+    path: Path,
+    expected_year: int | None,
+    name: str,
+    book: FastBook | None = None,
+) -> ParsedFile:
     """Identify the file from its ``_meta`` sheet, check it against the preset, then read it."""
-    book = None
     known = ParsedFile(ParsedWorkbook(name))
     try:
-        book = open_workbook(path)
+        if book is None:
+            book = open_workbook(path)
         meta = read_meta_cells(book, name)
         _known_identity(known, meta)
         _check_identity(preset, name, meta, expected_year)
@@ -408,8 +444,7 @@ def _check_identity(
         )
     if kind == "self":
         unit_id = value.get("unit_id", "")
-        units = units_in_year(preset.registry, level, year)
-        if unit_id not in set(units["unit_id"]):
+        if unit_id not in preset.unit_ids(level, year):
             raise _meta_error(
                 name,
                 meta,
@@ -422,7 +457,7 @@ def _check_identity(
 def _check_appraised_units(preset: Preset, parsed: ParsedFile) -> None:
     """An appraisal row for a unit that does not exist that year is refused, not silently kept
     (its value and its points, with one refusal for the row)."""
-    units = set(units_in_year(preset.registry, parsed.level, parsed.year)["unit_id"])
+    units = preset.unit_ids(parsed.level, parsed.year)
     book = parsed.workbook
     refused_rows: set[tuple[str, int]] = set()
     for entries in (book.accepted, book.adjusted_points):
@@ -452,7 +487,7 @@ def _check_appraised_units(preset: Preset, parsed: ParsedFile) -> None:
 def _parse_csv(preset: Preset, path: Path, expected_year: int | None, name: str) -> ParsedFile:
     def resolve(unit_id: str, year: int):
         for level in preset.levels:
-            if unit_id in set(units_in_year(preset.registry, level, year)["unit_id"]):
+            if unit_id in preset.unit_ids(level, year):
                 return level, preset.framework(level)
         return None
 

@@ -12,7 +12,7 @@ import polars as pl
 from pipelines.framework.load import load_framework
 from pipelines.framework.model import Framework
 from pipelines.paths import DATA_DIR
-from pipelines.registry import load_registry
+from pipelines.registry import load_registry, units_in_year
 from pipelines.scoring.methods import BOUNDS, METHODS, MISSING_RULES, ZSCORE_MODES, MethodSpec
 from pipelines.scoring.rank import READINGS
 from pipelines.scoring.rules import RuleSettings
@@ -52,6 +52,9 @@ class Preset:
     clip: bool = True
     zscore_mode: str = "cdf"
     reference_year: int | None = None
+    _unit_ids: dict[tuple[str, int], frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def method_spec(self, method: str) -> MethodSpec:
         """The full settings of one method under this preset (recorded in snapshots)."""
@@ -81,6 +84,14 @@ class Preset:
 
     def framework(self, level: str) -> Framework:
         return _framework_cached(self.levels[level].framework_path)
+
+    def unit_ids(self, level: str, year: int) -> frozenset[str]:
+        """Ids of the units of ``level`` existing in ``year`` (asked once per file received:
+        memoised)."""
+        key = (level, year)
+        if key not in self._unit_ids:
+            self._unit_ids[key] = frozenset(units_in_year(self.registry, level, year)["unit_id"])
+        return self._unit_ids[key]
 
 
 _FRAMEWORKS: dict[Path, Framework] = {}
