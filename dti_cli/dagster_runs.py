@@ -18,6 +18,12 @@ from pathlib import Path
 
 from pipelines import paths
 
+LOCAL_INSTANCE = """\
+# Written by `dti` for its own Dagster home: runs, events and schedules in SQLite files here.
+# The production instance (Postgres, run queue, pool limits) is the repository's dagster.yaml.
+telemetry:
+  enabled: false
+"""
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 # Dagster's run tags for a partition range (one run over several partitions)
 RANGE_START_TAG, RANGE_END_TAG = (
@@ -42,8 +48,14 @@ def dagster_instance():
     started here show up in ``dagster dev`` started with the same home."""
     from dagster import DagsterInstance
 
+    chosen = "DAGSTER_HOME" in os.environ
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.dti_home() / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not chosen and not config.exists():
+        # dti's own home: a local instance (SQLite in this folder) that sends nothing out — a
+        # provincial server has no reason to report usage, and Dagster asks for the file
+        config.write_text(LOCAL_INSTANCE, encoding="utf-8")
     return DagsterInstance.get()
 
 
