@@ -28,6 +28,7 @@ class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value f
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -168,11 +169,11 @@ class DenseScorer:
             extra += ["goalpost_lo", "goalpost_hi"]
         # the rule kind is only compared: a categorical (4 bytes a row, not a 16-byte view)
         table = table.with_columns(pl.col("rule_kind").cast(pl.Categorical))
-        frame = (
-            self._base()
-            .with_columns(pl.lit(table[c]).gather(pl.col(LEAF)).alias(c) for c in extra)
-            .with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
+        frame = self._base().with_columns(
+            pl.lit(table[c]).gather(pl.col(LEAF)).alias(c) for c in extra
         )
+        if spec.method != "points":  # the rubric reads the value itself, not the signed one
+            frame = frame.with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
         if spec.method == "minmax" and spec.minmax_bounds == "pooled":
             group = self.layout.units.select(
                 pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64).alias("g")
@@ -350,14 +351,18 @@ class DenseScorer:
             run_of[runs[1:]] = 1
             np.cumsum(run_of, out=run_of)
             step = max(1, (1 << 19) // n_units)
-            for first_node in range(0, n_nodes, step):
-                nodes = slice(first_node, min(first_node + step, n_nodes))
+            blocks = [slice(k, min(k + step, n_nodes)) for k in range(0, n_nodes, step)]
+
+            def rank_nodes(nodes: slice) -> bool:
                 block = _rank_block(out_points[:, nodes], run_of, len(runs))
-                if block is None:
-                    break
-                rank[:, nodes] = block
-            else:
-                return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
+                if block is not None:
+                    rank[:, nodes] = block
+                return block is not None
+
+            # numpy releases the GIL on these arrays: two blocks at a time use both cores
+            with ThreadPoolExecutor(2) as pool:
+                if all(pool.map(rank_nodes, blocks)):
+                    return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
         return pl.DataFrame([pl.Series("p", out_points.reshape(-1)), self._rank_key()]).select(
             pl.col("p")
             .round(RANK_DECIMALS)
