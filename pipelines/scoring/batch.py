@@ -396,6 +396,7 @@ class DenseScorer:
             )
             .select(label.alias("l"))["l"]
             .append(pl.Series("l", [None], dtype=pl.String))
+            .rechunk()  # one chunk: gathering from two takes twice as long
         )
         index = np.full((n_units, n_nodes), n_units, dtype=np.uint32)
         index[:, root] = np.arange(n_units)
