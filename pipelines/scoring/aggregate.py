@@ -59,8 +59,10 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
             .join(reweighted, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True)
             .with_columns(pl.col("excluded").fill_null(False))
         )
-    # views and composites sum over these rows: in one fixed order (see _reweighted_points)
-    tree = tree.join(nodes, on="node_id").sort([*UNIT_KEYS, "ordinal"])
+    tree = tree.join(nodes, on="node_id")
+    if framework.views or framework.composites:
+        # they sum over these rows: in one fixed order (see _reweighted_points)
+        tree = tree.sort([*UNIT_KEYS, "ordinal"])
     tree = pl.concat(
         [tree, _views(tree, framework), _composites(tree, framework)], how="diagonal_relaxed"
     )
