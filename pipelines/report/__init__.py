@@ -65,8 +65,11 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
     )
 
 
-def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Path:
-    """``<out>/index.html`` across every year the warehouse has snapshots for."""
+def write_index(
+    con: duckdb.DuckDBPyConnection, preset: Preset, out: Path, loaded: YearData | None = None
+) -> Path:
+    """``<out>/index.html`` across every year the warehouse has snapshots for (``loaded``: a
+    year already read, whose provenance is not read again)."""
     from pipelines.report.html import write_assets
 
     write_assets(out)
@@ -76,6 +79,7 @@ def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Pa
         preset.primary_method,
         list(preset.levels),
         preset.id,
+        known={loaded.year: loaded.provenance} if loaded is not None else None,
     )
 
 
@@ -118,7 +122,7 @@ def build_year_report(
         level_names=LEVEL_NAMES,
         figures={},
     )
-    index = write_index(con, preset, out)
+    index = write_index(con, preset, out, data)
     return ReportOutcome(
         year=year,
         out=out,
@@ -135,7 +139,8 @@ def build_year_annex(con: duckdb.DuckDBPyConnection, preset: Preset, year: int, 
     """The Excel annex of ``year``; the index is refreshed so it links the file."""
     from pipelines.annex import write_annex
 
-    path = write_annex(load_year(con, preset, year), annex_path(Path(out), year))
+    data = load_year(con, preset, year)
+    path = write_annex(data, annex_path(Path(out), year))
     if (Path(out) / "index.html").exists():
-        write_index(con, preset, Path(out))
+        write_index(con, preset, Path(out), data)
     return path

@@ -104,16 +104,15 @@ def stacked_pillars(
     """Each unit's total as the sum of its pillar points (units in rank order)."""
     order = totals.sort("points", "unit_name", descending=[False, True])
     names = dict(zip(order["unit_id"], order["unit_name"], strict=True))
+    points = {(u, n): p for u, n, p in pillars.select("unit_id", "node_id", "points").iter_rows()}
     traces = []
     for i, node in enumerate(level.pillar_nodes.iter_rows(named=True)):
-        part = pillars.filter(pl.col("node_id") == node["node_id"])
-        by_unit = dict(zip(part["unit_id"], part["points"], strict=True))
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
                 "name": f"{node['name']} (tối đa {node['max_points']:g})",
-                "x": [by_unit.get(u, 0.0) for u in order["unit_id"]],
+                "x": [points.get((u, node["node_id"]), 0.0) for u in order["unit_id"]],
                 "y": [names[u] for u in order["unit_id"]],
                 "marker": {"color": SERIES[i % len(SERIES)]},
                 "hovertemplate": f"<b>%{{y}}</b><br>{node['name']}: %{{x:,.2f}}"
@@ -271,23 +270,21 @@ def _pillar_bars(
     }
 
 
-def component_gaps(unit_name: str, rows: pl.DataFrame) -> Figure:
-    """Every component's ratio minus the group's mean ratio (strengths right, weaknesses left)."""
-    ordered = rows.sort("ordinal", descending=True)
+def component_gaps(unit_name: str, rows: list[dict[str, Any]]) -> Figure:
+    """Every component's ratio minus the group's mean ratio (strengths right, weaknesses left).
+
+    ``rows``: the unit's components (``data.component_gaps``), as dicts."""
+    ordered = sorted(rows, key=lambda r: r["ordinal"], reverse=True)
+    gaps = [r["gap"] for r in ordered]
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
-                "x": ordered["gap"].to_list(),
-                "y": ordered["node_id"].to_list(),
-                "customdata": [
-                    [name, r, m]
-                    for name, r, m in zip(
-                        ordered["name"], ordered["ratio"], ordered["group_mean"], strict=True
-                    )
-                ],
-                "marker": {"color": ["#2e7d32" if g >= 0 else "#c62828" for g in ordered["gap"]]},
+                "x": gaps,
+                "y": [r["node_id"] for r in ordered],
+                "customdata": [[r["name"], r["ratio"], r["group_mean"]] for r in ordered],
+                "marker": {"color": ["#2e7d32" if g >= 0 else "#c62828" for g in gaps]},
                 "hovertemplate": "<b>%{y}</b> %{customdata[0]}<br>Đơn vị: %{customdata[1]:.1%}"
                 "<br>Trung bình nhóm: %{customdata[2]:.1%}<br>Chênh lệch: %{x:+.1%}"
                 "<extra></extra>",
@@ -295,7 +292,7 @@ def component_gaps(unit_name: str, rows: pl.DataFrame) -> Figure:
         ],
         "layout": _layout(
             f"Chênh lệch so với trung bình nhóm theo chỉ số thành phần – {unit_name}",
-            height=max(300, 80 + 16 * ordered.height),
+            height=max(300, 80 + 16 * len(ordered)),
             xaxis={
                 "tickformat": "+.0%",
                 "zeroline": True,
@@ -310,21 +307,26 @@ def component_gaps(unit_name: str, rows: pl.DataFrame) -> Figure:
     }
 
 
-def unit_history(unit_name: str, rows: pl.DataFrame) -> Figure:
-    """A unit's total and rank over the years (rank on a reversed second axis)."""
-    rows = rows.sort("year")
-    years = [str(y) for y in rows["year"]]
-    size = max(rows["group_size"].to_list() or [1])
-    top = max(rows["points"].to_list() or [1.0])
+def unit_history(unit_name: str, rows: list[dict[str, Any]]) -> Figure:
+    """A unit's total and rank over the years (rank on a reversed second axis).
+
+    ``rows``: the unit's rows of ``YearData.history``, as dicts."""
+    rows = sorted(rows, key=lambda r: r["year"])
+    years = [str(r["year"]) for r in rows]
+    points = [r["points"] for r in rows]
+    ranks = [r["rank"] for r in rows]
+    sizes = [r["group_size"] for r in rows]
+    size = max(sizes or [1])
+    top = max(points or [1.0])
     return {
         "data": [
             {
                 "type": "scatter",
                 "mode": "lines+markers+text",
                 "x": years,
-                "y": rows["points"].to_list(),
+                "y": points,
                 "name": "Tổng điểm",
-                "text": rows["points"].to_list(),
+                "text": points,
                 "texttemplate": "%{text:,.2f}",
                 "textposition": "top center",
                 "line": {"color": "#1565c0"},
@@ -334,8 +336,8 @@ def unit_history(unit_name: str, rows: pl.DataFrame) -> Figure:
                 "type": "scatter",
                 "mode": "lines+markers",
                 "x": years,
-                "y": rows["rank"].to_list(),
-                "customdata": rows["group_size"].to_list(),
+                "y": ranks,
+                "customdata": sizes,
                 "name": "Hạng (trục phải)",
                 "yaxis": "y2",
                 "line": {"color": "#ef6c00", "dash": "dot"},
@@ -366,10 +368,11 @@ def unit_history(unit_name: str, rows: pl.DataFrame) -> Figure:
 def group_trends(history: pl.DataFrame, title: str, y: str = "points") -> Figure:
     """Total points of every unit of a group across the years (one line per unit)."""
     traces = []
+    # Sorted once: a partition keeps the rows' order (a sort per unit cost more than the chart).
+    by_year = history.sort("year", maintain_order=True)
     for i, (unit_name, part) in enumerate(
-        sorted(history.partition_by("unit_name", as_dict=True).items(), key=lambda kv: kv[0][0])
+        sorted(by_year.partition_by("unit_name", as_dict=True).items(), key=lambda kv: kv[0][0])
     ):
-        part = part.sort("year")
         traces.append(
             {
                 "type": "scatter",

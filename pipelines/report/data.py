@@ -191,12 +191,20 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
     origin = Path(info["origin"])
     status = f"không đọc được tệp bộ chỉ số {origin.name}: chỉ hiển thị nhãn xếp loại đã lưu"
     if origin.exists():
-        from pipelines.framework.load import load_framework
+        from pipelines.framework.load import framework_from_mapping, load_framework
 
+        raw: Any = None
         try:
-            framework = load_framework(origin)
-        except Exception as exc:  # a framework file under concurrent edit must not stop a report
-            framework, status = None, f"tệp bộ chỉ số {origin.name} lỗi ({exc}); nhãn đã lưu"
+            # One parse gives the framework and its classification note (the model keeps no
+            # note): parsing the file twice per level was a tenth of the report's reading.
+            raw = read_yaml(origin)
+            framework = framework_from_mapping(raw["framework"], origin=str(origin))
+        except Exception:
+            raw = None  # read again below: the loader's own message, the file as it is now
+            try:
+                framework = load_framework(origin)
+            except Exception as exc:  # a framework file under concurrent edit must not stop
+                framework, status = None, f"tệp bộ chỉ số {origin.name} lỗi ({exc}); nhãn đã lưu"
         hash_matches = framework is not None and framework.content_hash() == framework_hash
         if framework is not None and framework.classification is not None:
             c = framework.classification
@@ -205,7 +213,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
                 for i, b in enumerate(c.bands)
             ]
             bands_id, bands_source, pillar_minimum = c.id, c.source, c.pillar_minimum
-            raw = read_yaml(origin)
+            raw = read_yaml(origin) if raw is None else raw
             bands_note = ((raw.get("framework") or {}).get("classification") or {}).get("note")
             status = (
                 f"ngưỡng đọc từ {origin.name}, trùng mã băm với snapshot"
@@ -404,22 +412,25 @@ def level_data(
     method: str,
     registry: str,
     methods: tuple[str, ...],
+    units: pl.DataFrame | None = None,
 ) -> LevelData | None:
-    """Everything the report shows for one level of one year (None: no snapshot)."""
+    """Everything the report shows for one level of one year (None: no snapshot).
+
+    ``units``: the registry's units (``_unit_names``) when the caller has read them already."""
     snapshot = latest_snapshot(con, year, level, method)
     if snapshot is None:
         return None
     sid = snapshot["snapshot_id"]
     framework = framework_info(con, snapshot["framework_hash"])
-    units = _unit_names(con, registry)
+    units = _unit_names(con, registry) if units is None else units
     names = dict(zip(units["unit_id"], units["unit_name"], strict=True))
     nodes = _nodes(con, snapshot["framework_hash"])
     pillar_of = _pillar_of(nodes)
     node_names = nodes.select("node_id", pl.col("name").map_elements(nfc, return_dtype=pl.String))
 
+    index_scores = _scores(con, sid, "index")
     totals = (
-        _scores(con, sid, "index")
-        .join(units.select("unit_id", "unit_name"), on="unit_id", how="left")
+        index_scores.join(units.select("unit_id", "unit_name"), on="unit_id", how="left")
         .with_columns(pl.col("unit_name").fill_null(pl.col("unit_id")))
         .sort("group_id", "rank", "unit_name")
     )
@@ -449,12 +460,13 @@ def level_data(
     # The same year and level under every method, each from its own latest snapshot.
     method_frames, method_snapshots = [], {}
     for other in methods:
-        snap = latest_snapshot(con, year, level, other)
+        # The primary method's snapshot and totals are those read above.
+        snap = snapshot if other == method else latest_snapshot(con, year, level, other)
         if snap is None:
             continue
         method_snapshots[other] = snap["snapshot_id"]
         method_frames.append(
-            _scores(con, snap["snapshot_id"], "index")
+            (index_scores if other == method else _scores(con, snap["snapshot_id"], "index"))
             .select("unit_id", "group_id", "points", "ratio", "rank")
             .with_columns(pl.lit(other).alias("method"))
         )
@@ -519,11 +531,17 @@ def level_data(
 
 
 def history(
-    con: duckdb.DuckDBPyConnection, up_to_year: int, method: str, registry: str
+    con: duckdb.DuckDBPyConnection,
+    up_to_year: int,
+    method: str,
+    registry: str,
+    units: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every unit's total and rank in each year up to ``up_to_year`` (latest snapshots)."""
+    """Every unit's total and rank in each year up to ``up_to_year`` (latest snapshots);
+    ``units`` as for :func:`level_data`."""
     frame = run_query(con, "report_history", method=method, up_to_year=up_to_year)
-    names = _unit_names(con, registry).select("unit_id", "unit_name")
+    units = _unit_names(con, registry) if units is None else units
+    names = units.select("unit_id", "unit_name")
     return frame.join(names, on="unit_id", how="left")
 
 
@@ -607,7 +625,9 @@ def year_data(
 ) -> YearData:
     """The report's content for ``year`` (levels in the preset's order; levels without a
     snapshot are left out)."""
-    found = [level_data(con, year, level, method, preset_id, methods) for level in levels]
+    # One read of the registry's units for every level and the history.
+    units = _unit_names(con, preset_id)
+    found = [level_data(con, year, level, method, preset_id, methods, units) for level in levels]
     present = [x for x in found if x is not None]
     if not present:
         raise LookupError(f"no {method} snapshot for {year}: run the yearly job first")
@@ -617,7 +637,7 @@ def year_data(
         preset_name=nfc(preset_name),
         method=method,
         levels=present,
-        history=history(con, year, method, preset_id),
+        history=history(con, year, method, preset_id, units),
         provenance=provenance(con, year),
         validation=validation(con, year),
         years_available=[y for y in snapshot_years(con, method) if y <= year],
@@ -650,11 +670,12 @@ def component_gaps(components: pl.DataFrame) -> pl.DataFrame:
 
 
 def split_strengths(gaps: pl.DataFrame, n: int = 3) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One unit's ``n`` components furthest above, and below, its group's mean (from
-    :func:`component_gaps`; ties go to the component listed first)."""
+    """Each unit's ``n`` components furthest above, and below, its group's mean (from
+    :func:`component_gaps`, one unit or many; ties go to the component listed first)."""
+    first_n = pl.int_range(pl.len()).over("unit_id") < n
     strengths = gaps.filter(pl.col("gap") > 1e-9).sort("gap", "ordinal", descending=[True, False])
     weaknesses = gaps.filter(pl.col("gap") < -1e-9).sort("gap", "ordinal")
-    return strengths.head(n), weaknesses.head(n)
+    return strengths.filter(first_n), weaknesses.filter(first_n)
 
 
 def spearman(a: list[float], b: list[float]) -> float | None:

@@ -127,9 +127,9 @@ def page_context(site: Site, data: YearData, root: str, here: str) -> dict[str, 
 def _ranking_rows(level: LevelData, group_id: str) -> list[dict[str, Any]]:
     totals = level.totals.filter(pl.col("group_id") == group_id).sort("rank", "unit_name")
     pillar_ids = level.pillar_nodes["node_id"].to_list()
-    points = {
-        (u, n): p for u, n, p in level.pillars.select("unit_id", "node_id", "points").iter_rows()
-    }
+    # Only the group's units: a level's communes are ranked in a dozen groups.
+    mine = level.pillars.filter(pl.col("unit_id").is_in(totals["unit_id"].to_list()))
+    points = {(u, n): p for u, n, p in mine.select("unit_id", "node_id", "points").iter_rows()}
     return [
         {
             **row,
@@ -283,10 +283,10 @@ def _level_trend_rows(history: pl.DataFrame, levels: list[str]) -> pl.DataFrame:
 
 def _method_table(level: LevelData, group_id: str, primary: str) -> dict[str, Any]:
     part = level.methods.filter(pl.col("group_id") == group_id)
-    methods = [m for m in ("points", "minmax", "zscore") if m in set(part["method"])]
+    of_method = {m: rows for (m,), rows in part.partition_by("method", as_dict=True).items()}
+    methods = [m for m in ("points", "minmax", "zscore") if m in of_method]
     by_method = {
-        m: dict(zip(*part.filter(pl.col("method") == m).select("unit_id", "points"), strict=True))
-        for m in methods
+        m: dict(zip(of_method[m]["unit_id"], of_method[m]["points"], strict=True)) for m in methods
     }
     units = sorted(by_method.get(primary, {}))
     pairs = []
@@ -295,8 +295,7 @@ def _method_table(level: LevelData, group_id: str, primary: str) -> dict[str, An
             rho = spearman([by_method[a][u] for u in units], [by_method[b][u] for u in units])
             pairs.append({"a": charts.METHOD_SHORT[a], "b": charts.METHOD_SHORT[b], "rho": rho})
     ranks = {
-        m: dict(zip(*part.filter(pl.col("method") == m).select("unit_id", "rank"), strict=True))
-        for m in methods
+        m: dict(zip(of_method[m]["unit_id"], of_method[m]["rank"], strict=True)) for m in methods
     }
     return {"methods": methods, "pairs": pairs, "ranks": ranks, "n_units": len(units)}
 
@@ -392,76 +391,93 @@ def write_group_page(site: Site, data: YearData, level: LevelData, group_id: str
     )
 
 
+Row = dict[str, Any]
+
+
+def _rows_by_unit(frame: pl.DataFrame) -> dict[str, list[Row]]:
+    """The rows of ``frame`` as dicts, per unit, in the frame's order."""
+    out: dict[str, list[Row]] = {}
+    for row in frame.iter_rows(named=True):
+        out.setdefault(row["unit_id"], []).append(row)
+    return out
+
+
 @dataclass
 class UnitPieces:
-    """One level's per-unit slices for the unit pages, cut once (a level has up to hundreds of
-    units: filtering every frame again for each page was most of the report's time)."""
+    """One level's per-unit rows for the unit pages, cut once and turned into Python rows once.
 
-    totals: dict[str, dict[str, Any]]
+    A level has up to hundreds of units: filtering, sorting and converting every frame again for
+    each page (a few dozen small polars calls per page) was most of the time of the unit pages,
+    more than rendering them."""
+
+    totals: dict[str, Row]
     group_size: dict[str, int]
     group_mean: dict[str, float]
-    pillars: dict[str, pl.DataFrame]
-    components: dict[str, pl.DataFrame]
-    adjustments: dict[str, pl.DataFrame]
-    history: dict[str, pl.DataFrame]
-    methods: dict[str, pl.DataFrame]
+    pillars: dict[str, list[Row]]  # by ordinal, with the group's mean ratio
+    components: dict[str, list[Row]]  # by ordinal, with the group's mean ratio and the gap
+    strengths: dict[str, list[Row]]  # split_strengths of each unit's components
+    weaknesses: dict[str, list[Row]]
+    adjustments: dict[str, list[Row]]  # with the indicator's name
+    history: dict[str, list[Row]]  # by year
+    methods: dict[str, list[Row]]  # by method, with its short name
 
     @classmethod
-    def of(cls, data: YearData, level: LevelData) -> UnitPieces:
-        def by_unit(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
-            parts = frame.partition_by("unit_id", as_dict=True)
-            return {key[0]: part for key, part in parts.items()}
-
+    def of(cls, data: YearData, level: LevelData, n_strengths: int = 3) -> UnitPieces:
         groups = level.totals.group_by("group_id").agg(
             pl.len().alias("n"), pl.col("points").mean().alias("mean")
         )
         pillars = level.pillars.join(
             group_means(level.pillars), on=["group_id", "node_id"], how="left"
         )
+        gaps = component_gaps(level.components)
+        strengths, weaknesses = split_strengths(gaps, n_strengths)
+        node_names = dict(
+            zip(level.component_nodes["node_id"], level.component_nodes["name"], strict=True)
+        )
+        adjustments: dict[str, list[Row]] = {}
+        for row in level.adjustments.iter_rows(named=True):
+            adjustments.setdefault(row["unit_id"], []).append(
+                {**row, "name": node_names.get(row["indicator_id"], "")}
+            )
+        methods: dict[str, list[Row]] = {}
+        for row in level.methods.sort("method").iter_rows(named=True):
+            methods.setdefault(row["unit_id"], []).append(
+                {**row, "name": charts.METHOD_SHORT[row["method"]]}
+            )
         return cls(
             totals={row["unit_id"]: row for row in level.totals.iter_rows(named=True)},
             group_size=dict(zip(groups["group_id"], groups["n"], strict=True)),
             group_mean=dict(zip(groups["group_id"], groups["mean"], strict=True)),
-            pillars=by_unit(pillars.sort("ordinal")),
-            components=by_unit(component_gaps(level.components).sort("ordinal")),
-            adjustments=by_unit(level.adjustments),
-            history=by_unit(data.history.filter(pl.col("level") == level.level).sort("year")),
-            methods=by_unit(level.methods.sort("method")),
+            pillars=_rows_by_unit(pillars.sort("ordinal")),
+            components=_rows_by_unit(gaps.sort("ordinal")),
+            strengths=_rows_by_unit(strengths),
+            weaknesses=_rows_by_unit(weaknesses),
+            adjustments=adjustments,
+            history=_rows_by_unit(data.history.filter(pl.col("level") == level.level).sort("year")),
+            methods=methods,
         )
-
-    def of_unit(self, name: str, unit_id: str, like: pl.DataFrame) -> pl.DataFrame:
-        """The unit's slice of the frame ``name`` (empty, with ``like``'s columns, if none)."""
-        return getattr(self, name).get(unit_id, like.clear())
 
 
 def write_unit_page(
     site: Site, data: YearData, level: LevelData, unit_id: str, pieces: UnitPieces | None = None
 ) -> Path:
+    """The scorecard of one unit (``pieces``: the level's rows, cut once for all its units)."""
     pieces = pieces or UnitPieces.of(data, level)
     total = pieces.totals[unit_id]
     group = level.group(total["group_id"])
-    my_pillars = pieces.of_unit("pillars", unit_id, level.pillars)
-    my_components = pieces.of_unit("components", unit_id, level.components)
-    strengths, weaknesses = split_strengths(my_components)
-    node_names = dict(
-        zip(level.component_nodes["node_id"], level.component_nodes["name"], strict=True)
-    )
-    adjustments = [
-        {**row, "name": node_names.get(row["indicator_id"], "")}
-        for row in pieces.of_unit("adjustments", unit_id, level.adjustments).iter_rows(named=True)
-    ]
-    history = pieces.of_unit("history", unit_id, data.history)
-    methods = pieces.of_unit("methods", unit_id, level.methods)
+    pillars = pieces.pillars.get(unit_id, [])
+    components = pieces.components.get(unit_id, [])
+    history = pieces.history.get(unit_id, [])
     group_label = "nhóm" if group.group_id == level.level else f"nhóm {group.name}"
     figures = {
         "radar": charts.radar(
             total["unit_name"],
-            my_pillars["name"].to_list(),
-            my_pillars["ratio"].to_list(),
-            my_pillars["group_mean"].to_list(),
+            [p["name"] for p in pillars],
+            [p["ratio"] for p in pillars],
+            [p["group_mean"] for p in pillars],
             group_label,
         ),
-        "chenh-lech": charts.component_gaps(total["unit_name"], my_components),
+        "chenh-lech": charts.component_gaps(total["unit_name"], components),
         "lich-su": charts.unit_history(total["unit_name"], history),
     }
     return _write(
@@ -477,16 +493,13 @@ def write_unit_page(
         colour=level.framework.colour_of(total["class_label"]),
         group_size=pieces.group_size[group.group_id],
         group_mean=float(pieces.group_mean[group.group_id]),
-        pillars=my_pillars.to_dicts(),
-        components=my_components.to_dicts(),
-        strengths=strengths.to_dicts(),
-        weaknesses=weaknesses.to_dicts(),
-        adjustments=adjustments,
-        history=history.to_dicts(),
-        methods=[
-            {**row, "name": charts.METHOD_SHORT[row["method"]]}
-            for row in methods.iter_rows(named=True)
-        ],
+        pillars=pillars,
+        components=components,
+        strengths=pieces.strengths.get(unit_id, []),
+        weaknesses=pieces.weaknesses.get(unit_id, []),
+        adjustments=pieces.adjustments.get(unit_id, []),
+        history=history,
+        methods=pieces.methods.get(unit_id, []),
         figures=figures,
     )
 
@@ -617,8 +630,15 @@ def write_method_page(site: Site, data: YearData) -> Path:
 
 
 def write_site_index(
-    site: Site, con: duckdb.DuckDBPyConnection, method: str, levels: list[str], registry: str
+    site: Site,
+    con: duckdb.DuckDBPyConnection,
+    method: str,
+    levels: list[str],
+    registry: str,
+    known: dict[int, Provenance] | None = None,
 ) -> Path:
+    """``<out>/index.html``: every year with snapshots. ``known``: provenance already read for
+    some years (it opens every workbook of the year: reading it twice per build was wasted)."""
     from pipelines.report.data import history as history_of
 
     years = snapshot_years(con, method)
@@ -640,7 +660,7 @@ def write_site_index(
                     "best": best,
                 }
             )
-        p = provenance(con, year)
+        p = (known or {}).get(year) or provenance(con, year)
         if p.synthetic:
             synthetic.append(str(year))
         rows.append(
