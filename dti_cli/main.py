@@ -18,6 +18,7 @@ from dti_cli import (
     report_commands,
 )
 from dti_cli.common import data_option, fail, framework_option, parse_years
+from dti_cli.gc_policy import collect_less
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
@@ -37,6 +38,7 @@ def _years(spec: str | None, first: int, last: int) -> list[int]:
 @click.version_option(package_name="dti")
 def cli() -> None:
     """DTI – Digital Transformation Index: ingest, validate, score, rank and snapshot."""
+    collect_less()
 
 
 @cli.command()
