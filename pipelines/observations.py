@@ -50,13 +50,16 @@ def build_observations(
     """Rebuild the year's observations per level from the raw layer; validate the raw values and
     the observations with the Great Expectations suites and record every outcome."""
     from pipelines.validation import (  # lazy: Great Expectations is slow to import
+        SuiteRequest,
         ValidationContext,
         blocking_failures,
         outcomes_frame,
-        validate_suite,
+        validate_suites,
     )
 
-    summaries = []
+    suites = ("raw_values", "observations")
+    frames: dict[str, pl.DataFrame] = {}
+    requests: list[SuiteRequest] = []
     for level in preset.levels:
         framework = preset.framework(level)
         frame = run_query(con, "observations", year=year, level=level).with_columns(
@@ -73,10 +76,14 @@ def build_observations(
         raw = con.execute(
             "SELECT * FROM raw_values WHERE year = ? AND level = ?", [year, level]
         ).pl()
-        runs = {
-            "raw_values": validate_suite("raw_values", raw, context),
-            "observations": validate_suite("observations", frame, context),
-        }
+        frames[level] = frame
+        requests += [SuiteRequest(suites[0], raw, context), SuiteRequest(suites[1], frame, context)]
+    # Every level's validations at once: they run on every core.
+    validated = iter(validate_suites(requests))
+    summaries = []
+    for level in preset.levels:
+        runs = {suite: next(validated) for suite in suites}
+        frame = frames[level]
         outcomes = [outcome for run in runs.values() for outcome in run.outcomes]
         recorded = outcomes_frame(outcomes, year, level)
         with transaction(con):

@@ -38,16 +38,23 @@ def worker_count() -> int:
     return max(1, min(cores, 8))
 
 
-def run_jobs(jobs: Sequence[Callable[[], T]]) -> list[T]:
-    """Every job's result, in job order; in forked worker processes when it pays off."""
+def run_jobs(
+    jobs: Sequence[Callable[[], T]], min_jobs_per_worker: int = MIN_JOBS_PER_WORKER
+) -> list[T]:
+    """Every job's result, in job order; in forked worker processes when it pays off.
+
+    ``min_jobs_per_worker``: fewer jobs than this per process run in the calling process (the
+    default suits jobs of a few milliseconds; jobs of tenths of a second pay off one each)."""
     global _PENDING
-    workers = min(worker_count(), len(jobs) // MIN_JOBS_PER_WORKER)
+    workers = min(worker_count(), len(jobs) // max(1, min_jobs_per_worker))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [job() for job in jobs]
     _PENDING = jobs
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_default_signals)
+    # Chunks of up to 8 jobs (less traffic), but at least ~4 chunks per worker to even them out.
+    chunksize = max(1, min(8, len(jobs) // (4 * workers)))
     try:
-        results = pool.map(_run_pending, range(len(jobs)), chunksize=8)
+        results = pool.map(_run_pending, range(len(jobs)), chunksize=chunksize)
         pool.close()  # workers finish and exit on their own (terminate() would signal them)
         return results
     except BaseException:

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines import parallel
 from pipelines import validation as v
 from pipelines.validation import (
     DEFAULT_EXPECTATIONS_DIR,
@@ -19,6 +20,8 @@ from pipelines.validation import (
     blocking_failures,
     outcomes_frame,
     run_suite,
+    validate_suite,
+    validate_suites,
 )
 
 CTX = ValidationContext(
@@ -408,6 +411,40 @@ def test_raw_unknown_unit_indicator_and_year_are_blocking() -> None:
 def test_empty_raw_values_validate() -> None:
     outcomes = run_suite("raw_values", raw_frame([]), CTX)
     assert failed(outcomes) == set()
+
+
+def test_suites_validated_together_in_worker_processes_equal_one_by_one(monkeypatch) -> None:
+    """A year's levels and suites are validated at once on every core (forked workers): each
+    outcome, failing rows' examples included, and each GX document equal a run on its own."""
+    bad_obs = [*clean_observations(), obs_row("X-OLD-09", "P1.1", 1.0)]
+    bad_raw = [*clean_raw_values(), raw_row(9, "self", "140", 140.0, indicator_id="P3.2")]
+    requests = [
+        v.SuiteRequest("observations", obs_frame(clean_observations()), CTX),
+        v.SuiteRequest("raw_values", raw_frame(bad_raw), CTX),
+        v.SuiteRequest("observations", obs_frame(bad_obs), CTX),
+        v.SuiteRequest("raw_values", raw_frame(clean_raw_values()), CTX),
+    ]
+    alone = [validate_suite(r.suite, r.frame, r.context) for r in requests]
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    worker_pids: list[int] = []
+    real_run_jobs = parallel.run_jobs
+
+    def run_jobs_noting_pids(jobs, **kwargs):
+        done = real_run_jobs([lambda job=job: (os.getpid(), job()) for job in jobs], **kwargs)
+        worker_pids.extend(pid for pid, _ in done)
+        return [result for _, result in done]
+
+    monkeypatch.setattr(parallel, "run_jobs", run_jobs_noting_pids)
+    together = validate_suites(requests)
+    assert len(worker_pids) == 4 and os.getpid() not in worker_pids
+    assert [run.outcomes for run in together] == [run.outcomes for run in alone]
+    assert failed(together[1].outcomes) == {"value_in_range"}
+    assert by_name(together[2].outcomes)["unit_known"].unexpected_examples == ["X-OLD-09"]
+
+    def comparable(document: dict) -> dict:
+        return {k: val for k, val in document.items() if k != "meta"}
+
+    assert [comparable(r.document) for r in together] == [comparable(r.document) for r in alone]
 
 
 # --- helpers, suite files, caching ------------------------------------------------------------
