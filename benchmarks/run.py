@@ -3,6 +3,7 @@ ratio against a baseline measured in the same run where one exists. Not a test: 
 
     python benchmarks/run.py            # everything (make bench), ~5–10 minutes
     python benchmarks/run.py --quick    # skip the five-year demo and the demo profile
+    python benchmarks/run.py --only demo   # one benchmark (repeatable)
 
 Figures (each measured in a fresh child process, so imports and memory are its own):
 
@@ -433,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="issue #7 benchmarks")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="skip the 5-year demo and profile")
+    parser.add_argument(
+        "--only",
+        choices=["scoring", "uncertainty", "intake", "demo"],
+        action="append",
+        help="run only these benchmarks (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
     if args.child:
         name, *rest = args.child
@@ -443,12 +450,17 @@ def main(argv: list[str] | None = None) -> int:
         generator = REPO / "benchmarks" / "generate_national.py"
         subprocess.run([sys.executable, str(generator)], check=True)
     print(f"dti benchmarks (issue #7) — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    bench_scoring()
-    bench_uncertainty()
-    bench_intake()
-    bench_demo(full=not args.quick)
-    if not args.quick:
-        bench_profile()
+    chosen = set(args.only or ["scoring", "uncertainty", "intake", "demo"])
+    if "scoring" in chosen:
+        bench_scoring()
+    if "uncertainty" in chosen:
+        bench_uncertainty()
+    if "intake" in chosen:
+        bench_intake()
+    if "demo" in chosen:
+        bench_demo(full=not args.quick)
+        if not args.quick:
+            bench_profile()
     print("\nSummary")
     width = max(len(r[0]) for r in ROWS)
     for figure, measured, target, ratio, verdict in ROWS:
