@@ -20,8 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.framework.model import Framework
-
-UNIT_KEYS = ["unit_id", "year", "group_id"]
+from pipelines.scoring.keys import UNIT_KEYS
 
 
 def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:

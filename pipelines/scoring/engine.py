@@ -24,6 +24,7 @@ from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
 from pipelines.scoring.batch import DenseScorer
 from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
+from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
@@ -36,8 +37,6 @@ from pipelines.scoring.rules import (
 )
 
 NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
-UNIT_KEYS = ["unit_id", "year", "group_id"]
-GROUP_KEYS = ["year", "group_id", "node_id"]
 
 LEAF_COLUMNS = [
     "unit_id",

@@ -32,9 +32,9 @@ import polars as pl
 from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 
-GROUP_KEYS = ["year", "group_id", "node_id"]
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
 LEAF = "_leaf"  # the row's position in framework.leaves() (attached by :func:`_signed`)
 RULE_CODE = "_rule"  # rule_applied as an index into Keys.texts (see :class:`Keys`)
@@ -381,13 +381,22 @@ def rubric_signed(
     x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     if "relative_best" in kinds:  # the best of the group: read by relative_best alone
-        # (a column first: referenced below, the windows would be evaluated once per use)
-        frame = frame.with_columns(
-            pl.when(lower)
-            .then(pl.col("value").min().over(group))
-            .otherwise(pl.col("value").max().over(group))
-            .alias("best")
+        # (a column first: referenced below, the windows would be evaluated once per use),
+        # taken over those rows only: the group keys hold the leaf, so a window never mixes
+        # leaves, and the other rows' best is never read
+        rows = frame.select((pl.col("rule_kind") == "relative_best").fill_null(False).arg_true())
+        rows = rows.to_series()
+        best_of_rows = (
+            frame.select(pl.col("value", "direction", *group).gather(rows))
+            .select(
+                pl.when(lower)
+                .then(pl.col("value").min().over(group))
+                .otherwise(pl.col("value").max().over(group))
+            )
+            .to_series()
         )
+        best_column = pl.repeat(None, frame.height, dtype=pl.Float64, eager=True)
+        frame = frame.with_columns(best_column.scatter(rows, best_of_rows).alias("best"))
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
     best = pl.col("best")

@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.normalise import num_text
 
 RULE_PREFIX = "sonla"
@@ -42,8 +43,6 @@ UNIT_FLAGS = ("has_subordinates", "has_dvctt", "is_special")
 SPECIAL, SUBORDINATE, DVCTT = "special_units_max", "subordinate_best", "dvctt_proportional"
 SUB_NOBODY = f"{RULE_PREFIX}.{SUBORDINATE}: no unit of the group scored this leaf"
 DVCTT_NOBASE = f"{RULE_PREFIX}.{DVCTT}: no non-DVCTT component scored"
-UNIT_KEYS = ["unit_id", "year", "group_id"]
-GROUP_KEYS = ["year", "group_id", "node_id"]
 
 
 @dataclass(frozen=True)
