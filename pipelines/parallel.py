@@ -1,4 +1,5 @@
-"""Independent file jobs (writing the demo's workbooks, reading an inbox) on every core.
+"""Independent jobs (writing the demo's workbooks, reading an inbox, Great Expectations'
+validations and Data Docs) on every core.
 
 Writing or parsing one workbook is ~8 ms of pure Python, and a province has a few hundred of
 them a year: on the two cores of a district server, two processes halve that part of the run
@@ -7,16 +8,18 @@ the jobs instead of receiving them pickled, and only each job's result travels b
 
 A job run in a worker must not touch polars, DuckDB or Dagster (their thread pools and handles
 do not survive a fork): callers prepare everything in the parent and hand the workers pure
-Python + file I/O. ``DTI_WORKERS=1`` runs everything in the calling process (debugging); a
-platform without ``fork`` always does.
+Python (GX and pandas included) + file I/O. ``DTI_WORKERS=1`` runs everything in the calling
+process (debugging); a platform without ``fork`` always does.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 WORKERS_ENV = "DTI_WORKERS"
@@ -24,6 +27,8 @@ MIN_JOBS_PER_WORKER = 16  # below this, forking costs more than it saves
 T = TypeVar("T")
 
 _PENDING: Sequence[Callable[[], Any]] = ()
+_BACKGROUND: dict[int, Callable[[], Any]] = {}
+_BACKGROUND_KEYS = itertools.count()
 
 
 def worker_count() -> int:
@@ -63,6 +68,37 @@ def run_jobs(
     finally:
         pool.join()
         _PENDING = ()
+
+
+@contextmanager
+def background(job: Callable[[], T]) -> Iterator[Callable[[], T]]:
+    """Run ``job`` in one forked worker while the caller goes on; the context gives a function
+    that waits for the job and returns its result (or raises its exception).
+
+    With one core (or ``DTI_WORKERS=1``, or no ``fork``) the job runs at once, in this process.
+    Leaving the context without asking for the result stops the worker."""
+    if worker_count() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        value = job()
+        yield lambda: value
+        return
+    key = next(_BACKGROUND_KEYS)
+    _BACKGROUND[key] = job  # inherited by the fork, not pickled
+    try:
+        pool = multiprocessing.get_context("fork").Pool(1, initializer=_default_signals)
+    finally:
+        del _BACKGROUND[key]
+    pending = pool.apply_async(_run_background, (key,))
+    pool.close()
+    try:
+        yield pending.get
+    finally:
+        if not pending.ready():
+            pool.terminate()
+        pool.join()
+
+
+def _run_background(key: int) -> Any:
+    return _BACKGROUND[key]()
 
 
 def _default_signals() -> None:

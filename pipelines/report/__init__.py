@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -91,21 +92,30 @@ def build_year_report(
     data_docs: bool = True,
 ) -> ReportOutcome:
     """Every page of ``year`` plus its validation pages, then the index across years."""
-    from pipelines.report.datadocs import DataDocs, build_data_docs, recorded_results
+    from pipelines.parallel import background
+    from pipelines.report.datadocs import (
+        DataDocs,
+        build_data_docs,
+        recorded_results,
+        stored_results,
+    )
     from pipelines.report.html import write_page
 
     out = Path(out)
     data = load_year(con, preset, year)
     site = Site(out=out, preset_name=preset.name)
-    write_year(site, data)
-
     target = out / str(year) / "data-docs"
     levels = [level.level for level in data.levels]
-    docs = (
-        build_data_docs(con, preset, year, levels, target)
-        if data_docs
-        else DataDocs(built=False, gx_version=None, error="không yêu cầu (--no-data-docs)")
-    )
+    if data_docs:
+        # GX renders its pages in a worker (it needs only the stored documents) while the
+        # report's own pages are written here: on two cores, the two overlap
+        stored = stored_results(con, year)
+        with background(partial(build_data_docs, stored, year, levels, target)) as rendered:
+            write_year(site, data)
+            docs = rendered()
+    else:
+        write_year(site, data)
+        docs = DataDocs(built=False, gx_version=None, error="không yêu cầu (--no-data-docs)")
     recorded = recorded_results(data.validation, levels)
     for group in recorded:
         for row in group["rows"]:

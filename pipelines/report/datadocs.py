@@ -21,11 +21,10 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
-
-from pipelines.preset import Preset
 
 SITE_NAME = "dti"
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", re.I)
@@ -65,14 +64,23 @@ class DataDocs:
     error: str | None = None
 
 
+def stored_results(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
+    """GX's documents of ``year`` as stored by the validation (``gx_results``), as plain rows:
+    what :func:`build_data_docs` reads (it needs no warehouse, so it can run in a worker)."""
+    from pipelines.warehouse import run_query
+
+    return run_query(con, "gx_results", year=year).to_dicts()
+
+
 def build_data_docs(
-    con: duckdb.DuckDBPyConnection, preset: Preset, year: int, levels: list[str], target: Path
+    stored: list[dict[str, Any]], year: int, levels: list[str], target: Path
 ) -> DataDocs:
-    """Build GX Data Docs for ``year`` into ``target/gx`` and make them work offline."""
+    """Build GX Data Docs for ``year`` (``stored``: :func:`stored_results`) into ``target/gx``
+    and make them work offline."""
     gx_dir = target / "gx"
     shutil.rmtree(gx_dir, ignore_errors=True)
     try:
-        docs = _build(con, preset, year, levels, gx_dir)
+        docs = _build(stored, year, levels, gx_dir)
     except Exception as exc:  # reported on the page, never hidden
         shutil.rmtree(gx_dir, ignore_errors=True)
         return DataDocs(built=False, gx_version=None, error=f"{type(exc).__name__}: {exc}")
@@ -80,9 +88,7 @@ def build_data_docs(
     return docs
 
 
-def _build(
-    con: duckdb.DuckDBPyConnection, preset: Preset, year: int, levels: list[str], gx_dir: Path
-) -> DataDocs:
+def _build(stored: list[dict[str, Any]], year: int, levels: list[str], gx_dir: Path) -> DataDocs:
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.expectation_validation_result import (
@@ -103,10 +109,8 @@ def _build(
     )
 
     from pipelines import validation as v
-    from pipelines.warehouse import run_query
 
-    stored = run_query(con, "gx_results", year=year)
-    if stored.is_empty():
+    if not stored:
         raise LookupError(f"no Great Expectations results stored for {year}: validate it again")
     gx_dir.mkdir(parents=True, exist_ok=True)
     config = DataContextConfig(
@@ -127,7 +131,7 @@ def _build(
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
     schema = ExpectationSuiteValidationResultSchema()
-    documents = {(row["level"], row["suite"]): row for row in stored.iter_rows(named=True)}
+    documents = {(row["level"], row["suite"]): row for row in stored}
     pages: list[SuitePages] = []
     for level in levels:
         for suite_name in ("raw_values", "observations"):
