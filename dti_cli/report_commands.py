@@ -74,8 +74,11 @@ def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -
             )
             sys.exit(2)
         for year in years:
-            outcome = build_year_report(con, loaded, year, out, data_docs=not no_data_docs)
-            annex = build_year_annex(con, loaded, year, out)
+            last = year == years[-1]  # the index across years: once, after the last
+            outcome = build_year_report(
+                con, loaded, year, out, data_docs=not no_data_docs, refresh_index=last
+            )
+            annex = build_year_annex(con, loaded, year, out, refresh_index=last)
             docs = (
                 "Data Docs ✓"
                 if outcome.data_docs_built

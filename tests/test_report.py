@@ -363,6 +363,33 @@ def test_dti_report_command(site: TinySite, dti_executable: str, tmp_path: Path)
     assert bad.returncode == 2 and "2023" in bad.stdout
 
 
+def test_dti_report_over_years_links_every_year_and_annex_in_the_index(
+    site: TinySite, dti_executable: str, tmp_path: Path
+):
+    """Several years in one command: the index across years is written once, after the last
+    year's annex, and links every year's report and annex."""
+    env = subprocess_env(tmp_path)
+    env["DTI_WAREHOUSE"] = str(site.warehouse)
+    out = tmp_path / "site"
+    done = subprocess.run(
+        [
+            *(dti_executable, "report", "--preset", site.preset, "--year", "2023-2024"),
+            *("--out", str(out), "--no-data-docs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for year in (2023, 2024):
+        assert f'href="{year}/index.html"' in index
+        assert f'href="{year}/phu-luc-DTI-{year}.xlsx"' in index
+        assert (out / str(year) / f"phu-luc-DTI-{year}.xlsx").is_file()
+
+
 # ---- in a real browser ---------------------------------------------------------------------
 
 CHART_STATE = """
@@ -474,3 +501,42 @@ def test_great_expectations_pages_work_offline(browser: Chromium, site: TinySite
             assert "Great Expectations" in text or "Expectation" in text
         finally:
             tab.call("Page.close")
+
+
+def _meta_workbook(path: Path, synthetic: str) -> None:
+    import openpyxl
+
+    from pipelines.workbook.layout import META_SHEET
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = META_SHEET
+    sheet.append(["unit_id", "X-BMT-01"])
+    sheet.append(["synthetic", synthetic])
+    book.save(path)
+
+
+def test_synthetic_flag_is_read_once_per_version_of_a_file(tmp_path: Path, monkeypatch):
+    """A run over several years rebuilds the index (every year's provenance) after each year:
+    an archived workbook is opened once, and again only when the file changes."""
+    import fastexcel
+
+    from pipelines.report import data
+
+    opened: list[str] = []
+    real_read = fastexcel.read_excel
+
+    def counting_read(source, *args, **kwargs):
+        opened.append(str(source))
+        return real_read(source, *args, **kwargs)
+
+    monkeypatch.setattr(fastexcel, "read_excel", counting_read)
+    book = tmp_path / "X-BMT-01_2024.xlsx"
+    _meta_workbook(book, "true")
+    assert data._meta_synthetic(book) is True
+    assert data._meta_synthetic(book) is True
+    assert len(opened) == 1
+    _meta_workbook(book, "false")  # another version: a different size
+    assert data._meta_synthetic(book) is False
+    assert len(opened) == 2
+    assert data._meta_synthetic(tmp_path / "missing.xlsx") is None

@@ -39,10 +39,13 @@ def year_report(
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
     out = _out(config)
+    years = years_of(context)
     with warehouse.connect() as con:
         outcomes = [
-            build_year_report(con, preset, year, out, data_docs=config.data_docs)
-            for year in years_of(context)
+            build_year_report(
+                con, preset, year, out, data_docs=config.data_docs, refresh_index=year == years[-1]
+            )
+            for year in years
         ]
     for outcome in outcomes:
         context.log.info(f"{outcome.year}: {outcome.pages} pages → {out / str(outcome.year)}")
@@ -74,8 +77,12 @@ def year_annex(
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
     out = _out(config)
+    years = years_of(context)
     with warehouse.connect() as con:
-        paths = [build_year_annex(con, preset, year, out) for year in years_of(context)]
+        paths = [
+            build_year_annex(con, preset, year, out, refresh_index=year == years[-1])
+            for year in years
+        ]
     return dg.MaterializeResult(
         metadata={"files": [str(p) for p in paths], "path": dg.MetadataValue.path(str(paths[-1]))}
     )

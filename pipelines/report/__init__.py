@@ -90,8 +90,10 @@ def build_year_report(
     year: int,
     out: Path,
     data_docs: bool = True,
+    refresh_index: bool = True,
 ) -> ReportOutcome:
-    """Every page of ``year`` plus its validation pages, then the index across years."""
+    """Every page of ``year`` plus its validation pages, then the index across years (unless
+    ``refresh_index`` is False: a caller building several years refreshes it after the last)."""
     from pipelines.parallel import background
     from pipelines.report.datadocs import (
         DataDocs,
@@ -132,7 +134,7 @@ def build_year_report(
         level_names=LEVEL_NAMES,
         figures={},
     )
-    index = write_index(con, preset, out, data)
+    index = write_index(con, preset, out, data) if refresh_index else out / "index.html"
     return ReportOutcome(
         year=year,
         out=out,
@@ -145,12 +147,19 @@ def build_year_report(
     )
 
 
-def build_year_annex(con: duckdb.DuckDBPyConnection, preset: Preset, year: int, out: Path) -> Path:
-    """The Excel annex of ``year``; the index is refreshed so it links the file."""
+def build_year_annex(
+    con: duckdb.DuckDBPyConnection,
+    preset: Preset,
+    year: int,
+    out: Path,
+    refresh_index: bool = True,
+) -> Path:
+    """The Excel annex of ``year``; the index, if there is one, is refreshed so it links the
+    file (``refresh_index`` as for :func:`build_year_report`)."""
     from pipelines.annex import write_annex
 
     data = load_year(con, preset, year)
     path = write_annex(data, annex_path(Path(out), year))
-    if (Path(out) / "index.html").exists():
+    if refresh_index and (Path(out) / "index.html").exists():
         write_index(con, preset, Path(out), data)
     return path

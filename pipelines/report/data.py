@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -546,13 +547,27 @@ def history(
 
 
 def _meta_synthetic(path: Path) -> bool | None:
-    """The ``synthetic`` flag of a DTI workbook's identification sheet (None: unreadable)."""
+    """The ``synthetic`` flag of a DTI workbook's identification sheet (None: unreadable).
+
+    Read once per version of the file in a process: a run over several years writes the index
+    (every year's provenance) after each year's report and annex, and the archived copies do
+    not change."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _meta_synthetic_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1 << 16)
+def _meta_synthetic_of(path: str, mtime_ns: int, size: int) -> bool | None:
+    """:func:`_meta_synthetic` of the file as it is at (``mtime_ns``, ``size``)."""
     import fastexcel
 
     from pipelines.workbook.layout import META_SHEET
 
     try:
-        sheet = fastexcel.read_excel(str(path)).load_sheet_by_name(META_SHEET, header_row=None)
+        sheet = fastexcel.read_excel(path).load_sheet_by_name(META_SHEET, header_row=None)
         frame = sheet.to_polars()
     except Exception:
         return None
