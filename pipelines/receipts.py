@@ -11,9 +11,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import polars as pl
 
 from pipelines.labels import LEVEL_NAMES
 from pipelines.warehouse import query_text
@@ -175,15 +175,20 @@ def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
     return _render(inputs[submission_id])
 
 
+Row = dict[str, Any]
+
+
 @dataclass
 class _Inputs:
-    """Everything one receipt shows, read from the warehouse."""
+    """Everything one receipt shows, read from the warehouse, as plain Python rows (a receipt is
+    rendered from a few dozen rows: row lists are quicker than frames of that size, and can be
+    rendered in a forked worker)."""
 
-    sub: dict
-    accepted: pl.DataFrame
-    refused: pl.DataFrame
-    points: pl.DataFrame
-    missing: pl.DataFrame
+    sub: Row
+    accepted: list[Row]
+    refused: list[Row]
+    points: list[Row]
+    missing: list[Row]
     names: dict[str, str]
     unit_label: str | None  # "<id> – <name>" of the submission's unit, if it names one
     later: str | None  # a later evaluation of the same file
@@ -200,22 +205,23 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
     if subs.is_empty():
         return {}
 
-    def per_submission(sql: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-        frame = con.execute(sql, params).pl()
-        parts = frame.partition_by("submission_id", maintain_order=True, as_dict=True)
-        return {key[0]: part for key, part in parts.items()}, frame.clear()
+    def per_submission(sql: str) -> dict[str, list[Row]]:
+        parts: dict[str, list[Row]] = {}
+        for row in con.execute(sql, params).pl().iter_rows(named=True):
+            parts.setdefault(row["submission_id"], []).append(row)
+        return parts
 
-    accepted, no_accepted = per_submission(
+    accepted = per_submission(
         f"SELECT * FROM raw_values WHERE {_IDS} ORDER BY submission_id, unit_id, row_number"
     )
-    refused, no_refused = per_submission(
+    refused = per_submission(
         f"SELECT * FROM rejected_rows WHERE {_IDS} ORDER BY submission_id, sheet, row_number, "
         "length(column_name), column_name"
     )
-    points, no_points = per_submission(
+    points = per_submission(
         f"SELECT * FROM appraised_points WHERE {_IDS} ORDER BY submission_id, unit_id, row_number"
     )
-    missing, no_missing = per_submission(
+    missing = per_submission(
         f"SELECT * FROM missing_indicators WHERE {_IDS} ORDER BY submission_id, unit_id"
     )
     unit_ids = [u for u in subs["unit_id"].unique().to_list() if u]
@@ -258,10 +264,10 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
         unit = sub["unit_id"]
         out[sid] = _Inputs(
             sub=sub,
-            accepted=accepted.get(sid, no_accepted),
-            refused=refused.get(sid, no_refused),
-            points=points.get(sid, no_points),
-            missing=missing.get(sid, no_missing),
+            accepted=accepted.get(sid, []),
+            refused=refused.get(sid, []),
+            points=points.get(sid, []),
+            missing=missing.get(sid, []),
             names=names_cache[key],
             unit_label=(f"{unit} – {unit_names[unit]}" if unit in unit_names else unit)
             if unit
@@ -283,11 +289,11 @@ def _render(data: _Inputs) -> str:
         data.names,
     )
     order = {node: i for i, node in enumerate(names)}
-    missing = missing.with_columns(
-        pl.col("indicator_id").replace_strict(order, default=len(order)).alias("_o")
-    ).sort("unit_id", "_o")
+    missing = sorted(
+        missing, key=lambda r: (r["unit_id"], order.get(r["indicator_id"], len(order)))
+    )
     kind = sub["kind"]
-    n_values, n_points = accepted.height, points.height
+    n_values, n_points = len(accepted), len(points)
     lines = [
         "# Biên nhận tiếp nhận số liệu – Bộ chỉ số chuyển đổi số (DTI)",
         "",
@@ -313,7 +319,7 @@ def _render(data: _Inputs) -> str:
         + (f" ({sub['framework_version']})" if sub["framework_version"] else "")
         + " |",
         f"| Kết quả | **{STATUS_VI.get(sub['status'], sub['status'])}**: "
-        + _counts(kind, n_values, n_points, refused.height, missing.height)
+        + _counts(kind, n_values, n_points, len(refused), len(missing))
         + " |",
         "",
     ]
@@ -331,20 +337,20 @@ def _render(data: _Inputs) -> str:
             + "); tệp này vẫn được lưu nhưng không còn dùng để chấm điểm.",
             "",
         ]
-    lines += [f"## Không tiếp nhận ({refused.height})", ""]
-    if refused.is_empty():
+    lines += [f"## Không tiếp nhận ({len(refused)})", ""]
+    if not refused:
         lines += ["Không có.", ""]
     else:
-        for i, r in enumerate(refused.iter_rows(named=True), start=1):
+        for i, r in enumerate(refused, start=1):
             lines.append(f"{i}. {r['message']} *(quy tắc `{r['rule']}`)*")
         lines.append("")
     if kind != "appraisal":
-        lines += [f"## Chỉ số không có dòng trong tệp ({missing.height})", ""]
-        if missing.is_empty():
+        lines += [f"## Chỉ số không có dòng trong tệp ({len(missing)})", ""]
+        if not missing:
             lines += ["Không có.", ""]
         else:
-            many = missing["unit_id"].n_unique() > 1
-            for r in missing.iter_rows(named=True):
+            many = len({r["unit_id"] for r in missing}) > 1
+            for r in missing:
                 who = f"{r['unit_id']}: " if many else ""
                 name = names.get(r["indicator_id"], "")
                 lines.append(
@@ -353,7 +359,7 @@ def _render(data: _Inputs) -> str:
                 )
             lines.append("")
     lines += _accepted_section(kind, accepted, points, names)
-    lines += _todo(sub["status"], refused, missing.height, kind)
+    lines += _todo(sub["status"], refused, len(missing), kind)
     text = "\n".join(lines).rstrip() + "\n"
     return unicodedata.normalize("NFC", text)
 
@@ -369,12 +375,12 @@ def _counts(kind: str, values: int, points: int, refused: int, missing: int) -> 
 
 
 def _accepted_section(
-    kind: str, accepted: pl.DataFrame, points: pl.DataFrame, names: dict[str, str]
+    kind: str, accepted: list[Row], points: list[Row], names: dict[str, str]
 ) -> list[str]:
-    lines = [f"## Đã tiếp nhận ({accepted.height + points.height})", ""]
-    if accepted.is_empty() and points.is_empty():
+    lines = [f"## Đã tiếp nhận ({len(accepted) + len(points)})", ""]
+    if not accepted and not points:
         return [*lines, "Không có.", ""]
-    many_units = accepted["unit_id"].n_unique() > 1 if not accepted.is_empty() else False
+    many_units = len({r["unit_id"] for r in accepted}) > 1
     if kind == "appraisal":
         lines += [
             "| Đơn vị | Chỉ số | Điều chỉnh | Lý do | Vị trí |",
@@ -390,7 +396,7 @@ def _accepted_section(
                 r["sheet"],
                 r["column_name"],
             )
-            for r in accepted.iter_rows(named=True)
+            for r in accepted
         ] + [
             (
                 r["unit_id"],
@@ -401,7 +407,7 @@ def _accepted_section(
                 r["sheet"],
                 r["column_name"],
             )
-            for r in points.iter_rows(named=True)
+            for r in points
         ]
         for unit, row, indicator, change, reason, sheet, column in sorted(
             entries, key=lambda e: (e[1], e[3])
@@ -416,7 +422,7 @@ def _accepted_section(
         f"{head}| Chỉ số | Tên chỉ số | Giá trị đọc được | Ô | Tài liệu kiểm chứng |",
         ("|---" if many_units else "") + "|---|---|---|---|---|",
     ]
-    for r in accepted.iter_rows(named=True):
+    for r in accepted:
         unit = f"| {r['unit_id']} " if many_units else ""
         lines.append(
             f"{unit}| `{r['indicator_id']}` | {_cell(names.get(r['indicator_id'], ''))} | "
@@ -427,7 +433,7 @@ def _accepted_section(
     return [*lines, ""]
 
 
-def _todo(status: str, refused: pl.DataFrame, n_missing: int, kind: str) -> list[str]:
+def _todo(status: str, refused: list[Row], n_missing: int, kind: str) -> list[str]:
     lines = ["## Việc cần làm", ""]
     resend = (
         "gửi lại toàn bộ tệp (tệp gửi sau thay thế tệp này; tệp này vẫn được lưu)"
@@ -441,7 +447,7 @@ def _todo(status: str, refused: pl.DataFrame, n_missing: int, kind: str) -> list
             + resend
             + "."
         )
-    elif not refused.is_empty() or n_missing:
+    elif refused or n_missing:
         lines.append(
             "- Các giá trị đã tiếp nhận được ghi nhận. Ô bị từ chối và chỉ số thiếu dòng được coi "
             "là thiếu số liệu (0 điểm) cho đến khi bổ sung: sửa các ô nêu trên ngay trong tệp này "
@@ -449,7 +455,7 @@ def _todo(status: str, refused: pl.DataFrame, n_missing: int, kind: str) -> list
         )
     else:
         lines.append("- Không cần làm gì thêm. Nếu cần sửa số liệu, " + resend + ".")
-    for rule in dict.fromkeys(refused["rule"].to_list() if not refused.is_empty() else []):
+    for rule in dict.fromkeys(r["rule"] for r in refused):
         hint = RULE_HINTS.get(rule)
         if hint:
             lines.append(f"- `{rule}`: {hint}")
@@ -475,10 +481,10 @@ def _unit_label(con: duckdb.DuckDBPyConnection, unit_id: str) -> str:
     return f"{unit_id} – {row[0]}" if row else unit_id
 
 
-def _many_units(accepted: pl.DataFrame) -> str:
-    if accepted.is_empty():
+def _many_units(accepted: list[Row]) -> str:
+    if not accepted:
         return "–"
-    units = sorted(accepted["unit_id"].unique().to_list())
+    units = sorted({r["unit_id"] for r in accepted})
     return f"{len(units)} đơn vị ({', '.join(units[:10])}{', …' if len(units) > 10 else ''})"
 
 
