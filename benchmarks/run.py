@@ -8,8 +8,8 @@ ratio against a baseline measured in the same run where one exists. Not a test: 
 Figures (each measured in a fresh child process, so imports and memory are its own):
 
 1. scoring with every method (points, min-max, z-score) on 10,000 units × 60 components ×
-   6 years — time ≤ 2 s, peak memory ≤ 1 GiB (the peak RSS of a child that scores once,
-   libraries and inputs included); baseline:
+   6 years — time ≤ 2 s, peak memory ≤ 1 GiB (the peak RSS of a child that scores once, the
+   worst of three such children, libraries and inputs included); baseline:
    a plain per-unit Python loop doing min-max only;
 2. uncertainty analysis, 1,000 replications on the 3,321 communes × 60 components —
    ≤ 10 s (``pipelines.uncertainty.run_uncertainty``, issue #5);
@@ -283,7 +283,11 @@ def child_demo_libraries(home: str) -> dict:
 def bench_scoring() -> None:
     print("\n[1] scoring, every method, 10,000 units × 60 components × 6 years", flush=True)
     result = child("scoring")
-    once = child("scoring", "1")
+    # one scoring's peak varies by ~0.1 GiB from process to process (how the allocators reuse
+    # the previous method's freed memory): three processes, the worst one judged
+    singles = sorted((child("scoring", "1") for _ in range(3)), key=lambda r: r["peak_rss"])
+    once = singles[-1]
+    others = ", ".join(f"{r['peak_rss'] / GIB:.2f}" for r in singles[:-1])
     naive = child("naive")
     ok_time = result["seconds"] <= 2.0
     print(
@@ -304,8 +308,9 @@ def bench_scoring() -> None:
     )
     row(
         "scoring peak memory",
-        f"{once['peak_rss'] / GIB:.2f} GiB (libraries and inputs loaded: "
-        f"{once['rss_after_loading'] / GIB:.2f}; a process scoring 3 times in a row: "
+        f"{once['peak_rss'] / GIB:.2f} GiB (the worst of 3 processes; the others "
+        f"{others}; libraries and inputs "
+        f"loaded: {once['rss_after_loading'] / GIB:.2f}; a process scoring 3 times in a row: "
         f"{result['peak_rss'] / GIB:.2f})",
         "≤ 1 GiB",
         "peak RSS of a child that scores once",

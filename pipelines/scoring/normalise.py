@@ -381,22 +381,13 @@ def rubric_signed(
     x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     if "relative_best" in kinds:  # the best of the group: read by relative_best alone
-        # (a column first: referenced below, the windows would be evaluated once per use),
-        # taken over those rows only: the group keys hold the leaf, so a window never mixes
-        # leaves, and the other rows' best is never read
-        rows = frame.select((pl.col("rule_kind") == "relative_best").fill_null(False).arg_true())
-        rows = rows.to_series()
-        best_of_rows = (
-            frame.select(pl.col("value", "direction", *group).gather(rows))
-            .select(
-                pl.when(lower)
-                .then(pl.col("value").min().over(group))
-                .otherwise(pl.col("value").max().over(group))
-            )
-            .to_series()
+        # (a column first: referenced below, the windows would be evaluated once per use)
+        frame = frame.with_columns(
+            pl.when(lower)
+            .then(pl.col("value").min().over(group))
+            .otherwise(pl.col("value").max().over(group))
+            .alias("best")
         )
-        best_column = pl.repeat(None, frame.height, dtype=pl.Float64, eager=True)
-        frame = frame.with_columns(best_column.scatter(rows, best_of_rows).alias("best"))
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
     best = pl.col("best")
