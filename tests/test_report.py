@@ -326,40 +326,32 @@ def test_data_docs_are_great_expectations_pages_linked_from_the_report(site: Tin
     assert "Dữ liệu" in (site.out / "2024" / "index.html").read_text(encoding="utf-8")
 
 
-def test_dti_report_command(site: TinySite, dti_executable: str, tmp_path: Path):
+def _dti_report(
+    dti_executable: str, site: TinySite, tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess:
+    """``dti report`` on the tiny site's warehouse."""
     env = subprocess_env(tmp_path)
     env["DTI_WAREHOUSE"] = str(site.warehouse)
-    out = tmp_path / "site"
-    done = subprocess.run(
-        [
-            dti_executable,
-            "report",
-            "--preset",
-            site.preset,
-            "--year",
-            "2024",
-            "--out",
-            str(out),
-            "--no-data-docs",
-        ],
+    return subprocess.run(
+        [dti_executable, "report", "--preset", site.preset, *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_dti_report_command(site: TinySite, dti_executable: str, tmp_path: Path):
+    out = tmp_path / "site"
+    done = _dti_report(
+        dti_executable, site, tmp_path, "--year", "2024", "--out", str(out), "--no-data-docs"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{out / 'index.html'}" in done.stdout.replace("\n", "")
     assert (out / "2024" / "phu-luc-DTI-2024.xlsx").is_file()
     assert not (out / "2023").exists()
-    bad = subprocess.run(
-        [dti_executable, "report", "--preset", site.preset, "--year", "2019", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = _dti_report(dti_executable, site, tmp_path, "--year", "2019", "--out", str(out))
     assert bad.returncode == 2 and "2023" in bad.stdout
 
 
@@ -368,19 +360,9 @@ def test_dti_report_over_years_links_every_year_and_annex_in_the_index(
 ):
     """Several years in one command: the index across years is written once, after the last
     year's annex, and links every year's report and annex."""
-    env = subprocess_env(tmp_path)
-    env["DTI_WAREHOUSE"] = str(site.warehouse)
     out = tmp_path / "site"
-    done = subprocess.run(
-        [
-            *(dti_executable, "report", "--preset", site.preset, "--year", "2023-2024"),
-            *("--out", str(out), "--no-data-docs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = _dti_report(
+        dti_executable, site, tmp_path, "--year", "2023-2024", "--out", str(out), "--no-data-docs"
     )
     assert done.returncode == 0, done.stdout + done.stderr
     index = (out / "index.html").read_text(encoding="utf-8")
