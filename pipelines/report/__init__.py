@@ -66,11 +66,8 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
     )
 
 
-def write_index(
-    con: duckdb.DuckDBPyConnection, preset: Preset, out: Path, loaded: YearData | None = None
-) -> Path:
-    """``<out>/index.html`` across every year the warehouse has snapshots for (``loaded``: a
-    year already read, whose provenance is not read again)."""
+def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Path:
+    """``<out>/index.html`` across every year the warehouse has snapshots for."""
     from pipelines.report.html import write_assets
 
     write_assets(out)
@@ -80,7 +77,6 @@ def write_index(
         preset.primary_method,
         list(preset.levels),
         preset.id,
-        known={loaded.year: loaded.provenance} if loaded is not None else None,
     )
 
 
@@ -134,7 +130,7 @@ def build_year_report(
         level_names=LEVEL_NAMES,
         figures={},
     )
-    index = write_index(con, preset, out, data) if refresh_index else out / "index.html"
+    index = write_index(con, preset, out) if refresh_index else out / "index.html"
     return ReportOutcome(
         year=year,
         out=out,
@@ -161,5 +157,5 @@ def build_year_annex(
     data = load_year(con, preset, year)
     path = write_annex(data, annex_path(Path(out), year))
     if refresh_index and (Path(out) / "index.html").exists():
-        write_index(con, preset, Path(out), data)
+        write_index(con, preset, Path(out))
     return path

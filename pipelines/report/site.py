@@ -434,16 +434,16 @@ class UnitPieces:
         node_names = dict(
             zip(level.component_nodes["node_id"], level.component_nodes["name"], strict=True)
         )
-        adjustments: dict[str, list[Row]] = {}
-        for row in level.adjustments.iter_rows(named=True):
-            adjustments.setdefault(row["unit_id"], []).append(
-                {**row, "name": node_names.get(row["indicator_id"], "")}
-            )
-        methods: dict[str, list[Row]] = {}
-        for row in level.methods.sort("method").iter_rows(named=True):
-            methods.setdefault(row["unit_id"], []).append(
-                {**row, "name": charts.METHOD_SHORT[row["method"]]}
-            )
+        adjustments = level.adjustments.with_columns(
+            pl.col("indicator_id")
+            .replace_strict(node_names, default="", return_dtype=pl.String)
+            .alias("name")
+        )
+        methods = level.methods.sort("method").with_columns(
+            pl.col("method")
+            .replace_strict(charts.METHOD_SHORT, return_dtype=pl.String)
+            .alias("name")
+        )
         return cls(
             totals={row["unit_id"]: row for row in level.totals.iter_rows(named=True)},
             group_size=dict(zip(groups["group_id"], groups["n"], strict=True)),
@@ -452,9 +452,9 @@ class UnitPieces:
             components=_rows_by_unit(gaps.sort("ordinal")),
             strengths=_rows_by_unit(strengths),
             weaknesses=_rows_by_unit(weaknesses),
-            adjustments=adjustments,
+            adjustments=_rows_by_unit(adjustments),
             history=_rows_by_unit(data.history.filter(pl.col("level") == level.level).sort("year")),
-            methods=methods,
+            methods=_rows_by_unit(methods),
         )
 
 
@@ -635,10 +635,8 @@ def write_site_index(
     method: str,
     levels: list[str],
     registry: str,
-    known: dict[int, Provenance] | None = None,
 ) -> Path:
-    """``<out>/index.html``: every year with snapshots. ``known``: provenance already read for
-    some years (it opens every workbook of the year: reading it twice per build was wasted)."""
+    """``<out>/index.html``: every year with snapshots."""
     from pipelines.report.data import history as history_of
 
     years = snapshot_years(con, method)
@@ -660,7 +658,7 @@ def write_site_index(
                     "best": best,
                 }
             )
-        p = (known or {}).get(year) or provenance(con, year)
+        p = provenance(con, year)
         if p.synthetic:
             synthetic.append(str(year))
         rows.append(
