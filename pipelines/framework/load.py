@@ -42,6 +42,13 @@ class FrameworkError(ValueError):
 
 def load_framework(path: str | Path) -> Framework:
     """Read and validate a framework YAML file (see docs/framework-format.md)."""
+    document = framework_document(path)
+    return framework_from_mapping(document["framework"], origin=str(path))
+
+
+def framework_document(path: str | Path) -> dict[str, Any]:
+    """The parsed YAML of a framework file, with its top-level ``framework`` key (what
+    :func:`load_framework` builds from; readers of keys the model does not keep use it)."""
     path = Path(path)
     try:
         document = read_yaml(path)
@@ -49,7 +56,7 @@ def load_framework(path: str | Path) -> Framework:
         raise FrameworkError(str(path), [f"not valid YAML: {exc}"]) from exc
     if not isinstance(document, dict) or "framework" not in document:
         raise FrameworkError(str(path), ["top-level key 'framework' is missing"])
-    return framework_from_mapping(document["framework"], origin=str(path))
+    return document
 
 
 def framework_from_mapping(spec: dict[str, Any], origin: str = "<memory>") -> Framework:

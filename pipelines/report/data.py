@@ -22,7 +22,6 @@ import polars as pl
 
 from pipelines.labels import LEVEL_NAMES
 from pipelines.warehouse import run_query
-from pipelines.yamlfile import read_yaml
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")
@@ -192,20 +191,14 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
     origin = Path(info["origin"])
     status = f"không đọc được tệp bộ chỉ số {origin.name}: chỉ hiển thị nhãn xếp loại đã lưu"
     if origin.exists():
-        from pipelines.framework.load import framework_from_mapping, load_framework
+        from pipelines.framework.load import framework_document, framework_from_mapping
 
-        raw: Any = None
         try:
-            # One parse gives the framework and its classification note (the model keeps no
-            # note): parsing the file twice per level was a tenth of the report's reading.
-            raw = read_yaml(origin)
-            framework = framework_from_mapping(raw["framework"], origin=str(origin))
-        except Exception:
-            raw = None  # read again below: the loader's own message, the file as it is now
-            try:
-                framework = load_framework(origin)
-            except Exception as exc:  # a framework file under concurrent edit must not stop
-                framework, status = None, f"tệp bộ chỉ số {origin.name} lỗi ({exc}); nhãn đã lưu"
+            # the document too: the classification's note is not kept by the model
+            document = framework_document(origin)
+            framework = framework_from_mapping(document["framework"], origin=str(origin))
+        except Exception as exc:  # a framework file under concurrent edit must not stop a report
+            framework, status = None, f"tệp bộ chỉ số {origin.name} lỗi ({exc}); nhãn đã lưu"
         hash_matches = framework is not None and framework.content_hash() == framework_hash
         if framework is not None and framework.classification is not None:
             c = framework.classification
@@ -214,8 +207,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
                 for i, b in enumerate(c.bands)
             ]
             bands_id, bands_source, pillar_minimum = c.id, c.source, c.pillar_minimum
-            raw = read_yaml(origin) if raw is None else raw
-            bands_note = ((raw.get("framework") or {}).get("classification") or {}).get("note")
+            bands_note = ((document["framework"] or {}).get("classification") or {}).get("note")
             status = (
                 f"ngưỡng đọc từ {origin.name}, trùng mã băm với snapshot"
                 if hash_matches
