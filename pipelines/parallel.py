@@ -43,6 +43,11 @@ def worker_count() -> int:
     return max(1, min(cores, 8))
 
 
+def _forks(workers: int) -> bool:
+    """Whether ``workers`` processes are worth forking here (two or more, and ``fork`` exists)."""
+    return workers >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def run_jobs(
     jobs: Sequence[Callable[[], T]], min_jobs_per_worker: int = MIN_JOBS_PER_WORKER
 ) -> list[T]:
@@ -52,7 +57,7 @@ def run_jobs(
     default suits jobs of a few milliseconds; jobs of tenths of a second pay off one each)."""
     global _PENDING
     workers = min(worker_count(), len(jobs) // max(1, min_jobs_per_worker))
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if not _forks(workers):
         return [job() for job in jobs]
     _PENDING = jobs
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_default_signals)
@@ -77,7 +82,7 @@ def background(job: Callable[[], T]) -> Iterator[Callable[[], T]]:
 
     With one core (or ``DTI_WORKERS=1``, or no ``fork``) the job runs at once, in this process.
     Leaving the context without asking for the result stops the worker."""
-    if worker_count() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if not _forks(worker_count()):
         value = job()
         yield lambda: value
         return
