@@ -231,3 +231,63 @@ def test_units_without_a_group_reorder_the_rows():
     specs = {k: s for k, s in SPECS.items() if s.missing != "exclude"}
     for key, got in score_methods(values, units, framework, specs):
         _assert_same(got, _by_stages(values, units, framework, specs[key]), specs[key])
+
+
+def test_group_parts_keep_whole_groups_of_about_equal_size():
+    _, _, _, units = _demo("thanhhoa", "commune", years=2)
+    units = units.with_columns(
+        pl.when(pl.col("group_id") == units["group_id"].min())
+        .then(None)
+        .otherwise("group_id")
+        .alias("group_id")
+    )
+    parts = batch.group_parts(units, 3)
+    assert len(parts) == 3
+    rows = np.concatenate(parts)
+    assert np.array_equal(np.sort(rows), np.arange(units.height))  # every unit once
+    groups = [set(units["group_id"].gather(p).to_list()) for p in parts]
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    assert None in groups[2]  # the null group sorts last
+    sizes = [len(p) for p in parts]
+    largest_group = units.group_by("group_id").len()["len"].max()
+    assert max(sizes) - min(sizes) <= 2 * largest_group
+    assert all(np.all(np.diff(p) > 0) for p in parts)
+
+
+def test_one_group_is_not_split(monkeypatch):
+    _, framework, values, units = _demo("daklak")
+    monkeypatch.setattr(batch, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(batch, "worker_count", lambda: 2)
+    layout = engine.dense_layout(values, units, framework)
+    assert isinstance(batch.dense_scorer(layout, framework, None), batch.DenseScorer)
+
+
+@pytest.mark.parametrize("null_groups", [False, True])
+def test_groups_scored_in_threads_give_the_same_frames(monkeypatch, null_groups):
+    """Parts of whole comparison groups scored in threads (national scale) and joined in the
+    final order: the stages' frames, bit for bit, for every method and missing rule (the
+    ``exclude`` rule with leaves left out falls back to the stages)."""
+    preset, framework, values, units = _demo("thanhhoa", "commune", years=3)
+    if null_groups:
+        units = units.with_columns(
+            pl.when(pl.int_range(pl.len()) % 7 == 0)
+            .then(None)
+            .otherwise("group_id")
+            .alias("group_id")
+        )
+    monkeypatch.setattr(batch, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(batch, "worker_count", lambda: 3)
+    made = []
+    split = batch.GroupSplitScorer.__init__
+
+    def recorded(self, *args, **kwargs):
+        split(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(batch.GroupSplitScorer, "__init__", recorded)
+    reading = preset.classification_reading
+    for key, got in score_methods(values, units, framework, SPECS, reading=reading):
+        want = _by_stages(values, units, framework, SPECS[key], reading=reading)
+        _assert_same(got, want, SPECS[key])
+    assert len(made) == 1 and len(made[0].scorers) == 3
+    assert len(made[0].runs) >= 9  # three years, three parts: the rows interleave

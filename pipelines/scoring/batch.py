@@ -19,7 +19,9 @@ method's scores are computed without string keys:
   texts;
 - ranks are one integer sort of (run of units, rounded points) keys per few nodes (the window
   over (year, group, node) when the points are not on the 10^-6 grid), classes on one row per
-  unit.
+  unit;
+- a large grid is scored in parts of whole comparison groups, one thread per core
+  (:class:`GroupSplitScorer`): most of the work above runs on one core at a time.
 
 The expressions are the general path's own (the normalisers, :func:`engine.missing_rule`, the
 class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value for value
@@ -29,12 +31,14 @@ class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value f
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.parallel import worker_count
 from pipelines.scoring.dense import DenseLayout, DenseTree
 from pipelines.scoring.methods import RANK_DECIMALS, MethodSpec
 from pipelines.scoring.normalise import (
@@ -51,6 +55,8 @@ from pipelines.scoring.rank import class_label
 SIGNED_NORMALISERS = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}
 KEYS = Keys(group=("_k",), pooled=("_pk",))
 OUTPUT_ORDER = ["year", "group_id", "unit_id"]
+# below this many grid rows a method takes a few tens of milliseconds: no threads
+SPLIT_MIN_ROWS = 500_000
 
 
 def _codes(group: np.ndarray, n: int, name: str) -> pl.Series:
@@ -111,11 +117,27 @@ def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarr
     return rank.reshape(n_nodes, n_units).T
 
 
+@dataclass
+class NodeArrays:
+    """One method's scores before they are a frame: ``points``, ``z`` (None: no leaf has one)
+    and ``n_missing`` as ``units × nodes`` arrays in the final row order, and ``rules``, each
+    final row's ``rule_applied`` as a code into ``texts`` (past the end: null)."""
+
+    points: np.ndarray
+    z: np.ndarray | None
+    n_missing: np.ndarray
+    rules: np.ndarray
+    texts: list[str | None]
+
+
 class DenseScorer:
     """Scores one dense grid by any number of methods, sharing what they have in common."""
 
-    def __init__(self, layout: DenseLayout, framework: Framework, reading: str | None) -> None:
+    def __init__(
+        self, layout: DenseLayout, framework: Framework, reading: str | None, threads: int = 2
+    ) -> None:
         self.layout = layout
+        self.threads = threads  # for the ranks, numpy's sorts being single-threaded
         self.framework = framework
         self.reading = reading
         self.n_units = layout.units.height
@@ -231,6 +253,14 @@ class DenseScorer:
     def score(self, spec: MethodSpec, history: pl.DataFrame | None = None) -> pl.DataFrame | None:
         """``SCORE_COLUMNS`` in the final order; None when the general path is needed (the
         ``exclude`` rule left leaves out)."""
+        nodes = self.node_arrays(spec, history)
+        return None if nodes is None else self.frame_of(nodes)
+
+    def node_arrays(
+        self, spec: MethodSpec, history: pl.DataFrame | None = None
+    ) -> NodeArrays | None:
+        """The first half of :meth:`score`: every node's numbers as arrays (None: the general
+        path is needed). What the normaliser needed besides is freed when this returns."""
         from pipelines.scoring.engine import missing_rule
 
         # rule_applied as codes into ``texts`` (the string column is built once, at the end)
@@ -278,8 +308,7 @@ class DenseScorer:
         out_points, out_z, out_missing = self.tree.aggregate_rows(points, z, lacking, self._order)
         del points, z, lacking
         rules = self._rule_codes(codes.reshape(n_units, n_leaves), len(texts))
-        del codes
-        return self._assemble(out_points, out_z, out_missing, rules, texts)
+        return NodeArrays(out_points, out_z, out_missing, rules, texts)
 
     def _rule_codes(self, codes: np.ndarray, null: int) -> np.ndarray:
         """The leaves' codes (``units × leaves``) on the final rows (``null`` on the others)."""
@@ -289,15 +318,10 @@ class DenseScorer:
         out[:, node_cols] = rows[:, grid_cols]
         return out.reshape(-1)
 
-    def _assemble(
-        self,
-        out_points: np.ndarray,
-        out_z: np.ndarray | None,
-        out_missing: np.ndarray,
-        rules: np.ndarray,
-        texts: list[str | None],
-    ) -> pl.DataFrame:
-        """The frame from ``units × nodes`` arrays already in the final row order."""
+    def frame_of(self, nodes: NodeArrays) -> pl.DataFrame:
+        """The second half of :meth:`score`: the frame from :meth:`node_arrays`' arrays."""
+        out_points, out_z, out_missing = nodes.points, nodes.z, nodes.n_missing
+        rules, texts = nodes.rules, nodes.texts
         points = out_points.reshape(-1)
         ranked = self._ranks(out_points)
         maxima = self._max_points
@@ -308,7 +332,6 @@ class DenseScorer:
             z = pl.lit(None, dtype=pl.Float64).alias("z")
         else:
             z = pl.Series("z", out_z.reshape(-1), dtype=pl.Float64, nan_to_null=True)
-        del out_z
         return self.frame.select(
             "year",
             "group_id",
@@ -359,8 +382,8 @@ class DenseScorer:
                     rank[:, nodes] = block
                 return block is not None
 
-            # numpy releases the GIL on these arrays: two blocks at a time use both cores
-            with ThreadPoolExecutor(2) as pool:
+            # numpy releases the GIL on these arrays: blocks in threads use several cores
+            with ThreadPoolExecutor(self.threads) as pool:
                 if all(pool.map(rank_nodes, blocks)):
                     return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
         return pl.DataFrame([pl.Series("p", out_points.reshape(-1)), self._rank_key()]).select(
@@ -401,3 +424,94 @@ class DenseScorer:
         index = np.full((n_units, n_nodes), n_units, dtype=np.uint32)
         index[:, root] = np.arange(n_units)
         return labels.gather(index.reshape(-1))
+
+
+def group_parts(units: pl.DataFrame, parts: int) -> list[np.ndarray]:
+    """The rows of ``units`` in up to ``parts`` sets of whole comparison groups (every year of
+    a group in the same set) of about equal size, each set's rows ascending."""
+    sizes = units.group_by("group_id").len().sort("group_id", nulls_last=True)
+    sizes = sizes.with_columns(
+        ((pl.col("len").cum_sum() - pl.col("len")) * parts // max(1, units.height)).alias("part")
+    )
+    part = (
+        units.select("group_id")
+        .join(sizes, on="group_id", how="left", nulls_equal=True, maintain_order="left")["part"]
+        .to_numpy()
+    )
+    return [rows for p in range(parts) if (rows := np.flatnonzero(part == p)).size]
+
+
+class GroupSplitScorer:
+    """:class:`DenseScorer` over disjoint sets of whole comparison groups, one thread each,
+    their rows joined in the final order.
+
+    Every statistic of the array path (a method's group windows, pooled bounds, the missing
+    rule's means, ranks, classes) reads the rows of one comparison group, and a group's rows
+    are in the same order in its part as in the whole grid: the same numbers, bit for bit.
+    Most of a method's work is single-threaded (numpy, and polars kernels on one chunk), so
+    parts in threads use the cores that one scorer leaves idle."""
+
+    def __init__(
+        self,
+        layout: DenseLayout,
+        framework: Framework,
+        reading: str | None,
+        part_rows: list[np.ndarray],
+    ) -> None:
+        self.scorers = [
+            DenseScorer(layout.subset(rows), framework, reading, threads=1) for rows in part_rows
+        ]
+        # the final order (year, group, unit) as runs of consecutive units of one part: each
+        # part's frame is in the same order, so each run is the next slice of its part's rows
+        part_of = np.empty(layout.units.height, dtype=np.int64)
+        for p, rows in enumerate(part_rows):
+            part_of[rows] = p
+        final = layout.units.with_row_index("_i").sort(OUTPUT_ORDER)["_i"].to_numpy()
+        sequence = part_of[final]
+        starts = np.flatnonzero(np.diff(sequence, prepend=-1))
+        lengths = np.diff(starts, append=sequence.size)
+        n_nodes = len(self.scorers[0].tree.nodes)
+        taken = [0] * len(part_rows)
+        self.runs: list[tuple[int, int, int]] = []  # (part, first row, rows)
+        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+            p = int(sequence[start])
+            self.runs.append((p, taken[p] * n_nodes, length * n_nodes))
+            taken[p] += length
+
+    supports = staticmethod(DenseScorer.supports)
+
+    def score(self, spec: MethodSpec, history: pl.DataFrame | None = None) -> pl.DataFrame | None:
+        """:meth:`DenseScorer.score` of the whole grid."""
+        with ThreadPoolExecutor(len(self.scorers)) as pool:
+            # in two steps: no part builds its frame while another still holds the
+            # normaliser's full-length temporaries
+            nodes = list(pool.map(lambda scorer: scorer.node_arrays(spec, history), self.scorers))
+            if any(arrays is None for arrays in nodes):
+                return None
+            frames = list(pool.map(DenseScorer.frame_of, self.scorers, nodes))
+        del nodes
+        return pl.concat(
+            [frames[p].slice(first, rows) for p, first, rows in self.runs], rechunk=False
+        )
+
+
+def dense_scorer(
+    layout: DenseLayout,
+    framework: Framework,
+    reading: str | None,
+    history: pl.DataFrame | None = None,
+) -> DenseScorer | GroupSplitScorer:
+    """The array scorer of a grid: split by comparison group over the cores
+    (:func:`pipelines.parallel.worker_count`; ``DTI_WORKERS=1``: never) when the grid has at
+    least ``SPLIT_MIN_ROWS`` rows and no other years' values are read (those are matched by
+    group text, outside the parts)."""
+    parts = worker_count()
+    if (
+        parts > 1
+        and layout.values.len() >= SPLIT_MIN_ROWS
+        and (history is None or history.is_empty())
+    ):
+        part_rows = group_parts(layout.units, parts)
+        if len(part_rows) > 1:
+            return GroupSplitScorer(layout, framework, reading, part_rows)
+    return DenseScorer(layout, framework, reading)

@@ -37,6 +37,12 @@ class DenseLayout:
     def value_series(self) -> pl.Series:
         return self.values
 
+    def subset(self, unit_rows: np.ndarray) -> DenseLayout:
+        """The layout of some of its units (``unit_rows`` ascending, so still sorted)."""
+        n_leaves = len(self.leaf_ids)
+        rows = (unit_rows[:, None] * n_leaves + np.arange(n_leaves)[None, :]).reshape(-1)
+        return DenseLayout(self.units.gather(unit_rows), self.leaf_ids, self.values.gather(rows))
+
     def frame(self) -> pl.DataFrame:
         """``unit_id, year, group_id, node_id, value``: the rows of the grid."""
         n_units, n_leaves = self.units.height, len(self.leaf_ids)

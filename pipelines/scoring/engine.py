@@ -22,7 +22,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.batch import DenseScorer
+from pipelines.scoring.batch import dense_scorer
 from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
@@ -317,7 +317,9 @@ def score_methods(
     rules = rules or RuleSettings()
     layout = dense_layout(values, units, framework)
     scorer = (
-        DenseScorer(layout, framework, reading) if layout is not None and not rules.active else None
+        dense_scorer(layout, framework, reading, history)
+        if layout is not None and not rules.active
+        else None
     )
     grid: pl.DataFrame | None = None
     for name, spec in specs.items():
