@@ -137,7 +137,7 @@ class DenseScorer:
         self, layout: DenseLayout, framework: Framework, reading: str | None, threads: int = 2
     ) -> None:
         self.layout = layout
-        self.threads = threads  # for the ranks, numpy's sorts being single-threaded
+        self.threads = threads  # the ranks rank blocks of nodes side by side in threads
         self.framework = framework
         self.reading = reading
         self.n_units = layout.units.height
