@@ -687,8 +687,8 @@ def split_strengths(gaps: pl.DataFrame, n: int = 3) -> tuple[pl.DataFrame, pl.Da
 
 def spearman(a: list[float], b: list[float]) -> float | None:
     """Spearman's rank correlation (None when undefined: fewer than 3 units or no spread)."""
-    if len(a) < 3:
-        return None
+    if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:
+        return None  # scipy would warn, then give NaN
     from scipy.stats import spearmanr
 
     value = spearmanr(a, b).statistic
