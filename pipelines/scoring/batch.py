@@ -82,6 +82,11 @@ def _sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, key[order]
 
 
+def final_order(units: pl.DataFrame) -> np.ndarray:
+    """The rows of ``units`` in the order of the scores (as the general path sorts them)."""
+    return units.with_row_index("_i").sort(OUTPUT_ORDER)["_i"].to_numpy()
+
+
 def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarray | None:
     """Ranks (``units × nodes``, int32) of a few nodes' points within each run of units, or
     None when the rounded points are not exact multiples of 10^-``RANK_DECIMALS``."""
@@ -207,7 +212,7 @@ class DenseScorer:
     def _order(self) -> np.ndarray | None:
         """The final unit order (sorted by year, group, unit as the general path sorts), or
         None when it is the layout's own."""
-        perm = self.layout.units.with_row_index("_i").sort(OUTPUT_ORDER)["_i"].to_numpy()
+        perm = final_order(self.layout.units)
         return None if np.array_equal(perm, np.arange(self.n_units)) else perm
 
     @cached_property
@@ -466,8 +471,7 @@ class GroupSplitScorer:
         part_of = np.empty(layout.units.height, dtype=np.int64)
         for p, rows in enumerate(part_rows):
             part_of[rows] = p
-        final = layout.units.with_row_index("_i").sort(OUTPUT_ORDER)["_i"].to_numpy()
-        sequence = part_of[final]
+        sequence = part_of[final_order(layout.units)]
         starts = np.flatnonzero(np.diff(sequence, prepend=-1))
         lengths = np.diff(starts, append=sequence.size)
         n_nodes = len(self.scorers[0].tree.nodes)
