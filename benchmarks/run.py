@@ -9,8 +9,7 @@ Figures (each measured in a fresh child process, so imports and memory are its o
 
 1. scoring with every method (points, min-max, z-score) on 10,000 units × 60 components ×
    6 years — time ≤ 2 s, peak memory ≤ 1 GiB (the peak RSS of a child that scores once, the
-   worst of three such children, libraries and inputs included), and the peak again with the
-   allocator settings docs/deployment.md gives for national runs; baseline: a plain per-unit
+   worst of three such children, libraries and inputs included); baseline: a plain per-unit
    Python loop doing min-max only;
 2. uncertainty analysis, 1,000 replications on the 3,321 communes × 60 components —
    ≤ 10 s (``pipelines.uncertainty.run_uncertainty``, issue #5);
@@ -281,16 +280,9 @@ def child_demo_libraries(home: str) -> dict:
 # ------------------------------------------------------------------ figures
 
 
-# glibc's arena per thread and polars' jemalloc arenas per thread each keep memory another
-# thread freed: one glibc arena and one jemalloc arena per core (docs/deployment.md, section 4)
-NATIONAL_ALLOCATOR = {"MALLOC_ARENA_MAX": "1", "_RJEM_MALLOC_CONF": "percpu_arena:percpu"}
-
-
-def _worst_peak(env: dict | None = None) -> tuple[dict, str]:
+def _worst_peak() -> tuple[dict, str]:
     """The worst of three one-scoring children, and the others' peaks (GiB)."""
-    singles = sorted(
-        (child("scoring", "1", env=env) for _ in range(3)), key=lambda r: r["peak_rss"]
-    )
+    singles = sorted((child("scoring", "1") for _ in range(3)), key=lambda r: r["peak_rss"])
     return singles[-1], ", ".join(f"{r['peak_rss'] / GIB:.2f}" for r in singles[:-1])
 
 
@@ -300,7 +292,6 @@ def bench_scoring() -> None:
     # one scoring's peak varies by ~0.1 GiB from process to process (how the allocators reuse
     # the previous method's freed memory): three processes, the worst one judged
     once, others = _worst_peak()
-    tuned, tuned_others = _worst_peak(NATIONAL_ALLOCATOR)
     naive = child("naive")
     ok_time = result["seconds"] <= 2.0
     print(
@@ -328,14 +319,6 @@ def bench_scoring() -> None:
         "≤ 1 GiB",
         "peak RSS of a child that scores once",
         once["peak_rss"] <= GIB,
-    )
-    row(
-        "scoring peak memory, national allocator settings",
-        f"{tuned['peak_rss'] / GIB:.2f} GiB (the worst of 3 processes; the others {tuned_others})",
-        "≤ 1 GiB",
-        " ".join(f"{k}={v}" for k, v in NATIONAL_ALLOCATOR.items())
-        + f" (without them: {once['peak_rss'] / GIB:.2f} GiB, above)",
-        tuned["peak_rss"] <= GIB,
     )
 
 
