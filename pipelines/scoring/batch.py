@@ -30,7 +30,6 @@ class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value f
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.parallel import worker_count
+from pipelines.parallel import thread_pool, worker_count
 from pipelines.scoring.dense import DenseLayout, DenseTree
 from pipelines.scoring.methods import RANK_DECIMALS, MethodSpec
 from pipelines.scoring.normalise import (
@@ -389,8 +388,7 @@ class DenseScorer:
 
             if self.threads > 1:
                 # numpy releases the GIL on these arrays: blocks in threads use several cores
-                with ThreadPoolExecutor(self.threads) as pool:
-                    done = all(pool.map(rank_nodes, blocks))
+                done = all(thread_pool(self.threads).map(rank_nodes, blocks))
             else:  # no thread (and no malloc arena) of its own for a part's ranks
                 done = all([rank_nodes(block) for block in blocks])
             if done:
@@ -490,19 +488,21 @@ class GroupSplitScorer:
 
     def score(self, spec: MethodSpec, history: pl.DataFrame | None = None) -> pl.DataFrame | None:
         """:meth:`DenseScorer.score` of the whole grid."""
-        # the first part on the calling thread: each thread that allocates takes a malloc
-        # arena of its own, and memory freed in one is not reused by another (an extra thread
-        # here cost ~0.05 GiB of the national peak, and ~0.1 GiB for the ranks' threads)
+        # the first part on the calling thread and the others on the process's kept threads:
+        # each thread that allocates takes a malloc arena of its own, and memory freed in one
+        # is not reused by another (an idle calling thread cost ~0.05 GiB of the national
+        # peak, new rank threads for every part ~0.1 GiB). The parts rank on their own
+        # thread: they submit nothing to the pool they run on.
         own, *others = self.scorers
-        with ThreadPoolExecutor(len(others)) as pool:
-            # in two steps: no part builds its frame while another still holds the
-            # normaliser's full-length temporaries
-            theirs = pool.map(lambda scorer: scorer.node_arrays(spec, history), others)
-            nodes = [own.node_arrays(spec, history), *theirs]
-            if any(arrays is None for arrays in nodes):
-                return None
-            theirs = pool.map(DenseScorer.frame_of, others, nodes[1:])
-            frames = [own.frame_of(nodes[0]), *theirs]
+        pool = thread_pool(len(others))
+        # in two steps: no part builds its frame while another still holds the normaliser's
+        # full-length temporaries
+        theirs = pool.map(lambda scorer: scorer.node_arrays(spec, history), others)
+        nodes = [own.node_arrays(spec, history), *theirs]
+        if any(arrays is None for arrays in nodes):
+            return None
+        theirs = pool.map(DenseScorer.frame_of, others, nodes[1:])
+        frames = [own.frame_of(nodes[0]), *theirs]
         del nodes
         return pl.concat(
             [frames[p].slice(first, rows) for p, first, rows in self.runs], rechunk=False

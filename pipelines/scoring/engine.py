@@ -22,7 +22,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.batch import dense_scorer
+from pipelines.scoring.batch import GroupSplitScorer, dense_scorer
 from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
@@ -321,6 +321,10 @@ def score_methods(
         if layout is not None and not rules.active
         else None
     )
+    if isinstance(scorer, GroupSplitScorer):
+        # its parts hold their own rows: the whole grid's copy would only wait for a method
+        # that needs the general path (rebuilt then)
+        layout = None
     grid: pl.DataFrame | None = None
     for name, spec in specs.items():
         scores = None
