@@ -322,17 +322,14 @@ def zscore_signed(
 ) -> pl.DataFrame:
     """:func:`zscore_points` on a frame with the leaf attributes and ``signed``."""
     group = list(keys.group)
-    frame = frame.with_columns(
-        pl.col("signed").mean().over(group).alias("mean"),
-        pl.col("signed").std(ddof=1).over(group).alias("sd"),
-    )
+    frame = frame.with_columns(pl.col("signed").std(ddof=1).over(group).alias("sd"))
     degenerate = pl.col("sd").is_null() | (pl.col("sd") == 0)
     z = (
         pl.when(pl.col("signed").is_null())
         .then(None)
         .when(degenerate)
         .then(0.0)
-        .otherwise((pl.col("signed") - pl.col("mean")) / pl.col("sd"))
+        .otherwise((pl.col("signed") - pl.col("signed").mean().over(group)) / pl.col("sd"))
     )
     frame = frame.with_columns(z.alias("z"))
     if spec.zscore_mode == "rescaled":
@@ -340,8 +337,8 @@ def zscore_signed(
             (RESCALE_CENTRE + RESCALE_SPREAD * pl.col("z")).clip(0.0, 1.0).alias("normalised")
         )
     else:
-        cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64))
-        frame = frame.with_columns(pl.Series("normalised", cdf).fill_nan(None))
+        cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64, copy=False))
+        frame = frame.with_columns(pl.Series("normalised", cdf, nan_to_null=True))
     frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
     mode = spec.zscore_mode
     return _note_pick(
