@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from pipelines.demo import DemoSettings, demo_values
 from pipelines.preset import load_preset
 from pipelines.registry import comparison_groups, units_in_year
-from pipelines.scoring import batch, engine
+from pipelines.scoring import batch, engine, group_split, rank_arrays
 from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rank import rank_within_groups
@@ -188,7 +188,7 @@ def _window_ranks(points: np.ndarray, run_of: np.ndarray) -> np.ndarray:
 
 
 def test_integer_ranks_are_the_window_ranks():
-    """The sort of integer keys (``batch._rank_block``) gives the window's ranks: ties at
+    """The sort of integer keys (``rank_arrays.rank_block``) gives the window's ranks: ties at
     ``RANK_DECIMALS`` (float noise such as 0.1 + 0.2), −0.0 and 0.0, negative points, groups of
     one; NaN or points beyond the integer grid are left to the window."""
     rng = np.random.default_rng(3)
@@ -202,20 +202,20 @@ def test_integer_ranks_are_the_window_ranks():
     points[1::5, 1] = 0.0
     points[:, 2] = -points[:, 2]
     points[:, 3] = rng.random(n_units) * 1000  # no ties: full 53-bit fractions
-    got = batch._rank_block(points, run_of, int(run_of.max()) + 1)
+    got = rank_arrays.rank_block(points, run_of, int(run_of.max()) + 1)
     assert got is not None
     assert np.array_equal(got, _window_ranks(points, run_of))
     for odd in (np.nan, np.inf, 1e300):
         bad = points.copy()
         bad[3, 4] = odd
-        assert batch._rank_block(bad, run_of, int(run_of.max()) + 1) is None
+        assert rank_arrays.rank_block(bad, run_of, int(run_of.max()) + 1) is None
 
 
 @pytest.mark.parametrize("top", [1_000, 2**40, 2**62])  # packed with the positions, or not
 def test_sorted_keys_sort_and_give_the_order(top):
     key = np.random.default_rng(5).integers(0, top, 5_000, dtype=np.int64)
     key[::9] = key[0]  # ties
-    order, ordered = batch._sorted_keys(key)
+    order, ordered = rank_arrays.sorted_keys(key)
     assert np.array_equal(np.sort(order), np.arange(key.size))  # a permutation
     assert np.array_equal(ordered, np.sort(key))
     assert np.array_equal(key[order], ordered)
@@ -241,7 +241,7 @@ def test_group_parts_keep_whole_groups_of_about_equal_size():
         .otherwise("group_id")
         .alias("group_id")
     )
-    parts = batch.group_parts(units, 3)
+    parts = group_split.group_parts(units, 3)
     assert len(parts) == 3
     rows = np.concatenate(parts)
     assert np.array_equal(np.sort(rows), np.arange(units.height))  # every unit once
@@ -256,10 +256,10 @@ def test_group_parts_keep_whole_groups_of_about_equal_size():
 
 def test_one_group_is_not_split(monkeypatch):
     _, framework, values, units = _demo("daklak")
-    monkeypatch.setattr(batch, "SPLIT_MIN_ROWS", 0)
-    monkeypatch.setattr(batch, "worker_count", lambda: 2)
+    monkeypatch.setattr(group_split, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(group_split, "worker_count", lambda: 2)
     layout = engine.dense_layout(values, units, framework)
-    assert isinstance(batch.dense_scorer(layout, framework, None), batch.DenseScorer)
+    assert isinstance(group_split.dense_scorer(layout, framework, None), batch.DenseScorer)
 
 
 @pytest.mark.parametrize("null_groups", [False, True])
@@ -275,16 +275,16 @@ def test_groups_scored_in_threads_give_the_same_frames(monkeypatch, null_groups)
             .otherwise("group_id")
             .alias("group_id")
         )
-    monkeypatch.setattr(batch, "SPLIT_MIN_ROWS", 0)
-    monkeypatch.setattr(batch, "worker_count", lambda: 3)
+    monkeypatch.setattr(group_split, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(group_split, "worker_count", lambda: 3)
     made = []
-    split = batch.GroupSplitScorer.__init__
+    split = group_split.GroupSplitScorer.__init__
 
     def recorded(self, *args, **kwargs):
         split(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(batch.GroupSplitScorer, "__init__", recorded)
+    monkeypatch.setattr(group_split.GroupSplitScorer, "__init__", recorded)
     reading = preset.classification_reading
     for key, got in score_methods(values, units, framework, SPECS, reading=reading):
         want = _by_stages(values, units, framework, SPECS[key], reading=reading)

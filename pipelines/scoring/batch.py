@@ -21,7 +21,7 @@ method's scores are computed without string keys:
   over (year, group, node) when the points are not on the 10^-6 grid), classes on one row per
   unit;
 - a large grid is scored in parts of whole comparison groups, one thread per core
-  (:class:`GroupSplitScorer`): most of the work above runs on one core at a time.
+  (:mod:`pipelines.scoring.group_split`): most of the work above runs on one core at a time.
 
 The expressions are the general path's own (the normalisers, :func:`engine.missing_rule`, the
 class bands of :mod:`pipelines.scoring.rank`): the frames are identical, value for value
@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.parallel import thread_pool, worker_count
+from pipelines.parallel import thread_pool
 from pipelines.scoring.dense import DenseLayout, DenseTree
 from pipelines.scoring.methods import RANK_DECIMALS, MethodSpec
 from pipelines.scoring.normalise import (
@@ -50,12 +50,11 @@ from pipelines.scoring.normalise import (
     zscore_signed,
 )
 from pipelines.scoring.rank import class_label
+from pipelines.scoring.rank_arrays import rank_block
 
 SIGNED_NORMALISERS = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}
 KEYS = Keys(group=("_k",), pooled=("_pk",))
 OUTPUT_ORDER = ["year", "group_id", "unit_id"]
-# below this many grid rows a method takes a few tens of milliseconds: no threads
-SPLIT_MIN_ROWS = 500_000
 
 
 def _codes(group: np.ndarray, n: int, name: str) -> pl.Series:
@@ -67,58 +66,9 @@ def _codes(group: np.ndarray, n: int, name: str) -> pl.Series:
     return pl.Series(name, key)
 
 
-def _sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(order, key[order])`` for non-negative int64 keys. When a key and its position fit in
-    63 bits together, one sort of ``key << bits | position`` (polars, on every core) gives
-    both — several times faster than numpy's single-threaded argsort; else polars' arg_sort."""
-    bits = max(1, int(key.size).bit_length())
-    if key.size and int(key.max()) < 1 << (63 - bits):
-        packed = key << np.int64(bits)
-        packed |= np.arange(key.size, dtype=np.int64)
-        packed = pl.Series("k", packed).sort().to_numpy()
-        return packed & np.int64((1 << bits) - 1), packed >> np.int64(bits)
-    order = pl.Series("k", key).arg_sort().to_numpy()
-    return order, key[order]
-
-
 def final_order(units: pl.DataFrame) -> np.ndarray:
     """The rows of ``units`` in the order of the scores (as the general path sorts them)."""
     return units.with_row_index("_i").sort(OUTPUT_ORDER)["_i"].to_numpy()
-
-
-def _rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarray | None:
-    """Ranks (``units × nodes``, int32) of a few nodes' points within each run of units, or
-    None when the rounded points are not exact multiples of 10^-``RANK_DECIMALS``."""
-    n_units, n_nodes = points.shape
-    by_node = np.ascontiguousarray(points.T).reshape(-1)
-    rounded = pl.Series("p", by_node).round(RANK_DECIMALS).to_numpy()
-    scale = 10.0**RANK_DECIMALS
-    with np.errstate(invalid="ignore", over="ignore"):
-        steps = np.rint(rounded * scale)
-        if not np.all(steps / scale == rounded):  # NaN, inf, or not on the grid
-            return None
-    hi, lo = float(steps.max()), float(steps.min())
-    if max(abs(hi), abs(lo)) >= 2.0**52:  # beyond, differences of floats are not exact
-        return None
-    span = hi - lo + 1
-    if span >= 2.0**62 / (n_nodes * n_runs):  # the keys must fit in 64 bits
-        return None
-    # (node, run) segments, in order: sorting the keys sorts each segment where it is
-    segment = (np.arange(n_nodes, dtype=np.int64)[:, None] * n_runs + run_of[None, :]).reshape(-1)
-    key = segment * np.int64(span) + (hi - steps).astype(np.int64)
-    order, key = _sorted_keys(key)
-    del segment
-    tie_start = np.empty(key.size, dtype=bool)
-    tie_start[0] = True
-    np.not_equal(key[1:], key[:-1], out=tie_start[1:])
-    first = np.where(tie_start, np.arange(key.size, dtype=np.int64), 0)
-    np.maximum.accumulate(first, out=first)
-    # the sort keeps every segment where it was: its start is its first unit's position
-    run_start = np.flatnonzero(np.diff(run_of, prepend=-1))[run_of]
-    seg_start = (np.arange(n_nodes, dtype=np.int64)[:, None] * n_units + run_start).reshape(-1)
-    rank = np.empty(key.size, dtype=np.int32)
-    rank[order] = first - seg_start + 1
-    return rank.reshape(n_nodes, n_units).T
 
 
 @dataclass
@@ -381,7 +331,7 @@ class DenseScorer:
             blocks = [slice(k, min(k + step, n_nodes)) for k in range(0, n_nodes, step)]
 
             def rank_nodes(nodes: slice) -> bool:
-                block = _rank_block(out_points[:, nodes], run_of, len(runs))
+                block = rank_block(out_points[:, nodes], run_of, len(runs))
                 if block is not None:
                     rank[:, nodes] = block
                 return block is not None
@@ -431,101 +381,3 @@ class DenseScorer:
         index = np.full((n_units, n_nodes), n_units, dtype=np.uint32)
         index[:, root] = np.arange(n_units)
         return labels.gather(index.reshape(-1))
-
-
-def group_parts(units: pl.DataFrame, parts: int) -> list[np.ndarray]:
-    """The rows of ``units`` in up to ``parts`` sets of whole comparison groups (every year of
-    a group in the same set) of about equal size, each set's rows ascending."""
-    sizes = units.group_by("group_id").len().sort("group_id", nulls_last=True)
-    sizes = sizes.with_columns(
-        ((pl.col("len").cum_sum() - pl.col("len")) * parts // max(1, units.height)).alias("part")
-    )
-    part = (
-        units.select("group_id")
-        .join(sizes, on="group_id", how="left", nulls_equal=True, maintain_order="left")["part"]
-        .to_numpy()
-    )
-    return [rows for p in range(parts) if (rows := np.flatnonzero(part == p)).size]
-
-
-class GroupSplitScorer:
-    """:class:`DenseScorer` over disjoint sets of whole comparison groups, one thread each,
-    their rows joined in the final order.
-
-    Every statistic of the array path (a method's group windows, pooled bounds, the missing
-    rule's means, ranks, classes) reads the rows of one comparison group, and a group's rows
-    are in the same order in its part as in the whole grid: the same numbers, bit for bit.
-    Most of a method's work is single-threaded (numpy, and polars kernels on one chunk), so
-    parts in threads use the cores that one scorer leaves idle."""
-
-    def __init__(
-        self,
-        layout: DenseLayout,
-        framework: Framework,
-        reading: str | None,
-        part_rows: list[np.ndarray],
-    ) -> None:
-        self.scorers = [
-            DenseScorer(layout.subset(rows), framework, reading, threads=1) for rows in part_rows
-        ]
-        # the final order (year, group, unit) as runs of consecutive units of one part: each
-        # part's frame is in the same order, so each run is the next slice of its part's rows
-        part_of = np.empty(layout.units.height, dtype=np.int64)
-        for p, rows in enumerate(part_rows):
-            part_of[rows] = p
-        sequence = part_of[final_order(layout.units)]
-        starts = np.flatnonzero(np.diff(sequence, prepend=-1))
-        lengths = np.diff(starts, append=sequence.size)
-        n_nodes = len(self.scorers[0].tree.nodes)
-        taken = [0] * len(part_rows)
-        self.runs: list[tuple[int, int, int]] = []  # (part, first row, rows)
-        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-            p = int(sequence[start])
-            self.runs.append((p, taken[p] * n_nodes, length * n_nodes))
-            taken[p] += length
-
-    supports = staticmethod(DenseScorer.supports)
-
-    def score(self, spec: MethodSpec, history: pl.DataFrame | None = None) -> pl.DataFrame | None:
-        """:meth:`DenseScorer.score` of the whole grid."""
-        # the first part on the calling thread and the others on the process's kept threads:
-        # each thread that allocates takes a malloc arena of its own, and memory freed in one
-        # is not reused by another (an idle calling thread cost ~0.05 GiB of the national
-        # peak, new rank threads for every part ~0.1 GiB). The parts rank on their own
-        # thread: they submit nothing to the pool they run on.
-        own, *others = self.scorers
-        pool = thread_pool(len(others))
-        # in two steps: no part builds its frame while another still holds the normaliser's
-        # full-length temporaries
-        theirs = pool.map(lambda scorer: scorer.node_arrays(spec, history), others)
-        nodes = [own.node_arrays(spec, history), *theirs]
-        if any(arrays is None for arrays in nodes):
-            return None
-        theirs = pool.map(DenseScorer.frame_of, others, nodes[1:])
-        frames = [own.frame_of(nodes[0]), *theirs]
-        del nodes
-        return pl.concat(
-            [frames[p].slice(first, rows) for p, first, rows in self.runs], rechunk=False
-        )
-
-
-def dense_scorer(
-    layout: DenseLayout,
-    framework: Framework,
-    reading: str | None,
-    history: pl.DataFrame | None = None,
-) -> DenseScorer | GroupSplitScorer:
-    """The array scorer of a grid: split by comparison group over the cores
-    (:func:`pipelines.parallel.worker_count`; ``DTI_WORKERS=1``: never) when the grid has at
-    least ``SPLIT_MIN_ROWS`` rows and no other years' values are read (those are matched by
-    group text, outside the parts)."""
-    parts = worker_count()
-    if (
-        parts > 1
-        and layout.values.len() >= SPLIT_MIN_ROWS
-        and (history is None or history.is_empty())
-    ):
-        part_rows = group_parts(layout.units, parts)
-        if len(part_rows) > 1:
-            return GroupSplitScorer(layout, framework, reading, part_rows)
-    return DenseScorer(layout, framework, reading, threads=min(2, parts))

@@ -22,8 +22,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.batch import GroupSplitScorer, dense_scorer
 from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
+from pipelines.scoring.group_split import GroupSplitScorer, dense_scorer
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
@@ -313,7 +313,8 @@ def score_methods(
 
     Each frame is exactly :func:`score`'s for that spec. A complete grid with no per-unit rule
     switched on, no view or composite and no leaf left out is scored by arrays
-    (:mod:`pipelines.scoring.batch`); anything else by the stages one after the other."""
+    (:mod:`pipelines.scoring.batch`, in parts of whole groups on several cores:
+    :mod:`pipelines.scoring.group_split`); anything else by the stages one after the other."""
     rules = rules or RuleSettings()
     layout = dense_layout(values, units, framework)
     scorer = (
