@@ -36,8 +36,17 @@ _BACKGROUND: dict[int, Callable[[], Any]] = {}
 _BACKGROUND_KEYS = itertools.count()
 _THREAD_POOLS: dict[int, ThreadPoolExecutor] = {}
 _THREAD_POOLS_LOCK = threading.Lock()
-# a forked child has none of its parent's threads: it starts its own pools
-os.register_at_fork(after_in_child=_THREAD_POOLS.clear)
+
+
+def _forget_thread_pools() -> None:
+    """In a forked child: none of the parent's threads exist there (nor does whoever may have
+    held the lock), so the child starts its own pools."""
+    global _THREAD_POOLS_LOCK
+    _THREAD_POOLS.clear()
+    _THREAD_POOLS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_thread_pools)
 
 
 def thread_pool(threads: int) -> ThreadPoolExecutor:
