@@ -23,7 +23,7 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
 from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
-from pipelines.scoring.group_split import GroupSplitScorer, dense_scorer
+from pipelines.scoring.group_split import dense_scorer
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
@@ -316,16 +316,11 @@ def score_methods(
     (:mod:`pipelines.scoring.batch`, in parts of whole groups on several cores:
     :mod:`pipelines.scoring.group_split`); anything else by the stages one after the other."""
     rules = rules or RuleSettings()
-    layout = dense_layout(values, units, framework)
-    scorer = (
-        dense_scorer(layout, framework, reading, history)
-        if layout is not None and not rules.active
-        else None
-    )
-    if isinstance(scorer, GroupSplitScorer):
-        # its parts hold their own rows: the whole grid's copy would only wait for a method
-        # that needs the general path (rebuilt then)
-        layout = None
+    layout = None if rules.active else dense_layout(values, units, framework)
+    scorer = None if layout is None else dense_scorer(layout, framework, reading, history)
+    # the scorer keeps the rows it reads (split over cores: only its parts' copies); a method
+    # on the general path builds its own grid
+    del layout
     grid: pl.DataFrame | None = None
     for name, spec in specs.items():
         scores = None
@@ -333,11 +328,7 @@ def score_methods(
             scores = scorer.score(spec, history)
         if scores is None:
             if grid is None:
-                grid = (
-                    layout.frame()
-                    if layout is not None
-                    else complete_grid(values, units, framework)
-                )
+                grid = complete_grid(values, units, framework)
             scores = _score_stages(grid, units, framework, spec, rules, reading, history)
         yield name, scores
         del scores
