@@ -11,11 +11,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from pipelines.labels import LEVEL_NAMES
+from pipelines.rows import Row, rows_by
 from pipelines.warehouse import query_text
 
 STATUS_VI = {
@@ -175,9 +175,6 @@ def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
     return _render(inputs[submission_id])
 
 
-Row = dict[str, Any]
-
-
 @dataclass
 class _Inputs:
     """Everything one receipt shows, read from the warehouse, as plain Python rows (a receipt is
@@ -206,10 +203,7 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
         return {}
 
     def per_submission(sql: str) -> dict[str, list[Row]]:
-        parts: dict[str, list[Row]] = {}
-        for row in con.execute(sql, params).pl().iter_rows(named=True):
-            parts.setdefault(row["submission_id"], []).append(row)
-        return parts
+        return rows_by(con.execute(sql, params).pl(), "submission_id")
 
     accepted = per_submission(
         f"SELECT * FROM raw_values WHERE {_IDS} ORDER BY submission_id, unit_id, row_number"

@@ -40,6 +40,7 @@ from pipelines.report.data import (
     split_strengths,
 )
 from pipelines.report.html import vn_date, write_assets, write_page
+from pipelines.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
 PARAM_LABELS = {
@@ -391,15 +392,9 @@ def write_group_page(site: Site, data: YearData, level: LevelData, group_id: str
     )
 
 
-Row = dict[str, Any]
-
-
 def _rows_by_unit(frame: pl.DataFrame) -> dict[str, list[Row]]:
     """The rows of ``frame`` as dicts, per unit, in the frame's order."""
-    out: dict[str, list[Row]] = {}
-    for row in frame.iter_rows(named=True):
-        out.setdefault(row["unit_id"], []).append(row)
-    return out
+    return rows_by(frame, "unit_id")
 
 
 @dataclass
