@@ -134,8 +134,8 @@ def reingest(
     was added to the registry, a framework corrected …). Default: every file whose latest
     evaluation was refused; or the SUBMISSION_IDs given. A changed outcome is stored as a new
     evaluation beside the old one (history kept), with a new receipt."""
-    from pipelines.ingest import reingest as run_reingest
     from pipelines.preset import load_preset
+    from pipelines.reingest import reingest as run_reingest
     from pipelines.warehouse import session
 
     need_warehouse()

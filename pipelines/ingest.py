@@ -8,9 +8,10 @@ what was taken and what was refused (DOMAIN.md, yearly cycle steps 2–4). See d
   up: across ingest passes, a later pass comes later; within one pass, by file modification time
   (oldest first), then by path. For each unit the counted self-assessment is the one with the
   highest ``received_seq`` among its files that had something accepted; the earlier ones stay.
-- **Re-evaluation.** A file is evaluated once per content; :func:`reingest` evaluates archived
-  files again (after the registry or the framework changed) and stores a new evaluation beside
-  the old one when the outcome differs.
+- **Re-evaluation.** A file is evaluated once per content; :mod:`pipelines.reingest` evaluates
+  archived files again (after the registry or the framework changed) and stores a new evaluation
+  beside the old one when the outcome differs.
+- **Reading.** :mod:`pipelines.submission_read` identifies and reads one file.
 - **Receipts.** After each pass a Vietnamese receipt per new submission is written beside the
   archive (``receipts/<year>/…receipt.md``, see :mod:`pipelines.receipts`); ``dti receipt``
   prints it again.
@@ -23,26 +24,14 @@ import hashlib
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.parallel import run_jobs
 from pipelines.preset import Preset
+from pipelines.submission_read import ParsedFile, parse_file, read_plain_workbooks
 from pipelines.warehouse import insert_frame, transaction
-from pipelines.workbook.csvfile import read_csv_submission
-from pipelines.workbook.fastbook import FastBook, NotPlain
-from pipelines.workbook.layout import FORMAT_ID, META_ROWS, META_SHEET
-from pipelines.workbook.read import (
-    ParsedWorkbook,
-    WorkbookError,
-    open_workbook,
-    read_appraisal_workbook,
-    read_meta_cells,
-    read_unit_workbook,
-)
 
 SUFFIXES = (".xlsx", ".csv")
 
@@ -198,7 +187,7 @@ def ingest_files(
         ).fetchall()
     }
     next_seq = con.execute("SELECT coalesce(max(received_seq), 0) FROM submissions").fetchone()[0]
-    now = _utc_now()
+    now = utc_now()
     batch: list[dict[str, pl.DataFrame]] = []
     arrived = [(path, file_sha256(path)) for path in sorted(files, key=arrival_key)]
     fresh = {}
@@ -215,7 +204,7 @@ def ingest_files(
             received_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(
                 tzinfo=None
             )
-            evaluation = _Evaluation(
+            evaluation = Evaluation(
                 submission_id=digest,
                 file_sha256=digest,
                 evaluation=1,
@@ -225,19 +214,22 @@ def ingest_files(
                 archived=archived,
                 inbox_year=expected_year,
             )
-            batch.append(_frames(parsed, evaluation, summary))
+            batch.append(submission_frames(parsed, evaluation, summary))
             known.add(digest)
             summary.files_new += 1
             summary.submission_ids.append(digest)
         if on_file is not None:
             on_file(path)
-    _store(con, batch)
-    _write_receipts(con, summary)
+    store_batch(con, batch)
+    write_new_receipts(con, summary)
     return summary
 
 
+# --- storing ----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class _Evaluation:
+class Evaluation:
     """Where and when one evaluation of a received file happened."""
 
     submission_id: str
@@ -251,11 +243,13 @@ class _Evaluation:
     replaces: str | None = None
 
 
-def _utc_now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """Now in UTC, without a zone (how ``submissions`` stores received_at and evaluated_at)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _store(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFrame]]) -> None:
+def store_batch(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFrame]]) -> None:
+    """Every evaluation's frames (:func:`submission_frames`) in one transaction."""
     if not batch:
         return
     with transaction(con):
@@ -263,7 +257,7 @@ def _store(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFrame]])
             insert_frame(con, table, pl.concat([b[table] for b in batch]))
 
 
-def _write_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+def write_new_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
     """Receipts are derived from what was stored (after the commit): failing to write one loses
     nothing, and ``dti receipt`` writes it again."""
     from pipelines.receipts import write_receipts
@@ -272,254 +266,8 @@ def _write_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> N
         summary.receipts.extend(write_receipts(con, summary.submission_ids))
 
 
-# --- identification and reading ---------------------------------------------------------------
-
-
-@dataclass
-class ParsedFile:
-    """One file read: its identification (as far as it could be read) and its contents."""
-
-    workbook: ParsedWorkbook
-    source_format: str = "xlsx"
-    refused: bool = True
-    kind: str | None = None
-    year: int | None = None
-    level: str | None = None
-    unit_id: str | None = None
-    framework_id: str | None = None
-    framework_version: str | None = None
-
-
-def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
-    """Each plain workbook read from its XML (:class:`FastBook`), on every core; None for a CSV
-    file or a workbook only openpyxl reads faithfully (opened later, in this process).
-
-    Reading the XML is most of an intake's time and pure Python, so it is what the forked
-    workers do (:mod:`pipelines.parallel`); everything after it stays here."""
-    return run_jobs([partial(_plain_workbook, path) for path in paths])
-
-
-def _plain_workbook(path: Path) -> FastBook | None:
-    if path.suffix.lower() == ".csv":
-        return None
-    try:
-        return FastBook(path)
-    except NotPlain:
-        return None
-
-
-def parse_file(
-    preset: Preset,
-    path: Path,
-    expected_year: int | None,
-    display_name: str | None = None,
-    book: FastBook | None = None,
-) -> ParsedFile:
-    """Identify and read one file (``.xlsx`` or ``.csv``). ``display_name`` is the name used in
-    messages (a re-evaluation reads the archived copy but names the file as it was sent);
-    ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
-    name = display_name or path.name
-    if path.suffix.lower() == ".csv":
-        return _parse_csv(preset, path, expected_year, name)
-    return _parse_workbook(preset, path, expected_year, name, book)
-
-
-def _parse_workbook(
-    preset: Preset,
-    path: Path,
-    expected_year: int | None,
-    name: str,
-    book: FastBook | None = None,
-) -> ParsedFile:
-    """Identify the file from its ``_meta`` sheet, check it against the preset, then read it."""
-    known = ParsedFile(ParsedWorkbook(name))
-    try:
-        if book is None:
-            book = open_workbook(path)
-        meta = read_meta_cells(book, name)
-        _known_identity(known, meta)
-        _check_identity(preset, name, meta, expected_year)
-        framework = preset.framework(known.level)
-        reader = read_unit_workbook if known.kind == "self" else read_appraisal_workbook
-        known.workbook = reader(book, framework, name)
-        known.refused = False
-        if known.kind == "appraisal":
-            known.unit_id = None
-            _check_appraised_units(preset, known)
-        return known
-    except WorkbookError as exc:
-        refused = ParsedWorkbook(name)
-        refused.refuse(exc.sheet, exc.row, exc.column, exc.rule, exc.detail)
-        known.workbook, known.refused = refused, True
-        return known
-    finally:
-        if book is not None:
-            book.close()
-
-
-def _known_identity(known: ParsedFile, meta: dict[str, tuple[int, str]]) -> None:
-    """Keep what the ``_meta`` sheet says, even when the file is then refused."""
-    value = {key: text.strip() for key, (_, text) in meta.items()}
-    known.kind = value.get("kind") if value.get("kind") in ("self", "appraisal") else None
-    known.level = value.get("level") or None
-    known.unit_id = value.get("unit_id") or None
-    known.framework_id = value.get("framework_id") or None
-    known.framework_version = value.get("framework_version") or None
-    try:
-        known.year = int(value.get("year", ""))
-    except ValueError:
-        known.year = None
-
-
-def _meta_error(
-    name: str, meta: dict[str, tuple[int, str]], key: str, rule: str, message: str
-) -> WorkbookError:
-    """A refusal of the identification, pointing at the ``_meta`` cell holding ``key`` (column B),
-    or at the row where the template puts it (column A) when the key is not there at all."""
-    if key in meta:
-        return WorkbookError(name, rule, message, sheet=META_SHEET, row=meta[key][0], column="B")
-    return WorkbookError(
-        name,
-        rule,
-        f"thiếu dòng '{key}'; {message}",
-        sheet=META_SHEET,
-        row=META_ROWS[key],
-        column="A",
-    )
-
-
-def _check_identity(
-    preset: Preset, name: str, meta: dict[str, tuple[int, str]], expected_year: int | None
-) -> None:
-    value = {key: text.strip() for key, (_, text) in meta.items()}
-    if value.get("format") != FORMAT_ID:
-        raise _meta_error(
-            name,
-            meta,
-            "format",
-            "unknown_format",
-            f"định dạng '{value.get('format', '')}' không được hỗ trợ (cần {FORMAT_ID})",
-        )
-    kind = value.get("kind", "")
-    if kind not in ("self", "appraisal"):
-        raise _meta_error(name, meta, "kind", "unknown_kind", f"loại tệp '{kind}' không hợp lệ")
-    level = value.get("level", "")
-    if level not in preset.levels:
-        raise _meta_error(
-            name,
-            meta,
-            "level",
-            "unknown_level",
-            f"cấp '{level}' không có trong bộ chỉ số {preset.id}",
-        )
-    framework = preset.framework(level)
-    for key, expected in (("framework_id", framework.id), ("framework_version", framework.version)):
-        if value.get(key) != expected:
-            raise _meta_error(
-                name,
-                meta,
-                key,
-                "framework_mismatch",
-                f"tệp lập theo bộ chỉ số {value.get('framework_id')} "
-                f"({value.get('framework_version')}), năm nay áp dụng {framework.id} "
-                f"({framework.version}); tải mẫu mới và nhập lại",
-            )
-    try:
-        year = int(value.get("year", ""))
-    except ValueError:
-        raise _meta_error(
-            name, meta, "year", "bad_year", f"năm '{value.get('year', '')}' không hợp lệ"
-        ) from None
-    if expected_year is not None and year != expected_year:
-        raise _meta_error(
-            name, meta, "year", "wrong_year", f"tệp của năm {year}, không phải năm {expected_year}"
-        )
-    if not framework.valid_for(year):
-        raise _meta_error(
-            name,
-            meta,
-            "year",
-            "framework_not_valid",
-            f"bộ chỉ số {framework.id} không áp dụng cho năm {year}",
-        )
-    if kind == "self":
-        unit_id = value.get("unit_id", "")
-        if unit_id not in preset.unit_ids(level, year):
-            raise _meta_error(
-                name,
-                meta,
-                "unit_id",
-                "unknown_unit",
-                f"đơn vị '{unit_id}' không có trong danh mục cấp {level} năm {year}",
-            )
-
-
-def _check_appraised_units(preset: Preset, parsed: ParsedFile) -> None:
-    """An appraisal row for a unit that does not exist that year is refused, not silently kept
-    (its value and its points, with one refusal for the row)."""
-    units = preset.unit_ids(parsed.level, parsed.year)
-    book = parsed.workbook
-    refused_rows: set[tuple[str, int]] = set()
-    for entries in (book.accepted, book.adjusted_points):
-        kept = []
-        for row in entries:
-            if row["unit_id"] in units:
-                kept.append(row)
-                continue
-            where = (row["sheet"], row["row_number"])
-            if where not in refused_rows:
-                refused_rows.add(where)
-                book.refuse(
-                    row["sheet"],
-                    row["row_number"],
-                    "A",
-                    "unknown_unit",
-                    f"đơn vị '{row['unit_id']}' không có trong danh mục "
-                    f"cấp {parsed.level} năm {parsed.year}",
-                    unit_id=row["unit_id"],
-                    indicator_id=row["indicator_id"],
-                    raw_text=row["raw_text"],
-                )
-        entries[:] = kept
-    book.sort_rejected()
-
-
-def _parse_csv(preset: Preset, path: Path, expected_year: int | None, name: str) -> ParsedFile:
-    def resolve(unit_id: str, year: int):
-        for level in preset.levels:
-            if unit_id in preset.unit_ids(level, year):
-                return level, preset.framework(level)
-        return None
-
-    try:
-        submission = read_csv_submission(path, resolve, expected_year, display_name=name)
-    except WorkbookError as exc:
-        refused = ParsedWorkbook(name)
-        refused.refuse(exc.sheet, exc.row, exc.column, exc.rule, exc.detail)
-        return ParsedFile(refused, "csv", refused=True, year=expected_year)
-
-    def single(values: set):
-        return next(iter(values)) if len(values) == 1 else None
-
-    framework = single(submission.frameworks)
-    return ParsedFile(
-        submission.parsed,
-        "csv",
-        refused=False,
-        kind=submission.kind,
-        year=expected_year if expected_year is not None else single(submission.years),
-        level=single(submission.levels),
-        unit_id=single(submission.units) if submission.kind == "self" else None,
-        framework_id=framework[0] if framework else None,
-        framework_version=framework[1] if framework else None,
-    )
-
-
-# --- storing ----------------------------------------------------------------------------------
-
-
-def _frames(
-    parsed: ParsedFile, evaluation: _Evaluation, summary: IngestSummary | None = None
+def submission_frames(
+    parsed: ParsedFile, evaluation: Evaluation, summary: IngestSummary | None = None
 ) -> dict[str, pl.DataFrame]:
     """The submission row, its accepted values, refused cells, points and missing indicators."""
     book = parsed.workbook
@@ -596,143 +344,3 @@ def _frames(
         "appraised_points": points,
         "missing_indicators": missing,
     }
-
-
-# --- re-evaluation ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reevaluation:
-    """The outcome of evaluating an archived file again."""
-
-    file_name: str
-    previous_id: str
-    previous_status: str
-    new_id: str | None  # None when the outcome did not change (nothing stored)
-    new_status: str
-    changed: bool
-
-
-def current_evaluations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The latest evaluation of each received file."""
-    return con.execute(
-        "SELECT * FROM submissions QUALIFY row_number() OVER ("
-        "PARTITION BY coalesce(file_sha256, submission_id) "
-        "ORDER BY coalesce(evaluation, 1) DESC) = 1 ORDER BY received_seq"
-    ).pl()
-
-
-def reingest(
-    con: duckdb.DuckDBPyConnection,
-    preset: Preset,
-    submission_ids: Iterable[str] = (),
-    year: int | None = None,
-    include_accepted: bool = False,
-) -> list[Reevaluation]:
-    """Evaluate archived files again against the current registry and framework.
-
-    Selection: the files named by ``submission_ids`` (any evaluation id, the file's sha256 or a
-    unique prefix of at least 8 characters), else every file whose latest evaluation was refused
-    (``include_accepted``: every file) — of ``year`` if given (files whose year could not be read
-    are always included). A new evaluation ``<sha256>.<n>`` is stored, with its receipt, only when
-    the outcome differs; the earlier evaluations stay. The file keeps its place in the arrival
-    order (``received_seq``)."""
-    current = current_evaluations(con)
-    wanted = list(submission_ids)
-    if wanted:
-        chosen = [_match(current, con, ident) for ident in wanted]
-    else:
-        rows = current
-        if not include_accepted:
-            rows = rows.filter(pl.col("status") == "refused")
-        if year is not None:
-            rows = rows.filter(pl.col("year").is_null() | (pl.col("year") == year))
-        chosen = rows.to_dicts()
-    now = _utc_now()
-    outcomes, batch, new_ids = [], [], []
-    for previous in chosen:
-        archived = Path(previous["archived_path"])
-        parsed = parse_file(
-            preset, archived, previous.get("inbox_year"), display_name=previous["file_name"]
-        )
-        sha = previous.get("file_sha256") or previous["submission_id"]
-        number = int(previous.get("evaluation") or 1) + 1
-        evaluation = _Evaluation(
-            submission_id=f"{sha}.{number}",
-            file_sha256=sha,
-            evaluation=number,
-            received_seq=previous["received_seq"],
-            received_at=previous.get("received_at"),
-            evaluated_at=now,
-            archived=archived,
-            inbox_year=previous.get("inbox_year"),
-            replaces=previous["submission_id"],
-        )
-        frames = _frames(parsed, evaluation)
-        status = frames["submissions"]["status"][0]
-        changed = _outcome(frames) != _outcome(_stored_frames(con, previous["submission_id"]))
-        if changed:
-            batch.append(frames)
-            new_ids.append(evaluation.submission_id)
-        outcomes.append(
-            Reevaluation(
-                previous["file_name"],
-                previous["submission_id"],
-                previous["status"],
-                evaluation.submission_id if changed else None,
-                status,
-                changed,
-            )
-        )
-    _store(con, batch)
-    _write_receipts(con, IngestSummary(submission_ids=new_ids))
-    return outcomes
-
-
-def _match(current: pl.DataFrame, con: duckdb.DuckDBPyConnection, ident: str) -> dict:
-    ident = ident.strip().lower()
-    everything = con.execute("SELECT submission_id, file_sha256 FROM submissions").fetchall()
-    shas = {
-        sha or sid
-        for sid, sha in everything
-        if sid == ident or (sha or sid) == ident or (len(ident) >= 8 and sid.startswith(ident))
-    }
-    if len(shas) != 1:
-        raise KeyError(
-            f"no submission matches {ident!r}" if not shas else f"{ident!r} is ambiguous"
-        )
-    sha = shas.pop()
-    return current.filter(
-        pl.coalesce(pl.col("file_sha256"), pl.col("submission_id")) == sha
-    ).to_dicts()[0]
-
-
-def _stored_frames(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, pl.DataFrame]:
-    return {
-        table: con.execute(f"SELECT * FROM {table} WHERE submission_id = ?", [submission_id]).pl()
-        for table in TABLES
-    }
-
-
-def _outcome(frames: dict[str, pl.DataFrame]) -> tuple:
-    """What an evaluation concluded, independent of its id and time: identity, status, every
-    accepted value, refusal, points and missing indicator."""
-    sub = frames["submissions"].row(0, named=True)
-    identity = tuple(
-        sub[k]
-        for k in ("kind", "year", "level", "unit_id", "framework_id", "framework_version", "status")
-    )
-
-    def rows(table: str, columns: list[str]) -> tuple:
-        frame = frames[table]
-        if frame.is_empty():
-            return ()
-        return tuple(sorted(frame.select(columns).iter_rows(), key=str))
-
-    return (
-        identity,
-        rows("raw_values", ["sheet", "row_number", "unit_id", "indicator_id", "kind", "value"]),
-        rows("rejected_rows", ["sheet", "row_number", "column_name", "rule", "message"]),
-        rows("appraised_points", ["sheet", "row_number", "unit_id", "indicator_id", "points"]),
-        rows("missing_indicators", ["unit_id", "indicator_id"]),
-    )
