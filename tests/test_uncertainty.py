@@ -1,4 +1,5 @@
-"""Rank uncertainty and sensitivity (pipelines/uncertainty.py): the numpy fast path equals the
+"""Rank uncertainty and sensitivity (pipelines/uncertainty.py, uncertainty_model.py,
+sensitivity.py): the numpy fast path equals the
 engine, draws are reproducible by seed, any replication replays from its saved parameters, the
 weight noise keeps each parent's maximum, and the Saltelli/Jansen estimator by hand."""
 
@@ -11,14 +12,9 @@ from analysis_support import ASEM, TINY, analysis_warehouse, copy_of, hand_input
 
 from pipelines.analysis_input import ALL_SETTINGS
 from pipelines.scoring.methods import MISSING_RULES
-from pipelines.uncertainty import (
-    build_model,
-    nominal_fast,
-    replay,
-    run_uncertainty,
-    saltelli_indices,
-    sample_design,
-)
+from pipelines.sensitivity import saltelli_indices, sample_design
+from pipelines.uncertainty import nominal_fast, replay, run_uncertainty
+from pipelines.uncertainty_model import build_model
 
 # Gaps everywhere, and unit D reports nothing of pillar P1: "exclude" re-weights it away.
 GAPS = {
