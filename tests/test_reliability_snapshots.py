@@ -5,6 +5,7 @@ beside it, and publishing that one is a republication (published version 2)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import time
@@ -20,6 +21,7 @@ from pipelines.demo import write_demo_submissions
 from pipelines.preset import load_preset
 from pipelines.snapshot import (
     PublishedSnapshotError,
+    frame_hash,
     latest_snapshot_ids,
     publish_snapshot,
     verify_snapshots,
@@ -27,6 +29,24 @@ from pipelines.snapshot import (
 from pipelines.warehouse import connect, delete_rows, insert_frame, replace_rows
 
 YEAR = 2024
+
+
+def test_the_content_hash_is_sha256_of_the_sorted_rows_as_json() -> None:
+    """Stored snapshots are verified against this definition (``dti verify-snapshots``), so it
+    must not drift: the column names, then each row sorted by the key, floats at 9 decimals, as JSON
+    (UTF-8, not escaped), one after another."""
+    frame = pl.DataFrame(
+        {
+            "unit_id": ["b", "a"],
+            "name": ["Xã Ea Tam", None],
+            "points": [2.0000000004, 1 / 3],
+            "rank": [2, 1],
+        }
+    )
+    by_hand = (
+        '["unit_id", "name", "points", "rank"]["a", null, 0.333333333, 1]["b", "Xã Ea Tam", 2.0, 2]'
+    )
+    assert frame_hash(frame, ["unit_id"]) == hashlib.sha256(by_hand.encode()).hexdigest()
 
 
 @pytest.fixture(scope="module")
