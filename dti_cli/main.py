@@ -13,6 +13,7 @@ from rich.table import Table
 from dti_cli import (
     analysis_commands,
     coinr_commands,
+    history_commands,
     intake_commands,
     ops_commands,
     report_commands,
@@ -330,6 +331,7 @@ cli.add_command(coinr_commands.coinr)
 cli.add_command(report_commands.report)
 intake_commands.register(cli)
 analysis_commands.register(cli)
+history_commands.register(cli)
 ops_commands.register(cli)
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The analysis from the command line (dti_cli/analysis_commands.py) against the warehouse and
-against COINr files, and from Dagster (group "analysis", job dti_analysis)."""
+"""The analysis from the command line (dti_cli/analysis_commands.py, history_commands.py) against
+the warehouse and against COINr files, and from Dagster (group "analysis", job dti_analysis)."""
 
 from __future__ import annotations
 
