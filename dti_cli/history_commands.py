@@ -18,6 +18,10 @@ from dti_cli.analysis_options import (
 )
 from dti_cli.common import data_option, fail, framework_option, parse_years
 
+# the year-over-year figures shown for a unit or a total
+CHANGE_COLUMNS = ["ratio_before", "ratio", "ratio_change", "rank_before", "rank", "rank_change"]
+
+
 # ---------------------------------------------------------------- trends
 
 
@@ -79,12 +83,7 @@ def trends_command(
                 "year_from",
                 "year_to",
                 "node_id",
-                "ratio_before",
-                "ratio",
-                "ratio_change",
-                "rank_before",
-                "rank",
-                "rank_change",
+                *CHANGE_COLUMNS,
                 "framework_changed",
                 "via_lineage",
             ),
@@ -93,17 +92,7 @@ def trends_command(
         )
     else:
         last = totals.filter(pl.col("year_to") == totals["year_to"].max())
-        columns = [
-            "level",
-            "group_id",
-            "unit_id",
-            "ratio_before",
-            "ratio",
-            "ratio_change",
-            "rank_before",
-            "rank",
-            "rank_change",
-        ]
+        columns = ["level", "group_id", "unit_id", *CHANGE_COLUMNS]
         print_table(
             last.sort("ratio_change", descending=True, nulls_last=True).select(columns),
             "Largest rises of the total (last pair of years)",
