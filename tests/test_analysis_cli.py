@@ -87,6 +87,16 @@ def test_store_then_replay_from_the_warehouse(warehouse):
 def test_trends_and_backfill_on_the_warehouse(warehouse, tmp_path):
     out = run("trends", "--level", "department")
     assert "Largest rises" in out
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        unit = con.execute(
+            "SELECT min(unit_id) FROM snapshot_scores JOIN snapshots USING (snapshot_id) "
+            "WHERE level = 'department'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    out = run("trends", "--level", "department", "--unit", unit)
+    assert f"{unit}: year over year" in out and "rank_change" in out
     revised = tmp_path / "revised.yaml"
     revised.write_text(
         TINY_FRAMEWORK.read_text(encoding="utf-8").replace('"TEST/2023"', '"TEST/2023-rev"'),
