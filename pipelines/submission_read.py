@@ -19,10 +19,10 @@ from pipelines.workbook.read import (
     ParsedWorkbook,
     WorkbookError,
     open_workbook,
-    read_appraisal_workbook,
     read_meta_cells,
     read_unit_workbook,
 )
+from pipelines.workbook.read_appraisal import read_appraisal_workbook
 
 
 @dataclass

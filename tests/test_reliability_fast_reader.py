@@ -21,10 +21,10 @@ from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.read import (
     WorkbookError,
     open_with_openpyxl,
-    read_appraisal_workbook,
     read_meta_cells,
     read_unit_workbook,
 )
+from pipelines.workbook.read_appraisal import read_appraisal_workbook
 
 TINY = Path(__file__).parent / "fixtures" / "presets" / "tiny.yaml"
 

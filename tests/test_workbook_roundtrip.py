@@ -21,10 +21,10 @@ from pipelines.workbook.read import (
     ParsedWorkbook,
     WorkbookError,
     open_workbook,
-    read_appraisal_workbook,
     read_meta,
     read_unit_workbook,
 )
+from pipelines.workbook.read_appraisal import read_appraisal_workbook
 from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
 YEAR = 2024

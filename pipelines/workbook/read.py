@@ -1,4 +1,5 @@
-"""Read unit and appraisal workbooks into accepted values and located refusals.
+"""Read unit workbooks (and, in :mod:`pipelines.workbook.read_appraisal`, the appraiser's) into
+accepted values and located refusals.
 
 Every refusal names the file, the sheet, the Excel row and column, and the rule broken, so the
 unit can fix its file and send it again; nothing read is dropped without a trace.
@@ -31,13 +32,23 @@ from pipelines.framework.model import Framework, Node
 from pipelines.workbook.cells import CellReading, read_number
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import (
-    APPRAISAL_COLUMNS,
     META_SHEET,
     SELF_COLUMN_LETTERS,
     SELF_COLUMNS,
     SELF_HEADER_ROW,
     SELF_SHEET,
     column_letter,
+)
+from pipelines.workbook.sheet_table import (
+    cell_at,
+    cell_text,
+    cell_value,
+    find_table,
+    is_filled,
+    raw_text,
+    rows_after,
+    sheet_facts,
+    shown_value,
 )
 from pipelines.workbook.structure import SheetFacts, column_index, workbook_facts
 
@@ -123,10 +134,6 @@ class WorkbookError(ValueError):
         super().__init__(f"{file_name}: {message}")
 
 
-def _norm(text: object) -> str:
-    return unicodedata.normalize("NFC", str(text or "")).strip().lower()
-
-
 def open_workbook(path: Path):
     """Open a workbook read-only with cached formula results (``#DIV/0!`` stays visible). The
     sheets' uncached formulas and merged ranges are attached as ``book.dti_facts``.
@@ -157,10 +164,6 @@ def open_with_openpyxl(path: Path):
     return book
 
 
-def _facts(book, sheet_name: str) -> SheetFacts:
-    return getattr(book, "dti_facts", {}).get(sheet_name) or SheetFacts()
-
-
 def read_meta_cells(book, file_name: str) -> dict[str, tuple[int, str]]:
     """The ``_meta`` sheet as ``key → (Excel row, value)`` (the value is in column B)."""
     if META_SHEET not in book.sheetnames:
@@ -188,7 +191,7 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
     """Values a unit reported for each leaf of ``framework`` (kind ``self``), with the evidence
     and the self-assessed points of each row."""
     parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
-    sheet_name, header_row, columns = _find_table(
+    sheet_name, header_row, columns = find_table(
         book, SELF_COLUMNS, "indicator_id", preferred=SELF_SHEET
     )
     if sheet_name is None:
@@ -213,20 +216,20 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             row=header_row,
             column=SELF_COLUMN_LETTERS["value"],
         )
-    facts = _facts(book, sheet_name)
+    facts = sheet_facts(book, sheet_name)
     leaves = {n.id: n for n in framework.leaves()}
     id_col = column_letter(columns["indicator_id"])
     value_col = column_letter(columns["value"])
     points_col = column_letter(columns["self_points"]) if "self_points" in columns else None
     seen: dict[str, int] = {}
     percents: list[tuple[Node, float, dict[str, Any] | None]] = []
-    for row_number, cells in _rows_after(book[sheet_name], header_row):
-        indicator = _text(cells, columns["indicator_id"])
-        value_cell = _cell(cells, columns["value"])
+    for row_number, cells in rows_after(book[sheet_name], header_row):
+        indicator = cell_text(cells, columns["indicator_id"])
+        value_cell = cell_at(cells, columns["value"])
         formula = facts.uncached_formulas.get(f"{value_col}{row_number}")
         if not indicator:
-            if _filled(_value(value_cell)) or formula:
-                shown = _raw_text(_value(value_cell)) or formula
+            if is_filled(cell_value(value_cell)) or formula:
+                shown = raw_text(cell_value(value_cell)) or formula
                 parsed.refuse(
                     sheet_name,
                     row_number,
@@ -239,8 +242,8 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
                 )
             continue
         node = leaves.get(indicator)
-        raw = _shown_value(value_cell, node)
-        base = {"indicator_id": indicator, "raw_text": _raw_text(raw)}
+        raw = shown_value(value_cell, node)
+        base = {"indicator_id": indicator, "raw_text": raw_text(raw)}
         if node is None:
             parsed.refuse(
                 sheet_name,
@@ -262,7 +265,7 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             )
             continue
         seen[indicator] = row_number
-        problem = _cell_structure_problem(facts, value_col, row_number, formula)
+        problem = cell_structure_problem(facts, value_col, row_number, formula)
         value = None
         if problem is None:
             value, problem = check_value(node, raw)
@@ -287,7 +290,7 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             "value": value,
             "reason": None,
             **base,
-            "evidence": (_text(cells, columns["evidence"]) or None)
+            "evidence": (cell_text(cells, columns["evidence"]) or None)
             if "evidence" in columns
             else None,
             "self_points": _self_points(
@@ -317,10 +320,10 @@ def _self_points(
     A bad cell is refused on its own; the row's value is still taken."""
     if points_col is None:
         return None
-    raw = _value(_cell(cells, columns["self_points"]))
-    base = {"indicator_id": node.id, "raw_text": _raw_text(raw)}
+    raw = cell_value(cell_at(cells, columns["self_points"]))
+    base = {"indicator_id": node.id, "raw_text": raw_text(raw)}
     formula = facts.uncached_formulas.get(f"{points_col}{row}")
-    problem = _cell_structure_problem(facts, points_col, row, formula)
+    problem = cell_structure_problem(facts, points_col, row, formula)
     if problem is None:
         reading = read_number(raw)
         if reading.rule:
@@ -343,9 +346,11 @@ def _self_points(
     return None
 
 
-def _cell_structure_problem(
+def cell_structure_problem(
     facts: SheetFacts, column: str, row: int, formula: str | None
 ) -> tuple[str, str] | None:
+    """Why a value cell cannot be read at all — inside a merged range over several rows, or a
+    formula saved without its result — as (rule, message); None when it can."""
     merged = facts.merged_range_of(column, row)
     if merged:
         return (
@@ -430,278 +435,6 @@ def refuse_percent_scale_mismatch(
 def _vn(value: float) -> str:
     """A number the way a Vietnamese user types it: decimal comma, no exponent (85,5)."""
     return format(round(value, 9), ".10g").replace(".", ",")
-
-
-# --- appraisal --------------------------------------------------------------------------------
-
-
-def read_appraisal_workbook(book, framework: Framework, file_name: str) -> ParsedWorkbook:
-    """The appraiser's changes: one accepted row per (unit, leaf) with the appraised value, and/or
-    points set directly (``adjusted_points``), each with the reason.
-
-    A row listing a unit and an indicator with nothing else filled is no adjustment and is
-    skipped. A reason with neither a value nor points is refused (``missing_appraised_value``):
-    a blank is not read as "no data"; the self-assessed value stays. Merged cells in the unit and
-    reason columns apply to every row of the range (one reason for several rows)."""
-    parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
-    sheet_name, header_row, columns = _find_table(book, APPRAISAL_COLUMNS, "unit_id")
-    needed = ("unit_id", "indicator_id", "appraised_value", "reason")
-    if sheet_name is None or any(k not in columns for k in needed):
-        raise WorkbookError(
-            parsed.file_name,
-            "missing_table",
-            "không tìm thấy bảng thẩm định với các cột "
-            + ", ".join(APPRAISAL_COLUMNS[k] for k in needed),
-            sheet=sheet_name or "",
-            row=header_row or 0,
-            column="",
-        )
-    facts = _facts(book, sheet_name)
-    leaves = {n.id: n for n in framework.leaves()}
-    letters = {key: column_letter(index) for key, index in columns.items()}
-    seen: dict[tuple[str, str], int] = {}
-    filled_down: dict[str, dict[int, str]] = {"unit_id": {}, "reason": {}}
-    for row_number, cells in _rows_after(book[sheet_name], header_row):
-        texts = {}
-        for key in ("unit_id", "reason"):
-            texts[key] = _text(cells, columns[key])
-            merged = facts.merged_range_of(letters[key], row_number)
-            if not texts[key] and merged:
-                first_row = int("".join(c for c in merged.split(":")[0] if c.isdigit()))
-                texts[key] = filled_down[key].get(first_row, "")
-            filled_down[key][row_number] = texts[key]
-        unit_id, reason = texts["unit_id"], texts["reason"]
-        indicator = _text(cells, columns["indicator_id"])
-        node = leaves.get(indicator)
-        value_cell = _cell(cells, columns["appraised_value"])
-        raw = _shown_value(value_cell, node)
-        value_formula = facts.uncached_formulas.get(f"{letters['appraised_value']}{row_number}")
-        points_raw, points_formula = None, None
-        if "appraised_points" in columns:
-            points_raw = _value(_cell(cells, columns["appraised_points"]))
-            points_formula = facts.uncached_formulas.get(
-                f"{letters['appraised_points']}{row_number}"
-            )
-        has_value = _filled(raw) or bool(value_formula)
-        has_points = _filled(points_raw) or bool(points_formula)
-        base = {"unit_id": unit_id, "indicator_id": indicator, "raw_text": _raw_text(raw)}
-        if not unit_id and not indicator:
-            if has_value or has_points:
-                parsed.refuse(
-                    sheet_name,
-                    row_number,
-                    letters["unit_id"],
-                    "missing_unit_id",
-                    "dòng có giá trị thẩm định nhưng để trống mã đơn vị và mã chỉ số",
-                    **base,
-                )
-            continue
-        if not unit_id:
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["unit_id"],
-                "missing_unit_id",
-                f"chỉ số {indicator}: để trống mã đơn vị",
-                **base,
-            )
-            continue
-        if not indicator:
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["indicator_id"],
-                "missing_indicator_id",
-                f"đơn vị {unit_id}: để trống mã chỉ số",
-                **base,
-            )
-            continue
-        if node is None:
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["indicator_id"],
-                "unknown_indicator",
-                f"mã chỉ số '{indicator}' không có trong bộ chỉ số {framework.id}",
-                **base,
-            )
-            continue
-        if (unit_id, indicator) in seen:
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["unit_id"],
-                "duplicate_indicator",
-                f"đơn vị {unit_id}, chỉ số {indicator} lặp lại "
-                f"(đã có ở dòng {seen[(unit_id, indicator)]})",
-                **base,
-            )
-            continue
-        seen[(unit_id, indicator)] = row_number
-        if not (has_value or has_points or reason):
-            continue  # listed, not adjusted
-        if not reason:
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["reason"],
-                "missing_reason",
-                f"đơn vị {unit_id}, chỉ số {indicator}: thiếu lý do điều chỉnh",
-                **base,
-            )
-            continue
-        if not (has_value or has_points):
-            parsed.refuse(
-                sheet_name,
-                row_number,
-                letters["appraised_value"],
-                "missing_appraised_value",
-                f"đơn vị {unit_id}, chỉ số {indicator}: có lý do điều chỉnh nhưng để trống giá "
-                "trị thẩm định (và điểm thẩm định); giá trị tự đánh giá được giữ nguyên — nhập "
-                "giá trị (hoặc điểm) thẩm định, hoặc xóa dòng",
-                **base,
-            )
-            continue
-        where = {"sheet": sheet_name, "row_number": row_number}
-        if has_value:
-            problem = _cell_structure_problem(
-                facts, letters["appraised_value"], row_number, value_formula
-            )
-            value = None
-            if problem is None:
-                value, problem = check_value(node, raw)
-            if problem:
-                parsed.refuse(
-                    sheet_name,
-                    row_number,
-                    letters["appraised_value"],
-                    problem[0],
-                    f"đơn vị {unit_id}, chỉ số {indicator}: {problem[1]}",
-                    **base,
-                )
-            else:
-                parsed.accepted.append(
-                    {
-                        **where,
-                        "column_name": letters["appraised_value"],
-                        "kind": "appraised",
-                        "value": value,
-                        "reason": reason,
-                        **base,
-                    }
-                )
-        if has_points:
-            points, problem = _points_reading(node, points_raw, points_formula)
-            if problem:
-                parsed.refuse(
-                    sheet_name,
-                    row_number,
-                    letters["appraised_points"],
-                    problem[0],
-                    f"đơn vị {unit_id}, chỉ số {indicator}: điểm thẩm định: {problem[1]}",
-                    **{**base, "raw_text": _raw_text(points_raw) or points_formula},
-                )
-            else:
-                parsed.adjusted_points.append(
-                    {
-                        **where,
-                        "column_name": letters["appraised_points"],
-                        "unit_id": unit_id,
-                        "indicator_id": indicator,
-                        "raw_text": _raw_text(points_raw),
-                        "points": points,
-                        "reason": reason,
-                    }
-                )
-    parsed.sort_rejected()
-    return parsed
-
-
-def _points_reading(
-    node: Node, raw: object, formula: str | None
-) -> tuple[float | None, tuple[str, str] | None]:
-    if formula:
-        return None, (
-            "formula_without_result",
-            f"ô có công thức {formula} nhưng không có kết quả đã tính; nhập số trực tiếp",
-        )
-    reading = read_number(raw)
-    if reading.rule:
-        return None, (reading.rule, reading.message or "")
-    value = reading.value
-    if value is not None and value < 0:
-        return None, ("negative_value", f"điểm {value:g} âm")
-    if value is not None and value > node.max_points:
-        return None, (
-            "above_maximum",
-            f"điểm {value:g} vượt điểm tối đa {node.max_points:g}",
-        )
-    return value, None
-
-
-# --- table location and cells -----------------------------------------------------------------
-
-
-def _find_table(book, columns: dict[str, str], key: str, preferred: str | None = None):
-    """The sheet, header row and column positions of a table, located by its header texts."""
-    wanted = {_norm(text): name for name, text in columns.items()}
-    order = [preferred] if preferred in book.sheetnames else []
-    order += [s for s in book.sheetnames if s not in order and s != META_SHEET]
-    for sheet_name in order:
-        sheet = book[sheet_name]
-        for row_number, cells in enumerate(sheet.iter_rows(max_row=40, values_only=True), start=1):
-            found: dict[str, int] = {}
-            for i, c in enumerate(cells):
-                name = wanted.get(_norm(c))
-                if name is not None:
-                    found.setdefault(name, i)
-            if key in found:
-                return sheet_name, row_number, found
-    return None, None, {}
-
-
-def _rows_after(sheet, header_row: int):
-    for row_number, cells in enumerate(
-        sheet.iter_rows(min_row=header_row + 1), start=header_row + 1
-    ):
-        yield row_number, tuple(cells)
-
-
-def _value(cell) -> Any:
-    return None if cell is None else getattr(cell, "value", None)
-
-
-def _shown_value(cell, node: Node | None) -> Any:
-    """A cell's value as the unit sees it: Excel stores "85,5%" typed into a cell as 0.855 with a
-    percent format. On a 0–100 criterion (and any non-percentage one) the unit means 85.5; on a
-    0–1 criterion (``percent_scale: 1``) 0.855 is already the value."""
-    value = _value(cell)
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if is_number and "%" in (getattr(cell, "number_format", None) or ""):
-        if node is not None and node.percent_scale == 1:
-            return value
-        return round(value * 100, 9)
-    return value
-
-
-def _cell(cells: tuple, index: int) -> Any:
-    return cells[index] if index < len(cells) else None
-
-
-def _filled(value: Any) -> bool:
-    if value is None:
-        return False
-    return not (isinstance(value, str) and not value.strip())
-
-
-def _text(cells: tuple, index: int) -> str:
-    value = _value(_cell(cells, index))
-    return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
-
-
-def _raw_text(raw: Any) -> str | None:
-    """The cell's content as text, NFC like every Vietnamese text stored (DOMAIN.md)."""
-    return None if raw is None else unicodedata.normalize("NFC", str(raw))
 
 
 def _is_yes_no(node: Node) -> bool:
