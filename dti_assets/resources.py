@@ -13,15 +13,18 @@ from dagster_duckdb import DuckDBResource
 from pipelines import paths
 from pipelines.preset import Preset, load_preset
 from pipelines.warehouse import migrate
+from pipelines.warehouse_lock import writer_lock
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB warehouse file; every connection is migrated to the schema in ``sql/``."""
+    """The DuckDB warehouse file; every connection is migrated to the schema in ``sql/`` and
+    holds the writer lock while open (:mod:`pipelines.warehouse_lock`: the pool alone does not
+    keep two runs' steps apart)."""
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as con:
+        with writer_lock(self.database), self.get_connection() as con:
             migrate(con)
             yield con
 

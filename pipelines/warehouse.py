@@ -6,6 +6,9 @@ Reliability rules (issue #7, ``docs/deployment.md``):
   transaction, and recorded in ``schema_migrations`` with the sha256 of the file's text. An
   applied migration is never edited: a change is a new file. Opening a warehouse whose recorded
   checksum differs from the file refuses with :class:`MigrationError`.
+- **One writer at a time.** A read-write :func:`session` holds the writer lock of
+  :mod:`pipelines.warehouse_lock` (so does the Dagster resource): a second writing process waits
+  for the first instead of failing on DuckDB's file lock.
 - **One transaction per write.** :func:`transaction` commits everything inside it or nothing;
   blocks nest (the outer block commits), so a stage can put several tables in one commit. A
   process killed with SIGKILL leaves the last committed state.
@@ -23,7 +26,7 @@ import re
 import time
 import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ import duckdb
 import polars as pl
 
 from pipelines.paths import SQL_DIR, warehouse_path
+from pipelines.warehouse_lock import writer_lock
 
 _MIGRATION = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -62,12 +66,15 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
 def session(
     path: str | Path | None = None, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: DuckDB allows one writer per file, so never hold one open."""
-    con = connect(path, read_only=read_only)
-    try:
-        yield con
-    finally:
-        con.close()
+    """A short-lived connection: DuckDB allows one writer per file, so never hold one open. A
+    read-write session holds the warehouse's writer lock (:mod:`pipelines.warehouse_lock`)."""
+    path = Path(path) if path is not None else warehouse_path()
+    with nullcontext() if read_only else writer_lock(path):
+        con = connect(path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def migrations() -> list[tuple[int, str, Path]]:
