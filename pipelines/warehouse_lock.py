@@ -113,9 +113,9 @@ def _acquire(handle, path: Path, timeout: float) -> None:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
                 raise WarehouseBusyError(
-                    f"{path.with_suffix('')}: another process (pid {holder}) has been writing "
-                    f"to the warehouse for more than {timeout:g} s; wait for it to finish, or "
-                    f"set {TIMEOUT_ENV}"
+                    f"{path.with_suffix('')}: another process (pid {holder}) is writing to the "
+                    f"warehouse; waited {timeout:g} s for it — run again when it has finished, "
+                    f"or wait longer with {TIMEOUT_ENV}"
                 ) from None
             time.sleep(_POLL)
 
