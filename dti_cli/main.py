@@ -35,7 +35,19 @@ def _years(spec: str | None, first: int, last: int) -> list[int]:
     return parse_years(spec)
 
 
-@click.group()
+class DtiGroup(click.Group):
+    """``dti``: a warehouse busy with another writer is a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from pipelines.warehouse_lock import WarehouseBusyError
+
+        try:
+            return super().invoke(ctx)
+        except WarehouseBusyError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=DtiGroup)
 @click.version_option(package_name="dti")
 def cli() -> None:
     """DTI – Digital Transformation Index: ingest, validate, score, rank and snapshot."""

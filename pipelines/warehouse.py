@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from pipelines.paths import SQL_DIR, warehouse_path
-from pipelines.warehouse_lock import writer_lock
+from pipelines.warehouse_lock import WarehouseBusyError, writer_lock
 
 _MIGRATION = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -52,13 +52,23 @@ class PublishedSnapshotError(RuntimeError):
 
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating and migrating it if needed (read-only opens skip migrations)."""
+    """Open the warehouse, creating and migrating it if needed (read-only opens skip migrations).
+    While another process writes to it, DuckDB refuses: :class:`WarehouseBusyError`."""
     path = Path(path) if path is not None else warehouse_path()
-    if read_only:
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    migrate(con)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "Conflicting lock" not in str(exc):
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(exc))
+        raise WarehouseBusyError(
+            f"{path}: another process (pid {holder.group(1) if holder else '?'}) is writing to "
+            "the warehouse; run again when it has finished"
+        ) from exc
+    if not read_only:
+        migrate(con)
     return con
 
 

@@ -131,3 +131,23 @@ def test_the_audit_log_has_one_line_per_session(tmp_path: Path, monkeypatch) -> 
     assert [int(pid) for pid, _, _ in lines] == [os.getpid()] * 2
     (_, start1, end1), (_, start2, end2) = ([int(v) for v in line] for line in lines)
     assert start1 <= end1 <= start2 <= end2
+
+
+def test_dti_says_the_warehouse_is_busy_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    """A reader (``dti status``) and a writer that gives up (``dti override``) while another
+    process writes: exit code 1 and one line naming the file and the writing process."""
+    from click.testing import CliRunner
+
+    from dti_cli.main import cli
+
+    database = tmp_path / "w.duckdb"
+    holder, _ = _holder(tmp_path, database, 4)
+    monkeypatch.setenv("DTI_WAREHOUSE", str(database))
+    monkeypatch.setenv(TIMEOUT_ENV, "0.3")
+    reader = CliRunner().invoke(cli, ["status"])
+    writer = CliRunner().invoke(cli, ["override", "2024", "commune", "--by", "a", "--reason", "b"])
+    holder.wait(timeout=60)
+    for result in (reader, writer):
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        assert f"{database}: another process (pid {holder.pid}) is writing" in result.output
