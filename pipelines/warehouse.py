@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from pipelines.paths import SQL_DIR, warehouse_path
-from pipelines.warehouse_lock import WarehouseBusyError, writer_lock
+from pipelines.warehouse_lock import busy_error, writer_lock
 
 _MIGRATION = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -53,7 +53,8 @@ class PublishedSnapshotError(RuntimeError):
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, creating and migrating it if needed (read-only opens skip migrations).
-    While another process writes to it, DuckDB refuses: :class:`WarehouseBusyError`."""
+    While another process writes to it, DuckDB refuses:
+    :class:`pipelines.warehouse_lock.WarehouseBusyError`."""
     path = Path(path) if path is not None else warehouse_path()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,10 +64,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
         if "Conflicting lock" not in str(exc):
             raise
         holder = re.search(r"\(PID (\d+)\)", str(exc))
-        raise WarehouseBusyError(
-            f"{path}: another process (pid {holder.group(1) if holder else '?'}) is writing to "
-            "the warehouse; run again when it has finished"
-        ) from exc
+        raise busy_error(path, holder.group(1) if holder else "?") from exc
     if not read_only:
         migrate(con)
     return con

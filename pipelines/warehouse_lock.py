@@ -54,7 +54,20 @@ os.register_at_fork(after_in_child=_forget_held)
 
 
 class WarehouseBusyError(RuntimeError):
-    """Another process kept the warehouse for writing longer than this one would wait."""
+    """Another process is writing to the warehouse (and this one will not wait, or no longer)."""
+
+
+def busy_error(database: Path, holder: str, waited: float | None = None) -> WarehouseBusyError:
+    """The one message for a busy warehouse: the file, the writing process and what to do."""
+    advice = (
+        "run again when it has finished"
+        if waited is None
+        else f"waited {waited:g} s for it — run again when it has finished, or wait longer "
+        f"with {TIMEOUT_ENV}"
+    )
+    return WarehouseBusyError(
+        f"{database}: another process (pid {holder}) is writing to the warehouse; {advice}"
+    )
 
 
 def lock_path(database: Path) -> Path:
@@ -112,11 +125,7 @@ def _acquire(handle, path: Path, timeout: float) -> None:
             if time.monotonic() >= deadline:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
-                raise WarehouseBusyError(
-                    f"{path.with_suffix('')}: another process (pid {holder}) is writing to the "
-                    f"warehouse; waited {timeout:g} s for it — run again when it has finished, "
-                    f"or wait longer with {TIMEOUT_ENV}"
-                ) from None
+                raise busy_error(path.with_suffix(""), holder, timeout) from None
             time.sleep(_POLL)
 
 
