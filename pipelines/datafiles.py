@@ -37,8 +37,8 @@ LONG_COLUMNS = ("unit_id", "year", "indicator_id", "value")
 VALUES_SCHEMA = {"unit_id": pl.String, "year": pl.Int32, "node_id": pl.String, "value": pl.Float64}
 
 
-class DataFileError(CsvFileError):
-    """A framework or observations file is refused (one located line)."""
+# A refused framework or data file: one located line, whichever reader refused it.
+DataFileError = CsvFileError
 
 
 @dataclass

@@ -206,17 +206,19 @@ def read_csv_table(path: str | Path, name: str | None = None) -> CsvTable:
             continue
         line = reader.line_num
         if len(fields) > width:
-            table.ragged.append(Fault(line, column_letter(width), "extra_fields",
-                                      extra_fields_message(len(fields), width)))  # fmt: skip
+            message = extra_fields_message(len(fields), width, fields[width:])
+            table.ragged.append(Fault(line, column_letter(width), "extra_fields", message))
         elif len(fields) < width:
+            shown = reader.dialect.delimiter.join(fields)
             table.ragged.append(
                 Fault(
                     line,
                     column_label(len(fields), header[len(fields)]),
                     "missing_fields",
-                    f"dòng có {len(fields)} trường, dòng tiêu đề có {width}: thiếu trường từ "
-                    f"cột {column_letter(len(fields))} (dấu phân cách '{reader.dialect.delimiter}'"
-                    " như dòng tiêu đề?)",
+                    f"dòng '{shown[:60]}{'…' if len(shown) > 60 else ''}' có {len(fields)} "
+                    f"trường, dòng tiêu đề có {width}: thiếu trường từ cột "
+                    f"{column_letter(len(fields))} (cột phân cách bằng "
+                    f"'{reader.dialect.delimiter}' như dòng tiêu đề?)",
                 )
             )
         else:
@@ -228,10 +230,13 @@ def read_csv_table(path: str | Path, name: str | None = None) -> CsvTable:
     return table
 
 
-def extra_fields_message(count: int, width: int) -> str:
-    """Why a row has more fields than the header (an unquoted decimal comma, usually)."""
+def extra_fields_message(count: int, width: int, surplus: list[str] | None = None) -> str:
+    """Why a row has more fields than the header (an unquoted decimal comma, usually); the
+    fields beyond the header's, when given, are quoted."""
+    extra = f" (thừa: {', '.join(repr(f) for f in surplus[:3])})" if surplus else ""
     return (
-        f"dòng có {count} trường, dòng tiêu đề có {width}; có thể số thập phân dùng dấu phẩy mà "
+        f"dòng có {count} trường, dòng tiêu đề có {width}{extra}; có thể số thập phân dùng dấu "
+        "phẩy mà "
         'không đặt trong ngoặc kép ("85,5") — đặt giá trị trong ngoặc kép hoặc dùng dấu chấm '
         "phẩy (;) để phân cách cột"
     )
