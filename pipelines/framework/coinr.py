@@ -118,8 +118,9 @@ def read_imeta_rows(path: str | Path) -> list[dict[str, Any]]:
                 if problem:
                     faults.append(Fault(line, table.label(index), problem[0], problem[1]))
         for title in ("iCode", "Level", "Type"):
-            if row[title] is None and (title != "Level" or row["Type"] in SCORED_TYPES):
-                index = titles.index(title)
+            index = titles.index(title)
+            blank = cell_text(fields, index) in MISSING_MARKERS
+            if blank and (title != "Level" or row["Type"] in SCORED_TYPES):
                 faults.append(Fault(line, table.label(index), "missing_key", f"để trống {title}"))
         code = row["iCode"]
         if code is not None and code in seen:
