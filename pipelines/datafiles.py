@@ -5,6 +5,10 @@ Frameworks: the project's YAML, or a COINr ``iMeta`` CSV. Observations: a long C
 one column per indicator; other columns such as ``uName``, groups and denominators are ignored);
 a panel (several ``Time`` values) gives one year per value. Both ways: :func:`write_coinr` writes
 a framework (and data) as COINr tables, :func:`write_framework_yaml` any framework as YAML.
+
+Every command that reads indicator values from a file (``dti score``, the analyses and ``dti
+coinr`` in file mode) goes through :func:`read_data_file`, which reads with the intake's CSV rules
+(:mod:`pipelines.workbook.csv_cells`) and refuses a bad file with one located line.
 """
 
 from __future__ import annotations
