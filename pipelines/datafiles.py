@@ -118,10 +118,18 @@ def _read_long(table: CsvTable, positions: dict[str, int], framework: Framework)
     unknown: dict[str, list[int]] = {}
     seen: dict[tuple[str, int, str], int] = {}
     rows: list[tuple[str, int, str, float | None]] = []
+    columns = [positions[key] for key in LONG_COLUMNS]
     for line, fields in table.rows:
-        cells = {key: cell_text(fields, positions[key]) for key in LONG_COLUMNS}
-        unit, year_text, indicator, text = (cells[key] for key in LONG_COLUMNS)
-        blank = next((key for key in LONG_COLUMNS[:3] if not cells[key]), None)
+        unit, year_text, indicator, text = (cell_text(fields, at) for at in columns)
+        blank = (
+            "unit_id"
+            if not unit
+            else "year"
+            if not year_text
+            else None
+            if indicator
+            else "indicator_id"
+        )
         if blank is not None:
             faults.append(Fault(line, label[blank], f"missing_{blank}", _BLANK[blank]))
             continue

@@ -139,10 +139,11 @@ def find_columns(header: list[str], keys: tuple[str, ...] | None = None) -> dict
 
 
 def cell_text(fields: list[str], index: int | None) -> str:
-    """The text of field ``index`` (NFC, without surrounding spaces); ``""`` when absent."""
+    """The text of field ``index`` of a row of :func:`decode_csv`'s text (already NFC), without
+    surrounding spaces; ``""`` when absent."""
     if index is None or index >= len(fields):
         return ""
-    return unicodedata.normalize("NFC", fields[index]).strip()
+    return fields[index].strip()
 
 
 def parse_year(text: str) -> int | None:
@@ -157,7 +158,7 @@ def read_data_number(text: str, yes_no: bool = False) -> CellReading:
     exponent (``12.698``, ``1e-05``; the intake reads a lone ``1.234`` the Vietnamese way, as
     1234). A number too large for a float (``1e400``) is refused (``out_of_range``); ``inf`` and
     ``nan`` are not numbers. ``NA`` is not handled here (see :data:`MISSING_MARKERS`)."""
-    stripped = unicodedata.normalize("NFC", text).strip()
+    stripped = text.strip()
     if _PROGRAM_DECIMAL.match(stripped):
         number = float(stripped)
         if not math.isfinite(number):
@@ -202,7 +203,7 @@ def read_csv_table(path: str | Path, name: str | None = None) -> CsvTable:
     table = CsvTable(name, header)
     width = len(header)
     for fields in reader:
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():
             continue
         line = reader.line_num
         if len(fields) > width:
