@@ -401,3 +401,24 @@ def test_coinr_import_refuses_a_bad_imeta_and_writes_nothing(dti_executable, tmp
                      "--out", str(out))  # fmt: skip
     assert_one_error_line(result, f"{imeta} · dòng 2", "'thừa'")
     assert not out.exists()
+
+
+def test_inbox_csv_and_data_files_refuse_an_encoding_alike(tmp_path, framework):
+    """The inbox's CSV submissions and the data files decode with the same function."""
+    from pipelines.workbook.csvfile import read_csv_submission
+    from pipelines.workbook.read import WorkbookError
+
+    path = write(tmp_path, "cp1252.csv", (HEADER + "H\xf2a,2024,A,5\n").encode("cp1252"))
+    with pytest.raises(WorkbookError) as inbox:
+        read_csv_submission(path, lambda unit, year: None, 2024)
+    with pytest.raises(DataFileError) as data:
+        read_observations(path, framework)
+    assert (
+        (inbox.value.rule, inbox.value.row)
+        == (data.value.rule, data.value.line)
+        == (
+            "bad_encoding",
+            2,
+        )
+    )
+    assert inbox.value.detail == data.value.detail
