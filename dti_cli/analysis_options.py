@@ -20,7 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from dti_cli.common import data_option, fail, framework_option
+from dti_cli.common import data_option, error_line, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -97,7 +97,7 @@ def analysis_input(preset, year, level, framework_path, data_path, nominal):
             inp.nominal = nominal_spec(nominal, inp.nominal)
         return inp
     except (DataFileError, FrameworkError, ValueError, KeyError) as exc:
-        fail(str(exc))
+        fail(error_line(exc))
 
 
 def store_results(store: bool, inp, writer) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from dti_cli.common import data_option, fail, framework_option
+from dti_cli.common import data_option, error_line, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,19 +36,15 @@ def coinr() -> None:
 )
 def export(framework_path: Path, data_path: Path | None, out_dir: Path) -> None:
     """Write a framework (and data) as COINr's iMeta and iData tables."""
-    from pipelines.datafiles import (
-        DataFileError,
-        read_framework_file,
-        read_observations,
-        write_coinr,
-    )
+    from pipelines.datafiles import read_framework_file, read_observations, write_coinr
     from pipelines.framework.load import FrameworkError
+    from pipelines.workbook.csv_cells import CsvFileError
 
     try:
         framework = read_framework_file(framework_path)
         values = read_observations(data_path, framework) if data_path else None
-    except (DataFileError, FrameworkError) as exc:
-        fail(str(exc))
+    except (CsvFileError, FrameworkError) as exc:
+        fail(error_line(exc))
     written = write_coinr(framework, out_dir, values)
     console.print(
         f"{framework.id}: iMeta {len(framework.nodes)} rows → {written['iMeta']} "
@@ -76,11 +72,12 @@ def import_(imeta_path: Path, scale: float | None, out_path: Path) -> None:
     from pipelines.datafiles import write_framework_yaml
     from pipelines.framework.coinr import read_imeta
     from pipelines.framework.load import FrameworkError
+    from pipelines.workbook.csv_cells import CsvFileError
 
     try:
         framework = read_imeta(imeta_path, scale=scale)
-    except FrameworkError as exc:
-        fail(str(exc))
+    except (CsvFileError, FrameworkError) as exc:
+        fail(error_line(exc))
     write_framework_yaml(framework, out_path)
     console.print(
         f"{framework.id}: {len(framework.nodes)} nodes, {len(framework.leaves())} indicators, "

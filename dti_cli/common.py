@@ -59,3 +59,10 @@ def parse_years(spec: str) -> list[int]:
         else:
             years.append(int(part))
     return years
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception's message as one line: a message of several lines (a framework's problems)
+    joined with ``; ``."""
+    parts = [part.strip().removeprefix("- ") for part in str(exc).splitlines()]
+    return "; ".join(part for part in parts if part)

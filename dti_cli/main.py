@@ -244,13 +244,8 @@ def score(
     out_path: Path,
 ) -> None:
     """Score any framework and data file; writes one CSV row per unit, year and node."""
-    from pipelines.datafiles import (
-        DataFileError,
-        read_framework_file,
-        read_observations,
-        units_of,
-    )
-    from pipelines.framework.load import FrameworkError
+    from dti_cli.common import error_line
+    from pipelines.datafiles import read_framework_file, read_observations, units_of
     from pipelines.scoring.engine import score as score_units
     from pipelines.scoring.methods import MethodSpec
 
@@ -265,8 +260,8 @@ def score(
         )
         framework = read_framework_file(framework_path)
         values = read_observations(data_path, framework)
-    except (DataFileError, FrameworkError, ValueError) as exc:
-        fail(str(exc))
+    except ValueError as exc:  # a refused file (one located line) or a bad method setting
+        fail(error_line(exc))
     for finding in framework.findings:
         console.print(f"[yellow]note:[/] {finding}")
     scores = score_units(values, units_of(values), framework, spec)

@@ -275,15 +275,6 @@ def levels_with_data(con, preset, year: int) -> list[str]:
     return [level for level in preset.levels if level in found]
 
 
-def unit_names_of(path: str | Path) -> dict[str, str]:
-    """``uCode → uName`` of a COINr iData file (empty when it has no ``uName``)."""
-    header = pl.read_csv(path, n_rows=0).columns
-    if "uCode" not in header or "uName" not in header:
-        return {}
-    frame = pl.read_csv(path, columns=["uCode", "uName"], schema_overrides={"uCode": pl.String})
-    return dict(zip(frame["uCode"], frame["uName"].cast(pl.String), strict=True))
-
-
 def from_files(
     framework_path: str | Path,
     data_path: str | Path,
@@ -293,10 +284,11 @@ def from_files(
 ) -> AnalysisInput:
     """A framework file and a data file (``dti score``'s formats). All units form one comparison
     group. A panel analyses ``year`` (default: the latest) with the other years as history."""
-    from pipelines.datafiles import read_framework_file, read_observations, units_of
+    from pipelines.datafiles import read_data_file, read_framework_file, units_of
 
     framework = read_framework_file(framework_path)
-    values = read_observations(data_path, framework)
+    data = read_data_file(data_path, framework)
+    values = data.values
     years = sorted(int(y) for y in values["year"].drop_nulls().unique())
     if year is None and years:
         year = years[-1]
@@ -316,7 +308,7 @@ def from_files(
         year=year,
         nominal=nominal or MethodSpec("minmax"),
         history=history,
-        names=unit_names_of(data_path),
+        names=data.names,
         source=f"files:{Path(framework_path).name}+{Path(data_path).name}",
     )
 

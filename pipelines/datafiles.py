@@ -5,10 +5,15 @@ Frameworks: the project's YAML, or a COINr ``iMeta`` CSV. Observations: a long C
 one column per indicator; other columns such as ``uName``, groups and denominators are ignored);
 a panel (several ``Time`` values) gives one year per value. Both ways: :func:`write_coinr` writes
 a framework (and data) as COINr tables, :func:`write_framework_yaml` any framework as YAML.
+
+Every command that reads indicator values from a file (``dti score``, the analyses and ``dti
+coinr`` in file mode) goes through :func:`read_data_file`, which reads with the intake's CSV rules
+(:mod:`pipelines.workbook.csv_cells`) and refuses a bad file with one located line.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -17,12 +22,36 @@ import yaml
 from pipelines.framework.coinr import read_imeta, sidecar_path, write_idata, write_imeta
 from pipelines.framework.load import framework_to_mapping, load_framework
 from pipelines.framework.model import Framework
+from pipelines.workbook.csv_cells import (
+    MISSING_MARKERS,
+    CsvFileError,
+    CsvTable,
+    Fault,
+    cell_text,
+    find_columns,
+    header_key,
+    header_title,
+    parse_year,
+    read_csv_table,
+    read_data_number,
+    refuse_faults,
+)
 
 LONG_COLUMNS = ("unit_id", "year", "indicator_id", "value")
+VALUES_SCHEMA = {"unit_id": pl.String, "year": pl.Int32, "node_id": pl.String, "value": pl.Float64}
 
 
-class DataFileError(ValueError):
-    """An observations file cannot be read against the framework."""
+# A refused framework or data file: one located line, whichever reader refused it.
+DataFileError = CsvFileError
+
+
+@dataclass
+class DataFile:
+    """What a data file holds: ``unit_id, year, node_id, value`` and the units' names (iData's
+    ``uName``; empty for a long CSV)."""
+
+    values: pl.DataFrame
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def read_framework_file(path: str | Path) -> Framework:
@@ -32,55 +61,203 @@ def read_framework_file(path: str | Path) -> Framework:
         return load_framework(path)
     if path.suffix.lower() == ".csv":
         return read_imeta(path)
-    raise DataFileError(f"{path}: framework must be .yaml/.yml or a COINr iMeta .csv")
+    raise DataFileError(
+        str(path), "bad_framework_file", "framework must be .yaml/.yml or a COINr iMeta .csv"
+    )
 
 
 def read_observations(path: str | Path, framework: Framework) -> pl.DataFrame:
-    """``unit_id, year, node_id, value`` from a long or a COINr wide CSV (``NA`` = missing)."""
-    path = Path(path)
-    header = pl.read_csv(path, n_rows=0).columns
-    if set(LONG_COLUMNS) <= set(header):
-        frame = pl.read_csv(
-            path,
-            null_values=["NA", ""],
-            schema_overrides={
-                "unit_id": pl.String,
-                "indicator_id": pl.String,
-                "value": pl.Float64,
-                "year": pl.Int32,
-            },
-        ).rename({"indicator_id": "node_id"})
-    elif "uCode" in header:
-        indicators = [c for c in header if c in set(framework.leaf_ids())]
-        if not indicators:
-            raise DataFileError(f"{path}: no column matches an indicator of {framework.id}")
-        wide = pl.read_csv(
-            path,
-            null_values=["NA", ""],
-            schema_overrides={c: pl.Float64 for c in indicators} | {"uCode": pl.String},
+    """``unit_id, year, node_id, value`` from a long or a COINr wide CSV (``NA`` = missing); see
+    :func:`read_data_file`."""
+    return read_data_file(path, framework).values
+
+
+def read_data_file(path: str | Path, framework: Framework) -> DataFile:
+    """Read a long CSV (``unit_id,year,indicator_id,value``, Vietnamese headers too) or a COINr
+    iData (``uCode``, optional ``Time`` and ``uName``, one column per indicator) with the intake's
+    CSV rules (:mod:`pipelines.workbook.csv_cells`).
+
+    Refused with one located line (:class:`DataFileError`; the first fault, with the count and
+    lines of the others): encoding, an empty or header-only file, rows with extra or missing
+    fields, a blank unit id, year or indicator, a year that is not four digits, a value that is
+    not a finite number, indicators not in ``framework`` (all of them, with their lines), a
+    (unit, year, indicator) given twice (both lines). Blank and ``NA`` are missing values."""
+    table = read_csv_table(path)
+    positions = find_columns(table.header, LONG_COLUMNS)
+    if all(key in positions for key in LONG_COLUMNS):
+        return _read_long(table, positions, framework)
+    keys = [header_key(title) for title in table.header]
+    if "ucode" in keys:
+        return _read_wide(table, keys, framework)
+    separators = "" if len(table.header) > 1 else " (dấu phân cách cột phải là ',', ';' hoặc tab)"
+    raise DataFileError(
+        table.name,
+        "missing_column",
+        f"dòng tiêu đề '{', '.join(header_title(t) for t in table.header)[:80]}' không có các cột "
+        f"{', '.join(LONG_COLUMNS)} (tệp dạng dài) hay cột uCode (iData của COINr){separators}",
+        line=1,
+    )
+
+
+def _value(
+    text: str, framework: Framework, indicator: str
+) -> tuple[float | None, tuple[str, str] | None]:
+    if text in MISSING_MARKERS:
+        return None, None
+    node = framework.nodes[indicator]
+    reading = read_data_number(text, yes_no=node.rule is not None and node.rule.kind == "yesno")
+    if reading.rule:
+        return None, (reading.rule, reading.message or "")
+    return reading.value, None
+
+
+def _read_long(table: CsvTable, positions: dict[str, int], framework: Framework) -> DataFile:
+    leaves = set(framework.leaf_ids())
+    label = {key: table.label(index) for key, index in positions.items()}
+    faults = list(table.ragged)
+    unknown: dict[str, list[int]] = {}
+    seen: dict[tuple[str, int, str], int] = {}
+    rows: list[tuple[str, int, str, float | None]] = []
+    columns = [positions[key] for key in LONG_COLUMNS]
+    for line, fields in table.rows:
+        unit, year_text, indicator, text = (cell_text(fields, at) for at in columns)
+        blank = (
+            "unit_id"
+            if not unit
+            else "year"
+            if not year_text
+            else None
+            if indicator
+            else "indicator_id"
         )
-        year = pl.col("Time").cast(pl.Int32) if "Time" in header else pl.lit(None, pl.Int32)
-        frame = wide.select(
-            pl.col("uCode").alias("unit_id"), year.alias("year"), *indicators
-        ).unpivot(index=["unit_id", "year"], variable_name="node_id", value_name="value")
-    else:
-        raise DataFileError(
-            f"{path}: expected a long CSV with columns {', '.join(LONG_COLUMNS)} "
-            "or a COINr iData CSV with a uCode column"
-        )
-    unknown = sorted(set(frame["node_id"]) - set(framework.leaf_ids()))
+        if blank is not None:
+            faults.append(Fault(line, label[blank], f"missing_{blank}", _BLANK[blank]))
+            continue
+        year = parse_year(year_text)
+        if year is None:
+            faults.append(Fault(line, label["year"], "bad_year", f"năm '{year_text}' không hợp lệ"))
+            continue
+        if indicator not in leaves:
+            unknown.setdefault(indicator, []).append(line)
+            continue
+        value, problem = _value(text, framework, indicator)
+        if problem:
+            message = f"đơn vị {unit}, chỉ số {indicator}: {problem[1]}"
+            faults.append(Fault(line, label["value"], problem[0], message))
+            continue
+        key = (unit, year, indicator)
+        if key in seen:
+            faults.append(
+                Fault(
+                    line,
+                    label["indicator_id"],
+                    "duplicate_indicator",
+                    f"đơn vị {unit}, năm {year}, chỉ số {indicator} lặp lại: dòng {seen[key]} "
+                    f"và dòng {line}",
+                )
+            )
+            continue
+        seen[key] = line
+        rows.append((unit, year, indicator, value))
     if unknown:
+        faults.append(_unknown_fault(unknown, label["indicator_id"], framework))
+    refuse_faults(table.name, faults)
+    values = pl.DataFrame(rows, schema=VALUES_SCHEMA, orient="row")
+    return DataFile(values)
+
+
+_BLANK = {
+    "unit_id": "để trống mã đơn vị",
+    "year": "để trống năm",
+    "indicator_id": "để trống mã chỉ số",
+}
+
+
+def _unknown_fault(unknown: dict[str, list[int]], column: str, framework: Framework) -> Fault:
+    listed = "; ".join(
+        f"'{code}' (dòng {', '.join(str(n) for n in lines[:5])}{', …' if len(lines) > 5 else ''})"
+        for code, lines in unknown.items()
+    )
+    return Fault(
+        min(min(lines) for lines in unknown.values()),
+        column,
+        "unknown_indicator",
+        f"{len(unknown)} mã chỉ số không có trong bộ chỉ số {framework.id}: {listed}",
+    )
+
+
+def _read_wide(table: CsvTable, keys: list[str], framework: Framework) -> DataFile:
+    unit_at = keys.index("ucode")
+    year_at = keys.index("time") if "time" in keys else None
+    name_at = keys.index("uname") if "uname" in keys else None
+    leaves = set(framework.leaf_ids())
+    columns: dict[str, int] = {}
+    for index, title in enumerate(table.header):
+        code = header_title(title)
+        if code not in leaves:
+            continue
+        if code in columns:
+            raise DataFileError(
+                table.name,
+                "duplicate_column",
+                f"chỉ số {code} có hai cột: {table.label(columns[code])} và {table.label(index)}",
+                line=1,
+                column=table.label(index),
+            )
+        columns[code] = index
+    if not columns:
         raise DataFileError(
-            f"{path}: indicators not in framework {framework.id}: {', '.join(unknown[:20])}"
+            table.name,
+            "missing_column",
+            f"không có cột nào mang mã chỉ số của bộ chỉ số {framework.id}",
+            line=1,
         )
-    duplicated = frame.filter(pl.struct("unit_id", "year", "node_id").is_duplicated())
-    if not duplicated.is_empty():
-        first = duplicated.row(0, named=True)
-        raise DataFileError(
-            f"{path}: {duplicated.height} duplicated rows, e.g. unit {first['unit_id']}, "
-            f"year {first['year']}, indicator {first['node_id']}"
-        )
-    return frame.select("unit_id", "year", "node_id", pl.col("value").cast(pl.Float64))
+    faults = list(table.ragged)
+    seen: dict[tuple[str, int | None], int] = {}
+    names: dict[str, str] = {}
+    keyed: list[tuple[str, int | None, list[str]]] = []
+    for line, fields in table.rows:
+        unit = cell_text(fields, unit_at)
+        if not unit:
+            faults.append(Fault(line, table.label(unit_at), "missing_unit_id", _BLANK["unit_id"]))
+            continue
+        year: int | None = None
+        if year_at is not None:
+            year_text = cell_text(fields, year_at)
+            year = parse_year(year_text)
+            if year is None:
+                message = f"năm '{year_text}' không hợp lệ" if year_text else _BLANK["year"]
+                faults.append(Fault(line, table.label(year_at), "bad_year", message))
+                continue
+        if (unit, year) in seen:
+            faults.append(
+                Fault(
+                    line,
+                    table.label(unit_at),
+                    "duplicate_unit",
+                    f"đơn vị {unit}"
+                    + (f", năm {year}" if year is not None else "")
+                    + f" lặp lại: dòng {seen[(unit, year)]} và dòng {line}",
+                )
+            )
+            continue
+        seen[(unit, year)] = line
+        if name_at is not None and cell_text(fields, name_at) not in MISSING_MARKERS:
+            names[unit] = cell_text(fields, name_at)
+        keyed.append((unit, year, [cell_text(fields, i) for i in columns.values()]))
+    rows: list[tuple[str, int | None, str, float | None]] = []
+    for position, (code, index) in enumerate(columns.items()):
+        for unit, year, texts in keyed:
+            value, problem = _value(texts[position], framework, code)
+            if problem:
+                line = seen[(unit, year)]
+                message = f"đơn vị {unit}, chỉ số {code}: {problem[1]}"
+                faults.append(Fault(line, table.label(index), problem[0], message))
+                continue
+            rows.append((unit, year, code, value))
+    refuse_faults(table.name, faults)
+    values = pl.DataFrame(rows, schema=VALUES_SCHEMA, orient="row")
+    return DataFile(values, names)
 
 
 def units_of(values: pl.DataFrame, group_id: str = "all") -> pl.DataFrame:

@@ -27,6 +27,16 @@ import polars as pl
 
 from pipelines.framework.load import FrameworkError, framework_from_mapping, framework_to_mapping
 from pipelines.framework.model import Framework
+from pipelines.workbook.csv_cells import (
+    MISSING_MARKERS,
+    CsvFileError,
+    Fault,
+    cell_text,
+    header_title,
+    read_csv_table,
+    read_data_number,
+    refuse_faults,
+)
 
 SCORED_TYPES = ("Indicator", "Aggregate")
 IMETA_COLUMNS = [
@@ -50,6 +60,9 @@ IMETA_COLUMNS = [
     "dti_declared_components",
     "dti_order",
 ]
+IMETA_REQUIRED = ("Level", "iCode", "Parent", "Type")
+_WHOLE_NUMBERS = ("Level", "Direction", "dti_declared_components", "dti_order")
+_NUMBERS = (*_WHOLE_NUMBERS, "Weight", "Target", "dti_max_points", "dti_percent_scale")
 
 
 def sidecar_path(imeta_path: str | Path) -> Path:
@@ -68,21 +81,90 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def read_imeta_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of an ``iMeta`` CSV as dicts (column → text or number; ``NA`` and blank → None),
+    in ``dti_order`` when the file has it, read with the intake's CSV rules
+    (:mod:`pipelines.workbook.csv_cells`).
+
+    Refused with one located line (:class:`~pipelines.workbook.csv_cells.CsvFileError`): what
+    any CSV is refused for (encoding, empty or header-only file, extra or missing fields), a
+    missing column of ``Level, iCode, Parent, Type``, a header naming a column twice, a blank
+    ``iCode``, ``Level`` or ``Type``, an ``iCode`` given twice (both lines), a number that is not
+    a finite number, a ``Level`` (or order) that is not a whole number, a ``Direction`` other
+    than 1 or −1."""
+    table = read_csv_table(path)
+    titles = [header_title(t) for t in table.header]
+    missing = [c for c in IMETA_REQUIRED if c not in titles]
+    twice = sorted({t for t in titles if titles.count(t) > 1})
+    if missing or twice:
+        problem = f"thiếu cột {', '.join(missing)}" if missing else f"cột {twice[0]} lặp lại"
+        raise CsvFileError(
+            table.name,
+            "missing_column" if missing else "duplicate_column",
+            f"iMeta: {problem} ở dòng tiêu đề (cần: {', '.join(IMETA_REQUIRED)})",
+            line=1,
+        )
+    faults = list(table.ragged)
+    seen: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    for line, fields in table.rows:
+        row: dict[str, Any] = {}
+        for index, title in enumerate(titles):
+            text = cell_text(fields, index)
+            row[title] = None if text in MISSING_MARKERS else text
+            if row[title] is not None and title in _NUMBERS:
+                number, problem = _imeta_number(title, text)
+                row[title] = number
+                if problem:
+                    faults.append(Fault(line, table.label(index), problem[0], problem[1]))
+        for title in ("iCode", "Level", "Type"):
+            index = titles.index(title)
+            blank = cell_text(fields, index) in MISSING_MARKERS
+            if blank and (title != "Level" or row["Type"] in SCORED_TYPES):
+                faults.append(Fault(line, table.label(index), "missing_key", f"để trống {title}"))
+        code = row["iCode"]
+        if code is not None and code in seen:
+            faults.append(
+                Fault(
+                    line,
+                    table.label(titles.index("iCode")),
+                    "duplicate_icode",
+                    f"iCode {code} lặp lại: dòng {seen[code]} và dòng {line}",
+                )
+            )
+        elif code is not None:
+            seen[code] = line
+        rows.append(row)
+    refuse_faults(table.name, faults)
+    if "dti_order" in titles:
+        rows.sort(key=lambda r: (r["dti_order"] is None, r["dti_order"] or 0))
+    return rows
+
+
+def _imeta_number(title: str, text: str) -> tuple[float | int | None, tuple[str, str] | None]:
+    reading = read_data_number(text)
+    if reading.rule or reading.value is None:
+        return None, (reading.rule or "not_a_number", f"{title}: {reading.message}")
+    value = reading.value
+    if title in _WHOLE_NUMBERS:
+        if not value.is_integer() or value < (1 if title == "Level" else -1):
+            kind = "số nguyên dương" if title == "Level" else "số nguyên"
+            return None, ("not_whole_number", f"{title} '{text}' không phải {kind}")
+        if title == "Direction" and value not in (1, -1):
+            return None, ("bad_direction", f"Direction '{text}' phải là 1 hoặc -1")
+        return int(value), None
+    return value, None
+
+
 def read_imeta(path: str | Path, scale: float | None = None) -> Framework:
-    """Read an ``iMeta`` CSV (``NA`` = missing) into a validated framework.
+    """Read an ``iMeta`` CSV (``NA`` = missing; :func:`read_imeta_rows`) into a validated
+    framework.
 
     ``scale`` is the index's maximum points: given, else the sidecar's, else 100.
     """
     path = Path(path)
-    meta = pl.read_csv(path, null_values=["NA", ""], infer_schema_length=None)
-    required = {"Level", "iCode", "Parent", "Type"}
-    if not required <= set(meta.columns):
-        raise FrameworkError(str(path), [f"iMeta needs columns {sorted(required)}"])
-    meta = meta.filter(pl.col("Type").is_in(SCORED_TYPES))
-    if "dti_order" in meta.columns:
-        meta = meta.sort("dti_order", nulls_last=True, maintain_order=True)
-    rows = {r["iCode"]: r for r in meta.iter_rows(named=True)}
-    top = int(meta["Level"].max())
+    rows = {r["iCode"]: r for r in read_imeta_rows(path) if r["Type"] in SCORED_TYPES}
+    top = max(int(r["Level"]) for r in rows.values()) if rows else 1
     roots = [code for code, r in rows.items() if r["Parent"] is None]
     if len(roots) != 1:
         raise FrameworkError(str(path), [f"expected one top node without Parent, found {roots}"])

@@ -7,16 +7,15 @@ accepted too (``Mã đơn vị``, ``Năm``, ``Mã chỉ số``, ``Giá trị bá
 
 A CSV may hold several units; each row's level and framework come from the unit registry of its
 year. Encoding UTF-8 (with or without BOM) or UTF-16 with BOM; separator ``,``, ``;`` or tab,
-detected from the header line (Excel in Vietnamese locales writes ``;``). Every refusal names the
-file, the line and the column (``cột D (value)``), like a workbook's.
+detected from the header line (Excel in Vietnamese locales writes ``;``): the rules of
+:mod:`pipelines.workbook.csv_cells`, shared with the data files ``dti score`` reads. Every refusal
+names the file, the line and the column (``cột D (value)``), like a workbook's.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,16 @@ from typing import Any
 
 from pipelines.framework.model import Framework, Node
 from pipelines.workbook.cells import read_number
+from pipelines.workbook.csv_cells import (
+    CsvFileError,
+    cell_text,
+    column_label,
+    decode_csv,
+    extra_fields_message,
+    find_columns,
+    parse_year,
+    sniff_delimiter,
+)
 from pipelines.workbook.layout import column_letter
 from pipelines.workbook.read import (
     ParsedWorkbook,
@@ -32,18 +41,6 @@ from pipelines.workbook.read import (
     refuse_percent_scale_mismatch,
 )
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "unit_id": ("unit_id", "mã đơn vị", "ma_don_vi"),
-    "year": ("year", "năm", "nam"),
-    "indicator_id": ("indicator_id", "mã chỉ số", "ma_chi_so"),
-    "value": ("value", "giá trị báo cáo", "giá trị", "gia_tri"),
-    "evidence": ("evidence", "tài liệu kiểm chứng"),
-    "self_points": ("self_points", "điểm tự đánh giá"),
-    "framework_version": ("framework_version", "phiên bản bộ chỉ số"),
-    "appraised_value": ("appraised_value", "giá trị thẩm định"),
-    "appraised_points": ("appraised_points", "điểm thẩm định"),
-    "reason": ("reason", "lý do điều chỉnh", "lý do"),
-}
 SELF_REQUIRED = ("unit_id", "year", "indicator_id", "value")
 APPRAISAL_REQUIRED = ("unit_id", "indicator_id", "reason")
 APPRAISAL_MARKERS = ("appraised_value", "appraised_points")
@@ -64,34 +61,11 @@ class CsvSubmission:
     frameworks: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFC", text).strip().strip("\ufeff").strip().lower()
-
-
-def _decode(data: bytes, name: str) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+def _text(data: bytes, name: str) -> str:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise WorkbookError(
-            name,
-            "bad_encoding",
-            f"tệp CSV không ở mã UTF-8 (byte không hợp lệ 0x{data[exc.start]:02X}); khi lưu "
-            "trong Excel chọn 'CSV UTF-8 (Comma delimited)'",
-            sheet="",
-            row=line,
-            column="",
-        ) from None
-
-
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+        return decode_csv(data, name)
+    except CsvFileError as exc:
+        raise WorkbookError(name, exc.rule, exc.detail, sheet="", row=exc.line, column="") from None
 
 
 def read_csv_submission(
@@ -100,19 +74,14 @@ def read_csv_submission(
     """Read a CSV submission; raises :class:`WorkbookError` when the file as a whole cannot be
     read (encoding, missing columns), otherwise refuses single rows with located messages."""
     name = display_name or path.name
-    text = unicodedata.normalize("NFC", _decode(path.read_bytes(), name))
+    text = _text(path.read_bytes(), name)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise WorkbookError(name, "empty_file", "tệp CSV rỗng", sheet="", row=1, column="")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(lines[0]))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(lines[0]))
     header = next(reader)
-    positions: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    for index, title in enumerate(header):
-        for key, aliases in ALIASES.items():
-            if _norm(title) in aliases and key not in positions:
-                positions[key] = index
-                labels[key] = f"{column_letter(index)} ({title.strip().strip(chr(0xFEFF))})"
+    positions = find_columns(header)
+    labels = {key: column_label(index, header[index]) for key, index in positions.items()}
     kind = "appraisal" if any(k in positions for k in APPRAISAL_MARKERS) else "self"
     required = APPRAISAL_REQUIRED if kind == "appraisal" else SELF_REQUIRED
     missing = [k for k in required if k not in positions]
@@ -160,10 +129,7 @@ class _Reading:
         self.parsed.refuse("", line, column, rule, message, column_label=label, **extra)
 
     def get(self, fields: list[str], key: str) -> str:
-        index = self.positions.get(key)
-        if index is None or index >= len(fields):
-            return ""
-        return unicodedata.normalize("NFC", fields[index]).strip()
+        return cell_text(fields, self.positions.get(key))
 
     def row(self, line: int, fields: list[str]) -> None:
         if not any(f.strip() for f in fields):
@@ -179,9 +145,7 @@ class _Reading:
                 line,
                 extra,
                 "extra_fields",
-                f"dòng có {len(fields)} trường, dòng tiêu đề có {self.width}; có thể số thập "
-                'phân dùng dấu phẩy mà không đặt trong ngoặc kép ("85,5") — đặt giá trị trong '
-                "ngoặc kép hoặc dùng dấu chấm phẩy (;) để phân cách cột",
+                extra_fields_message(len(fields), self.width),
                 **base,
             )
             return
@@ -277,9 +241,8 @@ class _Reading:
         text = self.get(fields, "year")
         if not text and "year" not in self.positions and self.expected_year is not None:
             return self.expected_year
-        try:
-            year = int(text)
-        except ValueError:
+        year = parse_year(text)
+        if year is None:
             self.refuse(line, "year", "bad_year", f"năm '{text}' không hợp lệ", **base)
             return None
         if self.expected_year is not None and year != self.expected_year:
