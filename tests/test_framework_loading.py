@@ -2,7 +2,7 @@
 
 Errors are located (file name and the path inside the file); declared-versus-listed counts are
 findings, not errors. The Đắk Lắk presets and COINr's ASEM iMeta load with the shapes that the
-decision's text (DOMAIN.md) and the ASEM README state.
+decision's text (docs/domain.md) and the ASEM README state.
 """
 
 from __future__ import annotations
