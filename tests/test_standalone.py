@@ -2,9 +2,9 @@
 
 (a) Every git-tracked text file is scanned for paths that leave the repository: the private
     folder that sits beside the repository on the developers' machines, absolute paths of those
-    machines, ``REPO_ROOT.parent``-style climbs, ``Path(__file__).parents[N]`` beyond the root,
-    and relative ``../`` paths that climb above the root from the file's own folder. A finding
-    names file and line.
+    machines, climbs from a ``…ROOT`` constant to its parent, ``Path(__file__).parents[N]``
+    beyond the root, and relative ``../`` paths that climb above the root from the file's own
+    folder. A finding names file and line.
 (b) A clone of the current commit into an empty temporary folder (nothing beside it) runs the
     tests that read COINr's ASEM example from ``data/examples/asem``; they must pass there, none
     skipped. Only committed files are in the clone.
@@ -33,7 +33,7 @@ RELATIVE_UP = re.compile(r"(?<![\w.])((?:\.\./)+)([\w./-]*)")
 # Relative links that are not paths of this repository: file → the exact text, and why.
 NOT_REPOSITORY_PATHS = {
     # a link inside a generated report page, relative to that page (out/<year>/don-vi/)
-    "tests/test_report.py": "../../assets/plotly.min.js",
+    "tests/test_report.py": "../" * 2 + "assets/plotly.min.js",
 }
 
 
@@ -82,8 +82,11 @@ def leaving_paths(path: Path, text: str, root: Path) -> list[str]:
 
 
 def scan(root: Path, files: list[Path]) -> list[str]:
+    """Every finding of :func:`leaving_paths` in ``files`` (binary files skipped)."""
     findings = []
     for path in files:
+        if not path.is_file():  # tracked, deleted in the working tree: nothing to read
+            continue
         text = text_of(path)
         if text is not None:
             findings.extend(leaving_paths(path, text, root))
@@ -97,21 +100,23 @@ def test_no_tracked_file_reaches_outside_the_repository():
 
 def test_the_scan_finds_each_kind_of_escape(tmp_path):
     """The scanner itself: each kind of escape is found, with file and line; paths inside pass."""
-    up = ".." + "/"
+    # the escapes are assembled at run time so that this file's own text does not contain them
+    up, here = ".." + "/", "Path(__file__)"
     (tmp_path / "docs").mkdir()
     (tmp_path / "pkg").mkdir()
+    code = [
+        "from pathlib import Path",
+        f"A = Path('{up}shared/data')",
+        f"B = {here}.resolve().parents[1]",
+        f"C = {here}.resolve().parents[{2}]",
+        "D = REPO_ROOT" + ".parent / 'x'",
+        "E = Path('" + "/wo" + "rk/main/data')",
+        f"F = {here}" + ".parent" * 3,
+        "G = ROOT / " + '"sha' + 'red" / "data"',
+    ]
     lines = {
         "docs/a.md": f"fine\nsee [x]({up}README.md)\nsee {up}{up}elsewhere/notes.md\n",
-        "pkg/b.py": (
-            "from pathlib import Path\n"
-            f"A = Path('{up}shared/data')\n"
-            "B = Path(__file__).resolve().parents[1]\n"
-            "C = Path(__file__).resolve().parents[2]\n"
-            "D = REPO_" + "ROOT.parent / 'x'\n"
-            "E = Path('" + "/wo" + "rk/main/data')\n"
-            "F = Path(__file__).parent.parent.parent\n"
-            "G = ROOT / " + '"sha' + 'red" / "data"\n'
-        ),
+        "pkg/b.py": "\n".join(code) + "\n",
     }
     for name, text in lines.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
