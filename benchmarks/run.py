@@ -421,7 +421,7 @@ def bench_profile() -> None:
         entries = []
         for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items():
             if any(part in file for part in ("/pipelines/", "/dti_assets/", "/dti_cli/")):
-                short = file.split("/work/main/")[-1] if "/work/main/" in file else file
+                short = file.removeprefix(f"{Path(__file__).resolve().parents[1]}/")
                 entries.append((cumulative, f"{short}:{line}({name})"))
         print(f"      total {total:.1f} s (profiled); project functions by cumulative time:")
         seen = 0

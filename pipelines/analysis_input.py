@@ -51,10 +51,11 @@ def default_preset() -> str:
 
 
 def asem_dir() -> Path:
-    """COINr's ASEM example shipped beside the project (``../shared/data/asem``)."""
-    from pipelines.paths import REPO_ROOT
+    """COINr's ASEM example, kept in the repository (``data/examples/asem``; origin and licence
+    in its README)."""
+    from pipelines.paths import DATA_DIR
 
-    return Path(os.environ.get("DTI_ASEM_DIR", REPO_ROOT.parent / "shared" / "data" / "asem"))
+    return DATA_DIR / "examples" / "asem"
 
 
 def parse_setting(label: str, base: MethodSpec | None = None) -> MethodSpec:

@@ -15,14 +15,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.analysis_input import AnalysisInput
+from pipelines.analysis_input import AnalysisInput, asem_dir
 from pipelines.framework.load import load_framework
 from pipelines.scoring.methods import MethodSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = str(FIXTURES / "presets" / "tiny.yaml")
 TINY_FRAMEWORK = FIXTURES / "frameworks" / "tiny.yaml"
-ASEM = Path(__file__).resolve().parents[2] / "shared" / "data" / "asem"
+ASEM = asem_dir()
 YEARS = ("2023", "2024")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 _BUILT: dict[str, Path] = {}

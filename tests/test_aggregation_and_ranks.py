@@ -1,6 +1,6 @@
 """Aggregation, views, composites, ranks and classes (pipelines/scoring/{aggregate,rank}.py).
 
-DOMAIN.md: a node's points are the sum of its children's points; every node is also reported as
+docs/domain.md: a node's points are the sum of its children's points; every node is also reported as
 ratio = points / its maximum; views add the points of the nodes they cover and divide by their
 divisor; composites are Σ weight × ratio; ranks are within a comparison group, descending, ties
 share the lowest rank (1, 2, 2, 4); classes come from the framework's bands on the total ratio.

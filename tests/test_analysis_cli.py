@@ -14,8 +14,6 @@ from click.testing import CliRunner
 
 from dti_cli.main import cli
 
-HAS_ASEM = (ASEM / "iMeta.csv").exists()
-
 
 @pytest.fixture
 def warehouse(tmp_path_factory, tmp_path, monkeypatch) -> Path:
@@ -119,7 +117,6 @@ def test_clear_errors():
     assert result.exit_code == 2 and "--framework-level" in result.output
 
 
-@pytest.mark.skipif(not HAS_ASEM, reason="ASEM example not available")
 def test_every_analysis_on_the_asem_files(tmp_path):
     files = ["--framework", str(ASEM / "iMeta.csv"), "--data", str(ASEM / "raw_iData_full.csv")]
     out = run("compare", *files, "--settings", "points,minmax,zscore:rescaled")

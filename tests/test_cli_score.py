@@ -20,7 +20,9 @@ import pytest
 import yaml
 from scoring_fixtures import phi
 
-ASEM = Path(__file__).resolve().parents[2] / "shared" / "data" / "asem"
+from pipelines.analysis_input import asem_dir
+
+ASEM = asem_dir()
 IMETA = ASEM / "iMeta.csv"
 IDATA = ASEM / "raw_iData_full.csv"
 PANEL = ASEM / "D_panel_raw_iData.csv"
@@ -321,7 +323,7 @@ def test_asem_ranks_form_a_ranking(asem_outputs, method):
 def test_asem_missing_values_score_zero(asem_outputs):
     leaves, raw = raw_values(IDATA)
     missing = [(r["uCode"], c) for r in raw for c in leaves if r[c] == "NA"]
-    # the ASEM README says 64; the file has 63 bare NA cells
+    # 63 missing indicator values (the 64th NA cell of the file is the Energy denominator)
     assert len(missing) == 63
     for method in METHODS:
         _, rows, stdout = asem_outputs[method]

@@ -166,7 +166,6 @@ def test_unit_strengths_on_the_engine_scores():
     assert (frame.filter(pl.col("kind") == "strength")["difference"] > 0).all()
 
 
-@pytest.mark.skipif(not (ASEM / "iMeta.csv").exists(), reason="ASEM example not available")
 def test_asem_coherence_flags_coinrs_usual_suspects():
     from pipelines.analysis_input import from_files
 

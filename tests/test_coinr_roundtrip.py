@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from pipelines.analysis_input import asem_dir
 from pipelines.datafiles import (
     read_framework_file,
     read_observations,
@@ -28,7 +29,7 @@ from pipelines.framework.load import framework_from_mapping, framework_to_mappin
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 
-ASEM = Path(__file__).resolve().parents[2] / "shared" / "data" / "asem"
+ASEM = asem_dir()
 KEYS = ["year", "unit_id", "node_id"]
 
 RICH = {

@@ -127,7 +127,6 @@ def test_groups_are_ranked_apart_and_pooled_by_size():
     assert corr["*"]["spearman"] == pytest.approx(1.0) and corr["*"]["n_units"] == 4
 
 
-@pytest.mark.skipif(not (ASEM / "iMeta.csv").exists(), reason="ASEM example not available")
 def test_asem_comparison_runs():
     from pipelines.analysis_input import from_files
 

@@ -2,7 +2,7 @@
 
 Errors are located (file name and the path inside the file); declared-versus-listed counts are
 findings, not errors. The Đắk Lắk presets and COINr's ASEM iMeta load with the shapes that the
-decision's text (DOMAIN.md) and the ASEM README state.
+decision's text (docs/domain.md) and the ASEM README state.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import pytest
 import yaml
 from scoring_fixtures import build, leaf, node
 
+from pipelines.analysis_input import asem_dir
 from pipelines.framework.coinr import read_imeta
 from pipelines.framework.load import FrameworkError, framework_from_mapping, load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 DAKLAK = ROOT / "data" / "frameworks" / "daklak-2534"
-ASEM = ROOT.parent / "shared" / "data" / "asem"
+ASEM = asem_dir()
 
 
 def write_framework(tmp_path: Path, tree: list, **extra) -> Path:

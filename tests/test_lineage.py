@@ -1,6 +1,6 @@
 """Mergers (pipelines/lineage.py): a successor's values before its effective year are the
-unweighted mean of its predecessors' values, leaf by leaf; it is then scored normally (DOMAIN.md,
-"Mergers (DTI 2024)"), and a year can be scored in both groupings side by side.
+unweighted mean of its predecessors' values, leaf by leaf; it is then scored normally
+(docs/domain.md, "Mergers (DTI 2024)"), and a year can be scored in both groupings side by side.
 
 Data of tests/test_rules.py: S3 and S4 merge into S34 from 2025
 (tests/fixtures_rules/lineage/sonla-mini.csv).

@@ -1,6 +1,6 @@
 """Method settings (pipelines/scoring/methods.py, normalise.py, engine.py, aggregate.py).
 
-DOMAIN.md, "Scoring methods": missing data 0 points by default, or "exclude and re-weight over
+docs/domain.md, "Scoring methods": missing data 0 points by default, or "exclude and re-weight over
 the present siblings, level by level", or "group mean"; min-max bounds observed in the year's
 group, pooled over years, or fixed goalposts (from the framework or a reference year) with or
 without clipping; z-score to points by Φ(z) × max or by rescaling the aggregated z; degenerate

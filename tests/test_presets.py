@@ -1,7 +1,7 @@
 """The shipped presets other than Đắk Lắk (data/presets/*.yaml) and the province registry.
 
 Counts and points are hand-written literals: the decision's numbers where its text gives them
-(shared/seeds, DOMAIN.md), the documented assumptions otherwise (docs/ambiguities-data.md).
+(docs/domain.md), the documented assumptions otherwise (docs/ambiguities-data.md).
 The national views and the 1726 composite are checked on hand-built one-province examples; every
 preset's first year is scored end to end on the synthetic demo data with every method.
 """
@@ -48,7 +48,7 @@ SETUP = {
 # Thanh Hóa: the decision gives the scale and the totals (6/41, 8/63, 8/56); the per-pillar
 # split is assumed. Huế: every number is the decision's. Sơn La: only the scale is the
 # decision's. Ninh Thuận: the seven pillars are the decision's, their points assumed.
-# National 922: pillars and points as DOMAIN.md states the decision; 1726: assumed.
+# National 922: pillars and points as docs/domain.md states the decision; 1726: assumed.
 SHAPES = {
     ("thanhhoa", "department"): (
         1000,

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) of the scoring engine and the COINr round trip.
 
-Properties (DOMAIN.md, "Scoring methods"):
+Properties (docs/domain.md, "Scoring methods"):
 - min-max points lie in [0, max] (observed, pooled, clipped goalposts);
 - every node's points are the sum of its children's (missing zero or mean), or the re-weighted
   sum over the present children (exclude);

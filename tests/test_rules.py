@@ -1,6 +1,6 @@
 """Per-unit special rules (pipelines/scoring/rules.py) and the Huế classification readings.
 
-Sơn La 2024 (shared/seeds/000_6c6ed37327cf2d65.txt): a unit without subordinate units scores the
+Sơn La 2024 (docs/domain.md, "Sơn La"): a unit without subordinate units scores the
 best points of its group on ``subordinate`` components; a unit without online public services
 (DVCTT) scores (points on the non-DVCTT components ÷ their maximum) × max on ``dvctt`` components,
 scope = the pillar (default) or the index; a special unit scores the maximum on

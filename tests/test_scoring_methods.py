@@ -1,8 +1,8 @@
 """Leaf normalisation (pipelines/scoring/normalise.py) against hand-computed numbers.
 
-DOMAIN.md, "Scoring methods": min-max n = (x − min)/(max − min); z = (x − mean)/sd with the sample
-sd (n − 1), points = Φ(z) × max; lower-is-better is negated before normalising; statistics ignore
-missing values and a missing value scores 0; normalisation is per comparison group and year.
+docs/domain.md, "Scoring methods": min-max n = (x − min)/(max − min); z = (x − mean)/sd with the
+sample sd (n − 1), points = Φ(z) × max; lower-is-better is negated before normalising; statistics
+ignore missing values and a missing value scores 0; normalisation is per comparison group and year.
 Degenerate groups (normalise.py docstring): min-max with max = min → n = 1; z-score with fewer
 than two values or sd = 0 → z = 0 → Φ = 0.5.
 """

@@ -129,7 +129,6 @@ def test_trends_from_the_warehouse_snapshots(tmp_path_factory):
     assert row["ratio_change"] == pytest.approx(row["ratio"] - before)
 
 
-@pytest.mark.skipif(not (ASEM / "iMeta.csv").exists(), reason="ASEM example not available")
 def test_asem_panel_trends():
     from pipelines.trends import series_from_files
 

@@ -185,7 +185,6 @@ def test_the_dagster_asset_wrote_the_report_columns(warehouse):
     assert len(rows) == 5 and runs == 4  # 2 years × 2 levels
 
 
-@pytest.mark.skipif(not (ASEM / "iMeta.csv").exists(), reason="ASEM example not available")
 def test_asem_thousand_replications():
     from pipelines.analysis_input import from_files
 

@@ -1,6 +1,7 @@
 """Per-unit special scoring rules (Sơn La 2024), applied after normalisation, before aggregation.
 
-Source: ``000_6c6ed37327cf2d65.txt`` (shared/seeds). Each rule is switched on by the preset
+Source: Sơn La's 2024 decision on the DTI of its state agencies (press summary of 16/7/2024; see
+docs/domain.md, "Sơn La"). Each rule is switched on by the preset
 (``rules:`` in docs/presets.md), applies to the units whose registry flags say so and to the leaves
 whose framework flags (own or inherited from an ancestor) say so:
 
