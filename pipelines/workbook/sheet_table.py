@@ -13,7 +13,7 @@ from typing import Any
 from pipelines.framework.model import Node
 from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.layout import META_SHEET, column_letter
-from pipelines.workbook.structure import MAX_CELL_CHARS, SheetFacts
+from pipelines.workbook.structure import MAX_CELL_CHARS, SheetFacts, dotted
 
 
 def header_key(text: object) -> str:
@@ -130,9 +130,9 @@ def overlong_cell(cells: tuple, columns: dict[str, int], read: tuple[str, ...]) 
 def too_long_message(column: str, row: int, length: int) -> str:
     """The refusal of a cell whose text is longer than Excel allows."""
     return (
-        f"ô {column}{row} có {length:,} ký tự, vượt giới hạn {MAX_CELL_CHARS:,} ký tự của một ô "
-        "Excel"
-    ).replace(",", ".")
+        f"ô {column}{row} có {dotted(length)} ký tự, vượt giới hạn {dotted(MAX_CELL_CHARS)} ký "
+        "tự của một ô Excel"
+    )
 
 
 def rows_after(sheet, header_row: int):

@@ -87,16 +87,21 @@ def archive_problem(archive: zipfile.ZipFile) -> str | None:
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
         return (
-            f"tệp gồm {len(members):,} phần, vượt giới hạn {MAX_ARCHIVE_MEMBERS:,} phần của một "
-            "tệp số liệu; lưu lại tệp từ mẫu DTI bằng Excel"
-        ).replace(",", ".")
+            f"tệp gồm {dotted(len(members))} phần, vượt giới hạn {dotted(MAX_ARCHIVE_MEMBERS)} "
+            "phần của một tệp số liệu; lưu lại tệp từ mẫu DTI bằng Excel"
+        )
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_UNPACKED_BYTES:
         return (
-            f"tệp giải nén ra {unpacked:,} byte, vượt giới hạn {MAX_UNPACKED_BYTES:,} byte của "
-            "một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại"
-        ).replace(",", ".")
+            f"tệp giải nén ra {dotted(unpacked)} byte, vượt giới hạn {dotted(MAX_UNPACKED_BYTES)} "
+            "byte của một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại"
+        )
     return None
+
+
+def dotted(count: int) -> str:
+    """A whole number with Vietnamese thousands dots (20.971.520)."""
+    return f"{count:,}".replace(",", ".")
 
 
 def sheet_is_hidden(sheet) -> bool:
