@@ -71,6 +71,20 @@ RULE_HINTS = {
     "missing_reason": "Ghi lý do cho mọi điều chỉnh thẩm định.",
     "missing_appraised_value": "Nhập giá trị (hoặc điểm) thẩm định, hoặc xóa dòng không điều "
     "chỉnh.",
+    "missing_sheet": "Dùng mẫu do tỉnh phát hành; không xóa hay đổi tên trang 'Tự đánh giá'.",
+    "hidden_sheet": "Không để số liệu ở trang ẩn: bỏ ẩn trang hoặc xóa trang thừa.",
+    "hidden_column": "Không ẩn cột số liệu: bỏ ẩn cột hoặc xóa cột thừa.",
+    "duplicate_column": "Mỗi tiêu đề cột chỉ một cột; xóa cột lặp.",
+    "hidden_row": "Không để số liệu ở dòng ẩn: bỏ ẩn dòng hoặc xóa dòng thừa.",
+    "hidden_value": "Không dùng định dạng số làm ẩn giá trị (;;;): đặt lại định dạng General.",
+    "formula_result_mismatch": "Mở tệp bằng Excel, tính lại (F9) rồi lưu, hoặc nhập số trực "
+    "tiếp thay cho công thức.",
+    "formula_unchecked": "Nhập số trực tiếp thay cho công thức.",
+    "identity_mismatch": "Dùng đúng mẫu của đơn vị và năm (lệnh `dti template`); không sửa "
+    "phần đầu trang hay trang ẩn '_meta'.",
+    "text_too_long": "Mỗi ô tối đa 32.767 ký tự; rút gọn nội dung (ghi số hiệu văn bản hoặc "
+    "đường dẫn thay cho toàn văn).",
+    "file_too_large": "Gửi tệp lập từ mẫu, không chèn ảnh hay trang thừa.",
 }
 
 
@@ -351,8 +365,8 @@ def _render(data: _Inputs) -> str:
                 who = f"{_cell(r['unit_id'])}: " if many else ""
                 name = names.get(r["indicator_id"], "")
                 lines.append(
-                    f"- {who}`{_cell(r['indicator_id'])}` {_cell(name)} — không có dòng trong tệp: được coi là "
-                    "thiếu số liệu (0 điểm) nếu không bổ sung"
+                    f"- {who}`{_cell(r['indicator_id'])}` {_cell(name)} — không có dòng trong "
+                    "tệp: được coi là thiếu số liệu (0 điểm) nếu không bổ sung"
                 )
             lines.append("")
     lines += _accepted_section(kind, accepted, points, names)

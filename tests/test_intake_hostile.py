@@ -146,6 +146,25 @@ def test_hidden_rows_with_values_are_refused_and_the_visible_row_is_read(
     assert "P1.4" not in values
 
 
+def test_a_value_hidden_by_its_number_format_is_refused(tmp_path: Path, preset: Preset) -> None:
+    parsed = _read(
+        preset,
+        edited(lambda book: setattr(book[SHEET][f"G{P15}"], "number_format", ";;;"))(tmp_path),
+    )
+    assert _refusals(parsed) == [
+        (
+            SHEET,
+            P15,
+            "G",
+            "hidden_value",
+            f"{W} · dòng {P15} · cột G: chỉ số P1.5: ô G{P15} có định dạng số ';;;' làm giá trị "
+            "không hiện trên trang; chỉ đọc số liệu đơn vị nhìn thấy — bỏ định dạng đó (Format "
+            "Cells → General)",
+        )
+    ]
+    assert "P1.5" not in _values(parsed)
+
+
 def test_a_formula_whose_stored_result_is_not_its_own_is_refused_at_the_cell(
     tmp_path: Path, preset: Preset
 ) -> None:

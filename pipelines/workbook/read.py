@@ -18,7 +18,8 @@ Rules applied to the self-assessment table (see docs/intake.md for the full list
   unit probably meant (``percent_scale_mismatch``), never silently rescaled;
 - what is scored is what the unit sees in Excel: a formula whose stored result is not what the
   formula gives is refused at the cell (``formula_result_mismatch``, or ``formula_unchecked`` when
-  it cannot be evaluated); a hidden row with a value is refused at the cell (``hidden_row``); a
+  it cannot be evaluated); a hidden row with a value is refused at the cell (``hidden_row``), so
+  is a value hidden by its number format ``;;;`` (``hidden_value``); a
   hidden sheet holding the table or a hidden column the reader takes refuses the file
   (``hidden_sheet``, ``hidden_column``);
 - the visible identification above the table (year in the title, unit, index) must agree with the
@@ -356,7 +357,7 @@ def read_unit_workbook(
         seen[indicator] = row_number
         problem = cell_structure_problem(
             facts, value_col, row_number, formula, cell_value(value_cell), computed
-        )
+        ) or hidden_by_format(value_cell, value_col, row_number)
         value = None
         if problem is None:
             value, problem = check_value(node, raw)
@@ -557,6 +558,21 @@ def cell_structure_problem(
                 "nhập số trực tiếp",
             )
     return None
+
+
+def hidden_by_format(cell, column: str, row: int) -> tuple[str, str] | None:
+    """A filled cell whose number format shows nothing (``;;;``: every section empty), as
+    (rule, message); None when what it holds is shown."""
+    number_format = str(getattr(cell, "number_format", None) or "")
+    if ";" not in number_format or number_format.replace(";", "").strip():
+        return None
+    if not is_filled(cell_value(cell)):
+        return None
+    return (
+        "hidden_value",
+        f"ô {column}{row} có định dạng số '{number_format}' làm giá trị không hiện trên trang; "
+        "chỉ đọc số liệu đơn vị nhìn thấy — bỏ định dạng đó (Format Cells → General)",
+    )
 
 
 def check_value(node: Node, raw: object) -> tuple[float | None, tuple[str, str] | None]:
