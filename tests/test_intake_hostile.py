@@ -7,6 +7,8 @@ way with openpyxl (or its bytes), read as the intake reads it (``parse_file``).
 
 from __future__ import annotations
 
+import struct
+import tracemalloc
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -275,6 +277,38 @@ def test_a_zip_bomb_is_refused_before_it_is_decompressed(tmp_path: Path, preset:
             "số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại",
         )
     ]
+
+
+def test_a_part_holding_more_than_it_declares_is_refused_without_unpacking_it(
+    tmp_path: Path, preset: Preset
+) -> None:
+    path = good_workbook(tmp_path / NAME)
+    member = b"xl/worksheets/sheet2.xml"
+    _patch_sheet(path, lambda xml: xml.replace(b"</worksheet>", b" " * 2**25 + b"</worksheet>"))
+    data = bytearray(path.read_bytes())
+    # declare 10 kB instead of 32 MB, in the part's local header and in the central directory
+    for header, offset, size_at in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        at = data.find(header)
+        while at >= 0:
+            if data[at + offset : at + offset + len(member)] == member:
+                struct.pack_into("<I", data, at + size_at, 10_000)
+            at = data.find(header, at + 1)
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    parsed = _read(preset, path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert _refusals(parsed) == [
+        (
+            "",
+            0,
+            "",
+            "unreadable_file",
+            f"{NAME}: không đọc được tệp Excel (phần 'xl/worksheets/sheet2.xml' bị hỏng: "
+            "BadZipFile: Bad CRC-32 for file 'xl/worksheets/sheet2.xml')",
+        )
+    ]
+    assert peak < 8 * 2**20  # never the 32 MB the part holds
 
 
 # --- located right ------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ class FastBook:
     def _read(self, archive: zipfile.ZipFile) -> None:
         beyond = archive_problem(archive)
         if beyond:
-            raise NotPlain(beyond)
+            raise NotPlain(beyond[1])
         names = set(archive.namelist())
         if "[Content_Types].xml" not in names:
             raise NotPlain("no content types")

@@ -187,7 +187,7 @@ def _check_budget(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, ValueError):
         return
     if beyond:
-        raise WorkbookError(Path(path).name, "file_too_large", beyond, sheet="", row=0, column="")
+        raise WorkbookError(Path(path).name, *beyond, sheet="", row=0, column="")
 
 
 def read_meta_cells(book, file_name: str) -> dict[str, tuple[int, str]]:

@@ -78,24 +78,40 @@ def column_index(letters: str) -> int:
     return index - 1
 
 
-def archive_problem(archive: zipfile.ZipFile) -> str | None:
-    """Why a workbook's archive is beyond the budget (too many parts, or parts that decompress to
-    more than :data:`MAX_UNPACKED_BYTES` together), in Vietnamese; None when it is within it.
+def archive_problem(archive: zipfile.ZipFile) -> tuple[str, str] | None:
+    """Why a workbook's archive is beyond the budget, as (rule, Vietnamese message); None when it
+    is within it.
 
-    Only the archive's directory is read: a part declaring a smaller size than it decompresses to
-    cannot be read beyond that size (:mod:`zipfile` stops there and fails its checksum)."""
+    First from the archive's directory alone (too many parts, or parts that declare more than
+    :data:`MAX_UNPACKED_BYTES` together: ``file_too_large``); then every part is decompressed in
+    bounded chunks and discarded, so that a part holding more than it declares (which a reader
+    asking for a whole part would decompress at once) is refused before anyone reads it
+    (``unreadable_file``)."""
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
         return (
+            "file_too_large",
             f"tệp gồm {dotted(len(members))} phần, vượt giới hạn {dotted(MAX_ARCHIVE_MEMBERS)} "
-            "phần của một tệp số liệu; lưu lại tệp từ mẫu DTI bằng Excel"
+            "phần của một tệp số liệu; lưu lại tệp từ mẫu DTI bằng Excel",
         )
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_UNPACKED_BYTES:
         return (
+            "file_too_large",
             f"tệp giải nén ra {dotted(unpacked)} byte, vượt giới hạn {dotted(MAX_UNPACKED_BYTES)} "
-            "byte của một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại"
+            "byte của một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại",
         )
+    for member in members:
+        try:
+            with archive.open(member) as part:
+                while part.read(1 << 20):
+                    pass
+        except Exception as exc:  # any damaged part makes the file unreadable
+            return (
+                "unreadable_file",
+                f"không đọc được tệp Excel (phần '{member.filename}' bị hỏng: "
+                f"{type(exc).__name__}: {exc})",
+            )
     return None
 
 
