@@ -91,8 +91,8 @@ def _parse_workbook(
         _check_identity(preset, name, meta, expected_year)
         framework = preset.framework(known.level)
         if known.kind == "self":
-            names = dict(preset.registry.select("unit_id", "name").iter_rows())
-            known.workbook = read_unit_workbook(book, framework, name, names.get(known.unit_id))
+            units = preset.registry.select("unit_id", "level", "name").iter_rows()
+            known.workbook = read_unit_workbook(book, framework, name, units)
         else:
             known.workbook = read_appraisal_workbook(book, framework, name)
         known.refused = False

@@ -210,13 +210,35 @@ def test_visible_unit_and_hidden_unit_must_agree(tmp_path: Path, preset: Preset)
             2,
             "A",
             "identity_mismatch",
-            f"{W} · dòng 2 · cột A: phần đầu trang ghi 'Đơn vị: Phường Tân Lập' nhưng trang ẩn "
-            "'_meta' (dòng 7) ghi mã đơn vị 'X-BMT-02' (Phường Tân Hòa); tệp phải là của đúng "
-            "đơn vị, cấp và năm — tải lại mẫu của đơn vị và nhập lại, không sửa phần đầu trang "
-            "hay trang ẩn",
+            f"{W} · dòng 2 · cột A: phần đầu trang ghi 'Đơn vị: Phường Tân Lập' (đơn vị "
+            "X-BMT-01, cấp commune) nhưng trang ẩn '_meta' (dòng 7) ghi mã đơn vị 'X-BMT-02' "
+            "(Phường Tân Hòa), cấp 'commune'; tệp phải là của đúng đơn vị, cấp và năm — tải lại "
+            "mẫu của đơn vị và nhập lại, không sửa phần đầu trang hay trang ẩn",
         )
     ]
     assert parsed.workbook.accepted == []
+
+
+def test_visible_level_and_hidden_level_must_agree(tmp_path: Path, preset: Preset) -> None:
+    # _meta made consistently into the city's (district level) file; the header shows the commune
+    def change(book) -> None:
+        meta = book["_meta"]
+        meta["B3"], meta["B6"], meta["B7"] = "daklak-2534-district", "district", "H-BMT"
+
+    parsed = _read(preset, edited(change)(tmp_path))
+    assert parsed.refused
+    assert _refusals(parsed) == [
+        (
+            SHEET,
+            2,
+            "A",
+            "identity_mismatch",
+            f"{W} · dòng 2 · cột A: phần đầu trang ghi 'Đơn vị: Phường Tân Lập' (đơn vị "
+            "X-BMT-01, cấp commune) nhưng trang ẩn '_meta' (dòng 7) ghi mã đơn vị 'H-BMT' "
+            "(Thành phố Buôn Ma Thuột), cấp 'district'; tệp phải là của đúng đơn vị, cấp và năm "
+            "— tải lại mẫu của đơn vị và nhập lại, không sửa phần đầu trang hay trang ẩn",
+        )
+    ]
 
 
 def test_visible_year_and_hidden_year_must_agree(tmp_path: Path, preset: Preset) -> None:

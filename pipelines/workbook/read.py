@@ -22,8 +22,8 @@ Rules applied to the self-assessment table (see docs/intake.md for the full list
   is a value hidden by its number format ``;;;`` (``hidden_value``); a
   hidden sheet holding the table or a hidden column the reader takes refuses the file
   (``hidden_sheet``, ``hidden_column``);
-- the visible identification above the table (year in the title, unit, index) must agree with the
-  hidden ``_meta`` sheet, or the file is refused naming both (``identity_mismatch``);
+- the visible identification above the table (year in the title, unit) must agree with the hidden
+  ``_meta`` sheet (unit, level, year), or the file is refused naming both (``identity_mismatch``);
 - sizes are bounded: a cell's text to Excel's 32,767 characters (``text_too_long``), the whole
   decompressed workbook to :data:`~pipelines.workbook.structure.MAX_UNPACKED_BYTES`
   (``file_too_large``, before anything is decompressed).
@@ -47,7 +47,6 @@ from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.formula_check import UNCHECKED, evaluate_cells, same_result
 from pipelines.workbook.layout import (
-    FRAMEWORK_LABEL,
     META_SHEET,
     SELF_COLUMN_LETTERS,
     SELF_COLUMNS,
@@ -222,11 +221,15 @@ def read_meta(book, file_name: str) -> dict[str, str]:
 
 
 def read_unit_workbook(
-    book, framework: Framework, file_name: str, unit_name: str | None = None
+    book,
+    framework: Framework,
+    file_name: str,
+    units: Iterable[tuple[str, str, str]] = (),
 ) -> ParsedWorkbook:
     """Values a unit reported for each leaf of ``framework`` (kind ``self``), with the evidence
-    and the self-assessed points of each row. ``unit_name`` is the registry's name of the unit
-    the hidden ``_meta`` sheet names: the visible header must name the same unit."""
+    and the self-assessed points of each row. ``units`` (unit id, level, name of every unit in
+    the registry) let the visible header be checked against the hidden ``_meta`` sheet
+    (:func:`check_visible_identity`)."""
     parsed = ParsedWorkbook(file_name)
     meta_cells = read_meta_cells(book, parsed.file_name)
     parsed.meta = {key: value for key, (_, value) in meta_cells.items()}
@@ -265,9 +268,7 @@ def read_unit_workbook(
             row=header_row,
             column=SELF_COLUMN_LETTERS["value"],
         )
-    check_visible_identity(
-        book, sheet_name, header_row, file_name, meta_cells, framework, unit_name
-    )
+    check_visible_identity(book, sheet_name, header_row, file_name, meta_cells, units)
     facts = sheet_facts(book, sheet_name)
     leaves = {n.id: n for n in framework.leaves()}
     letters = {key: column_letter(index) for key, index in columns.items()}
@@ -419,57 +420,55 @@ def check_visible_identity(
     header_row: int,
     file_name: str,
     meta: dict[str, tuple[int, str]],
-    framework: Framework,
-    unit_name: str | None,
+    units: Iterable[tuple[str, str, str]],
 ) -> None:
-    """The year in the title, the unit and the index written above the table (column A) must be
-    those of the hidden ``_meta`` sheet: a file whose header shows one unit while ``_meta`` names
-    another is refused naming both (``identity_mismatch``), never read as the other unit's. A
-    line the unit removed is not compared."""
+    """The year in the title and the unit written above the table (column A) must be those of the
+    hidden ``_meta`` sheet, or the file is refused naming both (``identity_mismatch``): a file
+    whose header shows one registered unit (``units``: the registry's unit id, level and name)
+    while ``_meta`` names another unit, or another level, is never read as the other unit's. A
+    unit name the registry does not know (a unit added to it later) and a line the unit removed
+    are not compared."""
+    by_name: dict[str, list[tuple[str, str, str]]] = {}
+    for unit in units:
+        by_name.setdefault(_name_key(unit[2]), []).append(unit)
+    value = {key: text.strip() for key, (_, text) in meta.items()}
     rows = book[sheet_name].iter_rows(max_row=max(header_row - 1, 1), max_col=1, values_only=True)
     for row_number, cells in enumerate(rows, start=1):
         if row_number >= header_row:
             break
         text = unicodedata.normalize("NFC", str(cells[0] if cells and cells[0] else "")).strip()
-        checks = (
-            (SELF_TITLE, "year", None),
-            (UNIT_LABEL, "unit_id", unit_name),
-            (FRAMEWORK_LABEL, "level", framework.name),
+        if text.upper().startswith(SELF_TITLE.upper()):
+            found = re.search(r"\d{4}", text[len(SELF_TITLE) :])
+            if found is None or found.group() == value.get("year"):
+                continue
+            key, shown, what = "year", "", f"năm {value.get('year')}"
+        elif text.upper().startswith(UNIT_LABEL.upper()):
+            named = by_name.get(_name_key(text[len(UNIT_LABEL) :]), [])
+            unit_id, level = value.get("unit_id", ""), value.get("level", "")
+            if not named or any(u[0] == unit_id and u[1] == level for u in named):
+                continue
+            own = [u[2] for group in by_name.values() for u in group if u[0] == unit_id]
+            key = "unit_id"
+            shown = f" (đơn vị {named[0][0]}, cấp {named[0][1]})"
+            what = f"mã đơn vị '{unit_id}'" + (f" ({own[0]})" if own else "") + f", cấp '{level}'"
+        else:
+            continue
+        meta_row = meta.get(key, (0, ""))[0]
+        raise WorkbookError(
+            file_name,
+            "identity_mismatch",
+            f"phần đầu trang ghi '{text}'{shown} nhưng trang ẩn '{META_SHEET}' (dòng {meta_row}) "
+            f"ghi {what}; tệp phải là của đúng đơn vị, cấp và năm — tải lại mẫu của đơn vị và "
+            "nhập lại, không sửa phần đầu trang hay trang ẩn",
+            sheet=sheet_name,
+            row=row_number,
+            column="A",
         )
-        for label, key, expected in checks:
-            if not text.upper().startswith(label.upper()):
-                continue
-            shown = text[len(label) :].strip()
-            meta_row, meta_value = meta.get(key, (0, ""))
-            meta_value = meta_value.strip()
-            if key == "year":
-                found = re.search(r"\d{4}", shown)
-                if found is None or found.group() == meta_value:
-                    continue
-                what = f"năm {meta_value}"
-            elif expected is None or _same_name(shown, expected):
-                continue
-            elif key == "unit_id":
-                what = f"mã đơn vị '{meta_value}' ({expected})"
-            else:
-                what = f"cấp '{meta_value}' (bộ chỉ số '{expected}')"
-            raise WorkbookError(
-                file_name,
-                "identity_mismatch",
-                f"phần đầu trang ghi '{text}' nhưng trang ẩn '{META_SHEET}' (dòng {meta_row}) ghi "
-                f"{what}; tệp phải là của đúng đơn vị, cấp và năm — tải lại mẫu của đơn vị và "
-                "nhập lại, không sửa phần đầu trang hay trang ẩn",
-                sheet=sheet_name,
-                row=row_number,
-                column="A",
-            )
 
 
-def _same_name(shown: str, expected: str) -> bool:
-    def key(text: str) -> str:
-        return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-    return key(shown) == key(expected)
+def _name_key(name: str) -> str:
+    """A unit's name compared as Excel shows it: NFC, case and spacing aside."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _self_points(
