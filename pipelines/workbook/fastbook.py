@@ -33,6 +33,7 @@ from pipelines.workbook.structure import (
     archive_problem,
     column_index,
     hidden_column_range,
+    read_part,
     row_is_hidden,
     sheet_is_hidden,
 )
@@ -129,14 +130,14 @@ class FastBook:
             raise NotPlain(f"{type(exc).__name__}: {exc}") from exc
 
     def _read(self, archive: zipfile.ZipFile) -> None:
-        beyond = archive_problem(archive)
+        beyond = archive_problem(archive, verify_parts=False)  # parts read with read_part
         if beyond:
             raise NotPlain(beyond[1])
         names = set(archive.namelist())
         if "[Content_Types].xml" not in names:
             raise NotPlain("no content types")
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(read_part(archive, "xl/workbook.xml"))
+        rels = ElementTree.fromstring(read_part(archive, "xl/_rels/workbook.xml.rels"))
         targets = {
             rel.get("Id"): (rel.get("Target", ""), rel.get("Type", ""))
             for rel in rels.iter(f"{_PKG_REL}Relationship")
@@ -157,7 +158,7 @@ class FastBook:
         self._sheets: dict[str, FastSheet] = {}
         self.dti_facts = _Facts()
         for title, member in members.items():
-            sheet, facts = _parse_sheet(archive.read(member), strings, general)
+            sheet, facts = _parse_sheet(read_part(archive, member), strings, general)
             facts.hidden = title in hidden
             self._sheets[title] = sheet
             self.dti_facts[title] = facts
@@ -167,7 +168,7 @@ class FastBook:
         """Indexes of the cell formats whose number format is General (id 0)."""
         if "xl/styles.xml" not in names:
             raise NotPlain("no styles")
-        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+        styles = ElementTree.fromstring(read_part(archive, "xl/styles.xml"))
         xfs = styles.find(f"{_MAIN}cellXfs")
         if xfs is None:
             raise NotPlain("no cell formats")
@@ -180,7 +181,7 @@ class FastBook:
         if "xl/sharedStrings.xml" not in names:
             return []
         strings = []
-        root = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
+        root = ElementTree.fromstring(read_part(archive, "xl/sharedStrings.xml"))
         for item in root.iter(f"{_MAIN}si"):
             strings.append(_plain_text(item, "a rich-text or phonetic string"))
         return strings

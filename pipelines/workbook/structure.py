@@ -78,7 +78,7 @@ def column_index(letters: str) -> int:
     return index - 1
 
 
-def archive_problem(archive: zipfile.ZipFile) -> tuple[str, str] | None:
+def archive_problem(archive: zipfile.ZipFile, verify_parts: bool = True) -> tuple[str, str] | None:
     """Why a workbook's archive is beyond the budget, as (rule, Vietnamese message); None when it
     is within it.
 
@@ -86,7 +86,8 @@ def archive_problem(archive: zipfile.ZipFile) -> tuple[str, str] | None:
     :data:`MAX_UNPACKED_BYTES` together: ``file_too_large``); then every part is decompressed in
     bounded chunks and discarded, so that a part holding more than it declares (which a reader
     asking for a whole part would decompress at once) is refused before anyone reads it
-    (``unreadable_file``)."""
+    (``unreadable_file``). A reader that only reads parts with :func:`read_part` may skip that
+    second pass (``verify_parts=False``)."""
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
         return (
@@ -101,7 +102,7 @@ def archive_problem(archive: zipfile.ZipFile) -> tuple[str, str] | None:
             f"tệp giải nén ra {dotted(unpacked)} byte, vượt giới hạn {dotted(MAX_UNPACKED_BYTES)} "
             "byte của một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại",
         )
-    for member in members:
+    for member in members if verify_parts else ():
         try:
             with archive.open(member) as part:
                 while part.read(1 << 20):
@@ -113,6 +114,13 @@ def archive_problem(archive: zipfile.ZipFile) -> tuple[str, str] | None:
                 f"{type(exc).__name__}: {exc})",
             )
     return None
+
+
+def read_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    """One part of the archive, decompressed in bounded chunks: never more than the size the part
+    declares (:mod:`zipfile` stops there, then fails its checksum), never all at once."""
+    with archive.open(name) as part:
+        return b"".join(iter(lambda: part.read(1 << 20), b""))
 
 
 def dotted(count: int) -> str:
@@ -165,8 +173,8 @@ def workbook_facts(path: str | Path) -> dict[str, SheetFacts]:
 
 
 def _sheet_members(archive: zipfile.ZipFile) -> dict[str, tuple[str, bool]]:
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    book = ElementTree.fromstring(read_part(archive, "xl/workbook.xml"))
+    rels = ElementTree.fromstring(read_part(archive, "xl/_rels/workbook.xml.rels"))
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL}Relationship")}
     members = {}
     for sheet in book.iter(f"{_MAIN}sheet"):
