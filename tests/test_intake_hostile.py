@@ -195,6 +195,39 @@ def test_a_formula_whose_stored_result_is_not_its_own_is_refused_at_the_cell(
     assert _values(parsed)["P1.5"] == 5.0
 
 
+def test_a_formula_that_cannot_be_evaluated_is_refused_and_a_checked_one_is_read(
+    tmp_path: Path, preset: Preset
+) -> None:
+    p32 = row_of("P3.2")  # 60 in the good file; P3.1 (100) is on the row above
+
+    def change(book) -> None:
+        book[SHEET][f"G{P15}"] = "=NOSUCHFUNCTION(1)"
+        book[SHEET][f"G{p32}"] = f"=G{p32 - 1}*0.6"
+
+    path = edited(change)(tmp_path)
+    _patch_sheet(
+        path,
+        lambda xml: xml.replace(
+            b"<f>NOSUCHFUNCTION(1)</f><v />", b"<f>NOSUCHFUNCTION(1)</f><v>7</v>"
+        ).replace(
+            f"<f>G{p32 - 1}*0.6</f><v />".encode(), f"<f>G{p32 - 1}*0.6</f><v>60</v>".encode()
+        ),
+    )
+    parsed = _read(preset, path)
+    assert _refusals(parsed) == [
+        (
+            SHEET,
+            P15,
+            "G",
+            "formula_unchecked",
+            f"{W} · dòng {P15} · cột G: chỉ số P1.5: ô có công thức =NOSUCHFUNCTION(1) mà chương "
+            "trình không tính lại được để đối chiếu kết quả lưu trong tệp (hàm không hỗ trợ, "
+            "tham chiếu vòng hoặc ra tệp khác, hay tệp có quá nhiều công thức); nhập số trực tiếp",
+        )
+    ]
+    assert _values(parsed)["P3.2"] == 60.0
+
+
 # --- a file cannot pass for another unit's -----------------------------------------------------
 
 

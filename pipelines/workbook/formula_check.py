@@ -19,19 +19,30 @@ import re
 import shutil
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 # Result of a formula that could not be evaluated (unsupported function, reference to another
-# file, circular reference): the stored result cannot be checked.
+# file, circular reference, too many formulas to evaluate): the stored result cannot be checked.
 UNCHECKED = object()
+
+# Evaluating a workbook costs time in proportion to its formulas: beyond this many (a filled
+# template has none), its formulas are not evaluated and the cells the reader takes are refused.
+MAX_EVALUATED_FORMULAS = 2_000
 
 _KEY = re.compile(r"^'?\[[^\]]*\](?P<sheet>.*?)'?!(?P<cell>\$?[A-Z]+\$?\d+)$")
 
 
-def evaluate_cells(path: Path, sheet: str, refs: list[str]) -> dict[str, object]:
+def evaluate_cells(
+    path: Path, sheet: str, refs: list[str], n_formulas: int = 0
+) -> dict[str, object]:
     """The value each formula cell in ``refs`` (``"G13"``) of ``sheet`` evaluates to, computed
-    from the workbook at ``path``; :data:`UNCHECKED` for a cell the library cannot evaluate."""
+    from the workbook at ``path`` (which holds ``n_formulas`` formulas in all); :data:`UNCHECKED`
+    for a cell the library cannot evaluate. A workbook linking to other files is not evaluated
+    (the library would open them)."""
     results: dict[str, object] = dict.fromkeys(refs, UNCHECKED)
+    if n_formulas > MAX_EVALUATED_FORMULAS or _links_other_files(path):
+        return results
     try:
         solution = _solve(path)
     except Exception:
@@ -45,6 +56,14 @@ def evaluate_cells(path: Path, sheet: str, refs: list[str]) -> dict[str, object]
         if ref in results:
             results[ref] = _scalar(value)
     return results
+
+
+def _links_other_files(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.startswith("xl/externalLinks/") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return True
 
 
 def _solve(path: Path) -> dict:

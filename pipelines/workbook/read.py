@@ -42,7 +42,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework, Node
-from pipelines.workbook.cells import CellReading, read_number
+from pipelines.workbook.cells import EXCEL_ERRORS, CellReading, read_number
 from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.formula_check import UNCHECKED, evaluate_cells, same_result
@@ -411,7 +411,11 @@ def formula_results(
         return {}
     if path is None:
         return dict.fromkeys(refs, UNCHECKED)
-    return evaluate_cells(path, sheet_name, refs)
+    n_formulas = sum(
+        len(f.cached_formulas) + len(f.uncached_formulas)
+        for f in getattr(book, "dti_facts", {}).values()
+    )
+    return evaluate_cells(path, sheet_name, refs, n_formulas)
 
 
 def check_visible_identity(
@@ -542,12 +546,13 @@ def cell_structure_problem(
         text = facts.cached_formulas.get(ref, "")
         shown = text if text != "=" else "(công thức dùng chung)"
         result = computed[ref]
-        if result is UNCHECKED:
+        library_error = result in EXCEL_ERRORS and not same_result(stored, result)
+        if result is UNCHECKED or library_error:  # an error may be the library's, not Excel's
             return (
                 "formula_unchecked",
                 f"ô có công thức {shown} mà chương trình không tính lại được để đối chiếu kết quả "
-                "lưu trong tệp (hàm không hỗ trợ, tham chiếu vòng hoặc ra tệp khác); nhập số "
-                "trực tiếp",
+                "lưu trong tệp (hàm không hỗ trợ, tham chiếu vòng hoặc ra tệp khác, hay tệp có "
+                "quá nhiều công thức); nhập số trực tiếp",
             )
         if not same_result(stored, result):
             return (
