@@ -395,6 +395,19 @@ def test_a_decomposed_file_name_is_stored_composed(tmp_path: Path, preset: Prese
     assert parsed.workbook.rejected[0]["message"].startswith(f"{composed} · trang '{SHEET}'")
 
 
+def test_the_warehouse_stores_a_decomposed_file_name_composed(tmp_path: Path) -> None:
+    preset = load(tiny_copy(tmp_path))
+    con = open_warehouse(preset)
+    composed = "Sở Thử A – tự đánh giá.xlsx"
+    submit(
+        preset, tmp_path / "inbox", "S-A", {"P1.1": 80.0}, unicodedata.normalize("NFD", composed)
+    )
+    ingest_year(con, preset, YEAR, tmp_path / "inbox", tmp_path / "archive")
+    stored = con.execute("SELECT file_name FROM submissions").fetchall()
+    con.close()
+    assert stored == [(composed,)]
+
+
 # --- nothing a unit writes can attack a reader ---------------------------------------------------
 
 

@@ -178,8 +178,9 @@ def open_with_openpyxl(path: Path):
 
 
 def _check_budget(path: Path) -> None:
-    """Refuse a workbook beyond the size budget, from its archive directory alone (a file that is
-    not an archive is left for openpyxl to report)."""
+    """Refuse a workbook beyond the size budget or with a part holding more than it declares
+    (:func:`~pipelines.workbook.structure.archive_problem`); a file that is not an archive is left
+    for openpyxl to report."""
     try:
         with zipfile.ZipFile(path) as archive:
             beyond = archive_problem(archive)
