@@ -117,6 +117,8 @@ def write_tables(out_dir: Path | None, tables: dict) -> None:
     """Each table into ``out_dir`` (when given): ``name.parquet``, ``name.json`` or ``name.csv``."""
     if out_dir is None:
         return
+    from pipelines.safe_text import write_csv
+
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         if name.endswith(".parquet"):
@@ -126,7 +128,7 @@ def write_tables(out_dir: Path | None, tables: dict) -> None:
                 json.dumps(frame, indent=2, ensure_ascii=False, default=str)
             )
         else:
-            frame.write_csv(out_dir / f"{name}.csv")
+            write_csv(frame, out_dir / f"{name}.csv")
     console.print(f"written: {out_dir} ({', '.join(tables)})")
 
 

@@ -246,6 +246,7 @@ def score(
     """Score any framework and data file; writes one CSV row per unit, year and node."""
     from dti_cli.common import error_line
     from pipelines.datafiles import read_framework_file, read_observations, units_of
+    from pipelines.safe_text import write_csv
     from pipelines.scoring.engine import score as score_units
     from pipelines.scoring.methods import MethodSpec
 
@@ -271,7 +272,7 @@ def score(
     if explain:
         columns.append("rule_applied")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    scores.select(columns).sort("year", "unit_id", maintain_order=True).write_csv(out_path)
+    write_csv(scores.select(columns).sort("year", "unit_id", maintain_order=True), out_path)
     n_units = values.select("unit_id", "year").unique().height
     missing_count = values["value"].null_count()
     treatment = {

@@ -26,6 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.labels import METHOD_NAMES
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
+from pipelines.safe_text import write_text_cell
 
 DETAIL_SHEET = "Chi tiết chỉ số thành phần"
 LEVEL_SHEETS = {
@@ -212,7 +213,7 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
             row += 1
         for unit in part.iter_rows(named=True):
             sheet.write_number(row, 0, unit["rank"], fmt["center"])
-            sheet.write_string(row, 1, unit["unit_name"], fmt["text"])
+            write_text_cell(sheet, row, 1, unit["unit_name"], fmt["text"])
             for i, p in enumerate(pillars):
                 value = points.get((unit["unit_id"], p["node_id"]))
                 if value is None:
@@ -222,7 +223,7 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
             sheet.write_number(row, c_total, unit["points"], fmt["points_bold"])
             sheet.write_number(row, c_ratio, unit["ratio"], fmt["ratio"])
             sheet.write_string(row, c_class, unit["class_label"] or "", fmt["center"])
-            sheet.write_string(row, c_code, unit["unit_id"], fmt["code"])
+            write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
             row += 1
     row += 1
     notes = [
@@ -331,8 +332,8 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
         ).sort("_g", "rank", "unit_name")
         for n, unit in enumerate(units.iter_rows(named=True), start=1):
             sheet.write_number(row, 0, n, fmt["center"])
-            sheet.write_string(row, 1, unit["unit_name"], fmt["text"])
-            sheet.write_string(row, 2, group_names[unit["group_id"]], fmt["text"])
+            write_text_cell(sheet, row, 1, unit["unit_name"], fmt["text"])
+            write_text_cell(sheet, row, 2, group_names[unit["group_id"]], fmt["text"])
             for i, c in enumerate(ordered):
                 value = lookup.get((unit["unit_id"], c["node_id"]))
                 if value is None:
@@ -340,14 +341,14 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
                 else:
                     sheet.write_number(row, 3 + i, value, fmt["points"])
             sheet.write_number(row, c_total, unit["points"], fmt["points_bold"])
-            sheet.write_string(row, c_code, unit["unit_id"], fmt["code"])
+            write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
             row += 1
         row += 1
         sheet.write(row, 1, "Danh mục chỉ số thành phần", fmt["annex"])
         row += 1
         for c in ordered:
             assumed = " (giả định – source: assumed)" if c["source"] == "assumed" else ""
-            sheet.write_string(row, 0, c["node_id"], fmt["code"])
+            write_text_cell(sheet, row, 0, c["node_id"], fmt["code"])
             sheet.merge_range(
                 row,
                 1,

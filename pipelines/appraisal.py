@@ -24,6 +24,7 @@ import xlsxwriter
 from pipelines.framework.model import Framework
 from pipelines.labels import LEVEL_NAMES
 from pipelines.preset import Preset
+from pipelines.safe_text import write_csv, write_text_cell
 from pipelines.warehouse import run_query
 
 DIFFERENCE_COLUMNS = {
@@ -92,11 +93,11 @@ def _reason() -> pl.Expr:
 
 def write_differences(frame: pl.DataFrame, out: Path, title: str = "") -> Path:
     """``.csv`` (UTF-8 with BOM, for Excel; English column names) or ``.xlsx`` (Vietnamese
-    headers, one sheet)."""
+    headers, one sheet); text a unit or an appraiser wrote cannot act as a formula in either."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        frame.write_csv(out, include_bom=True)
+        write_csv(frame, out, include_bom=True)
         return out
     if out.suffix.lower() != ".xlsx":
         raise ValueError(f"{out}: the report is written as .xlsx or .csv")
@@ -122,7 +123,7 @@ def write_differences(frame: pl.DataFrame, out: Path, title: str = "") -> Path:
             if isinstance(value, int | float):
                 sheet.write_number(r, col, value)
             else:
-                sheet.write_string(r, col, str(value))
+                write_text_cell(sheet, r, col, value)
     sheet.freeze_panes(3, 0)
     sheet.autofilter(2, 0, 2 + max(frame.height, 1), len(keys) - 1)
     book.close()

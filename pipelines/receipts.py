@@ -16,6 +16,7 @@ import duckdb
 
 from pipelines.labels import LEVEL_NAMES
 from pipelines.rows import Row, rows_by
+from pipelines.safe_text import escape_markup
 from pipelines.warehouse import query_text
 
 STATUS_VI = {
@@ -70,6 +71,20 @@ RULE_HINTS = {
     "missing_reason": "Ghi lý do cho mọi điều chỉnh thẩm định.",
     "missing_appraised_value": "Nhập giá trị (hoặc điểm) thẩm định, hoặc xóa dòng không điều "
     "chỉnh.",
+    "missing_sheet": "Dùng mẫu do tỉnh phát hành; không xóa hay đổi tên trang 'Tự đánh giá'.",
+    "hidden_sheet": "Không để số liệu ở trang ẩn: bỏ ẩn trang hoặc xóa trang thừa.",
+    "hidden_column": "Không ẩn cột số liệu: bỏ ẩn cột hoặc xóa cột thừa.",
+    "duplicate_column": "Mỗi tiêu đề cột chỉ một cột; xóa cột lặp.",
+    "hidden_row": "Không để số liệu ở dòng ẩn: bỏ ẩn dòng hoặc xóa dòng thừa.",
+    "hidden_value": "Không dùng định dạng số làm ẩn giá trị (;;;): đặt lại định dạng General.",
+    "formula_result_mismatch": "Mở tệp bằng Excel, tính lại (F9) rồi lưu, hoặc nhập số trực "
+    "tiếp thay cho công thức.",
+    "formula_unchecked": "Nhập số trực tiếp thay cho công thức.",
+    "identity_mismatch": "Dùng đúng mẫu của đơn vị và năm (lệnh `dti template`); không sửa "
+    "phần đầu trang hay trang ẩn '_meta'.",
+    "text_too_long": "Mỗi ô tối đa 32.767 ký tự; rút gọn nội dung (ghi số hiệu văn bản hoặc "
+    "đường dẫn thay cho toàn văn).",
+    "file_too_large": "Gửi tệp lập từ mẫu, không chèn ảnh hay trang thừa.",
 }
 
 
@@ -164,7 +179,9 @@ def _shown(raw: str | None, value: float | None) -> str:
 
 
 def _cell(text: object) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+    """Text read from a submission (or derived from it), as it may appear in a receipt: never
+    markup, on one line (:func:`~pipelines.safe_text.escape_markup`)."""
+    return escape_markup(text)
 
 
 def receipt_markdown(con: duckdb.DuckDBPyConnection, submission_id: str) -> str:
@@ -301,16 +318,16 @@ def _render(data: _Inputs) -> str:
     if evaluation > 1:
         lines.append(
             f"| Lần đánh giá | {evaluation} (đánh giá lại lúc {_when(sub.get('evaluated_at'))}, "
-            f"thay cho `{sub.get('replaces_submission_id')}`) |"
+            f"thay cho `{_cell(sub.get('replaces_submission_id'))}`) |"
         )
-    who = data.unit_label if sub["unit_id"] else _many_units(accepted)
+    who = _cell(data.unit_label if sub["unit_id"] else _many_units(accepted))
     lines += [
         f"| Loại | {KIND_VI.get(kind, kind)} |",
         f"| Đơn vị | {who} |",
-        f"| Cấp | {LEVEL_NAMES.get(sub['level'], sub['level'] or '–')} |",
+        f"| Cấp | {_cell(LEVEL_NAMES.get(sub['level'], sub['level'] or '–'))} |",
         f"| Năm | {sub['year'] if sub['year'] is not None else '–'} |",
-        f"| Bộ chỉ số | {sub['framework_id'] or '–'}"
-        + (f" ({sub['framework_version']})" if sub["framework_version"] else "")
+        f"| Bộ chỉ số | {_cell(sub['framework_id'] or '–')}"
+        + (f" ({_cell(sub['framework_version'])})" if sub["framework_version"] else "")
         + " |",
         f"| Kết quả | **{STATUS_VI.get(sub['status'], sub['status'])}**: "
         + _counts(kind, n_values, n_points, len(refused), len(missing))
@@ -327,7 +344,7 @@ def _render(data: _Inputs) -> str:
     if superseded:
         lines += [
             "> **Lưu ý:** đơn vị đã gửi tệp mới hơn ("
-            + ", ".join(f"`{name}`" for name in superseded)
+            + ", ".join(f"`{_cell(name)}`" for name in superseded)
             + "); tệp này vẫn được lưu nhưng không còn dùng để chấm điểm.",
             "",
         ]
@@ -336,7 +353,7 @@ def _render(data: _Inputs) -> str:
         lines += ["Không có.", ""]
     else:
         for i, r in enumerate(refused, start=1):
-            lines.append(f"{i}. {r['message']} *(quy tắc `{r['rule']}`)*")
+            lines.append(f"{i}. {_cell(r['message'])} *(quy tắc `{_cell(r['rule'])}`)*")
         lines.append("")
     if kind != "appraisal":
         lines += [f"## Chỉ số không có dòng trong tệp ({len(missing)})", ""]
@@ -345,11 +362,11 @@ def _render(data: _Inputs) -> str:
         else:
             many = len({r["unit_id"] for r in missing}) > 1
             for r in missing:
-                who = f"{r['unit_id']}: " if many else ""
+                who = f"{_cell(r['unit_id'])}: " if many else ""
                 name = names.get(r["indicator_id"], "")
                 lines.append(
-                    f"- {who}`{r['indicator_id']}` {name} — không có dòng trong tệp: được coi là "
-                    "thiếu số liệu (0 điểm) nếu không bổ sung"
+                    f"- {who}`{_cell(r['indicator_id'])}` {_cell(name)} — không có dòng trong "
+                    "tệp: được coi là thiếu số liệu (0 điểm) nếu không bổ sung"
                 )
             lines.append("")
     lines += _accepted_section(kind, accepted, points, names)
@@ -407,7 +424,7 @@ def _accepted_section(
             entries, key=lambda e: (e[1], e[3])
         ):
             lines.append(
-                f"| {unit} | `{indicator}` | {change} | {_cell(reason)} | "
+                f"| {_cell(unit)} | `{_cell(indicator)}` | {change} | {_cell(reason)} | "
                 f"{_where(sheet, row, column)} |"
             )
         return [*lines, ""]
@@ -417,9 +434,9 @@ def _accepted_section(
         ("|---" if many_units else "") + "|---|---|---|---|---|",
     ]
     for r in accepted:
-        unit = f"| {r['unit_id']} " if many_units else ""
+        unit = f"| {_cell(r['unit_id'])} " if many_units else ""
         lines.append(
-            f"{unit}| `{r['indicator_id']}` | {_cell(names.get(r['indicator_id'], ''))} | "
+            f"{unit}| `{_cell(r['indicator_id'])}` | {_cell(names.get(r['indicator_id'], ''))} | "
             f"{_shown(r['raw_text'], r['value'])} | "
             f"{_where(r['sheet'], r['row_number'], r['column_name'])} | "
             f"{_cell(r.get('evidence') or '')} |"
@@ -463,7 +480,7 @@ def _todo(status: str, refused: list[Row], n_missing: int, kind: str) -> list[st
 
 def _where(sheet: str | None, row: int, column: str) -> str:
     parts = ([f"trang '{sheet}'"] if sheet else []) + [f"dòng {row}", f"cột {column}"]
-    return ", ".join(parts)
+    return _cell(", ".join(parts))
 
 
 def _when(value) -> str:

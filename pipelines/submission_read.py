@@ -90,8 +90,11 @@ def _parse_workbook(
         _known_identity(known, meta)
         _check_identity(preset, name, meta, expected_year)
         framework = preset.framework(known.level)
-        reader = read_unit_workbook if known.kind == "self" else read_appraisal_workbook
-        known.workbook = reader(book, framework, name)
+        if known.kind == "self":
+            units = preset.registry.select("unit_id", "level", "name").iter_rows()
+            known.workbook = read_unit_workbook(book, framework, name, units)
+        else:
+            known.workbook = read_appraisal_workbook(book, framework, name)
         known.refused = False
         if known.kind == "appraisal":
             known.unit_id = None

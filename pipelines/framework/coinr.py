@@ -27,6 +27,7 @@ import polars as pl
 
 from pipelines.framework.load import FrameworkError, framework_from_mapping, framework_to_mapping
 from pipelines.framework.model import Framework
+from pipelines.safe_text import write_csv
 from pipelines.workbook.csv_cells import (
     MISSING_MARKERS,
     CsvFileError,
@@ -347,5 +348,5 @@ def write_idata(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = idata_frame(values, framework, names)
-    frame.write_csv(path, null_value="NA")
+    write_csv(frame, path, null_value="NA")
     return frame.height

@@ -11,8 +11,11 @@ values, refusals and locations.
 
 Anything else — a formula (cached or not), a boolean, error, inline or rich-text string, a date
 or percent (any non-General) number format on a cell, a sheet without its ``dimension``, a cell
-without its reference, a chart sheet, an escaped character in a string, a damaged archive —
-raises :class:`NotPlain`, and the caller opens the file with openpyxl as before. Rows, columns
+without its reference, a chart sheet, an escaped character in a string, a damaged archive, an
+archive beyond the size budget (checked before anything is decompressed) — raises
+:class:`NotPlain`, and the caller opens the file with openpyxl as before (which refuses what is
+beyond the budget). Hidden sheets, rows and columns are recorded in ``dti_facts`` exactly as
+:func:`~pipelines.workbook.structure.workbook_facts` records them for openpyxl. Rows, columns
 and values are taken from the XML references themselves, so positions are exact (unlike a
 reader that reports a used range starting at the first non-empty cell).
 """
@@ -25,7 +28,15 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pipelines.workbook.structure import SheetFacts, column_index
+from pipelines.workbook.structure import (
+    SheetFacts,
+    archive_problem,
+    column_index,
+    hidden_column_range,
+    read_part,
+    row_is_hidden,
+    sheet_is_hidden,
+)
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -119,17 +130,23 @@ class FastBook:
             raise NotPlain(f"{type(exc).__name__}: {exc}") from exc
 
     def _read(self, archive: zipfile.ZipFile) -> None:
+        beyond = archive_problem(archive, verify_parts=False)  # parts read with read_part
+        if beyond:
+            raise NotPlain(beyond[1])
         names = set(archive.namelist())
         if "[Content_Types].xml" not in names:
             raise NotPlain("no content types")
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(read_part(archive, "xl/workbook.xml"))
+        rels = ElementTree.fromstring(read_part(archive, "xl/_rels/workbook.xml.rels"))
         targets = {
             rel.get("Id"): (rel.get("Target", ""), rel.get("Type", ""))
             for rel in rels.iter(f"{_PKG_REL}Relationship")
         }
         members: dict[str, str] = {}
+        hidden: set[str] = set()
         for sheet in book.iter(f"{_MAIN}sheet"):
+            if sheet_is_hidden(sheet):
+                hidden.add(sheet.get("name", ""))
             target, kind = targets.get(sheet.get(f"{_REL}id"), ("", ""))
             if not target or not kind.endswith(_WORKSHEET_REL):
                 raise NotPlain("a sheet that is not a worksheet")
@@ -141,7 +158,8 @@ class FastBook:
         self._sheets: dict[str, FastSheet] = {}
         self.dti_facts = _Facts()
         for title, member in members.items():
-            sheet, facts = _parse_sheet(archive.read(member), strings, general)
+            sheet, facts = _parse_sheet(read_part(archive, member), strings, general)
+            facts.hidden = title in hidden
             self._sheets[title] = sheet
             self.dti_facts[title] = facts
 
@@ -150,7 +168,7 @@ class FastBook:
         """Indexes of the cell formats whose number format is General (id 0)."""
         if "xl/styles.xml" not in names:
             raise NotPlain("no styles")
-        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+        styles = ElementTree.fromstring(read_part(archive, "xl/styles.xml"))
         xfs = styles.find(f"{_MAIN}cellXfs")
         if xfs is None:
             raise NotPlain("no cell formats")
@@ -163,7 +181,7 @@ class FastBook:
         if "xl/sharedStrings.xml" not in names:
             return []
         strings = []
-        root = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
+        root = ElementTree.fromstring(read_part(archive, "xl/sharedStrings.xml"))
         for item in root.iter(f"{_MAIN}si"):
             strings.append(_plain_text(item, "a rich-text or phonetic string"))
         return strings
@@ -220,6 +238,12 @@ def _parse_sheet(xml: bytes, strings: list[str], general: set[int]) -> tuple[Fas
     bounds = _bounds(dimension.get("ref", ""))
     data = root.find(f"{_MAIN}sheetData")
     rows: list[tuple[int, list[tuple[int, object]]]] = []
+    facts = SheetFacts()
+    columns = root.find(f"{_MAIN}cols")
+    for col in columns.findall(f"{_MAIN}col") if columns is not None else ():
+        hidden = hidden_column_range(col)
+        if hidden:
+            facts.hidden_columns.append(hidden)
     last = 0
     for row in data.iter(f"{_MAIN}row") if data is not None else ():
         number = row.get("r")
@@ -229,6 +253,8 @@ def _parse_sheet(xml: bytes, strings: list[str], general: set[int]) -> tuple[Fas
         if number <= last:
             raise NotPlain("rows out of order")
         last = number
+        if row_is_hidden(row):
+            facts.hidden_rows.add(number)
         cells: list[tuple[int, object]] = []
         previous = 0
         for cell in row:
@@ -260,7 +286,6 @@ def _parse_sheet(xml: bytes, strings: list[str], general: set[int]) -> tuple[Fas
                 raise NotPlain(f"a cell of type {kind}")
             cells.append((column, value))
         rows.append((number, cells))
-    facts = SheetFacts()
     merged = root.find(f"{_MAIN}mergeCells")
     if merged is not None:
         facts.merged.extend(m.get("ref", "") for m in merged.findall(f"{_MAIN}mergeCell"))

@@ -14,6 +14,12 @@ GUIDE_SHEET = "Hướng dẫn"
 SELF_SHEET = "Tự đánh giá"
 APPRAISAL_SHEET = "Thẩm định"
 
+# The visible identification above the self-assessment table (column A), which must agree with
+# the hidden ``_meta`` sheet: the title ends with the year, then the unit's and the index's names.
+SELF_TITLE = "BẢNG TỰ ĐÁNH GIÁ CHỈ SỐ CHUYỂN ĐỔI SỐ NĂM"
+UNIT_LABEL = "Đơn vị:"
+FRAMEWORK_LABEL = "Bộ chỉ số:"
+
 # Self-assessment table: key → header text (Vietnamese, as the unit sees it).
 SELF_COLUMNS = {
     "ordinal": "STT",

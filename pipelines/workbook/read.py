@@ -15,12 +15,25 @@ Rules applied to the self-assessment table (see docs/intake.md for the full list
   read as blank, i.e. as missing data;
 - percentages are read on the scale each criterion declares (``percent_scale`` 100 or 1); when the
   percentages of a file as a whole look like the other scale, they are refused with the value the
-  unit probably meant (``percent_scale_mismatch``), never silently rescaled.
+  unit probably meant (``percent_scale_mismatch``), never silently rescaled;
+- what is scored is what the unit sees in Excel: a formula whose stored result is not what the
+  formula gives is refused at the cell (``formula_result_mismatch``, or ``formula_unchecked`` when
+  it cannot be evaluated); a hidden row with a value is refused at the cell (``hidden_row``), so
+  is a value hidden by its number format ``;;;`` (``hidden_value``); a
+  hidden sheet holding the table or a hidden column the reader takes refuses the file
+  (``hidden_sheet``, ``hidden_column``);
+- the visible identification above the table (year in the title, unit) must agree with the hidden
+  ``_meta`` sheet (unit, level, year), or the file is refused naming both (``identity_mismatch``);
+- sizes are bounded: a cell's text to Excel's 32,767 characters (``text_too_long``), the whole
+  decompressed workbook to :data:`~pipelines.workbook.structure.MAX_UNPACKED_BYTES`
+  (``file_too_large``, before anything is decompressed).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +42,18 @@ from typing import Any
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework, Node
-from pipelines.workbook.cells import CellReading, read_number
+from pipelines.workbook.cells import EXCEL_ERRORS, CellReading, read_number
+from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.fastbook import FastBook, NotPlain
+from pipelines.workbook.formula_check import UNCHECKED, evaluate_cells, same_result
 from pipelines.workbook.layout import (
     META_SHEET,
     SELF_COLUMN_LETTERS,
     SELF_COLUMNS,
     SELF_HEADER_ROW,
     SELF_SHEET,
+    SELF_TITLE,
+    UNIT_LABEL,
     column_letter,
 )
 from pipelines.workbook.sheet_table import (
@@ -45,12 +62,23 @@ from pipelines.workbook.sheet_table import (
     cell_value,
     find_table,
     is_filled,
+    overlong_cell,
     raw_text,
     rows_after,
     sheet_facts,
     shown_value,
+    too_long_message,
 )
-from pipelines.workbook.structure import SheetFacts, column_index, workbook_facts
+from pipelines.workbook.structure import (
+    MAX_CELL_CHARS,
+    SheetFacts,
+    archive_problem,
+    column_index,
+    workbook_facts,
+)
+
+# Columns of the self-assessment table the reader takes (the others are for the unit to read).
+SELF_READ = ("indicator_id", "value", "self_points", "evidence")
 
 
 @dataclass
@@ -66,6 +94,9 @@ class ParsedWorkbook:
     adjusted_points: list[dict[str, Any]] = field(default_factory=list)
     # CSV with several units: the indicators each unit has no row for.
     missing_by_unit: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.file_name = unicodedata.normalize("NFC", self.file_name)
 
     def refuse(
         self,
@@ -113,27 +144,6 @@ def _column_key(row: dict[str, Any]) -> tuple[int, int]:
     return (len(letters), column_index(letters) if letters else -1)
 
 
-class WorkbookError(ValueError):
-    """The file cannot be read as a DTI workbook at all (not a refusal of single cells).
-
-    ``sheet``, ``row`` and ``column`` say where the problem is: the ``_meta`` cell of a wrong
-    identification, the header row of a missing column; an unreadable file has no cell (empty
-    sheet and column, row 0)."""
-
-    def __init__(
-        self,
-        file_name: str,
-        rule: str,
-        message: str,
-        sheet: str = META_SHEET,
-        row: int = 1,
-        column: str = "A",
-    ):
-        self.file_name, self.rule, self.detail = file_name, rule, message
-        self.sheet, self.row, self.column = sheet, row, column
-        super().__init__(f"{file_name}: {message}")
-
-
 def open_workbook(path: Path):
     """Open a workbook read-only with cached formula results (``#DIV/0!`` stays visible). The
     sheets' uncached formulas and merged ranges are attached as ``book.dti_facts``.
@@ -148,7 +158,9 @@ def open_workbook(path: Path):
 
 
 def open_with_openpyxl(path: Path):
-    """:func:`open_workbook` through openpyxl, whatever the file holds."""
+    """:func:`open_workbook` through openpyxl, whatever the file holds (within the size budget).
+    The path is kept as ``book.dti_path``, to evaluate the formulas the reader takes."""
+    _check_budget(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
@@ -161,7 +173,21 @@ def open_with_openpyxl(path: Path):
             column="",
         ) from exc
     book.dti_facts = workbook_facts(path)
+    book.dti_path = Path(path)
     return book
+
+
+def _check_budget(path: Path) -> None:
+    """Refuse a workbook beyond the size budget or with a part holding more than it declares
+    (:func:`~pipelines.workbook.structure.archive_problem`); a file that is not an archive is left
+    for openpyxl to report."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            beyond = archive_problem(archive)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if beyond:
+        raise WorkbookError(Path(path).name, *beyond, sheet="", row=0, column="")
 
 
 def read_meta_cells(book, file_name: str) -> dict[str, tuple[int, str]]:
@@ -175,6 +201,14 @@ def read_meta_cells(book, file_name: str) -> dict[str, tuple[int, str]]:
         if cells and cells[0]:
             value = cells[1] if len(cells) > 1 else None
             text = unicodedata.normalize("NFC", str(value if value is not None else ""))
+            if len(text) > MAX_CELL_CHARS:
+                raise WorkbookError(
+                    file_name,
+                    "text_too_long",
+                    too_long_message("B", row_number, len(text)),
+                    row=row_number,
+                    column="B",
+                )
             found.setdefault(str(cells[0]).strip(), (row_number, text))
     return found
 
@@ -187,23 +221,42 @@ def read_meta(book, file_name: str) -> dict[str, str]:
 # --- self-assessment --------------------------------------------------------------------------
 
 
-def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWorkbook:
+def read_unit_workbook(
+    book,
+    framework: Framework,
+    file_name: str,
+    units: Iterable[tuple[str, str, str]] = (),
+) -> ParsedWorkbook:
     """Values a unit reported for each leaf of ``framework`` (kind ``self``), with the evidence
-    and the self-assessed points of each row."""
-    parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
+    and the self-assessed points of each row. ``units`` (unit id, level, name of every unit in
+    the registry) let the visible header be checked against the hidden ``_meta`` sheet
+    (:func:`check_visible_identity`)."""
+    parsed = ParsedWorkbook(file_name)
+    meta_cells = read_meta_cells(book, parsed.file_name)
+    parsed.meta = {key: value for key, (_, value) in meta_cells.items()}
+    file_name = parsed.file_name
     sheet_name, header_row, columns = find_table(
-        book, SELF_COLUMNS, "indicator_id", preferred=SELF_SHEET
+        book, SELF_COLUMNS, "indicator_id", file_name, read=SELF_READ, preferred=SELF_SHEET
     )
     if sheet_name is None:
-        others = [s for s in book.sheetnames if s != META_SHEET]
-        expected = SELF_SHEET if SELF_SHEET in book.sheetnames or not others else others[0]
+        if SELF_SHEET not in book.sheetnames:
+            raise WorkbookError(
+                file_name,
+                "missing_sheet",
+                f"thiếu trang '{SELF_SHEET}' (không trang nào nhìn thấy được có bảng với cột "
+                f"'{SELF_COLUMNS['indicator_id']}'); dùng mẫu DTI của năm, không xóa hay đổi tên "
+                "trang",
+                sheet="",
+                row=0,
+                column="",
+            )
         raise WorkbookError(
             file_name,
             "missing_table",
             f"không tìm thấy bảng có cột '{SELF_COLUMNS['indicator_id']}' "
             f"(theo mẫu: dòng tiêu đề {SELF_HEADER_ROW}, "
             f"cột {SELF_COLUMN_LETTERS['indicator_id']})",
-            sheet=expected,
+            sheet=SELF_SHEET,
             row=SELF_HEADER_ROW,
             column=SELF_COLUMN_LETTERS["indicator_id"],
         )
@@ -216,17 +269,56 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             row=header_row,
             column=SELF_COLUMN_LETTERS["value"],
         )
+    check_visible_identity(book, sheet_name, header_row, file_name, meta_cells, units)
     facts = sheet_facts(book, sheet_name)
     leaves = {n.id: n for n in framework.leaves()}
-    id_col = column_letter(columns["indicator_id"])
-    value_col = column_letter(columns["value"])
-    points_col = column_letter(columns["self_points"]) if "self_points" in columns else None
+    letters = {key: column_letter(index) for key, index in columns.items()}
+    id_col = letters["indicator_id"]
+    value_col = letters["value"]
+    points_col = letters.get("self_points")
+    computed = formula_results(book, sheet_name, facts, (value_col, points_col))
     seen: dict[str, int] = {}
     percents: list[tuple[Node, float, dict[str, Any] | None]] = []
     for row_number, cells in rows_after(book[sheet_name], header_row):
         indicator = cell_text(cells, columns["indicator_id"])
         value_cell = cell_at(cells, columns["value"])
         formula = facts.uncached_formulas.get(f"{value_col}{row_number}")
+        overlong = overlong_cell(cells, columns, SELF_READ)
+        if overlong:
+            key, length = overlong
+            parsed.refuse(
+                sheet_name,
+                row_number,
+                letters[key],
+                "text_too_long",
+                too_long_message(letters[key], row_number, length),
+                indicator_id=indicator[:MAX_CELL_CHARS] or None,
+                raw_text=None,
+            )
+            continue
+        if facts.row_hidden(row_number):
+            filled = [
+                key
+                for key in ("value", "self_points", "evidence")
+                if key in columns
+                and (
+                    is_filled(cell_value(cell_at(cells, columns[key])))
+                    or f"{letters[key]}{row_number}" in facts.uncached_formulas
+                )
+            ]
+            if filled:
+                shown = raw_text(cell_value(cell_at(cells, columns[filled[0]])))
+                parsed.refuse(
+                    sheet_name,
+                    row_number,
+                    letters[filled[0]],
+                    "hidden_row",
+                    f"dòng {row_number} bị ẩn nhưng có nội dung ở cột {letters[filled[0]]}; chỉ "
+                    "đọc số liệu đơn vị nhìn thấy — bỏ ẩn dòng, hoặc xóa dòng nếu thừa",
+                    indicator_id=indicator or None,
+                    raw_text=shown,
+                )
+                continue
         if not indicator:
             if is_filled(cell_value(value_cell)) or formula:
                 shown = raw_text(cell_value(value_cell)) or formula
@@ -265,7 +357,9 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             )
             continue
         seen[indicator] = row_number
-        problem = cell_structure_problem(facts, value_col, row_number, formula)
+        problem = cell_structure_problem(
+            facts, value_col, row_number, formula, cell_value(value_cell), computed
+        ) or hidden_by_format(value_cell, value_col, row_number)
         value = None
         if problem is None:
             value, problem = check_value(node, raw)
@@ -294,7 +388,7 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
             if "evidence" in columns
             else None,
             "self_points": _self_points(
-                parsed, sheet_name, row_number, points_col, cells, columns, facts, node
+                parsed, sheet_name, row_number, points_col, cells, columns, facts, node, computed
             ),
         }
         parsed.accepted.append(entry)
@@ -306,6 +400,82 @@ def read_unit_workbook(book, framework: Framework, file_name: str) -> ParsedWork
     return parsed
 
 
+def formula_results(
+    book, sheet_name: str, facts: SheetFacts, columns: tuple[str | None, ...]
+) -> dict[str, object]:
+    """What each formula with a stored result in ``columns`` of the sheet evaluates to (cell →
+    value, or :data:`~pipelines.workbook.formula_check.UNCHECKED`); empty when there is none."""
+    wanted = {c for c in columns if c}
+    refs = [ref for ref in facts.cached_formulas if ref.rstrip("0123456789") in wanted]
+    path = getattr(book, "dti_path", None)
+    if not refs:
+        return {}
+    if path is None:
+        return dict.fromkeys(refs, UNCHECKED)
+    n_formulas = sum(
+        len(f.cached_formulas) + len(f.uncached_formulas)
+        for f in getattr(book, "dti_facts", {}).values()
+    )
+    return evaluate_cells(path, sheet_name, refs, n_formulas)
+
+
+def check_visible_identity(
+    book,
+    sheet_name: str,
+    header_row: int,
+    file_name: str,
+    meta: dict[str, tuple[int, str]],
+    units: Iterable[tuple[str, str, str]],
+) -> None:
+    """The year in the title and the unit written above the table (column A) must be those of the
+    hidden ``_meta`` sheet, or the file is refused naming both (``identity_mismatch``): a file
+    whose header shows one registered unit (``units``: the registry's unit id, level and name)
+    while ``_meta`` names another unit, or another level, is never read as the other unit's. A
+    unit name the registry does not know (a unit added to it later) and a line the unit removed
+    are not compared."""
+    by_name: dict[str, list[tuple[str, str, str]]] = {}
+    for unit in units:
+        by_name.setdefault(_name_key(unit[2]), []).append(unit)
+    value = {key: text.strip() for key, (_, text) in meta.items()}
+    rows = book[sheet_name].iter_rows(max_row=max(header_row - 1, 1), max_col=1, values_only=True)
+    for row_number, cells in enumerate(rows, start=1):
+        if row_number >= header_row:
+            break
+        text = unicodedata.normalize("NFC", str(cells[0] if cells and cells[0] else "")).strip()
+        if text.upper().startswith(SELF_TITLE.upper()):
+            found = re.search(r"\d{4}", text[len(SELF_TITLE) :])
+            if found is None or found.group() == value.get("year"):
+                continue
+            key, shown, what = "year", "", f"năm {value.get('year')}"
+        elif text.upper().startswith(UNIT_LABEL.upper()):
+            named = by_name.get(_name_key(text[len(UNIT_LABEL) :]), [])
+            unit_id, level = value.get("unit_id", ""), value.get("level", "")
+            if not named or any(u[0] == unit_id and u[1] == level for u in named):
+                continue
+            own = [u[2] for group in by_name.values() for u in group if u[0] == unit_id]
+            key = "unit_id"
+            shown = f" (đơn vị {named[0][0]}, cấp {named[0][1]})"
+            what = f"mã đơn vị '{unit_id}'" + (f" ({own[0]})" if own else "") + f", cấp '{level}'"
+        else:
+            continue
+        meta_row = meta.get(key, (0, ""))[0]
+        raise WorkbookError(
+            file_name,
+            "identity_mismatch",
+            f"phần đầu trang ghi '{text}'{shown} nhưng trang ẩn '{META_SHEET}' (dòng {meta_row}) "
+            f"ghi {what}; tệp phải là của đúng đơn vị, cấp và năm — tải lại mẫu của đơn vị và "
+            "nhập lại, không sửa phần đầu trang hay trang ẩn",
+            sheet=sheet_name,
+            row=row_number,
+            column="A",
+        )
+
+
+def _name_key(name: str) -> str:
+    """A unit's name compared as Excel shows it: NFC, case and spacing aside."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
 def _self_points(
     parsed: ParsedWorkbook,
     sheet: str,
@@ -315,6 +485,7 @@ def _self_points(
     columns: dict[str, int],
     facts: SheetFacts,
     node: Node,
+    computed: dict[str, object],
 ) -> float | None:
     """The unit's own points for the row (informational: scores are computed from the values).
     A bad cell is refused on its own; the row's value is still taken."""
@@ -323,7 +494,7 @@ def _self_points(
     raw = cell_value(cell_at(cells, columns["self_points"]))
     base = {"indicator_id": node.id, "raw_text": raw_text(raw)}
     formula = facts.uncached_formulas.get(f"{points_col}{row}")
-    problem = cell_structure_problem(facts, points_col, row, formula)
+    problem = cell_structure_problem(facts, points_col, row, formula, raw, computed)
     if problem is None:
         reading = read_number(raw)
         if reading.rule:
@@ -347,10 +518,16 @@ def _self_points(
 
 
 def cell_structure_problem(
-    facts: SheetFacts, column: str, row: int, formula: str | None
+    facts: SheetFacts,
+    column: str,
+    row: int,
+    formula: str | None,
+    stored: object = None,
+    computed: dict[str, object] | None = None,
 ) -> tuple[str, str] | None:
-    """Why a value cell cannot be read at all — inside a merged range over several rows, or a
-    formula saved without its result — as (rule, message); None when it can."""
+    """Why a value cell cannot be read at all — inside a merged range over several rows, a
+    formula saved without its result, or with a result (``stored``) that is not what the formula
+    gives (``computed``, :func:`formula_results`) — as (rule, message); None when it can."""
     merged = facts.merged_range_of(column, row)
     if merged:
         return (
@@ -365,7 +542,42 @@ def cell_structure_problem(
             f"ô có công thức {shown} nhưng không có kết quả đã tính (tệp không được lưu lại "
             "bằng Excel); mở tệp bằng Excel rồi lưu lại, hoặc nhập số trực tiếp",
         )
+    ref = f"{column}{row}"
+    if computed and ref in computed:
+        text = facts.cached_formulas.get(ref, "")
+        shown = text if text != "=" else "(công thức dùng chung)"
+        result = computed[ref]
+        library_error = result in EXCEL_ERRORS and not same_result(stored, result)
+        if result is UNCHECKED or library_error:  # an error may be the library's, not Excel's
+            return (
+                "formula_unchecked",
+                f"ô có công thức {shown} mà chương trình không tính lại được để đối chiếu kết quả "
+                "lưu trong tệp (hàm không hỗ trợ, tham chiếu vòng hoặc ra tệp khác, hay tệp có "
+                "quá nhiều công thức); nhập số trực tiếp",
+            )
+        if not same_result(stored, result):
+            return (
+                "formula_result_mismatch",
+                f"ô có công thức {shown}, kết quả lưu trong tệp là '{raw_text(stored)}' nhưng "
+                f"công thức cho '{raw_text(result)}'; mở tệp bằng Excel, tính lại rồi lưu, hoặc "
+                "nhập số trực tiếp",
+            )
     return None
+
+
+def hidden_by_format(cell, column: str, row: int) -> tuple[str, str] | None:
+    """A filled cell whose number format shows nothing (``;;;``: every section empty), as
+    (rule, message); None when what it holds is shown."""
+    number_format = str(getattr(cell, "number_format", None) or "")
+    if ";" not in number_format or number_format.replace(";", "").strip():
+        return None
+    if not is_filled(cell_value(cell)):
+        return None
+    return (
+        "hidden_value",
+        f"ô {column}{row} có định dạng số '{number_format}' làm giá trị không hiện trên trang; "
+        "chỉ đọc số liệu đơn vị nhìn thấy — bỏ định dạng đó (Format Cells → General)",
+    )
 
 
 def check_value(node: Node, raw: object) -> tuple[float | None, tuple[str, str] | None]:

@@ -13,6 +13,7 @@ from pipelines.workbook.read import (
     WorkbookError,
     cell_structure_problem,
     check_value,
+    formula_results,
     read_meta,
 )
 from pipelines.workbook.sheet_table import (
@@ -21,10 +22,21 @@ from pipelines.workbook.sheet_table import (
     cell_value,
     find_table,
     is_filled,
+    overlong_cell,
     raw_text,
     rows_after,
     sheet_facts,
     shown_value,
+    too_long_message,
+)
+
+# Columns of the appraisal table the reader takes.
+APPRAISAL_READ = (
+    "unit_id",
+    "indicator_id",
+    "appraised_value",
+    "reason",
+    "appraised_points",
 )
 
 
@@ -37,7 +49,9 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
     a blank is not read as "no data"; the self-assessed value stays. Merged cells in the unit and
     reason columns apply to every row of the range (one reason for several rows)."""
     parsed = ParsedWorkbook(file_name, meta=read_meta(book, file_name))
-    sheet_name, header_row, columns = find_table(book, APPRAISAL_COLUMNS, "unit_id")
+    sheet_name, header_row, columns = find_table(
+        book, APPRAISAL_COLUMNS, "unit_id", parsed.file_name, read=APPRAISAL_READ
+    )
     needed = ("unit_id", "indicator_id", "appraised_value", "reason")
     if sheet_name is None or any(k not in columns for k in needed):
         raise WorkbookError(
@@ -54,7 +68,37 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
     letters = {key: column_letter(index) for key, index in columns.items()}
     seen: dict[tuple[str, str], int] = {}
     filled_down: dict[str, dict[int, str]] = {"unit_id": {}, "reason": {}}
+    computed = formula_results(
+        book, sheet_name, facts, (letters["appraised_value"], letters.get("appraised_points"))
+    )
     for row_number, cells in rows_after(book[sheet_name], header_row):
+        overlong = overlong_cell(cells, columns, APPRAISAL_READ)
+        if overlong:
+            key, length = overlong
+            parsed.refuse(
+                sheet_name,
+                row_number,
+                letters[key],
+                "text_too_long",
+                too_long_message(letters[key], row_number, length),
+                raw_text=None,
+            )
+            continue
+        if facts.row_hidden(row_number) and any(
+            is_filled(cell_value(cell_at(cells, columns[key])))
+            for key in ("appraised_value", "appraised_points", "reason")
+            if key in columns
+        ):
+            parsed.refuse(
+                sheet_name,
+                row_number,
+                letters["appraised_value"],
+                "hidden_row",
+                f"dòng {row_number} bị ẩn nhưng có nội dung thẩm định; chỉ đọc số liệu nhìn thấy "
+                "— bỏ ẩn dòng, hoặc xóa dòng nếu thừa",
+                raw_text=None,
+            )
+            continue
         texts = {}
         for key in ("unit_id", "reason"):
             texts[key] = cell_text(cells, columns[key])
@@ -158,7 +202,12 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
         where = {"sheet": sheet_name, "row_number": row_number}
         if has_value:
             problem = cell_structure_problem(
-                facts, letters["appraised_value"], row_number, value_formula
+                facts,
+                letters["appraised_value"],
+                row_number,
+                value_formula,
+                cell_value(value_cell),
+                computed,
             )
             value = None
             if problem is None:
@@ -184,7 +233,18 @@ def read_appraisal_workbook(book, framework: Framework, file_name: str) -> Parse
                     }
                 )
         if has_points:
-            points, problem = _points_reading(node, points_raw, points_formula)
+            points_ref = f"{letters['appraised_points']}{row_number}"
+            if points_ref in computed:  # a formula with a stored result: checked first
+                points, problem = (
+                    None,
+                    cell_structure_problem(
+                        facts, letters["appraised_points"], row_number, None, points_raw, computed
+                    ),
+                )
+            else:
+                problem = None
+            if problem is None:
+                points, problem = _points_reading(node, points_raw, points_formula)
             if problem:
                 parsed.refuse(
                     sheet_name,

@@ -26,11 +26,14 @@ from pipelines.workbook.layout import (
     APPRAISAL_COLUMNS,
     APPRAISAL_SHEET,
     FORMAT_ID,
+    FRAMEWORK_LABEL,
     GUIDE_SHEET,
     META_SHEET,
     SELF_COLUMNS,
     SELF_SHEET,
+    SELF_TITLE,
     SYNTHETIC_BANNER,
+    UNIT_LABEL,
 )
 
 FIXED_DATE = dt.datetime(2000, 1, 1)
@@ -96,9 +99,9 @@ def write_unit_workbook(
         guide.write(len(GUIDE_LINES) + 1, 0, SYNTHETIC_BANNER, fmt["warning"])
 
     sheet = book.add_worksheet(SELF_SHEET)
-    sheet.write(0, 0, f"BẢNG TỰ ĐÁNH GIÁ CHỈ SỐ CHUYỂN ĐỔI SỐ NĂM {year}", fmt["title"])
-    sheet.write(1, 0, f"Đơn vị: {unit['name']}")
-    sheet.write(2, 0, f"Bộ chỉ số: {framework.name}")
+    sheet.write(0, 0, f"{SELF_TITLE} {year}", fmt["title"])
+    sheet.write_string(1, 0, f"{UNIT_LABEL} {unit['name']}")
+    sheet.write_string(2, 0, f"{FRAMEWORK_LABEL} {framework.name}")
     sheet.write(3, 0, f"Căn cứ: Quyết định {framework.source.get('decision', framework.version)}")
     sheet.write(4, 0, f"Thang điểm: {framework.scale:g} điểm")
     if synthetic:
