@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -62,10 +65,26 @@ def test_every_asset_that_opens_the_warehouse_queues_in_its_pool():
     assert len(pools) == 17
 
 
-def test_annual_job_is_partitioned_by_completed_years():
+def test_annual_job_is_partitioned_by_completed_years_from_the_presets_first():
+    # Đắk Lắk's preset covers 2021–2025 (data/presets/daklak.yaml): no 2020 partition that
+    # could never be materialised
     job = defs.resolve_job_def("dti_annual")
     keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))
-    assert keys == ["2020", "2021", "2022", "2023", "2024", "2025"]
+    assert keys == ["2021", "2022", "2023", "2024", "2025"]
+
+
+def test_partitions_start_at_the_location_presets_first_year():
+    # the code location of another province ($DTI_PRESET): the tiny preset starts in 2023
+    script = (
+        "import datetime as dt; from dti_assets.definitions import defs; "
+        "job = defs.resolve_job_def('dti_annual'); "
+        "print(job.partitions_def.get_partition_keys(current_time=dt.datetime(2025, 3, 1)))"
+    )
+    env = {**os.environ, "DTI_PRESET": TINY}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "['2023', '2024']"
 
 
 def test_blocking_check_is_declared_beside_the_observations():
