@@ -70,7 +70,7 @@ def _figures_table(figures: dict[str, dict]) -> str:
                 "units": f["units"],
                 "missing values": f["missing_values"],
                 "refused rows": f["refused_rows"],
-                "blocking passed": len(f["blocking_passed"]),
+                "blocking passed": f["blocking_passed"],
                 "blocking failed": len(f["blocking_failed"]),
             }
             for level, f in figures.items()
