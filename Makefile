@@ -30,7 +30,7 @@ lint: setup
 # use; its dagster.yaml is written once, as `dti` writes it). `dagster dev` starts from that
 # folder: started here it would find the repository's production dagster.yaml, which is not its
 # instance. `make dagster PORT=3311` picks the port.
-DEV_HOME ?= $(or $(DAGSTER_HOME),$(CURDIR)/var/dagster)
+DEV_HOME ?= $(abspath $(or $(DAGSTER_HOME),$(CURDIR)/var/dagster))
 PORT ?= 3000
 dagster: setup
 	mkdir -p $(DEV_HOME)

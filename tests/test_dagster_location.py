@@ -386,3 +386,34 @@ def test_a_warehouse_filled_before_the_record_is_claimed_by_its_units(tmp_path: 
         assert warehouse_preset(con) == "tiny"
     finally:
         con.close()
+
+
+def _make_dry_run(*args: str) -> str:
+    repo = Path(__file__).parents[1]
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.replace("\\\n\t", "")
+
+
+def test_make_dagster_starts_in_its_own_home_on_the_chosen_port(tmp_path: Path):
+    # `dagster dev` warns that ./dagster.yaml is ignored when started beside a dagster.yaml that
+    # is not in DAGSTER_HOME: the target starts inside its home, whose dagster.yaml it writes
+    repo = Path(__file__).parents[1]
+    home = tmp_path / "dev"
+    commands = _make_dry_run("dagster", "PORT=3311", f"DAGSTER_HOME={home}").splitlines()
+    assert any(c.startswith(f"test -f {home}/dagster.yaml || ") for c in commands)
+    assert commands[-1] == (
+        f"cd {home} && DAGSTER_HOME={home} {repo}/.venv/bin/dagster dev "
+        f"-w {repo}/workspace.yaml -p 3311"
+    )
+
+
+def test_make_notebooks_lays_jupyterlab_over_the_locked_environment():
+    [command] = [c for c in _make_dry_run("notebooks").splitlines() if "jupyter lab" in c]
+    assert "uv run --frozen --with jupyterlab jupyter lab --notebook-dir=notebooks" in command
+    lock = (Path(__file__).parents[1] / "uv.lock").read_text(encoding="utf-8")
+    assert 'name = "jupyterlab"' not in lock
