@@ -356,6 +356,12 @@ def test_a_warehouse_refuses_another_provinces_preset(tmp_path: Path):
         assert warehouse_preset(con) == "tiny"
     finally:
         con.close()
+    # the commands' guard, before they start anything
+    with pytest.raises(WrongPresetError, match="không chạy với 'hue'"):
+        ensure_warehouse_preset(load_preset("hue"), tmp_path / "w.duckdb")
+    ensure_warehouse_preset(load_preset(TINY), tmp_path / "w.duckdb")
+    ensure_warehouse_preset(load_preset("hue"), tmp_path / "absent.duckdb")
+    # and every asset's connection
     hue = {**_resources(tmp_path), "settings": DtiSettings(preset="hue")}
     result = dg.materialize(
         [a for a in all_assets if a.key.to_user_string() == "reference_data"],
@@ -368,11 +374,6 @@ def test_a_warehouse_refuses_another_provinces_preset(tmp_path: Path):
     [failure] = [e for e in result.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.cause.message
     assert "'tiny'" in message and "'hue'" in message and "\n" not in message.strip()
-    # the commands' guard, before they start anything
-    with pytest.raises(WrongPresetError, match="không chạy với 'hue'"):
-        ensure_warehouse_preset(load_preset("hue"), tmp_path / "w.duckdb")
-    ensure_warehouse_preset(load_preset(TINY), tmp_path / "w.duckdb")
-    ensure_warehouse_preset(load_preset("hue"), tmp_path / "absent.duckdb")
 
 
 def test_a_warehouse_filled_before_the_record_is_claimed_by_its_units(tmp_path: Path):

@@ -1,12 +1,14 @@
 """Scoring stages: component (leaf) scores → pillar and total → ranks and classes."""
 
 import dagster as dg
+import duckdb
 
 from dti_assets.assets.common import checks_done, outcome_check, year_metadata
 from dti_assets.assets.validate import validated_observations
 from dti_assets.partitions import yearly_check_spec, yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.checks import run_check
+from pipelines.preset import Preset
 from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
 from pipelines.year_figures import preview_markdown, score_figures, unit_totals
 
@@ -55,7 +57,9 @@ def pillar_scores(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
     yield from checks_done(context, *PILLAR_CHECKS)
 
 
-def _score_metadata(con, preset, year: int, ranked: bool = False) -> dict:
+def _score_metadata(
+    con: duckdb.DuckDBPyConnection, preset: Preset, year: int, ranked: bool = False
+) -> dict:
     """Per level (primary method): units scored, units with a missing value, top and bottom
     unit, and the first and last rows of the ranking as a markdown table."""
     metadata: dict = {"method": preset.primary_method}

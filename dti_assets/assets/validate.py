@@ -1,13 +1,14 @@
 """Validated observations, checked by the Great Expectations suites before scoring."""
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from dti_assets.assets.common import checks_done, year_check, year_metadata
 from dti_assets.assets.ingest import raw_submissions
 from dti_assets.partitions import yearly_check_spec, yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.observations import build_observations, override_for
+from pipelines.observations import ObservationSummary, build_observations, override_for
 from pipelines.report import report_dir
 from pipelines.year_figures import failed_expectations, observation_figures, preview_markdown
 
@@ -49,7 +50,7 @@ def validated_observations(
                 year,
                 {
                     "rows": sum(s.rows for s in summaries),
-                    **{f"{level}": dg.MetadataValue.json(f) for level, f in figures.items()},
+                    **{level: dg.MetadataValue.json(f) for level, f in figures.items()},
                     "preview": dg.MetadataValue.md(_figures_table(figures)),
                 },
             )
@@ -79,7 +80,12 @@ def _figures_table(figures: dict[str, dict]) -> str:
     return preview_markdown(frame) if frame.height else "(no observations)"
 
 
-def _blocking_check(context, con, year: int, summaries) -> dg.AssetCheckEvaluation:
+def _blocking_check(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    summaries: list[ObservationSummary],
+) -> dg.AssetCheckEvaluation:
     """The year's blocking expectations: an explicit, recorded override for every failing level
     lowers the failure to a warning so scoring may go on; the check still shows as failed."""
     failing = [s.level for s in summaries if s.blocking_failures]
@@ -112,7 +118,9 @@ def _blocking_check(context, con, year: int, summaries) -> dg.AssetCheckEvaluati
     )
 
 
-def _completeness_check(context, con, year: int) -> dg.AssetCheckEvaluation:
+def _completeness_check(
+    context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, year: int
+) -> dg.AssetCheckEvaluation:
     completeness = con.execute(
         "SELECT level, success, description, unexpected_count FROM validation_results "
         "WHERE expectation LIKE '%complete%' AND year = ? ORDER BY level, expectation",
