@@ -69,3 +69,13 @@ def ensure_warehouse_preset(preset: Preset, database: str | Path | None = None) 
 
     with session(path, read_only=True) as con:
         check_preset(con, preset, path)
+
+
+def load_warehouse_preset(name_or_path: str | Path, database: str | Path | None = None) -> Preset:
+    """:func:`pipelines.preset.load_preset`, refused (:class:`WrongPresetError`) when the
+    warehouse holds another preset's data: what a command calls before it does anything."""
+    from pipelines.preset import load_preset
+
+    preset = load_preset(name_or_path)
+    ensure_warehouse_preset(preset, database)
+    return preset

@@ -19,7 +19,12 @@ from pipelines import warehouse
 from pipelines.observations import grant_override
 from pipelines.preset import load_preset
 from pipelines.reference import store_units
-from pipelines.warehouse_preset import WrongPresetError, ensure_warehouse_preset, warehouse_preset
+from pipelines.warehouse_preset import (
+    WrongPresetError,
+    ensure_warehouse_preset,
+    load_warehouse_preset,
+    warehouse_preset,
+)
 
 TINY = str(Path(__file__).parent / "fixtures" / "presets" / "tiny.yaml")
 ANNUAL_ASSETS = [
@@ -361,6 +366,9 @@ def test_a_warehouse_refuses_another_provinces_preset(tmp_path: Path):
         ensure_warehouse_preset(load_preset("hue"), tmp_path / "w.duckdb")
     ensure_warehouse_preset(load_preset(TINY), tmp_path / "w.duckdb")
     ensure_warehouse_preset(load_preset("hue"), tmp_path / "absent.duckdb")
+    assert load_warehouse_preset(TINY, tmp_path / "w.duckdb").id == "tiny"
+    with pytest.raises(WrongPresetError):
+        load_warehouse_preset("hue", tmp_path / "w.duckdb")
     # and every asset's connection
     hue = {**_resources(tmp_path), "settings": DtiSettings(preset="hue")}
     result = dg.materialize(
