@@ -32,13 +32,15 @@ lint: setup
 # instance. `make dagster PORT=3311` picks the port.
 DEV_HOME ?= $(abspath $(or $(DAGSTER_HOME),$(CURDIR)/var/dagster))
 PORT ?= 3000
+# `dagster dev` names its successor `dg dev` (package dagster-dg-cli, not installed) on every start
+DEV_QUIET := ignore:Function `dev_command` is superseded:FutureWarning
 dagster: setup
 	mkdir -p $(DEV_HOME)
 	test -f $(DEV_HOME)/dagster.yaml || $(VENV)/bin/python -c "import sys; \
 		from dti_cli.dagster_runs import LOCAL_INSTANCE; \
 		open(sys.argv[1], 'x', encoding='utf-8').write(LOCAL_INSTANCE)" $(DEV_HOME)/dagster.yaml
-	cd $(DEV_HOME) && DAGSTER_HOME=$(DEV_HOME) $(CURDIR)/$(VENV)/bin/dagster dev \
-		-w $(CURDIR)/workspace.yaml -p $(PORT)
+	cd $(DEV_HOME) && DAGSTER_HOME=$(DEV_HOME) PYTHONWARNINGS='$(DEV_QUIET)' \
+		$(CURDIR)/$(VENV)/bin/dagster dev -w $(CURDIR)/workspace.yaml -p $(PORT)
 
 # The analysts' notebooks in JupyterLab, in the browser. JupyterLab is not in the locked
 # environment (it would slow every import there): uv lays it over .venv for this command only,

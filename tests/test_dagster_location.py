@@ -413,10 +413,12 @@ def test_make_dagster_starts_in_its_own_home_on_the_chosen_port(tmp_path: Path):
     # is not in DAGSTER_HOME: the target starts inside its home, whose dagster.yaml it writes
     repo = Path(__file__).parents[1]
     home = tmp_path / "dev"
+    quiet = "ignore:Function `dev_command` is superseded:FutureWarning"
     commands = _make_dry_run("dagster", "PORT=3311", f"DAGSTER_HOME={home}").splitlines()
     assert any(c.startswith(f"test -f {home}/dagster.yaml || ") for c in commands)
     assert commands[-1] == (
-        f"cd {home} && DAGSTER_HOME={home} {repo}/.venv/bin/dagster dev "
+        f"cd {home} && DAGSTER_HOME={home} PYTHONWARNINGS='{quiet}' "
+        f"{repo}/.venv/bin/dagster dev "
         f"-w {repo}/workspace.yaml -p 3311"
     )
 
