@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint dagster dagster-prod bench clean
+.PHONY: setup demo test lint dagster notebooks dagster-prod bench clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,28 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# Development UI with its own instance in DAGSTER_HOME (default var/dagster, the one `dti` runs
+# use; its dagster.yaml is written once, as `dti` writes it). `dagster dev` starts from that
+# folder: started here it would find the repository's production dagster.yaml, which is not its
+# instance. `make dagster PORT=3311` picks the port.
+DEV_HOME ?= $(abspath $(or $(DAGSTER_HOME),$(CURDIR)/var/dagster))
+PORT ?= 3000
+# `dagster dev` names its successor `dg dev` (package dagster-dg-cli, not installed) on every start
+DEV_QUIET := ignore:Function `dev_command` is superseded:FutureWarning
 dagster: setup
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} $(VENV)/bin/dagster dev -w workspace.yaml
+	mkdir -p $(DEV_HOME)
+	test -f $(DEV_HOME)/dagster.yaml || $(VENV)/bin/python -c "import sys; \
+		from dti_cli.dagster_runs import LOCAL_INSTANCE; \
+		open(sys.argv[1], 'x', encoding='utf-8').write(LOCAL_INSTANCE)" $(DEV_HOME)/dagster.yaml
+	cd $(DEV_HOME) && DAGSTER_HOME=$(DEV_HOME) PYTHONWARNINGS='$(DEV_QUIET)' \
+		$(CURDIR)/$(VENV)/bin/dagster dev -w $(CURDIR)/workspace.yaml -p $(PORT)
+
+# The analysts' notebooks in JupyterLab, in the browser. JupyterLab is not in the locked
+# environment (it would slow every import there): uv lays it over .venv for this command only,
+# so the notebooks' kernel sees the project as `dti` does.
+NOTEBOOK_PORT ?= 8888
+notebooks: setup
+	$(UV) run --frozen --with jupyterlab jupyter lab --notebook-dir=notebooks --port=$(NOTEBOOK_PORT)
 
 # Production instance (docs/deployment.md): Postgres storage from DTI_PG_* variables, run queue,
 # pool limit 1 for the DuckDB warehouse; starts dagster-daemon and the webserver.

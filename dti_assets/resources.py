@@ -11,9 +11,11 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines import paths
+from pipelines.analysis_input import default_preset
 from pipelines.preset import Preset, load_preset
 from pipelines.warehouse import migrate
 from pipelines.warehouse_lock import writer_lock
+from pipelines.warehouse_preset import claim_preset
 
 
 class Warehouse(DuckDBResource):
@@ -22,17 +24,21 @@ class Warehouse(DuckDBResource):
     keep two runs' steps apart)."""
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, preset: Preset | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A migrated connection; with ``preset``, one that refuses a warehouse holding another
+        province's data (and claims an empty one: :mod:`pipelines.warehouse_preset`)."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with writer_lock(self.database), self.get_connection() as con:
             migrate(con)
+            if preset is not None:
+                claim_preset(con, preset, self.database)
             yield con
 
 
 class DtiSettings(dg.ConfigurableResource):
     """Which province preset is run, where files arrive and where they are archived."""
 
-    preset: str = "daklak"
+    preset: str = default_preset()
     inbox: str = ""
     archive: str = ""
 

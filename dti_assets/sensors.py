@@ -1,16 +1,20 @@
 """The inbox sensor: scores follow updates.
 
 Every ``minimum_interval_seconds`` the sensor looks at ``DtiSettings.inbox_dir()``
-(``<inbox>/<year>/…/*.xlsx|*.csv``). For each file that is new or whose content changed it asks
-for one run of the annual job on that file's year partition, with ``run_key = "<year>:<sha256>"``
-(the same bytes never trigger twice; the ingest would skip them anyway). The cursor remembers,
-per file, its modification time, size and hash, so unchanged files are not hashed again. Files in
-a year that is not a partition yet (the current year: partitions are completed years) are left
-out of the cursor and trigger once the year becomes a partition.
+(``<inbox>/<year>/…/*.xlsx|*.csv``). Everything new or changed in a year since the last tick
+becomes ONE run of the annual job on that year's partition: on deadline day two hundred workbooks
+arriving together are one annual run, not two hundred. The run key is
+``"<year>:<sha256 of the sorted file digests>"`` (the same batch of bytes never triggers twice;
+the ingest would skip them anyway) and the run's tags say how many files it covers
+(``dti/files``). The cursor remembers, per file, its modification time, size and hash, so
+unchanged files are not hashed again. Files in a year that is not a partition yet (the current
+year: partitions are completed years) are left out of the cursor and trigger once the year
+becomes a partition.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -31,8 +35,26 @@ def _load_cursor(text: str | None) -> dict[str, list]:
     return data.get("files", {}) if data.get("version") == CURSOR_VERSION else {}
 
 
+def batch_key(year: str, digests: list[str]) -> str:
+    """The run key of a year's batch: the year and one hash over its files' sorted digests."""
+    joined = "\n".join(sorted(digests)).encode("ascii")
+    return f"{year}:{hashlib.sha256(joined).hexdigest()}"
+
+
+def year_request(year: str, changed: dict[str, str]) -> dg.RunRequest:
+    """One annual run of ``year`` for its new or changed files (relative path → sha256)."""
+    tags = {"dti/files": str(len(changed))}
+    if len(changed) == 1:
+        [(rel, digest)] = changed.items()
+        tags |= {"dti/file": rel, "dti/sha256": digest}
+    return dg.RunRequest(
+        run_key=batch_key(year, list(changed.values())), partition_key=year, tags=tags
+    )
+
+
 def scan_inbox(inbox: Path, cursor: dict[str, list], years: set[str]):
-    """``(run requests, new cursor state, files left for later)`` for the inbox's current state."""
+    """``(run requests, new cursor state, files left for later)`` for the inbox's current state:
+    at most one request per year."""
     requests: list[dg.RunRequest] = []
     state: dict[str, list] = {}
     later: list[str] = []
@@ -40,6 +62,7 @@ def scan_inbox(inbox: Path, cursor: dict[str, list], years: set[str]):
     for folder in folders:
         if not folder.name.isdigit():
             continue
+        changed: dict[str, str] = {}
         for path in submission_files(inbox, int(folder.name)):
             rel = path.relative_to(inbox).as_posix()
             if folder.name not in years:
@@ -54,13 +77,9 @@ def scan_inbox(inbox: Path, cursor: dict[str, list], years: set[str]):
             state[rel] = [stat.st_mtime_ns, stat.st_size, digest]
             if known and known[2] == digest:
                 continue  # touched, same content
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{folder.name}:{digest}",
-                    partition_key=folder.name,
-                    tags={"dti/file": rel, "dti/sha256": digest},
-                )
-            )
+            changed[rel] = digest
+        if changed:
+            requests.append(year_request(folder.name, changed))
     return requests, state, later
 
 
@@ -68,7 +87,8 @@ def scan_inbox(inbox: Path, cursor: dict[str, list], years: set[str]):
     job=annual_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="A new or changed file in the inbox re-materialises its year (annual job).",
+    description="New or changed files in the inbox re-materialise their year: one annual run per "
+    "year per tick, whatever the number of files.",
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, settings: DtiSettings) -> dg.SensorResult:
     years = set(yearly_partitions.get_partition_keys())

@@ -88,6 +88,7 @@ def test_six_year_backfill_with_the_multiprocess_executor_has_no_lock_failures(t
             **pg.env(),
             "DAGSTER_HOME": str(home),
             "DTI_HOME": str(tmp_path),
+            "DTI_PRESET": str(support.TINY6),  # the code location's partitions start in 2020
             LOG_ENV: str(tmp_path / "warehouse-sessions.log"),
         }
         env.pop("DTI_WAREHOUSE", None)

@@ -1,4 +1,4 @@
-"""The inbox sensor: a new or changed file asks for one annual run of its year, once."""
+"""The inbox sensor: new or changed files ask for one annual run of their year, once."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ def _evaluate(inbox: Path, cursor: str | None = None) -> dg.SensorResult:
         cursor=cursor, resources={"settings": DtiSettings(inbox=str(inbox))}
     )
     return inbox_sensor(context)
+
+
+def _batch(year: str, *digests: str) -> str:
+    """The run key by hand: the year and the sha256 of the sorted digests, one per line."""
+    return f"{year}:{hashlib.sha256(chr(10).join(sorted(digests)).encode()).hexdigest()}"
 
 
 def _write(path: Path, content: bytes, mtime: int = 1_709_625_600) -> str:
@@ -52,7 +57,8 @@ def test_new_file_requests_its_year_once_changed_content_again(inbox: Path) -> N
     first = _evaluate(inbox)
     [request] = first.run_requests
     assert request.partition_key == "2024"
-    assert request.run_key == f"2024:{sha}"
+    assert request.run_key == _batch("2024", sha)
+    assert request.tags["dti/files"] == "1"
     assert request.tags["dti/file"] == "2024/commune/DTI_2024_X-BMT-01.xlsx"
     assert request.tags["dti/sha256"] == sha
     assert json.loads(first.cursor)["files"] == {
@@ -78,18 +84,47 @@ def test_new_file_requests_its_year_once_changed_content_again(inbox: Path) -> N
     )
     changed = _evaluate(inbox, touched.cursor)
     assert [(r.partition_key, r.run_key) for r in changed.run_requests] == [
-        ("2024", f"2024:{new_sha}")
+        ("2024", _batch("2024", new_sha))
     ]
 
 
-def test_one_request_per_new_file_across_years(inbox: Path) -> None:
+def test_one_request_per_year_with_new_files(inbox: Path) -> None:
     a = _write(inbox / "2023" / "department" / "a.xlsx", b"a")
     b = _write(inbox / "2024" / "department" / "b.csv", b"b")
     c = _write(inbox / "2024" / "commune" / "c.xlsx", b"c", mtime=1_709_625_000)
     result = _evaluate(inbox)
-    assert sorted((r.partition_key, r.run_key) for r in result.run_requests) == sorted(
-        [("2023", f"2023:{a}"), ("2024", f"2024:{b}"), ("2024", f"2024:{c}")]
-    )
+    assert sorted(
+        (r.partition_key, r.run_key, r.tags["dti/files"]) for r in result.run_requests
+    ) == [("2023", _batch("2023", a), "1"), ("2024", _batch("2024", b, c), "2")]
+
+
+def test_a_burst_of_files_in_one_year_is_one_run(inbox: Path) -> None:
+    # deadline day: five units send their workbooks between two ticks
+    digests = [
+        _write(inbox / "2024" / "commune" / f"DTI_2024_X-BMT-0{i}.xlsx", f"xa {i}".encode())
+        for i in range(1, 6)
+    ]
+    [request] = _evaluate(inbox).run_requests
+    assert request.partition_key == "2024"
+    assert request.tags["dti/files"] == "5"
+    assert "dti/file" not in request.tags
+    # the key does not depend on the order the files were found in
+    assert request.run_key == _batch("2024", *reversed(digests))
+    assert request.run_key.startswith("2024:") and len(request.run_key) == len("2024:") + 64
+
+
+def test_after_a_burst_only_the_changed_files_make_the_next_run(inbox: Path) -> None:
+    for i in range(1, 4):
+        _write(inbox / "2024" / f"DTI_2024_X-{i}.xlsx", f"lan 1 {i}".encode())
+    first = _evaluate(inbox)
+    assert [r.tags["dti/files"] for r in first.run_requests] == ["3"]
+    fixed = [
+        _write(inbox / "2024" / f"DTI_2024_X-{i}.xlsx", f"lan 2 {i}".encode(), mtime=1_709_700_000)
+        for i in (1, 3)
+    ]
+    [request] = _evaluate(inbox, first.cursor).run_requests
+    assert request.tags["dti/files"] == "2"
+    assert request.run_key == _batch("2024", *fixed)
 
 
 def test_files_the_ingest_would_not_read_are_ignored(inbox: Path) -> None:

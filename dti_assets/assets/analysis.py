@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS
@@ -63,12 +64,14 @@ def _each_year(
     analyse: Callable[[duckdb.DuckDBPyConnection, Preset, int], Any],
     label: str = "summary",
 ) -> dg.MaterializeResult:
-    """Run one pipelines analysis for every year of the run in one warehouse connection; its
-    per-year summaries become the materialisation's metadata."""
+    """Run one pipelines analysis for every year of the run in one warehouse connection; each
+    year's summary becomes the metadata of that year's materialisation."""
     preset = settings.load_preset()
-    with warehouse.connect() as con:
-        summary = {year: analyse(con, preset, year) for year in years_of(context)}
-    return dg.MaterializeResult(metadata={label: dg.MetadataValue.json(summary)})
+    with warehouse.connect(preset) as con:
+        for year in years_of(context):
+            summary = analyse(con, preset, year)
+            year_metadata(context, year, {label: dg.MetadataValue.json(summary)})
+    return dg.MaterializeResult()
 
 
 @dg.asset(
@@ -210,12 +213,17 @@ def one_framework_backfill(
     preset = settings.load_preset()
     spec = dict(config.frameworks) or {level: None for level in preset.levels}
     frameworks = frameworks_from_spec(preset, spec)  # type: ignore[arg-type]
-    with warehouse.connect() as con:
+    with warehouse.connect(preset) as con:
         records = backfill(con, preset, frameworks, years=years_of(context))
-    return dg.MaterializeResult(
-        metadata={
-            "snapshots": len(records),
-            "new": sum(r.created for r in records),
-            "published_left_alone": sum(r.published for r in records),
-        }
-    )
+    for year in years_of(context):
+        mine = [r for r in records if r.year == year]
+        year_metadata(
+            context,
+            year,
+            {
+                "snapshots": len(mine),
+                "new": sum(r.created for r in mine),
+                "published_left_alone": sum(r.published for r in mine),
+            },
+        )
+    return dg.MaterializeResult()

@@ -1,21 +1,68 @@
-"""Helpers shared by the assets: turning pipeline outcomes into Dagster check results."""
+"""Helpers shared by the assets: metadata and check results per year partition.
+
+A run may cover several years (the single-run backfill policy: the demo, a backfill), yet each
+year's materialisation and check evaluation must carry that year's figures only, so that the UI
+shows, partition by partition, what happened to that year."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 
 from pipelines.checks import CheckOutcome
 
 
-def check_result(asset: str, outcomes: list[CheckOutcome], name: str) -> dg.AssetCheckResult:
-    """One check result for all years of a run: passed when no year has offending rows."""
-    offending = [o for o in outcomes if not o.passed]
-    sample = offending[0].offending.head(10) if offending else None
-    return dg.AssetCheckResult(
-        asset_key=asset,
-        check_name=name,
-        passed=not offending,
-        metadata={
-            "description": outcomes[0].description if outcomes else "",
-            "offending_rows": sum(o.offending.height for o in offending),
-            "sample": dg.MetadataValue.json(sample.to_dicts() if sample is not None else []),
+def year_metadata(context: dg.AssetExecutionContext, year: int, metadata: Mapping[str, Any]):
+    """Attach ``metadata`` to the materialisation of ``year``'s partition only."""
+    context.add_asset_metadata(dict(metadata), partition_key=str(year))
+
+
+def year_check(
+    context: dg.AssetExecutionContext,
+    check_name: str,
+    year: int,
+    passed: bool,
+    metadata: Mapping[str, Any],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    description: str | None = None,
+) -> dg.AssetCheckEvaluation:
+    """One check's evaluation on one year's partition (the UI shows it under that year)."""
+    [spec] = [s for s in context.assets_def.check_specs if s.name == check_name]
+    return dg.AssetCheckEvaluation(
+        asset_key=spec.asset_key,
+        check_name=check_name,
+        passed=passed,
+        metadata=dict(metadata),
+        severity=severity,
+        description=description,
+        blocking=spec.blocking,
+        partition=str(year),
+    )
+
+
+def checks_done(context: dg.AssetExecutionContext, *check_names: str) -> Iterator[dg.Output]:
+    """The checks' step outputs, once per run after their per-year evaluations (Dagster expects
+    each declared check output once; the evaluations carry the results)."""
+    for spec in context.assets_def.check_specs:
+        if spec.name in check_names:
+            output = context.assets_def.get_output_name_for_asset_check_key(spec.key)
+            yield dg.Output(None, output_name=output)
+
+
+def outcome_check(
+    context: dg.AssetExecutionContext, year: int, outcome: CheckOutcome
+) -> dg.AssetCheckEvaluation:
+    """A :mod:`pipelines.checks` outcome of one year as that year's check evaluation."""
+    sample = outcome.offending.head(10)
+    return year_check(
+        context,
+        outcome.name,
+        year,
+        outcome.passed,
+        {
+            "description": outcome.description,
+            "offending_rows": outcome.offending.height,
+            "sample": dg.MetadataValue.json(sample.to_dicts()),
         },
+        description=outcome.description,
     )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings
 from pipelines.demo import write_demo_submissions
@@ -15,7 +16,9 @@ from pipelines.demo import write_demo_submissions
 def demo_submissions(
     context: dg.AssetExecutionContext, settings: DtiSettings
 ) -> dg.MaterializeResult:
-    files = write_demo_submissions(settings.load_preset(), settings.inbox_dir(), years_of(context))
-    return dg.MaterializeResult(
-        metadata={"files": len(files), "inbox": str(settings.inbox_dir()), "synthetic": True}
-    )
+    inbox = settings.inbox_dir()
+    files = write_demo_submissions(settings.load_preset(), inbox, years_of(context))
+    for year in years_of(context):
+        written = [f for f in files if f.relative_to(inbox).parts[0] == str(year)]
+        year_metadata(context, year, {"files": len(written)})
+    return dg.MaterializeResult(metadata={"inbox": str(inbox), "synthetic": True})

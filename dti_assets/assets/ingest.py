@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.assets.reference import reference_data
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
@@ -18,13 +19,17 @@ def raw_submissions(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
-    totals = {"files_seen": 0, "files_new": 0, "values_accepted": 0, "values_rejected": 0}
-    refused: list[str] = []
-    with warehouse.connect() as con:
+    figures = ("files_seen", "files_new", "values_accepted", "values_rejected")
+    with warehouse.connect(preset) as con:
         for year in years_of(context):
             summary = ingest_year(con, preset, year, settings.inbox_dir(), settings.archive_dir())
             context.log.info(f"{year}: {summary}")
-            for key in totals:
-                totals[key] += getattr(summary, key)
-            refused += summary.files_refused
-    return dg.MaterializeResult(metadata={**totals, "files_refused": refused[:50]})
+            year_metadata(
+                context,
+                year,
+                {
+                    **{key: getattr(summary, key) for key in figures},
+                    "files_refused": summary.files_refused[:50],
+                },
+            )
+    return dg.MaterializeResult()

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.assets.score import unit_ranks
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
@@ -19,12 +20,16 @@ def year_snapshot(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
-    with warehouse.connect() as con:
-        records = [r for year in years_of(context) for r in take_snapshots(con, preset, year)]
-    return dg.MaterializeResult(
-        metadata={
-            "snapshots": len(records),
-            "new": sum(r.created for r in records),
-            "ids": [f"{r.year} {r.level} {r.method}: {r.snapshot_id}" for r in records][:60],
-        }
-    )
+    with warehouse.connect(preset) as con:
+        for year in years_of(context):
+            records = take_snapshots(con, preset, year)
+            year_metadata(
+                context,
+                year,
+                {
+                    "snapshots": len(records),
+                    "new": sum(r.created for r in records),
+                    "ids": [f"{r.level} {r.method}: {r.snapshot_id}" for r in records],
+                },
+            )
+    return dg.MaterializeResult()

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.reference import store_reference
@@ -16,12 +17,9 @@ def reference_data(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
-    with warehouse.connect() as con:
-        used = {year: store_reference(con, preset, year) for year in years_of(context)}
-    return dg.MaterializeResult(
-        metadata={
-            "preset": preset.id,
-            "units": preset.registry.height,
-            "framework_hashes": {str(y): h for y, h in used.items()},
-        }
-    )
+    with warehouse.connect(preset) as con:
+        for year in years_of(context):
+            hashes = store_reference(con, preset, year)
+            units = {level: len(preset.unit_ids(level, year)) for level in preset.levels}
+            year_metadata(context, year, {"units": units, "framework_hashes": hashes})
+    return dg.MaterializeResult(metadata={"preset": preset.id})

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dti_assets.assets.common import year_metadata
 from dti_assets.assets.publish import year_snapshot
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
@@ -40,7 +41,7 @@ def year_report(
     preset = settings.load_preset()
     out = _out(config)
     years = years_of(context)
-    with warehouse.connect() as con:
+    with warehouse.connect(preset) as con:
         outcomes = [
             build_year_report(
                 con, preset, year, out, data_docs=config.data_docs, refresh_index=year == years[-1]
@@ -51,16 +52,18 @@ def year_report(
         context.log.info(f"{outcome.year}: {outcome.pages} pages → {out / str(outcome.year)}")
         if not outcome.data_docs_built:
             context.log.warning(f"{outcome.year}: no Data Docs ({outcome.data_docs_error})")
-    return dg.MaterializeResult(
-        metadata={
-            "index": dg.MetadataValue.path(str(out / "index.html")),
-            "years": [o.year for o in outcomes],
-            "pages": sum(o.pages for o in outcomes),
-            "data_docs": {str(o.year): o.data_docs_error or "built" for o in outcomes},
-            "synthetic": any(o.synthetic for o in outcomes),
-            "snapshots": [s for o in outcomes for s in o.snapshot_ids],
-        }
-    )
+        year_metadata(
+            context,
+            outcome.year,
+            {
+                "pages": outcome.pages,
+                "folder": dg.MetadataValue.path(str(out / str(outcome.year))),
+                "data_docs": outcome.data_docs_error or "built",
+                "synthetic": outcome.synthetic,
+                "snapshots": list(outcome.snapshot_ids),
+            },
+        )
+    return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(out / "index.html"))})
 
 
 @dg.asset(
@@ -78,11 +81,11 @@ def year_annex(
     preset = settings.load_preset()
     out = _out(config)
     years = years_of(context)
-    with warehouse.connect() as con:
+    with warehouse.connect(preset) as con:
         paths = [
             build_year_annex(con, preset, year, out, refresh_index=year == years[-1])
             for year in years
         ]
-    return dg.MaterializeResult(
-        metadata={"files": [str(p) for p in paths], "path": dg.MetadataValue.path(str(paths[-1]))}
-    )
+    for year, path in zip(years, paths, strict=True):
+        year_metadata(context, year, {"path": dg.MetadataValue.path(str(path))})
+    return dg.MaterializeResult()

@@ -1,11 +1,16 @@
 """Validated observations, checked by the Great Expectations suites before scoring."""
 
 import dagster as dg
+import duckdb
+import polars as pl
 
+from dti_assets.assets.common import checks_done, year_check, year_metadata
 from dti_assets.assets.ingest import raw_submissions
-from dti_assets.partitions import yearly_stage, years_of
+from dti_assets.partitions import yearly_check_spec, yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.observations import build_observations, override_for
+from pipelines.observations import ObservationSummary, build_observations, override_for
+from pipelines.report import report_dir
+from pipelines.year_figures import failed_expectations, observation_figures, preview_markdown
 
 BLOCKING_CHECK = "blocking_expectations"
 COMPLETENESS_CHECK = "completeness"
@@ -16,14 +21,14 @@ COMPLETENESS_CHECK = "completeness"
     deps=[raw_submissions],
     kinds={"duckdb"},
     check_specs=[
-        dg.AssetCheckSpec(
+        yearly_check_spec(
             BLOCKING_CHECK,
             asset="validated_observations",
             blocking=True,
             description="Great Expectations: keys, units, indicators, ranges, "
             "framework version. A failure stops scoring of the year.",
         ),
-        dg.AssetCheckSpec(
+        yearly_check_spec(
             COMPLETENESS_CHECK,
             asset="validated_observations",
             description="Great Expectations: share of indicators with a value.",
@@ -35,35 +40,97 @@ def validated_observations(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
 ):
     preset = settings.load_preset()
-    failures: list[str] = []
-    overrides: list[str] = []
-    rows = 0
-    with warehouse.connect() as con:
+    evaluations: list[dg.AssetCheckEvaluation] = []
+    with warehouse.connect(preset) as con:
         for year in years_of(context):
-            for summary in build_observations(con, preset, year):
-                rows += summary.rows
-                failures += [f"{year} {summary.level}: {e}" for e in summary.blocking_failures]
-                granted = override_for(con, year, summary.level)
-                if summary.blocking_failures and granted:
-                    overrides.append(f"{year} {summary.level} – {granted}")
-        completeness = con.execute(
-            "SELECT year, level, success, description, unexpected_count FROM validation_results "
-            "WHERE expectation LIKE '%complete%' AND year BETWEEN ? AND ?",
-            [min(years_of(context)), max(years_of(context))],
-        ).pl()
-    yield dg.MaterializeResult(metadata={"rows": rows})
-    # An explicit, recorded override lowers the failure to a warning so scoring may go on;
-    # the check still shows as failed.
-    all_overridden = bool(failures) and len(overrides) == len({f.split(":")[0] for f in failures})
-    yield dg.AssetCheckResult(
-        check_name=BLOCKING_CHECK,
-        passed=not failures,
-        severity=dg.AssetCheckSeverity.WARN if all_overridden else dg.AssetCheckSeverity.ERROR,
-        metadata={"failed": failures or "none", "overrides": overrides or "none"},
+            summaries = build_observations(con, preset, year)
+            figures = observation_figures(con, year)
+            year_metadata(
+                context,
+                year,
+                {
+                    "rows": sum(s.rows for s in summaries),
+                    **{level: dg.MetadataValue.json(f) for level, f in figures.items()},
+                    "preview": dg.MetadataValue.md(_figures_table(figures)),
+                },
+            )
+            evaluations += [
+                _blocking_check(context, con, year, summaries),
+                _completeness_check(context, con, year),
+            ]
+    yield dg.MaterializeResult()
+    yield from evaluations
+    yield from checks_done(context, BLOCKING_CHECK, COMPLETENESS_CHECK)
+
+
+def _figures_table(figures: dict[str, dict]) -> str:
+    frame = pl.DataFrame(
+        [
+            {
+                "level": level,
+                "units": f["units"],
+                "missing values": f["missing_values"],
+                "refused rows": f["refused_rows"],
+                "blocking passed": f["blocking_passed"],
+                "blocking failed": len(f["blocking_failed"]),
+            }
+            for level, f in figures.items()
+        ]
     )
-    yield dg.AssetCheckResult(
-        check_name=COMPLETENESS_CHECK,
+    return preview_markdown(frame) if frame.height else "(no observations)"
+
+
+def _blocking_check(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    summaries: list[ObservationSummary],
+) -> dg.AssetCheckEvaluation:
+    """The year's blocking expectations: an explicit, recorded override for every failing level
+    lowers the failure to a warning so scoring may go on; the check still shows as failed."""
+    failing = [s.level for s in summaries if s.blocking_failures]
+    overrides = {level: override_for(con, year, level) for level in failing}
+    granted = {level: who for level, who in overrides.items() if who}
+    failed = failed_expectations(con, year)
+    docs = report_dir() / str(year) / "data-docs"
+    description = None
+    if failed:
+        description = (
+            f"{year}: kỳ vọng chặn không đạt — {', '.join(failed)}; chi tiết tiếng Việt: "
+            f"Data Docs {docs} (dti report --year {year}) và bảng validation_results"
+        )
+    return year_check(
+        context,
+        BLOCKING_CHECK,
+        year,
+        passed=not failing,
+        severity=(
+            dg.AssetCheckSeverity.WARN
+            if failing and len(granted) == len(failing)
+            else dg.AssetCheckSeverity.ERROR
+        ),
+        metadata={
+            "failed": dg.MetadataValue.json(failed) if failed else "none",
+            "overrides": [f"{level} – {who}" for level, who in granted.items()] or "none",
+            "details": dg.MetadataValue.path(str(docs)),
+        },
+        description=description,
+    )
+
+
+def _completeness_check(
+    context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, year: int
+) -> dg.AssetCheckEvaluation:
+    completeness = con.execute(
+        "SELECT level, success, description, unexpected_count FROM validation_results "
+        "WHERE expectation LIKE '%complete%' AND year = ? ORDER BY level, expectation",
+        [year],
+    ).pl()
+    return year_check(
+        context,
+        COMPLETENESS_CHECK,
+        year,
         passed=bool(completeness["success"].all()) if completeness.height else False,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"per_year_level": dg.MetadataValue.json(completeness.to_dicts())},
+        metadata={"per_level": dg.MetadataValue.json(completeness.to_dicts())},
     )
