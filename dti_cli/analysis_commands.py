@@ -285,10 +285,19 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
 @click.command("coherence")
 @source_options
 @click.option("--winsorise", is_flag=True, help="Winsorise outlying indicators (recorded).")
+@click.option(
+    "--alpha",
+    "alpha_method",
+    type=click.Choice(["pairwise", "listwise"]),
+    default="pairwise",
+    show_default=True,
+    help="Cronbach's alpha with gaps: pairwise-complete covariances (COINr's default) or "
+    "complete units only.",
+)
 @store_option
 @timed
 def coherence_command(
-    preset, year, level, framework_path, data_path, nominal, out_dir, winsorise, store
+    preset, year, level, framework_path, data_path, nominal, out_dir, winsorise, alpha_method, store
 ) -> None:
     """Cronbach's alpha, correlations, negative/redundant pairs, skew/kurtosis outliers."""
     import polars as pl
@@ -297,10 +306,25 @@ def coherence_command(
 
     inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
     print_header(inp, "Tính nhất quán thống kê (statistical coherence)")
-    result = coherence(inp, None, winsorise)
+    result = coherence(inp, None, winsorise, alpha_method=alpha_method)
+    how = (
+        "pairwise: each (co)variance over the units with both children present; "
+        "min/max_pair_units = units per pair"
+        if alpha_method == "pairwise"
+        else "listwise: units with every child present (n_units)"
+    )
     print_table(
-        result.alpha.select("node_id", "node_name", "node_level", "n_children", "n_units", "alpha"),
-        "Cronbach's alpha over each node's children (points)",
+        result.alpha.select(
+            "node_id",
+            "node_name",
+            "node_level",
+            "n_children",
+            "n_units",
+            "min_pair_units",
+            "max_pair_units",
+            "alpha",
+        ),
+        f"Cronbach's alpha over each node's children (points) — {how}",
         rows=40,
     )
     print_table(
