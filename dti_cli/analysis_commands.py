@@ -123,6 +123,13 @@ def compare(
 @click.option("--missing", "missing_text", default="all", show_default=True)
 @click.option("--no-sensitivity", is_flag=True, help="Plain Monte Carlo, no Saltelli design.")
 @click.option(
+    "--noise-levels",
+    "noise_levels_text",
+    default=None,
+    help="Weight noise only on these levels (COINr's Level: 1 = indicators, 2 = pillars …) "
+    "and/or node ids, comma-separated, e.g. 2,3 (default: every node below the index).",
+)
+@click.option(
     "--replay",
     "replay_id",
     type=int,
@@ -154,6 +161,7 @@ def uncertainty(
     settings_text,
     missing_text,
     no_sensitivity,
+    noise_levels_text,
     replay_id,
     run_id,
     from_dir,
@@ -180,13 +188,17 @@ def uncertainty(
             noise,
             seed,
             not no_sensitivity,
+            [part.strip() for part in noise_levels_text.split(",")] if noise_levels_text else None,
         )
     except ValueError as exc:
         fail(str(exc))
     seconds = result.seconds
+    noisy = result.params["noisy_nodes"]
+    on = f"levels/nodes {noise_levels_text}" if noise_levels_text else "every node below the index"
     console.print(
         f"run {result.run_id}: {result.ranks.shape[1]} replications × {len(result.unit_ids)} "
-        f"units, seed {seed}, noise ±{noise:.0%}; {seconds['total']:.2f}s "
+        f"units, seed {seed}, noise ±{noise:.0%} on {on} ({len(noisy)} weights); "
+        f"{seconds['total']:.2f}s "
         f"(engine {seconds['engine']:.2f}s, replications {seconds['replications']:.2f}s) → "
         f"[bold]{result.replications_per_second:,.0f} replications/s[/]"
     )
