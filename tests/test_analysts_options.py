@@ -298,7 +298,7 @@ def test_noise_on_pillars_leaves_the_indicator_weights_unchanged():
     assert len(everywhere.params["noisy_nodes"]) == 6
 
 
-def test_cli_noise_levels():
+def test_cli_noise_levels(tmp_path):
     base = [
         "uncertainty",
         "--framework",
@@ -309,9 +309,13 @@ def test_cli_noise_levels():
         "50",
     ]
     runner = CliRunner()
-    out = runner.invoke(cli, [*base, "--noise-levels", "2,3"])
+    out = runner.invoke(cli, [*base, "--noise-levels", "2,3", "--out", str(tmp_path / "u")])
     assert out.exit_code == 0, out.output
     assert "on levels/nodes 2,3 (10 weights)" in out.output
+    # a replication of the restricted run replays from the folder alone
+    again = runner.invoke(cli, [*base, "--replay", "5", "--from", str(tmp_path / "u")])
+    assert again.exit_code == 0, again.output
+    assert "identical" in again.output
     bad = runner.invoke(cli, [*base, "--noise-levels", "4"])
     assert bad.exit_code == 2 and "noise level 4" in bad.output
     assert "Traceback" not in bad.output
