@@ -123,6 +123,13 @@ def compare(
 @click.option("--missing", "missing_text", default="all", show_default=True)
 @click.option("--no-sensitivity", is_flag=True, help="Plain Monte Carlo, no Saltelli design.")
 @click.option(
+    "--noise-levels",
+    "noise_levels_text",
+    default=None,
+    help="Weight noise only on these levels (COINr's Level: 1 = indicators, 2 = pillars …) "
+    "and/or node ids, comma-separated, e.g. 2,3 (default: every node below the index).",
+)
+@click.option(
     "--replay",
     "replay_id",
     type=int,
@@ -154,6 +161,7 @@ def uncertainty(
     settings_text,
     missing_text,
     no_sensitivity,
+    noise_levels_text,
     replay_id,
     run_id,
     from_dir,
@@ -180,13 +188,17 @@ def uncertainty(
             noise,
             seed,
             not no_sensitivity,
+            [part.strip() for part in noise_levels_text.split(",")] if noise_levels_text else None,
         )
     except ValueError as exc:
         fail(str(exc))
     seconds = result.seconds
+    noisy = result.params["noisy_nodes"]
+    on = f"levels/nodes {noise_levels_text}" if noise_levels_text else "every node below the index"
     console.print(
         f"run {result.run_id}: {result.ranks.shape[1]} replications × {len(result.unit_ids)} "
-        f"units, seed {seed}, noise ±{noise:.0%}; {seconds['total']:.2f}s "
+        f"units, seed {seed}, noise ±{noise:.0%} on {on} ({len(noisy)} weights); "
+        f"{seconds['total']:.2f}s "
         f"(engine {seconds['engine']:.2f}s, replications {seconds['replications']:.2f}s) → "
         f"[bold]{result.replications_per_second:,.0f} replications/s[/]"
     )
@@ -285,10 +297,19 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
 @click.command("coherence")
 @source_options
 @click.option("--winsorise", is_flag=True, help="Winsorise outlying indicators (recorded).")
+@click.option(
+    "--alpha",
+    "alpha_method",
+    type=click.Choice(["pairwise", "listwise"]),
+    default="pairwise",
+    show_default=True,
+    help="Cronbach's alpha with gaps: pairwise-complete covariances (COINr's default) or "
+    "complete units only.",
+)
 @store_option
 @timed
 def coherence_command(
-    preset, year, level, framework_path, data_path, nominal, out_dir, winsorise, store
+    preset, year, level, framework_path, data_path, nominal, out_dir, winsorise, alpha_method, store
 ) -> None:
     """Cronbach's alpha, correlations, negative/redundant pairs, skew/kurtosis outliers."""
     import polars as pl
@@ -297,10 +318,25 @@ def coherence_command(
 
     inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
     print_header(inp, "Tính nhất quán thống kê (statistical coherence)")
-    result = coherence(inp, None, winsorise)
+    result = coherence(inp, None, winsorise, alpha_method=alpha_method)
+    how = (
+        "pairwise: each (co)variance over the units with both children present; "
+        "min/max_pair_units = units per pair"
+        if alpha_method == "pairwise"
+        else "listwise: units with every child present (n_units)"
+    )
     print_table(
-        result.alpha.select("node_id", "node_name", "node_level", "n_children", "n_units", "alpha"),
-        "Cronbach's alpha over each node's children (points)",
+        result.alpha.select(
+            "node_id",
+            "node_name",
+            "node_level",
+            "n_children",
+            "n_units",
+            "min_pair_units",
+            "max_pair_units",
+            "alpha",
+        ),
+        f"Cronbach's alpha over each node's children (points) — {how}",
         rows=40,
     )
     print_table(

@@ -35,13 +35,29 @@ CHANGE_COLUMNS = ["ratio_before", "ratio", "ratio_change", "rank_before", "rank"
     help="Only snapshots of this framework (e.g. written by dti backfill).",
 )
 @click.option("--unit", "unit_id", default=None, help="Show one unit's history.")
+@click.option(
+    "--node",
+    "nodes_text",
+    default=None,
+    help="Only these nodes, comma-separated (any node, indicators included; default: the "
+    "index, groups, pillars, views and composites).",
+)
 @framework_option(False, "File mode: framework (YAML / iMeta).")
 @data_option(False, "File mode: a panel (COINr iData with Time, or long CSV with years).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @store_option
 @timed
 def trends_command(
-    preset, level, method, framework_hash, unit_id, framework_path, data_path, out_dir, store
+    preset,
+    level,
+    method,
+    framework_hash,
+    unit_id,
+    nodes_text,
+    framework_path,
+    data_path,
+    out_dir,
+    store,
 ) -> None:
     """Year-over-year change of totals, pillars and ranks; CAGR; framework-change warnings."""
     import polars as pl
@@ -67,15 +83,22 @@ def trends_command(
         fail(str(exc))
     if series.is_empty():
         fail("no snapshots match (method, level, framework hash)")
-    result = tr.trends(series, versions, successors, lineage)
+    nodes = [n.strip() for n in nodes_text.split(",") if n.strip()] if nodes_text else None
+    try:
+        result = tr.trends(series, versions, successors, lineage, nodes=nodes)
+    except ValueError as exc:
+        fail(str(exc))
     years = sorted(series["year"].unique().to_list())
     console.print(
         f"[bold]Xu hướng (trends)[/] – years {years}, levels "
-        f"{sorted(series['level'].unique().to_list())}"
+        f"{sorted(series['level'].unique().to_list())}, nodes "
+        f"{', '.join(nodes) if nodes else 'index, groups, pillars, views, composites'}"
     )
     for message in result.warnings["message"].to_list():
         console.print(f"[yellow]warning:[/] {message}")
-    totals = result.changes.filter(pl.col("node_level") == "index")
+    shown = pl.col("node_id").is_in(nodes) if nodes else pl.col("node_level") == "index"
+    what = "the chosen nodes" if nodes else "the total"
+    totals = result.changes.filter(shown)
     if unit_id:
         print_table(
             result.changes.filter(pl.col("unit_id") == unit_id).select(
@@ -92,24 +115,23 @@ def trends_command(
         )
     else:
         last = totals.filter(pl.col("year_to") == totals["year_to"].max())
-        columns = ["level", "group_id", "unit_id", *CHANGE_COLUMNS]
+        columns = ["level", "group_id", "unit_id", *(["node_id"] if nodes else []), *CHANGE_COLUMNS]
         print_table(
             last.sort("ratio_change", descending=True, nulls_last=True).select(columns),
-            "Largest rises of the total (last pair of years)",
+            f"Largest rises of {what} (last pair of years)",
             rows=10,
         )
         print_table(
             last.sort("ratio_change", nulls_last=True).select(columns),
-            "Largest falls of the total",
+            f"Largest falls of {what}",
             rows=10,
         )
-        growth = result.growth.filter(pl.col("node_level") == "index").sort(
-            "cagr", descending=True, nulls_last=True
-        )
+        growth = result.growth.filter(shown).sort("cagr", descending=True, nulls_last=True)
         print_table(
             growth.select(
                 "level",
                 "unit_id",
+                *(["node_id"] if nodes else []),
                 "first_year",
                 "last_year",
                 "first_ratio",
@@ -118,7 +140,7 @@ def trends_command(
                 "framework_changed",
                 "via_lineage",
             ),
-            "Compound annual growth of the total ratio",
+            f"Compound annual growth of the ratio of {what}",
             rows=10,
         )
     write_tables(

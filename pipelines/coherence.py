@@ -1,11 +1,23 @@
 """Statistical coherence of a framework on a year's data (the JRC/OECD Handbook's checks, as COINr
 runs them).
 
-* **Cronbach's alpha** of every aggregate node (pillars first of all) over its direct children:
-  ``α = k/(k − 1) × (1 − Σ var(child) / var(Σ children))`` with sample variances (n − 1), on the
-  children's **points** (what the parent sums), units with every child present (a child left out
-  by the ``exclude`` rule drops the unit). Undefined (null) with fewer than 2 children or 2 units
-  or a constant sum.
+* **Cronbach's alpha** of every aggregate node (pillars first of all) over its k direct children,
+  on the children's **points** (what the parent sums; a child left out by the ``exclude`` rule is
+  a gap), from their covariance matrix C with sample (n − 1) estimates:
+  ``α = k/(k − 1) × (1 − Σ_i C_ii / Σ_ij C_ij)``, i.e. ``k/(k − 1) × (1 − Σ var_i / (Σ var_i +
+  2 Σ_{i<j} cov_ij))`` — COINr's ``get_cronbach`` (``k² × mean off-diagonal / Σ C``). Two ways
+  with gaps (``alpha_method``):
+
+  - ``pairwise`` (default, COINr's ``use = "pairwise.complete.obs"``): each variance over the
+    units where that child is present, each covariance over the units where both children are
+    (its own means); an entry with fewer than 2 such units is left out of the sums, as COINr's
+    ``sum(..., na.rm = TRUE)`` does. ``min_pair_units`` / ``max_pair_units``: the fewest and
+    most units a pair of children used. Such a matrix need not be positive semi-definite, so
+    alpha may exceed 1.
+  - ``listwise``: the units with every child present only (then ``Σ_ij C_ij = var(Σ children)``).
+
+  ``n_units`` is the number of units with every child present in both. Undefined (null) with
+  fewer than 2 children, fewer than 2 units (listwise), or ``Σ C_ij = 0``.
 * **Correlations** (Pearson r with its two-sided p-value, scipy ``pearsonr``; Spearman ρ beside it)
   of every node's points with its parent's points — components with their pillar, pillars with
   the total — over all units of the level; ``significant`` when p < 0.05; ``negative`` when
@@ -90,19 +102,53 @@ class Coherence:
         return pl.DataFrame(lines, schema=["flag", "node_id", "detail"], orient="row")
 
 
-def cronbach_alpha(items: np.ndarray) -> float | None:
-    """Cronbach's alpha of a units × items matrix (complete rows only); None when undefined."""
+ALPHA_METHODS = ("pairwise", "listwise")
+
+
+def pair_units(items: np.ndarray) -> np.ndarray:
+    """Items × items: how many units have both items present (the diagonal: each item)."""
+    present = (~np.isnan(np.asarray(items, dtype=float))).astype(np.int64)
+    return present.T @ present
+
+
+def covariance_matrix(items: np.ndarray, use: str = "pairwise") -> np.ndarray:
+    """Sample (n − 1) covariance matrix of a units × items matrix, as R's ``stats::cov`` with
+    ``use = "pairwise.complete.obs"`` (each entry over the units where both items are present,
+    NaN with fewer than 2) or ``"complete.obs"`` (``listwise``: complete units only)."""
+    items = np.asarray(items, dtype=float)
+    if use not in ALPHA_METHODS:
+        raise ValueError(f"alpha method {use!r}: use one of {', '.join(ALPHA_METHODS)}")
+    if use == "listwise":
+        items = items[~np.isnan(items).any(axis=1)]
+    k = items.shape[1]
+    out = np.full((k, k), np.nan)
+    for i in range(k):
+        for j in range(i, k):
+            both = ~(np.isnan(items[:, i]) | np.isnan(items[:, j]))
+            if both.sum() >= 2:
+                a, b = items[both, i], items[both, j]
+                out[i, j] = out[j, i] = float(
+                    ((a - a.mean()) * (b - b.mean())).sum() / (both.sum() - 1)
+                )
+    return out
+
+
+def cronbach_alpha(items: np.ndarray, use: str = "pairwise") -> float | None:
+    """Cronbach's alpha of a units × items matrix (module docstring) from its ``pairwise`` or
+    ``listwise`` covariance matrix; None when undefined."""
     items = np.asarray(items, dtype=float)
     if items.ndim != 2:
         raise ValueError("items must be a units × items matrix")
-    items = items[~np.isnan(items).any(axis=1)]
-    n, k = items.shape
-    if k < 2 or n < 2:
+    k = items.shape[1]
+    if k < 2:
         return None
-    total_var = items.sum(axis=1).var(ddof=1)
-    if total_var == 0:
+    cov = covariance_matrix(items, use)
+    if np.isnan(cov).all():
         return None
-    return float(k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / total_var))
+    total = float(np.nansum(cov))
+    if total == 0:
+        return None
+    return float(k / (k - 1) * (1 - np.nansum(np.diag(cov)) / total))
 
 
 def skew_kurtosis(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -205,8 +251,12 @@ def coherence(
     spec: MethodSpec | None = None,
     winsorise_outliers: bool = False,
     winmax: int = WINMAX,
+    alpha_method: str = "pairwise",
 ) -> Coherence:
-    """All checks of the module docstring on ``inp`` scored by ``spec`` (default: nominal)."""
+    """All checks of the module docstring on ``inp`` scored by ``spec`` (default: nominal);
+    Cronbach's alpha ``pairwise`` (COINr's default) or ``listwise``."""
+    if alpha_method not in ALPHA_METHODS:
+        raise ValueError(f"alpha method {alpha_method!r}: use one of {', '.join(ALPHA_METHODS)}")
     spec = spec or inp.nominal
     framework = inp.framework
     scores = inp.score(spec)
@@ -220,6 +270,9 @@ def coherence(
         if children:
             matrix = np.column_stack([vectors[c] for c in children])
             complete = int((~np.isnan(matrix).any(axis=1)).sum())
+            counts = pair_units(matrix)[np.triu_indices(len(children), 1)]
+            if alpha_method == "listwise":
+                counts = np.full(counts.shape, complete)
             alpha_rows.append(
                 {
                     "node_id": node.id,
@@ -227,7 +280,10 @@ def coherence(
                     "node_level": node.type,
                     "n_children": len(children),
                     "n_units": complete,
-                    "alpha": cronbach_alpha(matrix),
+                    "alpha_method": alpha_method,
+                    "min_pair_units": int(counts.min()) if counts.size else None,
+                    "max_pair_units": int(counts.max()) if counts.size else None,
+                    "alpha": cronbach_alpha(matrix, alpha_method),
                 }
             )
             for a, b in itertools.combinations(children, 2):
@@ -328,6 +384,9 @@ ALPHA_SCHEMA = {
     "node_level": pl.String,
     "n_children": pl.Int32,
     "n_units": pl.Int32,
+    "alpha_method": pl.String,
+    "min_pair_units": pl.Int32,
+    "max_pair_units": pl.Int32,
     "alpha": pl.Float64,
 }
 CORR_SCHEMA = {

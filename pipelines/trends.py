@@ -7,7 +7,12 @@ node_level, points, max_points, ratio, rank``) — and the framework version of 
 snapshots of one framework, e.g. those a backfill wrote); from files (:func:`series_from_files`)
 each year of a panel is scored by the engine.
 
-* ``changes`` — for each unit and node (index and pillars by default), between each pair of
+**Nodes.** By default every aggregate node of the tree — the index, the groups (COINr's
+sub-indices, e.g. ASEM's ``Conn`` and ``Sust``), the pillars — and the views and composites
+(``DEFAULT_NODE_LEVELS``); ``nodes`` picks any nodes instead, components and indicators included
+(an id the series does not have is refused, naming the ones it has).
+
+* ``changes`` — for each unit and node, between each pair of
   consecutive years available: points, ratio and rank before and after; ``ratio_change``,
   ``points_change``, ``rank_change`` (previous rank − rank: **positive = moved up**);
   ``framework_changed`` when the framework version differs between the two years — the change
@@ -43,7 +48,7 @@ SERIES_COLUMNS = [
     "rank",
 ]
 VERSION_COLUMNS = ["year", "level", "framework_id", "framework_version", "framework_hash"]
-DEFAULT_NODE_LEVELS = ("index", "pillar", "view", "composite")
+DEFAULT_NODE_LEVELS = ("index", "group", "pillar", "view", "composite")
 
 
 @dataclass
@@ -79,9 +84,21 @@ def trends(
     successors: pl.DataFrame | None = None,
     lineage: pl.DataFrame | None = None,
     node_levels: tuple[str, ...] = DEFAULT_NODE_LEVELS,
+    nodes: list[str] | None = None,
 ) -> Trends:
-    """Changes, growth and warnings (module docstring)."""
-    data = _extended(series, successors).filter(pl.col("node_level").is_in(node_levels))
+    """Changes, growth and warnings (module docstring) of the nodes of ``node_levels``, or of
+    ``nodes`` when given."""
+    data = _extended(series, successors)
+    if nodes:
+        known = set(data["node_id"].unique().to_list())
+        unknown = [n for n in nodes if n not in known]
+        if unknown:
+            raise ValueError(
+                f"node {', '.join(unknown)} not in the series; nodes: {', '.join(sorted(known))}"
+            )
+        data = data.filter(pl.col("node_id").is_in(nodes))
+    else:
+        data = data.filter(pl.col("node_level").is_in(node_levels))
     versions = versions.select(VERSION_COLUMNS).unique(subset=["year", "level"], keep="last")
     change_frames, warnings = [], []
     for (level,), part in data.group_by(["level"], maintain_order=True):

@@ -8,7 +8,12 @@ Each *replication* draws three things:
 * the **weights** — every node's weight (its maximum points) times ``1 + ε``, ε uniform in
   ``[−noise, +noise]`` (COINr's ``get_noisy_weights``), then renormalised so that siblings keep
   their parent's maximum: ``max'(c) = max'(p) × Σ_s max(s) / max(p) × max(c)(1+ε_c) /
-  Σ_s max(s)(1+ε_s)``. The index keeps its scale.
+  Σ_s max(s)(1+ε_s)``. The index keeps its scale. By default **every node below the index**,
+  indicators included, gets noise; ``noise_levels`` restricts it to chosen levels — numbered as
+  COINr's iMeta ``Level``: 1 = indicators (the leaves), 1 + the highest child level above —
+  and/or named nodes, as COINr's ``noise_specs`` does (e.g. levels 2 and 3: pillars and
+  sub-indices vary, every indicator keeps its weight within its pillar). The noisy nodes are
+  recorded in ``params["noisy_nodes"]``.
 
 and yields every unit's total and its rank within its comparison group (descending, ties share
 the lowest rank, totals compared at 6 decimals, as the engine ranks).
@@ -46,9 +51,54 @@ from pipelines.analysis_input import (
     scenario_label,
     setting_label,
 )
+from pipelines.framework.coinr import _heights as coinr_levels
+from pipelines.framework.model import Framework
 from pipelines.scoring.methods import MISSING_RULES
 from pipelines.sensitivity import Design, saltelli_indices, sample_design
 from pipelines.uncertainty_model import FastModel, build_model
+
+
+def noisy_node_ids(framework: Framework, noise_levels: list[str] | None = None) -> list[str]:
+    """The nodes whose weight gets noise, in framework order: every node below the index when
+    ``noise_levels`` is empty, else the nodes of the levels given as whole numbers (COINr's
+    ``Level``: 1 = indicators) and the nodes given by id. A level outside 1 … top − 1, the
+    index itself or an unknown id is refused."""
+    below = [n.id for n in framework.nodes.values() if n.parent_id is not None]
+    if not noise_levels:
+        return below
+    level = coinr_levels(framework)
+    top = max(level.values())
+    chosen: set[str] = set()
+    for item in noise_levels:
+        text = str(item).strip()
+        if text.isdigit():
+            number = int(text)
+            if not 1 <= number < top:
+                raise ValueError(
+                    f"noise level {number}: levels with weights are 1 (indicators) to {top - 1}; "
+                    f"{top} is the index"
+                )
+            chosen.update(n for n in below if level[n] == number)
+        elif text in framework.nodes and framework.nodes[text].parent_id is None:
+            raise ValueError(f"noise node {text}: the index has no weight to vary")
+        elif text in framework.nodes:
+            chosen.add(text)
+        else:
+            raise ValueError(
+                f"noise level or node {text!r}: neither a level 1–{top - 1} nor a node of "
+                f"framework {framework.id}"
+            )
+    return [n for n in below if n in chosen]
+
+
+def _set_noisy(model: FastModel, noisy: list[str]) -> None:
+    """Let only ``noisy`` (node ids, below the root) take weight multipliers."""
+    position = {node_id: i for i, node_id in enumerate(model.node_ids)}
+    if len(set(noisy)) != len(noisy) or any(
+        n not in position or model.parent[position[n]] < 0 for n in noisy
+    ):
+        raise ValueError("the framework's nodes differ from those of the run being replayed")
+    model.noisy = np.array([position[n] for n in noisy], dtype=np.int64)
 
 
 def evaluate(model: FastModel, design: Design) -> tuple[np.ndarray, np.ndarray]:
@@ -127,12 +177,17 @@ def run_uncertainty(
     noise: float = 0.2,
     seed: int = 2534,
     sensitivity: bool = True,
+    noise_levels: list[str] | None = None,
 ) -> UncertaintyResult:
-    """The Monte Carlo (module docstring): rank statistics per unit and sensitivity indices."""
+    """The Monte Carlo (module docstring): rank statistics per unit and sensitivity indices;
+    weight noise on the nodes of ``noise_levels`` (levels and/or node ids; default: every node
+    below the index)."""
     check_missing_rules(missing_rules)
+    noisy_nodes = noisy_node_ids(inp.framework, noise_levels)
     started = time.perf_counter()
     settings = inp.resolve_settings(settings)
     model = build_model(inp, settings, missing_rules)
+    _set_noisy(model, noisy_nodes)
     built = time.perf_counter()
     design = sample_design(
         settings, missing_rules, len(model.noisy), noise, replications, seed, sensitivity
@@ -153,11 +208,19 @@ def run_uncertainty(
         "factors": list(design.factors),
         "n_base": design.n_base,
         "nominal": scenario_label(inp.nominal),
+        "noise_levels": [str(x).strip() for x in noise_levels] if noise_levels else None,
         "noisy_nodes": [model.node_ids[i] for i in model.noisy],
         "estimator": "Saltelli 2010 (first order), Jansen 1999 (total); y = mean |rank − nominal|",
         "percentiles": "linear interpolation (R type 7)",
     }
-    run_id = run_id_of(inp, {k: v for k, v in params.items() if k != "noisy_nodes"})
+    run_id = run_id_of(
+        inp,
+        {
+            k: v
+            for k, v in params.items()
+            if k != "noisy_nodes" and not (k == "noise_levels" and v is None)
+        },
+    )
     units = _unit_stats(model, ranks, nominal_vec, inp.names)
     shift = np.mean(np.abs(ranks - nominal_vec[:, None]), axis=0)  # per replication
     targets = ["mean_abs_rank_shift", *model.unit_ids]
@@ -236,13 +299,14 @@ def _unit_stats(
 
 def replay(inp: AnalysisInput, replication: dict) -> pl.DataFrame:
     """Recompute one replication from its saved parameters alone — the setting, the missing
-    rule, the weight multipliers of ``noisy_nodes`` — with the engine's leaf points for that
-    combination: ``unit_id, points, rank``."""
+    rule, the weight multipliers of ``noisy_nodes`` (every other node keeps its weight) — with
+    the engine's leaf points for that combination: ``unit_id, points, rank``."""
     setting, missing = replication["setting"], replication["missing"]
     model = build_model(inp, (setting,), (missing,))
-    noisy = [model.node_ids[i] for i in model.noisy]
-    if list(replication["noisy_nodes"]) != noisy:
-        raise ValueError("the framework's nodes differ from those of the run being replayed")
+    noisy = list(replication["noisy_nodes"])
+    if len(noisy) != len(replication["weight_multipliers"]):
+        raise ValueError("the replication has not one weight multiplier per noisy node")
+    _set_noisy(model, noisy)
     multipliers = np.array([replication["weight_multipliers"]], dtype=float)
     rel = model.relative_max(multipliers)
     totals = model.totals((setting, missing), rel)

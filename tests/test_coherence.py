@@ -26,9 +26,9 @@ def test_cronbach_alpha_undefined_cases_are_none():
     assert cronbach_alpha(np.array([[1.0], [2.0], [3.0]])) is None  # one item
     assert cronbach_alpha(np.array([[1.0, 2.0]])) is None  # one unit
     assert cronbach_alpha(np.array([[1.0, -1.0], [2.0, -2.0]])) is None  # constant sum
-    # a unit with a missing item is left out
+    # listwise: a unit with a missing item is left out
     with_gap = np.array([[1, 2, 3], [2, 3, 3], [3, 3, 4], [4, 5, 5], [9, np.nan, 1]])
-    assert cronbach_alpha(with_gap) == pytest.approx(27 / 28)
+    assert cronbach_alpha(with_gap, "listwise") == pytest.approx(27 / 28)
 
 
 def test_skew_and_excess_kurtosis_are_coinrs_by_hand():
