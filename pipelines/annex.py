@@ -24,7 +24,7 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.labels import METHOD_NAMES
+from pipelines.labels import METHOD_NAMES, vn_time
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
 
 DETAIL_SHEET = "Chi tiết chỉ số thành phần"
@@ -261,10 +261,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
 
 
 def _as_of(data: YearData) -> str:
-    from pipelines.report.html import vn_date
-
     moment = data.provenance.data_as_of
-    return vn_date(moment) if moment else "không xác định"
+    return vn_time(moment) if moment else "không xác định"
 
 
 def _detail_sheet(book, fmt, data: YearData, number: int) -> None:

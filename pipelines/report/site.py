@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
 from pipelines.report import charts
 from pipelines.report.data import (
     LEVEL_UNITS,
@@ -39,7 +39,7 @@ from pipelines.report.data import (
     spearman,
     split_strengths,
 )
-from pipelines.report.html import vn_date, write_assets, write_page
+from pipelines.report.html import write_assets, write_page
 from pipelines.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
@@ -90,7 +90,7 @@ def _footer(data: YearData) -> list[str]:
         )
     p = data.provenance
     lines.append(
-        f"Dữ liệu tính đến: {vn_date(p.data_as_of)} (lượt nộp cuối cùng được tiếp nhận: "
+        f"Dữ liệu tính đến: {vn_time(p.data_as_of)} (lượt nộp cuối cùng được tiếp nhận: "
         f"{p.last_file or '–'})."
     )
     return lines
