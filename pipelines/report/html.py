@@ -3,7 +3,6 @@ number filters, figure embedding, and writing NFC-normalised UTF-8 files."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import shutil

@@ -15,7 +15,9 @@ Layout (all links relative, plotly.js bundled once in ``<out>/assets``; no netwo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,20 @@ PARAM_VALUES = {
     ("comparison_group", "level"): "toàn bộ đơn vị cùng cấp",
     ("comparison_group", "parent"): "theo đơn vị cấp trên (xã xếp hạng trong huyện)",
 }
+
+
+SOURCE_NAMES = {"decision": "Quyết định", "date": "Ngày ban hành", "document": "Văn bản"}
+
+
+def _source_rows(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """The framework's ``source`` block as (Vietnamese label, value), dates as dd/mm/yyyy."""
+    rows = []
+    for key, value in source.items():
+        shown = str(value)
+        if key == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown):
+            shown = vn_time(dt.date.fromisoformat(shown))
+        rows.append((SOURCE_NAMES.get(key, key), shown))
+    return rows
 
 
 @dataclass
@@ -177,6 +193,7 @@ def _level_summary(data: YearData, level: LevelData) -> dict[str, Any]:
         "mean_ratio": float(totals["ratio"].mean()),
         "previous_mean": float(previous["points"].mean()) if previous.height else None,
         "classes": _class_counts(level, totals),
+        "classified": level.framework.classified,
         "n_missing_units": int((totals["n_missing"] > 0).sum()),
         "snapshot_id": level.snapshot["snapshot_id"],
     }
@@ -238,14 +255,18 @@ def write_year_index(site: Site, data: YearData) -> Path:
         ],
         schema={"label": pl.String, "class": pl.String, "n": pl.Int64},
     )
+    classified = [lv.label for lv in data.levels if lv.framework.classified]
     bands = []
     for level in data.levels:
         for band in level.framework.bands:
             if band.label not in [b for b, _ in bands]:
                 bands.append((band.label, band.colour))
-    figures["xep-loai"] = charts.class_distribution(
-        class_rows, bands, f"Số đơn vị theo xếp loại năm {data.year}"
-    )
+    if any(level.framework.classified for level in data.levels):
+        figures["xep-loai"] = charts.class_distribution(
+            class_rows.filter(pl.col("label").is_in(classified)),
+            bands,
+            f"Số đơn vị theo xếp loại năm {data.year}",
+        )
     figures["xu-huong"] = charts.level_trends(
         _level_trend_rows(data.history, [lv.level for lv in data.levels]),
         "Chỉ số DTI trung bình theo cấp qua các năm (vạch: thấp nhất – cao nhất)",
@@ -598,6 +619,7 @@ def write_method_page(site: Site, data: YearData) -> Path:
             {
                 "level": level,
                 "fw": fw,
+                "source": _source_rows(fw.source),
                 "snap": level.snapshot,
                 "params": _params_rows(level.params),
                 "n_components": comps.height,
@@ -649,6 +671,8 @@ def write_site_index(
                 {
                     "label": LEVEL_NAMES.get(level, level),
                     "n": lp.height,
+                    "scale": float(lp["max_points"].max()),
+                    "mean_points": float(lp["points"].mean()),
                     "mean": float(lp["ratio"].mean()),
                     "best": best,
                 }
