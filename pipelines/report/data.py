@@ -70,6 +70,7 @@ class FrameworkInfo:
     hash_matches: bool = True  # the framework file still has the snapshot's content hash
     reading: str | None = None  # total_only | total_and_pillars (from params_json if recorded)
     public_notes: list[str] = field(default_factory=list)  # Vietnamese, for the method page
+    bands_document: str | None = None  # the text that sets the bands (classification.document)
 
     @property
     def classified(self) -> bool:
@@ -223,6 +224,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
     bands: list[Band] = []
     bands_id = bands_source = bands_note = None
     public_notes: list[str] = []
+    bands_document = None
     pillar_minimum = hash_matches = False
     origin = Path(info["origin"])
     status = f"không đọc được tệp bộ chỉ số {origin.name}: chỉ hiển thị nhãn xếp loại đã lưu"
@@ -245,9 +247,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
                 for i, b in enumerate(c.bands)
             ]
             bands_id, bands_source, pillar_minimum = c.id, c.source, c.pillar_minimum
-            bands_note = ((document["framework"] or {}).get("classification") or {}).get(
-                "public_note"
-            )
+            block = (document["framework"] or {}).get("classification") or {}
+            bands_note, bands_document = block.get("public_note"), block.get("document")
             status = (
                 f"ngưỡng đọc từ {origin.name}, trùng mã băm với snapshot"
                 if hash_matches
@@ -273,6 +274,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
         bands_status=status,
         hash_matches=hash_matches,
         public_notes=[nfc(n) for n in public_notes],
+        bands_document=nfc(bands_document) if bands_document else None,
     )
 
 
