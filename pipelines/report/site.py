@@ -61,6 +61,13 @@ PARAM_VALUES = {
 }
 
 
+# Where a unit's flags come from (units.flags_source), as the method page says it.
+SOURCE_VALUES = {
+    "assumed": "giả định",
+    "decision": "quyết định",
+    "real": "danh mục đơn vị",
+    "generated": "dữ liệu mô phỏng",
+}
 SOURCE_NAMES = {"decision": "Quyết định", "date": "Ngày ban hành", "document": "Văn bản"}
 
 
@@ -611,7 +618,7 @@ def write_method_page(site: Site, data: YearData) -> Path:
                     )
                     if on
                 ),
-                "source": r["flags_source"],
+                "source": SOURCE_VALUES.get(r["flags_source"], r["flags_source"]),
             }
             for r in level.flagged_units.to_dicts()
         ]
