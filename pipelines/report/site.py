@@ -52,12 +52,30 @@ PARAM_LABELS = {
     "ties": "Đồng hạng",
     "preset": "Bộ cấu hình (preset)",
     "comparison_group": "Nhóm so sánh",
+    "classification_reading": "Cách đọc ngưỡng xếp loại",
+    "clip": "Giới hạn điểm trong khoảng 0 – điểm tối đa",
+    "lineage": "Tệp kế thừa đơn vị (chia tách, sáp nhập)",
+    "minmax_bounds": "Cận của chuẩn hóa Min-Max",
+    "reference_year": "Năm tham chiếu",
+    "rules": "Quy tắc đặc thù",
+    "zscore_mode": "Cách quy đổi Z-Score ra điểm",
+    "zscore_rescale": "Công thức quy đổi Z-Score",
 }
 PARAM_VALUES = {
     ("missing", "zero"): "không có số liệu → 0 điểm",
     ("ties", "min"): "đồng điểm thì cùng hạng thấp nhất (1, 2, 2, 4)",
     ("comparison_group", "level"): "toàn bộ đơn vị cùng cấp",
     ("comparison_group", "parent"): "theo đơn vị cấp trên (xã xếp hạng trong huyện)",
+    ("classification_reading", "None"): "không xếp loại",
+    ("classification_reading", "total_only"): "chỉ xét tổng điểm",
+    ("classification_reading", "total_and_pillars"): "xét tổng điểm và từng chỉ số chính",
+    ("clip", "True"): "có",
+    ("clip", "False"): "không",
+    ("lineage", "None"): "không có",
+    ("reference_year", "None"): "không có (mỗi năm chuẩn hóa riêng)",
+    ("minmax_bounds", "observed"): "giá trị nhỏ nhất và lớn nhất trong nhóm so sánh",
+    ("minmax_bounds", "goalposts"): "cận cố định của bộ chỉ số",
+    ("zscore_mode", "cdf"): "Φ(z) × điểm tối đa",
 }
 
 
