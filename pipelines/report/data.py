@@ -410,6 +410,12 @@ RULE_NAMES = {
     "sonla.special_units_max": "Đơn vị đặc thù: tiêu chí không liên quan chức năng → điểm tối đa",
     "sonla.subordinate_best": "Không có đơn vị trực thuộc → điểm cao nhất của nhóm",
     "sonla.dvctt_proportional": "Không có DVCTT → điểm theo tỷ lệ các chỉ số không phải DVCTT",
+    "points.ratio": "Thang điểm: tỷ lệ so với mục tiêu",
+    "points.steps": "Thang điểm: theo bậc",
+    "points.yesno": "Thang điểm: có/không",
+    "points.categorical": "Thang điểm: theo loại",
+    "points.relative_best": "Thang điểm: so với đơn vị tốt nhất",
+    "points.direct": "Thang điểm: điểm nhập trực tiếp",
 }
 _RULE_FAMILY = re.compile(r"^\s*([A-Za-z_]+\.[A-Za-z_]+)")
 

@@ -577,7 +577,7 @@ def _rules(level: LevelData) -> list[dict[str, Any]]:
             part = part.sort("n_leaves", "unit_id", descending=[True, False])
             rules.append(
                 {
-                    "rule": f"{RULE_NAMES.get(rule, rule)} ({rule})",
+                    "rule": f"{RULE_NAMES.get(rule, 'Quy tắc khác')} ({rule})",
                     "count": part.height,
                     "who": [
                         f"{names.get(r['unit_id'], r['unit_id'])} ({r['n_leaves']} chỉ số)"
