@@ -217,8 +217,9 @@ def make_offline(gx_dir: Path, docs_home: Path) -> None:
         html = _LOCAL_RESOURCE.sub(_keep_if_present(page.parent), html)
         back = os.path.relpath(docs_home / "index.html", page.parent).replace(os.sep, "/")
         banner = (
-            '<div class="dti-offline">Trang Data Docs do Great Expectations tạo; đã bỏ các tệp '
-            "CSS/JavaScript tải từ CDN để xem được khi không có mạng. "
+            '<div class="dti-offline">Trang Data Docs do Great Expectations tạo, bằng tiếng Anh; '
+            "đã bỏ các tệp CSS/JavaScript, hình ảnh và liên kết tới trang ngoài để xem được khi "
+            "không có mạng. Cùng kết quả, bằng tiếng Việt: "
             f'<a href="{back}">← Kết quả kiểm tra dữ liệu của báo cáo</a></div>'
         )
         html = html.replace("</head>", _report_style(page.parent, docs_home) + "</head>", 1)
