@@ -330,6 +330,14 @@ def framework_check(path: Path) -> None:
         + ", ".join(f"{v} {k}s" for k, v in counts.items() if v)
         + f", {len(loaded.leaves())} leaves, {assumed} nodes marked assumed"
     )
+    components = loaded.of_type("component")
+    from_decision = sum(c.source == "decision" for c in components)
+    declared = loaded.declared.get("components")
+    console.print(
+        f"{loaded.id}: components from the decision {from_decision}, "
+        f"assumed {len(components) - from_decision}"
+        + (f" (the decision declares {declared})" if declared is not None else "")
+    )
     for finding in loaded.findings:
         console.print(f"[yellow]declared ≠ listed:[/] {finding}")
 
