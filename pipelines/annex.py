@@ -2,17 +2,19 @@
 
 One sheet per level, laid out as the annex of a Vietnamese decision ("Phụ lục I … (Kèm theo
 Quyết định số …/QĐ-UBND …)"): title rows, a header with merged cells and numbered columns, then
-rank, unit, pillar points, total, DTI value and class. Levels ranked as one group (departments,
+rank, unit, pillar points, total, DTI value and, where the framework sets classes, the class.
+Levels ranked as one group (departments,
 districts) are one table; communes, ranked within their district, are one table with a Roman
 numbered section per district, the way provincial annexes group sub-lists, so the whole level
 prints and is signed as one table instead of fifteen small sheets. A last sheet, "Chi tiết chỉ số
 thành phần", gives every unit's points on every component.
 
-Every number is the snapshot's value itself (never a re-summed or rounded figure), stored to the
-last bit: xlsxwriter writes 16 significant digits, which loses the last digit of about a third
-of the totals, so the sheets write Python's shortest round-trip form instead (``_ExactNumbers``).
-Cells are formatted with 2 decimals (points) and 4 (DTI value), which Excel shows in the reader's
-locale (1.234,56 in Vietnamese).
+Every number is the snapshot's value (never a re-summed figure) rounded to the precision shown:
+2 decimals for points, 4 for the DTI value, so that what a reader copies is what they see. Cells
+are formatted with the same decimals, which Excel shows in the reader's locale (1.234,56 in
+Vietnamese); a note under each table says that rounded parts may not add up to the rounded total.
+The sheets write Python's shortest round-trip form of each number (``_ExactNumbers``), so the
+cell holds exactly the rounded double.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.labels import METHOD_NAMES
+from pipelines.labels import METHOD_NAMES, vn_time
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
 from pipelines.safe_text import write_text_cell
 
@@ -64,6 +66,8 @@ ROMAN = [
 ]
 POINTS = "#,##0.00"
 RATIO = "0.0000"
+POINT_DECIMALS = 2  # the decimals POINTS shows
+RATIO_DECIMALS = 4  # the decimals RATIO shows
 HEADER_FIRST = "Xếp hạng"  # first header cell of every level table (tests find tables by it)
 CODE_HEADER = "Mã đơn vị"
 
@@ -77,6 +81,17 @@ class _ExactNumbers(Worksheet):
         attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in (attributes or []))
         text = repr(number) if isinstance(number, float) else str(number)
         self.fh.write(f"<c{attr}><v>{text}</v></c>")
+
+
+ROUNDING_NOTE = (
+    "Điểm được làm tròn đến 2 chữ số thập phân, chỉ số DTI đến 4 chữ số thập phân; mỗi số "
+    "được làm tròn riêng nên tổng các phần có thể không bằng đúng tổng điểm."
+)
+
+
+def _points(value: float) -> float:
+    """Points at the precision the cell shows."""
+    return round(value, POINT_DECIMALS)
 
 
 def roman(n: int) -> str:
@@ -135,7 +150,7 @@ def _title_rows(sheet, fmt, data: YearData, number: int, title: str, width: int)
             0,
             row,
             last,
-            "DỮ LIỆU MÔ PHỎNG (SYNTHETIC DEMO DATA) – không phải kết quả thật",
+            "DỮ LIỆU MÔ PHỎNG – không phải kết quả thật",
             fmt["warning"],
         )
         row += 1
@@ -155,8 +170,11 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
     )
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)
-    # columns: rank | unit | pillars… | total | DTI value | class | unit code
-    c_total, c_ratio, c_class, c_code = 2 + n_p, 3 + n_p, 4 + n_p, 5 + n_p
+    classified = level.framework.classified
+    # columns: rank | unit | pillars… | total | DTI value | class (if any) | unit code
+    c_total, c_ratio = 2 + n_p, 3 + n_p
+    c_class = 4 + n_p if classified else None
+    c_code = 5 + n_p if classified else 4 + n_p
     width = c_code + 1
     row = _title_rows(sheet, fmt, data, number, _level_title(level, data.year), width)
     snap = level.snapshot
@@ -188,7 +206,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
         fmt["header"],
     )
     sheet.merge_range(top, c_ratio, top + 1, c_ratio, "Chỉ số DTI", fmt["header"])
-    sheet.merge_range(top, c_class, top + 1, c_class, "Xếp loại", fmt["header"])
+    if c_class is not None:
+        sheet.merge_range(top, c_class, top + 1, c_class, "Xếp loại", fmt["header"])
     sheet.merge_range(top, c_code, top + 1, c_code, CODE_HEADER, fmt["header"])
     sheet.set_row(top + 1, 64)
     for col in range(width):
@@ -219,16 +238,18 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
                 if value is None:
                     sheet.write_blank(row, 2 + i, None, fmt["points"])
                 else:
-                    sheet.write_number(row, 2 + i, value, fmt["points"])
-            sheet.write_number(row, c_total, unit["points"], fmt["points_bold"])
-            sheet.write_number(row, c_ratio, unit["ratio"], fmt["ratio"])
-            sheet.write_string(row, c_class, unit["class_label"] or "", fmt["center"])
+                    sheet.write_number(row, 2 + i, _points(value), fmt["points"])
+            sheet.write_number(row, c_total, _points(unit["points"]), fmt["points_bold"])
+            sheet.write_number(row, c_ratio, round(unit["ratio"], RATIO_DECIMALS), fmt["ratio"])
+            if c_class is not None:
+                sheet.write_string(row, c_class, unit["class_label"] or "", fmt["center"])
             write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
             row += 1
     row += 1
     notes = [
         f"Xếp hạng trong nhóm so sánh; đồng điểm thì cùng hạng. Thang điểm {scale:,.0f}; "
         "chỉ số DTI = tổng điểm ÷ điểm tối đa.".replace(",", "."),
+        ROUNDING_NOTE,
         f"Số liệu tính đến: {_as_of(data)}.",
     ]
     if multi:
@@ -237,11 +258,10 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
             "Cấp xã được đánh giá, xếp hạng trong phạm vi từng huyện (mỗi mục I, II, … "
             "là một nhóm so sánh).",
         )
-    if level.framework.bands_source == "assumed":
-        notes.append(
-            "Ngưỡng xếp loại là giả định (source: assumed): "
-            + (level.framework.bands_note or "quyết định không quy định xếp loại.")
-        )
+    if not classified:
+        notes.append("Quyết định không quy định xếp loại: các đơn vị chỉ được xếp hạng.")
+    elif level.framework.bands_source == "assumed":
+        notes.append("Ngưỡng xếp loại là giả định: không có trong văn bản quyết định.")
     for note in notes:
         sheet.merge_range(row, 0, row, width - 1, "Ghi chú: " + note, fmt["note"])
         row += 1
@@ -251,7 +271,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
     sheet.set_column(2, 1 + n_p, 13)
     sheet.set_column(c_total, c_total, 13)
     sheet.set_column(c_ratio, c_ratio, 10)
-    sheet.set_column(c_class, c_class, 12)
+    if c_class is not None:
+        sheet.set_column(c_class, c_class, 12)
     sheet.set_column(c_code, c_code, 13)
     sheet.freeze_panes(top + 3, 2)
     sheet.repeat_rows(top, top + 2)
@@ -262,10 +283,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
 
 
 def _as_of(data: YearData) -> str:
-    from pipelines.report.html import vn_date
-
     moment = data.provenance.data_as_of
-    return vn_date(moment) if moment else "không xác định"
+    return vn_time(moment) if moment else "không xác định"
 
 
 def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
@@ -339,15 +358,17 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
                 if value is None:
                     sheet.write_blank(row, 3 + i, None, fmt["points"])
                 else:
-                    sheet.write_number(row, 3 + i, value, fmt["points"])
-            sheet.write_number(row, c_total, unit["points"], fmt["points_bold"])
+                    sheet.write_number(row, 3 + i, _points(value), fmt["points"])
+            sheet.write_number(row, c_total, _points(unit["points"]), fmt["points_bold"])
             write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
             row += 1
         row += 1
+        sheet.merge_range(row, 0, row, min(c_code, 12), "Ghi chú: " + ROUNDING_NOTE, fmt["note"])
+        row += 2
         sheet.write(row, 1, "Danh mục chỉ số thành phần", fmt["annex"])
         row += 1
         for c in ordered:
-            assumed = " (giả định – source: assumed)" if c["source"] == "assumed" else ""
+            assumed = " (giả định)" if c["source"] == "assumed" else ""
             write_text_cell(sheet, row, 0, c["node_id"], fmt["code"])
             sheet.merge_range(
                 row,
@@ -380,7 +401,7 @@ def write_annex(data: YearData, path: Path) -> Path:
             "author": "dti",
             "company": data.preset_name,
             "created": created,
-            "comments": "snapshots: " + ", ".join(data.snapshot_ids),
+            "comments": "Snapshot: " + ", ".join(data.snapshot_ids),
         }
     )
     fmt = _formats(book)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.labels import LEVEL_NAMES
+from pipelines.labels import LEVEL_NAMES, vn_time
 from pipelines.rows import Row, rows_by
 from pipelines.safe_text import escape_markup
 from pipelines.warehouse import query_text
@@ -312,7 +312,7 @@ def _render(data: _Inputs) -> str:
         "|---|---|",
         f"| Tệp | `{_cell(sub['file_name'])}` |",
         f"| Mã tiếp nhận | `{sub['submission_id']}` |",
-        f"| Nhận lúc (UTC) | {_when(sub.get('received_at'))} (thứ tự nhận {sub['received_seq']}) |",
+        f"| Nhận lúc | {_when(sub.get('received_at'))} (thứ tự nhận {sub['received_seq']}) |",
     ]
     evaluation = sub.get("evaluation") or 1
     if evaluation > 1:
@@ -484,7 +484,7 @@ def _where(sheet: str | None, row: int, column: str) -> str:
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "–"
+    return vn_time(value, seconds=True)
 
 
 def _unit_label(con: duckdb.DuckDBPyConnection, unit_id: str) -> str:

@@ -23,7 +23,7 @@ EXPECTED = """\
 |---|---|
 | Tệp | `DTI_2024_S-A.xlsx` |
 | Mã tiếp nhận | `{sha}` |
-| Nhận lúc (UTC) | 2024-03-05 08:00:00 (thứ tự nhận 1) |
+| Nhận lúc | 05/03/2024 15:00:00 (giờ Việt Nam, UTC+7) (thứ tự nhận 1) |
 | Loại | Tự đánh giá |
 | Đơn vị | S-A – Sở Thử A |
 | Cấp | Cấp sở (sở, ban, ngành) |

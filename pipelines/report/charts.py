@@ -60,7 +60,8 @@ def class_colours(totals: pl.DataFrame, framework: FrameworkInfo) -> list[str]:
 
 
 def bar_totals(totals: pl.DataFrame, framework: FrameworkInfo, title: str) -> Figure:
-    """Horizontal bars of the total points, best at the top, coloured by class."""
+    """Horizontal bars of the total points, best at the top, coloured by class (grey when the
+    framework sets no classes)."""
     rows = totals.sort("points", "unit_name", descending=[False, True])
     labels = [label or UNCLASSIFIED_LABEL for label in rows["class_label"]]
     scale = framework.scale
@@ -83,7 +84,8 @@ def bar_totals(totals: pl.DataFrame, framework: FrameworkInfo, title: str) -> Fi
                 "hovertemplate": "<b>%{y}</b><br>Tổng điểm: %{x:,.2f}/"
                 + f"{scale:,.0f}".replace(",", ".")
                 + "<br>Chỉ số: %{customdata[2]:,.4f}<br>Hạng: %{customdata[0]}"
-                "<br>Xếp loại: %{customdata[1]}<extra></extra>",
+                + ("<br>Xếp loại: %{customdata[1]}" if framework.classified else "")
+                + "<extra></extra>",
                 "name": "Tổng điểm",
             }
         ],

@@ -59,16 +59,24 @@ class FrameworkInfo:
     scale: float
     source: dict[str, Any]
     findings: list[str]
-    notes: list[str]
+    notes: list[str]  # the framework's developer notes (English): never shown to the public
     origin: str
     bands: list[Band]
     bands_id: str | None
     bands_source: str | None  # decision | assumed | None (no classification known)
-    bands_note: str | None
+    bands_note: str | None  # the classification's public_note (Vietnamese)
     pillar_minimum: bool
     bands_status: str  # how the bands were found (Vietnamese sentence)
     hash_matches: bool = True  # the framework file still has the snapshot's content hash
     reading: str | None = None  # total_only | total_and_pillars (from params_json if recorded)
+    public_notes: list[str] = field(default_factory=list)  # Vietnamese, for the method page
+    bands_document: str | None = None  # the text that sets the bands (classification.document)
+
+    @property
+    def classified(self) -> bool:
+        """Whether units of this framework get a class (bands known or class labels stored);
+        without one the published documents show ranks only."""
+        return bool(self.bands)
 
     def colour_of(self, label: str | None) -> str:
         for band in self.bands:
@@ -175,6 +183,34 @@ def latest_snapshot(
     return frame.row(0, named=True) if frame.height else None
 
 
+COUNT_NAMES = {
+    "groups": "nhóm chỉ số",
+    "pillars": "chỉ số chính",
+    "components": "chỉ số thành phần",
+    "criteria": "tiêu chí",
+}
+_DECLARED_TOTAL = re.compile(r"declared (\w+) = (\d+), listed = (\d+)$")
+_DECLARED_NODE = re.compile(r"\((?P<node>[^()]+)\): declared components = (\d+), listed = (\d+)$")
+
+
+def finding_text(finding: str) -> str:
+    """A framework loader's count finding (English, for developers) said in Vietnamese for the
+    method page: what the decision declares against what the framework lists."""
+    found = _DECLARED_NODE.search(finding)
+    if found:
+        node, declared, listed = found.groups()
+        return (
+            f"Chỉ số {node}: quyết định nêu {declared} chỉ số thành phần, "
+            f"danh mục liệt kê {listed}."
+        )
+    found = _DECLARED_TOTAL.search(finding)
+    if found:
+        kind, declared, listed = found.groups()
+        noun = COUNT_NAMES.get(kind, kind)
+        return f"Quyết định nêu {declared} {noun}, danh mục liệt kê {listed}."
+    return "Số lượng chỉ số nêu trong quyết định không khớp với danh mục."
+
+
 def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> FrameworkInfo:
     """The framework version a snapshot used; its classification bands are read from the
     framework file named in ``framework_versions.origin`` only when that file still has the
@@ -187,6 +223,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
     info = row.row(0, named=True)
     bands: list[Band] = []
     bands_id = bands_source = bands_note = None
+    public_notes: list[str] = []
+    bands_document = None
     pillar_minimum = hash_matches = False
     origin = Path(info["origin"])
     status = f"không đọc được tệp bộ chỉ số {origin.name}: chỉ hiển thị nhãn xếp loại đã lưu"
@@ -200,6 +238,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
         except Exception as exc:  # a framework file under concurrent edit must not stop a report
             framework, status = None, f"tệp bộ chỉ số {origin.name} lỗi ({exc}); nhãn đã lưu"
         hash_matches = framework is not None and framework.content_hash() == framework_hash
+        if framework is not None:
+            public_notes = [str(n) for n in document["framework"].get("public_notes") or []]
         if framework is not None and framework.classification is not None:
             c = framework.classification
             bands = [
@@ -207,7 +247,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
                 for i, b in enumerate(c.bands)
             ]
             bands_id, bands_source, pillar_minimum = c.id, c.source, c.pillar_minimum
-            bands_note = ((document["framework"] or {}).get("classification") or {}).get("note")
+            block = (document["framework"] or {}).get("classification") or {}
+            bands_note, bands_document = block.get("public_note"), block.get("document")
             status = (
                 f"ngưỡng đọc từ {origin.name}, trùng mã băm với snapshot"
                 if hash_matches
@@ -222,7 +263,7 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
         framework_hash=framework_hash,
         scale=float(info["scale"]),
         source=json.loads(info["source_json"]),
-        findings=[nfc(f) for f in json.loads(info["findings_json"])],
+        findings=[finding_text(nfc(f)) for f in json.loads(info["findings_json"])],
         notes=[nfc(n) for n in json.loads(info["notes_json"])],
         origin=info["origin"],
         bands=bands,
@@ -232,6 +273,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
         pillar_minimum=pillar_minimum,
         bands_status=status,
         hash_matches=hash_matches,
+        public_notes=[nfc(n) for n in public_notes],
+        bands_document=nfc(bands_document) if bands_document else None,
     )
 
 
@@ -367,6 +410,12 @@ RULE_NAMES = {
     "sonla.special_units_max": "Đơn vị đặc thù: tiêu chí không liên quan chức năng → điểm tối đa",
     "sonla.subordinate_best": "Không có đơn vị trực thuộc → điểm cao nhất của nhóm",
     "sonla.dvctt_proportional": "Không có DVCTT → điểm theo tỷ lệ các chỉ số không phải DVCTT",
+    "points.ratio": "Thang điểm: tỷ lệ so với mục tiêu",
+    "points.steps": "Thang điểm: theo bậc",
+    "points.yesno": "Thang điểm: có/không",
+    "points.categorical": "Thang điểm: theo loại",
+    "points.relative_best": "Thang điểm: so với đơn vị tốt nhất",
+    "points.direct": "Thang điểm: điểm nhập trực tiếp",
 }
 _RULE_FAMILY = re.compile(r"^\s*([A-Za-z_]+\.[A-Za-z_]+)")
 

@@ -9,8 +9,11 @@ is validated a second time.
 GX's page templates load Bootstrap, jQuery, Font Awesome and Vega from CDNs, and its index page is
 drawn entirely by JavaScript from those CDNs. Offline that gives failed requests and script errors,
 so the built pages are post-processed: external ``<link>``/``<script>``/``<img>`` and inline
-scripts are removed (the content of validation and suite pages is static HTML and stays), a
-small local stylesheet is added, and GX's JavaScript index is replaced by a static list.
+scripts are removed (the content of validation and suite pages is static HTML and stays), as are
+GX's newsletter footer ("Subscribe"), links to other sites (their text stays) and background
+images from remote hosts (its logo), in the pages and in GX's stylesheets. The pages then load
+the report's own stylesheet and a few local rules, and GX's JavaScript index is replaced by a
+static list: the folder works offline and loads nothing from outside.
 """
 
 from __future__ import annotations
@@ -30,17 +33,19 @@ SITE_NAME = "dti"
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", re.I)
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>\s*", re.I | re.S)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=\"https?://[^\"]*\"[^>]*>", re.I)
+_FOOTER = re.compile(r"<footer\b.*?</footer>\s*", re.I | re.S)
+_EXTERNAL_ANCHOR = re.compile(r"<a\b[^>]*href=\"https?://[^\"]*\"[^>]*>(.*?)</a>", re.I | re.S)
+_REMOTE_URL = re.compile(r"url\(\s*['\"]?(?:https?:)?//[^)]*\)", re.I)
 _LOCAL_RESOURCE = re.compile(
     r"<(?:link|img)\b[^>]*(?:href|src)=\"(?!https?:|data:|#)([^\"]+)\"[^>]*>", re.I
 )
 _OFFLINE_STYLE = """<style>
-body { font-family: "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif;
-       margin: 0 1rem; }
+body { margin: 0 1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0; }
 td, th { border: 1px solid #d9dee5; padding: 0.25rem 0.5rem; vertical-align: top; }
-.dti-offline { background: #e8edf3; border-left: 4px solid #0d47a1; padding: 0.5rem 0.9rem;
-               margin: 0.5rem 0 1rem; }
-.modal, .ge-walkthrough-modal, nav.navbar button { display: none; }
+.dti-offline { background: #0d47a1; color: #fff; padding: 0.6rem 1rem; margin: 0 -1rem 1rem; }
+.dti-offline a { color: #fff; }
+.navbar-brand, .modal, .ge-walkthrough-modal, nav.navbar button { display: none; }
 </style>
 """
 
@@ -203,20 +208,35 @@ def make_offline(gx_dir: Path, docs_home: Path) -> None:
         html = _EXTERNAL_LINK.sub("", html)
         html = _SCRIPT.sub("", html)
         html = _EXTERNAL_IMG.sub("", html)
+        html = _FOOTER.sub("", html)
+        html = _EXTERNAL_ANCHOR.sub(r"\1", html)
+        html = _REMOTE_URL.sub("none", html)
+        html = html.replace(">Home</a>", ">Mục lục</a>")
         # GX gets some relative paths wrong (the favicon of validation pages): drop what is
         # not there rather than leave a failed load.
         html = _LOCAL_RESOURCE.sub(_keep_if_present(page.parent), html)
         back = os.path.relpath(docs_home / "index.html", page.parent).replace(os.sep, "/")
         banner = (
-            '<div class="dti-offline">Trang Data Docs do Great Expectations tạo; đã bỏ các tệp '
-            "CSS/JavaScript tải từ CDN để xem được khi không có mạng. "
+            '<div class="dti-offline">Trang Data Docs do Great Expectations tạo, bằng tiếng Anh; '
+            "đã bỏ các tệp CSS/JavaScript, hình ảnh và liên kết tới trang ngoài để xem được khi "
+            "không có mạng. Cùng kết quả, bằng tiếng Việt: "
             f'<a href="{back}">← Kết quả kiểm tra dữ liệu của báo cáo</a></div>'
         )
-        html = html.replace("</head>", _OFFLINE_STYLE + "</head>", 1)
+        html = html.replace("</head>", _report_style(page.parent, docs_home) + "</head>", 1)
         html = re.sub(r"(<body\b[^>]*>)", r"\1" + banner.replace("\\", "\\\\"), html, count=1)
         page.write_text(html, encoding="utf-8")
+    for sheet in sorted(gx_dir.rglob("*.css")):
+        css = sheet.read_text(encoding="utf-8", errors="ignore")
+        sheet.write_text(_REMOTE_URL.sub("none", css), encoding="utf-8")
     _static_index(gx_dir, docs_home)
     _prune_static(gx_dir)
+
+
+def _report_style(folder: Path, docs_home: Path) -> str:
+    """The report's stylesheet (``<out>/assets/style.css``) and the local rules, for a page in
+    ``folder`` (``docs_home`` is ``<out>/<year>/data-docs``)."""
+    css = os.path.relpath(docs_home.parent.parent / "assets" / "style.css", folder)
+    return f'<link rel="stylesheet" href="{css.replace(os.sep, "/")}">\n' + _OFFLINE_STYLE
 
 
 def _keep_if_present(folder: Path):
@@ -238,7 +258,7 @@ def _static_index(gx_dir: Path, docs_home: Path) -> None:
     (gx_dir / "index.html").write_text(
         '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
         "<title>Great Expectations Data Docs</title>"
-        + _OFFLINE_STYLE
+        + _report_style(gx_dir, docs_home)
         + '</head><body><h1>Great Expectations Data Docs</h1><div class="dti-offline">'
         "Mục lục tĩnh thay cho trang mục lục của GX (trang đó vẽ bằng JavaScript tải từ CDN). "
         '<a href="../index.html">← Kết quả kiểm tra dữ liệu của báo cáo</a></div><ul>'

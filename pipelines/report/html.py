@@ -3,7 +3,6 @@ number filters, figure embedding, and writing NFC-normalised UTF-8 files."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import shutil
@@ -14,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from pipelines.labels import vn_number
+from pipelines.labels import vn_number, vn_time
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -37,25 +36,6 @@ def vn_signed(value: float | None, decimals: int = 2) -> str:
     if value is None:
         return "–"
     return ("+" if value > 0 else "") + vn_number(value, decimals)
-
-
-VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
-
-
-def vietnam_time(value: dt.datetime) -> dt.datetime:
-    """A timestamp in Vietnam's time (UTC+7, no daylight saving); naive means UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(VIETNAM)
-
-
-def vn_date(value: dt.datetime | dt.date | None) -> str:
-    """``14:05 ngày 23/11/2026`` (Vietnam time) or ``23/11/2026``."""
-    if value is None:
-        return "–"
-    if isinstance(value, dt.datetime):
-        return vietnam_time(value).strftime("%H:%M ngày %d/%m/%Y")
-    return value.strftime("%d/%m/%Y")
 
 
 def clean(value: Any) -> Any:
@@ -110,7 +90,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(vn=vn, pct=vn_percent, signed=vn_signed, vndate=vn_date)
+    env.filters.update(vn=vn, pct=vn_percent, signed=vn_signed, vndate=vn_time)
     env.policies["json.dumps_function"] = finite_json  # ``figures | tojson``
     return env
 

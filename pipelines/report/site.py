@@ -15,7 +15,9 @@ Layout (all links relative, plotly.js bundled once in ``<out>/assets``; no netwo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
 from pipelines.report import charts
 from pipelines.report.data import (
     LEVEL_UNITS,
@@ -39,7 +41,7 @@ from pipelines.report.data import (
     spearman,
     split_strengths,
 )
-from pipelines.report.html import vn_date, write_assets, write_page
+from pipelines.report.html import write_assets, write_page
 from pipelines.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
@@ -50,13 +52,52 @@ PARAM_LABELS = {
     "ties": "Đồng hạng",
     "preset": "Bộ cấu hình (preset)",
     "comparison_group": "Nhóm so sánh",
+    "classification_reading": "Cách đọc ngưỡng xếp loại",
+    "clip": "Giới hạn điểm trong khoảng 0 – điểm tối đa",
+    "lineage": "Tệp kế thừa đơn vị (chia tách, sáp nhập)",
+    "minmax_bounds": "Cận của chuẩn hóa Min-Max",
+    "reference_year": "Năm tham chiếu",
+    "rules": "Quy tắc đặc thù",
+    "zscore_mode": "Cách quy đổi Z-Score ra điểm",
+    "zscore_rescale": "Công thức quy đổi Z-Score",
 }
 PARAM_VALUES = {
     ("missing", "zero"): "không có số liệu → 0 điểm",
     ("ties", "min"): "đồng điểm thì cùng hạng thấp nhất (1, 2, 2, 4)",
     ("comparison_group", "level"): "toàn bộ đơn vị cùng cấp",
     ("comparison_group", "parent"): "theo đơn vị cấp trên (xã xếp hạng trong huyện)",
+    ("classification_reading", "None"): "không xếp loại",
+    ("classification_reading", "total_only"): "chỉ xét tổng điểm",
+    ("classification_reading", "total_and_pillars"): "xét tổng điểm và từng chỉ số chính",
+    ("clip", "True"): "có",
+    ("clip", "False"): "không",
+    ("lineage", "None"): "không có",
+    ("reference_year", "None"): "không có (mỗi năm chuẩn hóa riêng)",
+    ("minmax_bounds", "observed"): "giá trị nhỏ nhất và lớn nhất trong nhóm so sánh",
+    ("minmax_bounds", "goalposts"): "cận cố định của bộ chỉ số",
+    ("zscore_mode", "cdf"): "Φ(z) × điểm tối đa",
 }
+
+
+# Where a unit's flags come from (units.flags_source), as the method page says it.
+SOURCE_VALUES = {
+    "assumed": "giả định",
+    "decision": "quyết định",
+    "real": "danh mục đơn vị",
+    "generated": "dữ liệu mô phỏng",
+}
+SOURCE_NAMES = {"decision": "Quyết định", "date": "Ngày ban hành", "document": "Văn bản"}
+
+
+def _source_rows(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """The framework's ``source`` block as (Vietnamese label, value), dates as dd/mm/yyyy."""
+    rows = []
+    for key, value in source.items():
+        shown = str(value)
+        if key == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown):
+            shown = vn_time(dt.date.fromisoformat(shown))
+        rows.append((SOURCE_NAMES.get(key, key), shown))
+    return rows
 
 
 @dataclass
@@ -90,7 +131,7 @@ def _footer(data: YearData) -> list[str]:
         )
     p = data.provenance
     lines.append(
-        f"Dữ liệu tính đến: {vn_date(p.data_as_of)} (lượt nộp cuối cùng được tiếp nhận: "
+        f"Dữ liệu tính đến: {vn_time(p.data_as_of)} (lượt nộp cuối cùng được tiếp nhận: "
         f"{p.last_file or '–'})."
     )
     return lines
@@ -177,6 +218,7 @@ def _level_summary(data: YearData, level: LevelData) -> dict[str, Any]:
         "mean_ratio": float(totals["ratio"].mean()),
         "previous_mean": float(previous["points"].mean()) if previous.height else None,
         "classes": _class_counts(level, totals),
+        "classified": level.framework.classified,
         "n_missing_units": int((totals["n_missing"] > 0).sum()),
         "snapshot_id": level.snapshot["snapshot_id"],
     }
@@ -238,14 +280,18 @@ def write_year_index(site: Site, data: YearData) -> Path:
         ],
         schema={"label": pl.String, "class": pl.String, "n": pl.Int64},
     )
+    classified = [lv.label for lv in data.levels if lv.framework.classified]
     bands = []
     for level in data.levels:
         for band in level.framework.bands:
             if band.label not in [b for b, _ in bands]:
                 bands.append((band.label, band.colour))
-    figures["xep-loai"] = charts.class_distribution(
-        class_rows, bands, f"Số đơn vị theo xếp loại năm {data.year}"
-    )
+    if any(level.framework.classified for level in data.levels):
+        figures["xep-loai"] = charts.class_distribution(
+            class_rows.filter(pl.col("label").is_in(classified)),
+            bands,
+            f"Số đơn vị theo xếp loại năm {data.year}",
+        )
     figures["xu-huong"] = charts.level_trends(
         _level_trend_rows(data.history, [lv.level for lv in data.levels]),
         "Chỉ số DTI trung bình theo cấp qua các năm (vạch: thấp nhất – cao nhất)",
@@ -531,7 +577,7 @@ def _rules(level: LevelData) -> list[dict[str, Any]]:
             part = part.sort("n_leaves", "unit_id", descending=[True, False])
             rules.append(
                 {
-                    "rule": f"{RULE_NAMES.get(rule, rule)} ({rule})",
+                    "rule": f"{RULE_NAMES.get(rule, 'Quy tắc khác')} ({rule})",
                     "count": part.height,
                     "who": [
                         f"{names.get(r['unit_id'], r['unit_id'])} ({r['n_leaves']} chỉ số)"
@@ -590,7 +636,7 @@ def write_method_page(site: Site, data: YearData) -> Path:
                     )
                     if on
                 ),
-                "source": r["flags_source"],
+                "source": SOURCE_VALUES.get(r["flags_source"], r["flags_source"]),
             }
             for r in level.flagged_units.to_dicts()
         ]
@@ -598,6 +644,7 @@ def write_method_page(site: Site, data: YearData) -> Path:
             {
                 "level": level,
                 "fw": fw,
+                "source": _source_rows(fw.source),
                 "snap": level.snapshot,
                 "params": _params_rows(level.params),
                 "n_components": comps.height,
@@ -649,6 +696,8 @@ def write_site_index(
                 {
                     "label": LEVEL_NAMES.get(level, level),
                     "n": lp.height,
+                    "scale": float(lp["max_points"].max()),
+                    "mean_points": float(lp["points"].mean()),
                     "mean": float(lp["ratio"].mean()),
                     "best": best,
                 }
