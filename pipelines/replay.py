@@ -37,7 +37,12 @@ import polars as pl
 from pipelines.analysis_input import ALL_SETTINGS, AnalysisInput, parse_setting, setting_label
 from pipelines.framework.model import Framework
 from pipelines.scoring.methods import MISSING_RULES
-from pipelines.uncertainty import UncertaintyResult, _set_noisy, _unit_stats
+from pipelines.uncertainty import (
+    UncertaintyResult,
+    nominal_ranks,
+    set_noisy_nodes,
+    unit_rank_stats,
+)
 from pipelines.uncertainty_model import build_model
 from pipelines.workbook.csv_cells import (
     CsvFileError,
@@ -259,7 +264,7 @@ def read_parameters(
 @dataclass
 class ReplayResult:
     """Every run's points and rank at every node, the ranked total's ranks (units × runs) and
-    the per-unit rank statistics (:func:`pipelines.uncertainty._unit_stats`)."""
+    the per-unit rank statistics (:func:`pipelines.uncertainty.unit_rank_stats`)."""
 
     parameters: Parameters
     unit_ids: list[str]
@@ -277,7 +282,7 @@ def replay_parameters(inp: AnalysisInput, parameters: Parameters) -> ReplayResul
     settings = tuple(dict.fromkeys(s for s, _ in combos))
     rules = tuple(dict.fromkeys(m for _, m in combos))
     model = build_model(inp, settings, rules)
-    _set_noisy(model, parameters.node_ids)
+    set_noisy_nodes(model, parameters.node_ids)
     rel = model.relative_max(parameters.multipliers)
     n_runs = len(parameters.runs)
     totals = np.empty((len(model.unit_ids), n_runs))
@@ -293,50 +298,43 @@ def replay_parameters(inp: AnalysisInput, parameters: Parameters) -> ReplayResul
         node_excluded[:, chosen, :] = excluded[:, None, :]
     ranks = model.ranks(totals)
     target = inp.target_id
+    n_units = len(model.unit_ids)
+    keys = pl.DataFrame(
+        {
+            "run": pl.Series(parameters.runs, dtype=pl.String).gather(
+                np.tile(np.arange(n_runs), n_units)
+            ),
+            "unit_id": pl.Series(model.unit_ids, dtype=pl.String).gather(
+                np.repeat(np.arange(n_units), n_runs)
+            ),
+        }
+    )
     frames = []
     for k, node_id in enumerate(model.node_ids):
         points = totals if node_id == target else node_points[:, :, k]
         node_ranks = ranks if node_id == target else model.ranks(points)
-        frames.append(
-            _long(
-                parameters.runs, model.unit_ids, node_id, points, node_ranks, node_excluded[:, :, k]
-            )
-        )
+        frames.append(_long(keys, node_id, points, node_ranks, node_excluded[:, :, k]))
     if target not in model.node_ids:  # a composite (national 1726)
         none = np.zeros_like(totals, dtype=bool)
-        frames.append(_long(parameters.runs, model.unit_ids, target, totals, ranks, none))
-    nominal = inp.totals(inp.nominal)
-    nominal_rank = dict(zip(nominal["unit_id"], nominal["rank"], strict=True))
-    nominal_vec = np.array([nominal_rank[u] for u in model.unit_ids], dtype=float)
+        frames.append(_long(keys, target, totals, ranks, none))
+    nominal_vec = nominal_ranks(inp, model.unit_ids)
     return ReplayResult(
         parameters=parameters,
         unit_ids=model.unit_ids,
         totals=totals,
         ranks=ranks,
         scores=pl.concat(frames),
-        units=_unit_stats(model, ranks, nominal_vec, inp.names),
+        units=unit_rank_stats(model, ranks, nominal_vec, inp.names),
     )
 
 
-def _long(runs, unit_ids, node_id, points, ranks, excluded) -> pl.DataFrame:
-    n_units, n_runs = points.shape
-    return pl.DataFrame(
-        {
-            "run": np.tile(np.array(runs, dtype=object), n_units).tolist(),
-            "unit_id": np.repeat(np.array(unit_ids, dtype=object), n_runs).tolist(),
-            "node_id": [node_id] * (n_units * n_runs),
-            "points": points.reshape(-1),
-            "rank": ranks.reshape(-1).astype(np.int32),
-            "excluded": excluded.reshape(-1),
-        },
-        schema={
-            "run": pl.String,
-            "unit_id": pl.String,
-            "node_id": pl.String,
-            "points": pl.Float64,
-            "rank": pl.Int32,
-            "excluded": pl.Boolean,
-        },
+def _long(keys: pl.DataFrame, node_id: str, points, ranks, excluded) -> pl.DataFrame:
+    """One node's rows: ``keys`` (run, unit_id; unit-major) with its points, ranks, exclusion."""
+    return keys.with_columns(
+        pl.lit(node_id, dtype=pl.String).alias("node_id"),
+        pl.Series("points", points.reshape(-1), dtype=pl.Float64),
+        pl.Series("rank", ranks.reshape(-1).astype(np.int32), dtype=pl.Int32),
+        pl.Series("excluded", excluded.reshape(-1), dtype=pl.Boolean),
     )
 
 
