@@ -330,12 +330,12 @@ def _replay_parameters(inp, path: Path, weight_kind: str, out_dir: Path | None) 
     """``--parameters``: every run of the table scored; rank statistics; tables with --out."""
     from pipelines.replay import read_parameters, replay_parameters
 
-    print_header(inp, "Phát lại các lần chạy (replay of given parameters)")
     try:
         parameters = read_parameters(path, inp.framework, weight_kind)
         result = replay_parameters(inp, parameters)
     except ValueError as exc:
         fail(str(exc))
+    print_header(inp, "Phát lại các lần chạy (replay of given parameters)")
     combos = sorted(set(zip(parameters.settings, parameters.missing, strict=True)))
     console.print(
         f"{len(parameters.runs)} runs from {path.name} × {len(result.unit_ids)} units, "
@@ -374,12 +374,12 @@ def _weight_sets(inp, path: Path, out_dir: Path | None) -> None:
 
     from pipelines.replay import compare_weight_sets, read_weight_sets
 
-    print_header(inp, "So sánh bộ trọng số (weight sets)")
     try:
         sets = read_weight_sets(path, inp.framework)
         long, wide = compare_weight_sets(inp, sets)
     except ValueError as exc:
         fail(str(exc))
+    print_header(inp, "So sánh bộ trọng số (weight sets)")
     summary = long.group_by("set_name", maintain_order=True).agg(
         pl.col("unit_id").len().alias("units"),
         pl.col("rank_shift").abs().mean().alias("mean_abs_shift"),
