@@ -174,13 +174,41 @@ def test_a_malformed_parameters_file_is_refused(tmp_path, row, where):
     assert str(refused.value).startswith(f"{path} · {where}")
 
 
-def test_cli_refuses_a_column_that_is_no_node_in_one_line(tmp_path):
-    data = tmp_path / "data.csv"
-    _write(
-        data,
+def _data_file(tmp_path: Path) -> Path:
+    return _write(
+        tmp_path / "data.csv",
         [["unit_id", "year", "indicator_id", "value"]]
         + [[u, "2024", n, str(v)] for u, leaves in VALUES.items() for n, v in leaves.items()],
     )
+
+
+def test_cli_weight_sets_printed_and_written(tmp_path):
+    # file mode scores with min-max (observed): the nominal DTI is run 3's above (D 1, B 2,
+    # C 3, A 4); "equal pillars" gives P1 × 1.25 and P2 × 5/6 of those pillar points:
+    #   A 40 × 1.25 + 0 = 50 → 3; B 0 + 60 × 5/6 = 50 → 3 (tied, 50.000000 both);
+    #   C 31.667 × 1.25 + 20 × 5/6 = 56.25 → 2; D 26.667 × 1.25 + 40 × 5/6 = 66.667 → 1
+    # shifts: A 4 − 3 = +1, B 2 − 3 = −1, C 3 − 2 = +1, D 1 − 1 = 0
+    sets = _write(tmp_path / "sets.csv", SETS[:3])
+    files = ["--framework", str(TINY_FRAMEWORK), "--data", str(_data_file(tmp_path))]
+    result = CliRunner().invoke(
+        cli, ["uncertainty", *files, "--weights-sets", str(sets), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "equal pillars" in result.output
+    written = pl.read_csv(tmp_path / "o" / "weight_sets.csv").sort("unit_id")
+    assert written["rank"].to_list() == [3, 3, 2, 1]
+    assert written["rank_shift"].to_list() == [1, -1, 1, 0]
+    assert written["points"].to_list() == pytest.approx([50, 50, 56.25, 200 / 3])
+    bad = _write(tmp_path / "bad.csv", [*SETS[:3], ["equal pillars", "DTI", "1"]])
+    refused = CliRunner().invoke(cli, ["uncertainty", *files, "--weights-sets", str(bad)])
+    assert refused.exit_code == 2
+    assert refused.stderr.count("\n") == 1 and "bad.csv · dòng 4 · cột B (node_id): 'DTI'" in (
+        refused.stderr
+    )
+
+
+def test_cli_refuses_a_column_that_is_no_node_in_one_line(tmp_path):
+    data = _data_file(tmp_path)
     bad = _write(tmp_path / "p.csv", [["setting", "missing", "P9"], ["points", "zero", "1"]])
     files = ["--framework", str(TINY_FRAMEWORK), "--data", str(data)]
     result = CliRunner().invoke(cli, ["uncertainty", *files, "--parameters", str(bad)])
