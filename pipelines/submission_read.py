@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipelines.parallel import run_jobs
 from pipelines.preset import Preset
+from pipelines.submission_types import refused_type
 from pipelines.workbook.csvfile import read_csv_submission
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import FORMAT_ID, META_ROWS, META_SHEET
@@ -50,11 +51,13 @@ def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
 
 
 def _plain_workbook(path: Path) -> FastBook | None:
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() != ".xlsx":
         return None
     try:
         return FastBook(path)
     except NotPlain:
+        return None
+    except Exception:  # a damaged file is refused when it is read again, in this process
         return None
 
 
@@ -65,13 +68,36 @@ def parse_file(
     display_name: str | None = None,
     book: FastBook | None = None,
 ) -> ParsedFile:
-    """Identify and read one file (``.xlsx`` or ``.csv``). ``display_name`` is the name used in
-    messages (a re-evaluation reads the archived copy but names the file as it was sent);
-    ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
+    """Identify and read one file (``.xlsx`` or ``.csv``; any other type, an old ``.xls`` or a
+    password-encrypted workbook is refused as a whole, :func:`refused_type`). ``display_name``
+    is the name used in messages (a re-evaluation reads the archived copy but names the file as
+    it was sent); ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
     name = display_name or path.name
+    refusal = refused_type(path, name)
+    if refusal is not None:
+        if book is not None:
+            book.close()
+        return _refused_file(refusal, expected_year, path.suffix.lower().lstrip(".") or "unknown")
     if path.suffix.lower() == ".csv":
         return _parse_csv(preset, path, expected_year, name)
     return _parse_workbook(preset, path, expected_year, name, book)
+
+
+def refused_file(
+    name: str, rule: str, message: str, expected_year: int | None, source_format: str
+) -> ParsedFile:
+    """A file refused as a whole before any cell could be read (no sheet, row 0)."""
+    return _refused_file(
+        WorkbookError(name, rule, message, sheet="", row=0, column=""),
+        expected_year,
+        source_format,
+    )
+
+
+def _refused_file(error: WorkbookError, expected_year: int | None, source_format: str):
+    refused = ParsedWorkbook(error.file_name)
+    refused.refuse(error.sheet, error.row, error.column, error.rule, error.detail)
+    return ParsedFile(refused, source_format, refused=True, year=expected_year)
 
 
 def _parse_workbook(
