@@ -1,7 +1,7 @@
 """The inbox sensor: scores follow updates.
 
 Every ``minimum_interval_seconds`` the sensor looks at ``DtiSettings.inbox_dir()``
-(``<inbox>/<year>/…/*.xlsx|*.csv``). For each file that is new or whose content changed it asks
+(``<inbox>/<year>/…``, every file the ingest answers). For each file that is new or whose content changed it asks
 for one run of the annual job on that file's year partition, with ``run_key = "<year>:<sha256>"``
 (the same bytes never trigger twice; the ingest would skip them anyway). The cursor remembers,
 per file, its modification time, size and hash, so unchanged files are not hashed again. Files in
