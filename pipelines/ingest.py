@@ -322,17 +322,12 @@ def _receive(
         if digest.startswith(UNREADABLE):
             path.open("rb").close()  # raises the reason the file could not be read
         archived = archive_file(path, archive, digest)
-        parsed = parse_file(preset, path, expected_year, display_name=name, book=book)
     except Exception as exc:  # one file's failure is its refusal, never the year's
         if book is not None:
             book.close()
-        parsed = refused_file(
-            name,
-            "unreadable_file",
-            f"không xử lý được tệp ({type(exc).__name__}: {exc})",
-            expected_year,
-            archive_suffix(path).lstrip(".") or "unknown",
-        )
+        parsed = failure_refusal(name, "không lưu trữ được tệp", exc, expected_year, path)
+    else:
+        parsed = read_file(preset, path, expected_year, name, book)
     mtime = _mtime_ns(path)
     evaluation = Evaluation(
         submission_id=digest,
@@ -346,17 +341,54 @@ def _receive(
         archived=archived,
         inbox_year=expected_year,
     )
+    return evaluation_frames(parsed, evaluation, summary)
+
+
+MAX_ERROR_TEXT = 300  # characters of an unexpected error's text kept in a refusal
+
+
+def failure_refusal(
+    name: str, what: str, exc: Exception, expected_year: int | None, path: Path
+) -> ParsedFile:
+    """The refusal of a file something unexpected failed on (``what``: in the officer's words,
+    what could not be done), naming the error."""
+    detail = str(exc)
+    if len(detail) > MAX_ERROR_TEXT:
+        detail = detail[:MAX_ERROR_TEXT] + "…"
+    return refused_file(
+        name,
+        "unreadable_file",
+        f"{what} ({type(exc).__name__}: {detail})",
+        expected_year,
+        archive_suffix(path).lstrip(".") or "unknown",
+    )
+
+
+def read_file(
+    preset: Preset, path: Path, expected_year: int | None, name: str, book=None
+) -> ParsedFile:
+    """:func:`parse_file`, where any failure of a reader is the file's refusal."""
+    try:
+        return parse_file(preset, path, expected_year, display_name=name, book=book)
+    except Exception as exc:  # one file's failure is its refusal, never the year's
+        if book is not None:
+            book.close()
+        return failure_refusal(name, "không xử lý được tệp", exc, expected_year, path)
+
+
+def evaluation_frames(
+    parsed: ParsedFile, evaluation: Evaluation, summary: IngestSummary | None = None
+) -> dict[str, pl.DataFrame]:
+    """:func:`submission_frames`, where what the warehouse cannot hold (a year beyond its
+    column type, …) makes the file a refusal instead of an error."""
     try:
         return submission_frames(parsed, evaluation, summary)
     except Exception as exc:  # one file's failure is its refusal, never the year's
-        parsed = refused_file(
-            name,
-            "unreadable_file",
-            f"không lưu được nội dung tệp ({type(exc).__name__}: {exc})",
-            expected_year,
-            parsed.source_format,
+        name = parsed.workbook.file_name
+        refusal = failure_refusal(
+            name, "không lưu được nội dung tệp", exc, evaluation.inbox_year, evaluation.archived
         )
-        return submission_frames(parsed, evaluation, summary)
+        return submission_frames(refusal, evaluation, summary)
 
 
 # --- storing ----------------------------------------------------------------------------------
