@@ -174,8 +174,9 @@ def archive_file(path: Path, archive: Path, digest: str) -> Path:
 
 
 def arrival_key(path: Path) -> tuple[int, str]:
-    """The order files of one pass are numbered in: modification time, then path."""
-    return (path.stat().st_mtime_ns, str(path))
+    """The order files of one pass are numbered in: modification time, then path (a file whose
+    time cannot be read comes first; it is refused when it is read)."""
+    return (_mtime_ns(path), str(path))
 
 
 def is_submission_candidate(path: Path) -> bool:
@@ -184,9 +185,7 @@ def is_submission_candidate(path: Path) -> bool:
     Excel leave beside the files: hidden files (``.DS_Store``), Excel's lock files (``~$…``),
     ``Thumbs.db`` and ``desktop.ini``."""
     name = path.name
-    return not (
-        name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES or name.endswith(".part")
-    )
+    return not (name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES)
 
 
 def submission_files(inbox: Path, year: int) -> list[Path]:
@@ -235,7 +234,7 @@ def ingest_files(
     next_seq = con.execute("SELECT coalesce(max(received_seq), 0) FROM submissions").fetchone()[0]
     now = utc_now()
     batch: list[dict[str, pl.DataFrame]] = []
-    arrived = [(path, _digest(path)) for path in sorted(files, key=_safe_arrival_key)]
+    arrived = [(path, _digest(path)) for path in sorted(files, key=arrival_key)]
     fresh = {}
     for path, digest in arrived:  # the first copy of each content not received before
         if digest not in known and digest not in fresh and not digest.startswith(UNREADABLE):
@@ -291,10 +290,6 @@ def _mtime_ns(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return 0
-
-
-def _safe_arrival_key(path: Path) -> tuple[int, str]:
-    return (_mtime_ns(path), str(path))
 
 
 def display_name(path: Path) -> str:
