@@ -207,8 +207,15 @@ def ingest_year(
     on_file: Callable[[Path], None] | None = None,
 ) -> IngestSummary:
     """Ingest every new file of ``inbox/<year>``; a file received before (same bytes) is counted
-    as unchanged and not read again."""
-    return ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
+    as unchanged and not read again. Receipts of the year's earlier submissions that are missing
+    (a pass that could not write them) are written again."""
+    from pipelines.receipts import missing_receipts, write_receipts
+
+    summary = ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
+    again = missing_receipts(con, year)
+    if again:
+        summary.receipts.extend(write_receipts(con, again, summary.receipt_failures))
+    return summary
 
 
 def ingest_files(

@@ -127,6 +127,18 @@ def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     return _path_of(submission_id, *row)
 
 
+def missing_receipts(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
+    """The submissions answered under ``year`` (their inbox year, else the year they name) whose
+    receipt file is not there (never written, or removed): an ingest writes them again."""
+    rows = con.execute(
+        "SELECT submission_id, archived_path, file_name, coalesce(inbox_year, year), "
+        "coalesce(evaluation, 1) FROM submissions WHERE coalesce(inbox_year, year) = ? "
+        "ORDER BY received_seq, coalesce(evaluation, 1)",
+        [year],
+    ).fetchall()
+    return [row[0] for row in rows if not _path_of(*row).exists()]
+
+
 def bounded_name(stem: str, tail: str, limit: int = MAX_NAME_BYTES) -> str:
     """``stem + tail``, NFC, with the stem cut (on a character boundary) so that the whole name
     is at most ``limit`` UTF-8 bytes; path separators and control characters become ``_``."""

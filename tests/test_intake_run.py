@@ -93,6 +93,18 @@ def test_a_239_byte_vietnamese_name_is_received_and_stops_nothing(setup) -> None
     assert len(summary.receipts) == 2
 
 
+def test_a_missing_receipt_is_written_again_by_the_next_pass(setup) -> None:
+    _, preset, con, inbox, archive = setup
+    path = submit(preset, inbox, "S-A", {"P1.1": 40.0}, at=T0)
+    ingest_year(con, preset, YEAR, inbox, archive)
+    receipt = receipt_path(con, sha256(path))
+    receipt.unlink()
+    summary = ingest_year(con, preset, YEAR, inbox, archive)
+    assert (summary.files_new, summary.files_unchanged) == (0, 1)
+    assert receipt.is_file()
+    assert summary.receipts == [receipt]
+
+
 def test_bounded_names_cut_on_a_character_boundary_and_are_nfc() -> None:
     stem = unicodedata.normalize("NFD", "Ủy ban nhân dân xã Ea Kao " * 20)
     name = bounded_name(stem, ".0123456789ab.receipt.md", limit=120)
