@@ -1,9 +1,10 @@
 """The inbox sensor: scores follow updates.
 
 Every ``minimum_interval_seconds`` the sensor looks at ``DtiSettings.inbox_dir()``
-(``<inbox>/<year>/…``, every file the ingest answers). For each file that is new or whose content changed it asks
-for one run of the annual job on that file's year partition, with ``run_key = "<year>:<sha256>"``
-(the same bytes never trigger twice; the ingest would skip them anyway). The cursor remembers,
+(``<inbox>/<year>/…``, every file the ingest answers). For each file that is new or whose
+content changed it asks for one run of the annual job on that file's year partition, with
+``run_key = "<year>:<sha256>"`` (the same bytes never trigger twice; the ingest would count them
+as unchanged anyway). The cursor remembers,
 per file, its modification time, size and hash, so unchanged files are not hashed again. Files in
 a year that is not a partition yet (the current year: partitions are completed years) are left
 out of the cursor and trigger once the year becomes a partition.
