@@ -121,6 +121,7 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     outcomes = run_years(years, settings, with_demo, progress)
     failed = [o for o in outcomes if not o.success]
     _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
     report_commands.print_report_location(console)
     console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
@@ -151,6 +152,23 @@ def _print_intake(year: int, seen: dict, inbox: Path) -> None:
         console.print(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
     for line in seen.get("receipt_failures") or []:
         console.print(f"      [red]không ghi được biên nhận:[/] {line}")
+
+
+def _print_years_without_files(preset, years: list[int]) -> None:
+    """For each failed year no file was accepted for at all (no level has an observation):
+    one line saying so, the reason the year could not be scored."""
+    from pipelines.observations import levels_without_observations
+    from pipelines.warehouse import session
+
+    if not years or not paths.warehouse_path().exists():
+        return
+    with session(read_only=True) as con:
+        for year in years:
+            if len(levels_without_observations(con, preset, year)) == len(preset.levels):
+                console.print(
+                    f"[yellow]chưa có tệp nào được tiếp nhận cho năm {year}[/]: năm này chưa "
+                    "chấm điểm được"
+                )
 
 
 def _print_summary(preset, years: list[int]) -> None:

@@ -319,3 +319,20 @@ def test_dti_run_says_what_it_read_and_scores_the_levels_with_data(setup) -> Non
     [department] = [line for line in status.output.splitlines() if "department" in line]
     # the four units' files and the 2023 workbook, all found in inbox/2024 (the PDF has no level)
     assert department.split("│")[3].strip() == "5", status.output
+
+
+def test_dti_run_says_when_nothing_was_accepted_for_the_year(setup) -> None:
+    preset_path, _, con, inbox, _ = setup
+    con.close()
+    (inbox / str(YEAR)).mkdir(parents=True)
+    (inbox / str(YEAR) / "cong_van.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    result = CliRunner().invoke(
+        cli, ["run", "--preset", str(preset_path), "--year", "2024", "--inbox", str(inbox)]
+    )
+    assert result.exit_code == 1  # nothing to score: the year is not scored
+    assert "2024: 1 tệp, 1 tệp mới, 0 tệp không đổi (đã nhận trước đó), 1 tệp bị từ chối" in (
+        result.output
+    )
+    assert "chưa có tệp nào được tiếp nhận cho năm 2024: năm này chưa chấm điểm được" in (
+        result.output
+    )
