@@ -354,7 +354,7 @@ def failure_refusal(
 ) -> ParsedFile:
     """The refusal of a file something unexpected failed on (``what``: in the officer's words,
     what could not be done), naming the error."""
-    detail = str(exc)
+    detail = " ".join(str(exc).split())  # one line
     if len(detail) > MAX_ERROR_TEXT:
         detail = detail[:MAX_ERROR_TEXT] + "…"
     return refused_file(

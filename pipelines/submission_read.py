@@ -141,10 +141,19 @@ def _known_identity(known: ParsedFile, meta: dict[str, tuple[int, str]]) -> None
     known.unit_id = value.get("unit_id") or None
     known.framework_id = value.get("framework_id") or None
     known.framework_version = value.get("framework_version") or None
+    known.year = _plausible_year(value.get("year", ""))
+
+
+YEARS = range(1900, 10000)  # a year a file may name (the warehouse's year column holds it)
+
+
+def _plausible_year(text: str) -> int | None:
+    """The year written in ``_meta``, or None when it is not a whole number in :data:`YEARS`."""
     try:
-        known.year = int(value.get("year", ""))
+        year = int(text)
     except ValueError:
-        known.year = None
+        return None
+    return year if year in YEARS else None
 
 
 def _meta_error(
@@ -200,12 +209,11 @@ def _check_identity(
                 f"({value.get('framework_version')}), năm nay áp dụng {framework.id} "
                 f"({framework.version}); tải mẫu mới và nhập lại",
             )
-    try:
-        year = int(value.get("year", ""))
-    except ValueError:
+    year = _plausible_year(value.get("year", ""))
+    if year is None:
         raise _meta_error(
             name, meta, "year", "bad_year", f"năm '{value.get('year', '')}' không hợp lệ"
-        ) from None
+        )
     if expected_year is not None and year != expected_year:
         raise _meta_error(
             name, meta, "year", "wrong_year", f"tệp của năm {year}, không phải năm {expected_year}"

@@ -7,6 +7,7 @@ and its own copy of the preset. The hostile files are built here, with openpyxl 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import unicodedata
@@ -28,9 +29,11 @@ from intake_support import (
 )
 
 from dti_cli.main import cli
-from pipelines.ingest import ingest_year
+from pipelines.ingest import Evaluation, evaluation_frames, ingest_year
 from pipelines.receipts import MAX_NAME_BYTES, bounded_name, receipt_path
+from pipelines.submission_read import ParsedFile
 from pipelines.workbook.layout import META_ROWS, META_SHEET
+from pipelines.workbook.read import ParsedWorkbook
 from pipelines.workbook.write import write_unit_workbook
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -116,7 +119,7 @@ def test_bounded_names_cut_on_a_character_boundary_and_are_nfc() -> None:
     assert bounded_name("a/b\\c", ".x") == "a_b_c.x"
 
 
-def test_a_file_that_cannot_be_stored_is_refused_and_the_next_one_is_taken(setup) -> None:
+def test_a_year_beyond_any_plausible_one_is_refused_at_its_cell(setup) -> None:
     _, preset, con, inbox, archive = setup
     # a year in the hidden identification far beyond what the warehouse's year column holds
     hostile = submit(preset, inbox, "S-A", {"P1.1": 40.0}, name="nam_qua_lon.xlsx", at=T0)
@@ -128,10 +131,43 @@ def test_a_file_that_cannot_be_stored_is_refused_and_the_next_one_is_taken(setup
     summary = ingest_year(con, preset, YEAR, inbox, archive)
     assert summary.files_refused == ["nam_qua_lon.xlsx"]
     refused = submission(con, "nam_qua_lon.xlsx")
-    assert refused["status"] == "refused"
-    assert refusals(con, refused["submission_id"])  # stored with its reason
+    assert (refused["status"], refused["year"], refused["inbox_year"]) == ("refused", None, YEAR)
+    [refusal] = records(
+        con,
+        "SELECT rule, sheet, row_number, column_name, message FROM rejected_rows "
+        "WHERE submission_id = ?",
+        refused["submission_id"],
+    )
+    assert (refusal["rule"], refusal["sheet"], refusal["row_number"]) == (
+        "bad_year",
+        META_SHEET,
+        META_ROWS["year"],
+    )
+    assert "năm '99999999999' không hợp lệ" in refusal["message"]
     assert receipt_path(con, refused["submission_id"]).is_file()
     assert submission(con, good.name)["status"] == "accepted"
+
+
+def test_what_the_warehouse_cannot_hold_is_the_files_refusal_in_one_line(tmp_path: Path) -> None:
+    parsed = ParsedFile(ParsedWorkbook("tep.xlsx"), refused=False, year=2**40)  # beyond Int32
+    evaluation = Evaluation(
+        submission_id="ab" * 32,
+        file_sha256="ab" * 32,
+        evaluation=1,
+        received_seq=1,
+        received_at=None,
+        evaluated_at=dt.datetime(2024, 3, 5),
+        archived=tmp_path / "ab.xlsx",
+        inbox_year=YEAR,
+    )
+    frames = evaluation_frames(parsed, evaluation)
+    [row] = frames["submissions"].to_dicts()
+    assert (row["status"], row["year"], row["inbox_year"]) == ("refused", YEAR, YEAR)
+    [refusal] = frames["rejected_rows"].to_dicts()
+    assert refusal["rule"] == "unreadable_file"
+    assert refusal["message"].startswith("tep.xlsx")
+    assert "không lưu được nội dung tệp" in refusal["message"]
+    assert "\n" not in refusal["message"]
 
 
 # --- 2. a file that replaces another one sent under another name ----------------------------
