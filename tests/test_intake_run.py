@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
 import unicodedata
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import subprocess_env
 from intake_support import (
     T0,
     YEAR,
@@ -322,7 +324,21 @@ def test_dti_run_refuses_a_missing_inbox_in_one_line(setup, tmp_path: Path) -> N
     assert str(Path(os.environ["DTI_HOME"]) / "inbox") in default.output
 
 
-def test_dti_run_says_what_it_read_and_scores_the_levels_with_data(setup) -> None:
+def dti(executable: str, *args: str) -> subprocess.CompletedProcess:
+    """``dti ARGS`` in a child process: the Dagster code location binds the warehouse of the
+    ``$DTI_HOME`` it is first imported with, so each run of the job gets a fresh interpreter."""
+    return subprocess.run(
+        [executable, *args],
+        env=subprocess_env(Path(os.environ["DTI_HOME"])),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_dti_run_says_what_it_read_and_scores_the_levels_with_data(
+    setup, dti_executable: str
+) -> None:
     preset_path, preset, con, inbox, _ = setup
     con.close()
     for i, unit in enumerate(("S-A", "S-B", "S-C", "S-D")):
@@ -336,39 +352,40 @@ def test_dti_run_says_what_it_read_and_scores_the_levels_with_data(setup) -> Non
         wrong_year, preset.framework("department"), unit_of(preset, "S-B"), 2023, {}
     )
     (inbox / str(YEAR) / "department" / "cong_van.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
-    result = CliRunner().invoke(
-        cli, ["run", "--preset", str(preset_path), "--year", "2024", "--inbox", str(inbox)]
+    result = dti(
+        dti_executable, "run", "--preset", str(preset_path), "--year", "2024", "--inbox", str(inbox)
     )
-    assert result.exit_code == 0, result.output
-    assert "Traceback" not in result.output and "DagsterAssetCheckFailedError" not in result.output
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "DagsterAssetCheckFailedError" not in result.stdout + result.stderr
     receipts = Path(os.environ["DTI_HOME"]) / "receipts" / "2024"
     assert (
         "2024: 7 tệp, 6 tệp mới, 1 tệp không đổi (đã nhận trước đó), 2 tệp bị từ chối"
-        in result.output
+        in result.stdout
     )
-    assert f"biên nhận của tệp bị từ chối: {receipts}" in result.output
-    assert "chưa có tệp nào cho cấp xã năm 2024 (cấp này chưa được chấm điểm)" in result.output
-    assert "Cấp sở (sở, ban, ngành)" in result.output  # the department level is scored
+    assert f"biên nhận của tệp bị từ chối: {receipts}" in result.stdout
+    assert "chưa có tệp nào cho cấp xã năm 2024 (cấp này chưa được chấm điểm)" in result.stdout
+    assert "Cấp sở (sở, ban, ngành)" in result.stdout  # the department level is scored
     assert len(list(receipts.glob("*.receipt.md"))) == 6
-    status = CliRunner().invoke(cli, ["status"])
-    assert status.exit_code == 0, status.output
-    [department] = [line for line in status.output.splitlines() if "department" in line]
+    status = dti(dti_executable, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    [department] = [line for line in status.stdout.splitlines() if "department" in line]
     # the four units' files and the 2023 workbook, all found in inbox/2024 (the PDF has no level)
-    assert department.split("│")[3].strip() == "5", status.output
+    assert department.split("│")[3].strip() == "5", status.stdout
 
 
-def test_dti_run_says_when_nothing_was_accepted_for_the_year(setup) -> None:
+def test_dti_run_says_when_nothing_was_accepted_for_the_year(setup, dti_executable: str) -> None:
     preset_path, _, con, inbox, _ = setup
     con.close()
     (inbox / str(YEAR)).mkdir(parents=True)
     (inbox / str(YEAR) / "cong_van.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
-    result = CliRunner().invoke(
-        cli, ["run", "--preset", str(preset_path), "--year", "2024", "--inbox", str(inbox)]
+    result = dti(
+        dti_executable, "run", "--preset", str(preset_path), "--year", "2024", "--inbox", str(inbox)
     )
-    assert result.exit_code == 1  # nothing to score: the year is not scored
+    assert result.returncode == 1, result.stdout  # nothing to score: the year is not scored
     assert "2024: 1 tệp, 1 tệp mới, 0 tệp không đổi (đã nhận trước đó), 1 tệp bị từ chối" in (
-        result.output
+        result.stdout
     )
     assert "chưa có tệp nào được tiếp nhận cho năm 2024: năm này chưa chấm điểm được" in (
-        result.output
+        result.stdout
     )
