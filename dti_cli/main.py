@@ -93,6 +93,12 @@ def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
 def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     from dti_cli.dagster_runs import run_years
 
+    inbox = Path(settings["inbox"])
+    if not with_demo and not inbox.is_dir():
+        fail(
+            f"không có thư mục tiếp nhận (inbox) {inbox}: tạo thư mục và đặt tệp vào "
+            f"{inbox}/<năm>/, hoặc chỉ thư mục khác bằng --inbox"
+        )
     started = time.perf_counter()
     labels = {
         "dti_demo_inbox": "tạo tệp mô phỏng (demo workbooks)",
@@ -109,10 +115,13 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
             console.print(f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}")
         if outcome.error:
             console.print(f"    [red]{outcome.error.strip()}[/]")
+        for year_key in sorted(outcome.intake):
+            _print_intake(int(year_key), outcome.intake[year_key], inbox)
 
     outcomes = run_years(years, settings, with_demo, progress)
     failed = [o for o in outcomes if not o.success]
     _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
     report_commands.print_report_location(console)
     console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
@@ -124,7 +133,46 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
         sys.exit(1)
 
 
+def _print_intake(year: int, seen: dict, inbox: Path) -> None:
+    """One year's intake, as the run's ``raw_submissions`` step recorded it: files seen, new,
+    unchanged and refused (and where the refused ones' receipts are)."""
+    if not seen.get("files_seen"):
+        console.print(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
+        return
+    refused = seen.get("files_refused", 0)
+    console.print(
+        f"    {year}: {seen['files_seen']} tệp, {seen['files_new']} tệp mới, "
+        f"{seen.get('files_unchanged', 0)} tệp không đổi (đã nhận trước đó), "
+        f"{refused} tệp bị từ chối"
+    )
+    if refused:
+        folders = ", ".join(seen.get("refused_receipts") or []) or "–"
+        console.print(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
+    for line in seen.get("replaced_other_name") or []:
+        console.print(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
+    for line in seen.get("receipt_failures") or []:
+        console.print(f"      [red]không ghi được biên nhận:[/] {line}")
+
+
+def _print_years_without_files(preset, years: list[int]) -> None:
+    """For each failed year no file was accepted for at all (no level has an observation):
+    one line saying so, the reason the year could not be scored."""
+    from pipelines.observations import levels_without_observations
+    from pipelines.warehouse import session
+
+    if not years or not paths.warehouse_path().exists():
+        return
+    with session(read_only=True) as con:
+        for year in years:
+            if len(levels_without_observations(con, preset, year)) == len(preset.levels):
+                console.print(
+                    f"[yellow]chưa có tệp nào được tiếp nhận cho năm {year}[/]: năm này chưa "
+                    "chấm điểm được"
+                )
+
+
 def _print_summary(preset, years: list[int]) -> None:
+    from pipelines.observations import levels_without_observations
     from pipelines.warehouse import run_query, session
 
     if not years:
@@ -132,6 +180,12 @@ def _print_summary(preset, years: list[int]) -> None:
     method = preset.primary_method
     with session(read_only=True) as con:
         for year in years:
+            for level in levels_without_observations(con, preset, year):
+                name = LEVEL_NAMES.get(level, level)
+                console.print(
+                    f"[yellow]chưa có tệp nào cho {name[:1].lower()}{name[1:]} năm {year}[/] "
+                    "(cấp này chưa được chấm điểm)"
+                )
             summary = run_query(con, "year_summary", year=year, method=method)
             table = Table(title=f"DTI {year} – {METHOD_NAMES[method]}", title_justify="left")
             for column in (

@@ -137,12 +137,14 @@ def run_params(preset: Preset, level: str, method: str) -> dict:
 def take_snapshots(
     con: duckdb.DuckDBPyConnection, preset: Preset, year: int
 ) -> list[SnapshotRecord]:
-    """Snapshot every level and method of ``year`` from the current scores."""
+    """Snapshot every level and method of ``year`` from the current scores (of the levels
+    scored: a level no file was accepted for yet has none)."""
+    from pipelines.observations import scorable_levels
     from pipelines.scoring.stages import scored_units
 
     records = []
     pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-    for level in preset.levels:
+    for level in scorable_levels(con, preset, year) or list(preset.levels):
         framework = preset.framework(level)
         units = scored_units(preset, level, year)
         pooled = any(preset.method_spec(m).needs_other_years for m in preset.methods)
