@@ -52,6 +52,7 @@ class Preset:
     clip: bool = True
     zscore_mode: str = "cdf"
     reference_year: int | None = None
+    decision: str | None = None  # the decision the frameworks come from ("2534/QĐ-UBND")
     _unit_ids: dict[tuple[str, int], frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -166,6 +167,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         origin=path,
         rules=rules,
         lineage_path=base / spec["lineage"] if spec.get("lineage") else None,
+        decision=str(spec["decision"]) if spec.get("decision") else None,
         **settings,
     )
 

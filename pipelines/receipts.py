@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.assumed import framework_assumed
 from pipelines.labels import LEVEL_NAMES, vn_time
 from pipelines.rows import Row, rows_by
 from pipelines.safe_text import escape_markup
@@ -254,6 +255,7 @@ class _Inputs:
     later: str | None  # a later evaluation of the same file
     superseded: list[str]  # files received later that count instead of this one
     replaced: list[tuple[str, str]] = field(default_factory=list)  # (unit, earlier file name)
+    assumed_banner: str | None = None  # the framework's components not from the decision
 
 
 _IDS = "submission_id IN (SELECT unnest($ids::VARCHAR[]))"
@@ -312,12 +314,17 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
     ).fetchall():
         replaced.setdefault(sid, []).append((unit, old_name))
     names_cache: dict[tuple, dict[str, str]] = {}
+    banners: dict[tuple, str | None] = {}
     out = {}
     for sub in subs.iter_rows(named=True):
         sid = sub["submission_id"]
         key = (sub["framework_id"], sub["framework_version"])
         if key not in names_cache:
             names_cache[key] = _indicator_names(con, *key)
+        banner_key = (*key, sub["level"], sub["year"])
+        if banner_key not in banners:
+            assumed = framework_assumed(con, *banner_key)
+            banners[banner_key] = assumed.banner if assumed is not None else None
         evaluation = sub.get("evaluation") or 1
         later = sorted(
             (e, s)
@@ -338,6 +345,7 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
             later=later[-1][1] if later else None,
             superseded=superseded.get(sid, []),
             replaced=replaced.get(sid, []),
+            assumed_banner=banners[banner_key],
         )
     return out
 
@@ -387,6 +395,8 @@ def _render(data: _Inputs) -> str:
         + " |",
         "",
     ]
+    if data.assumed_banner:
+        lines += [f"> **{data.assumed_banner}**", ""]
     if data.later:
         lines += [
             f"> **Lưu ý:** tệp này đã được đánh giá lại (`{data.later}`); biên nhận này là của lần "

@@ -137,7 +137,7 @@ def test_files_the_ingest_would_not_read_are_ignored(inbox: Path) -> None:
 def test_a_file_of_another_type_triggers_a_run_that_answers_it(inbox: Path) -> None:
     # the ingest refuses it with a receipt saying what to send instead
     note = _write(inbox / "2024" / "ghi_chu.txt", b"not a submission")
-    assert [r.run_key for r in _evaluate(inbox).run_requests] == [f"2024:{note}"]
+    assert [r.run_key for r in _evaluate(inbox).run_requests] == [_batch("2024", note)]
 
 
 def test_a_year_not_yet_a_partition_waits(inbox: Path) -> None:
