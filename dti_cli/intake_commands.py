@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dti_cli.common import fail, need_warehouse
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number, vn_time
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -225,7 +225,7 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     )
     for column in (
         "Lần cập nhật",
-        "Thời điểm",
+        f"Thời điểm ({ZONE_NAME})",
         "Điểm",
         "Thay đổi",
         "Hạng",
@@ -239,7 +239,7 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
         files = json.loads(row["new_files"] or "[]")
         table.add_row(
             str(row["period"]),
-            vn_time(row["recorded_at"]),
+            vn_time(row["recorded_at"], zone=False),
             f"{vn_number(row['points'])}/{row['max_points']:g}",
             "–" if change is None else ("+" if change > 0 else "") + vn_number(change),
             f"{row['rank']}/{row['group_size']}",

@@ -211,10 +211,12 @@ def test_dti_history_command(year_with_updates) -> None:
     cells = [[c.strip() for c in line.strip("│").split("│")] for line in lines]
     cells = [c for c in cells if c[0]]  # long file lists wrap onto continuation lines
     assert [c[:6] for c in cells] == [
-        ["1", "2024-03-05 09:00", "20,00/100", "–", "4/4", "–"],
-        ["2", "2024-03-06 09:00", "97,50/100", "+77,50", "1/4", "↑ 3"],
-        ["3", "2024-04-01 09:00", "87,50/100", "-10,00", "1/4", "="],
+        # recorded at 09:00 UTC: 16:00 in Vietnam, the zone named once in the column header
+        ["1", "05/03/2024 16:00", "20,00/100", "–", "4/4", "–"],
+        ["2", "06/03/2024 16:00", "97,50/100", "+77,50", "1/4", "↑ 3"],
+        ["3", "01/04/2024 16:00", "87,50/100", "-10,00", "1/4", "="],
     ]
+    assert "giờ Việt Nam" in result.output
     nobody = CliRunner().invoke(
         cli, ["history", "--preset", str(preset_path), "--year", "2024", "--unit", "S-Q"]
     )
