@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg, year_span
 from dti_cli.common import data_option, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -86,8 +87,15 @@ def analysis_input(preset, year, level, framework_path, data_path, nominal):
             if not (framework_path and data_path):
                 fail("file mode needs both --framework and --data")
             return from_files(framework_path, data_path, year=year, nominal=nominal_spec(nominal))
+        loaded = preset_arg(preset)
         if year is None or level is None:
-            fail("give --year and --level (warehouse) or --framework and --data (files)")
+            fail(
+                "give --year and --level (warehouse) or --framework and --data (files); "
+                f"preset {loaded.id}: years {year_span(loaded.years)}, "
+                f"levels {', '.join(loaded.levels)}"
+            )
+        year_arg(loaded, year)
+        level_arg(loaded, level)
         from pipelines import paths
 
         if not paths.warehouse_path().exists():

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
 
@@ -27,7 +28,10 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
     multiple=True,
     help="Only this method (repeatable); default: every method of the year's latest scoring.",
 )
-def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
+@click.option(
+    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+)
+def publish(year: int, level: str, methods: tuple[str, ...], preset: str | None) -> None:
     """Publish the latest snapshot of YEAR and LEVEL (per method): its rows become read-only.
 
     Publishing a snapshot that is already published is refused. After a correction, rescore the
@@ -41,11 +45,24 @@ def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
     )
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    level_arg(loaded, level)
+    for method in methods:
+        if method not in loaded.methods:
+            fail(
+                f"phương pháp (method) {method!r} không có trong bộ chỉ số {loaded.id}; "
+                f"có: {', '.join(loaded.methods)}"
+            )
     need_warehouse()
     with session() as con:
         ids = latest_snapshot_ids(con, year, level, list(methods) or None)
         if not ids:
-            fail(f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else ""))
+            fail(
+                f"chưa có kết quả (snapshot) năm {year}, cấp {level}"
+                + (f" ({', '.join(methods)})" if methods else "")
+                + " – chạy `dti run` trước"
+            )
         done = []
         for snapshot_id in ids:
             try:
