@@ -8,10 +8,13 @@ valid ones (:func:`dti_cli.common.fail`, exit code 2), in the command's language
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dti_cli.common import fail, parse_years, say
 from pipelines.labels import LEVEL_NAMES
-from pipelines.preset import Preset, PresetError, UnknownPresetError, load_preset
+
+if TYPE_CHECKING:  # loading a preset imports polars and the scoring: only when one is checked
+    from pipelines.preset import Preset
 
 
 def year_span(years: list[int]) -> str:
@@ -28,6 +31,7 @@ def preset_arg(name: str | Path | None) -> Preset:
     """The preset named ``name`` (default ``$DTI_PRESET`` or ``daklak``), or the error line."""
     from pipelines.analysis_input import default_preset
     from pipelines.framework.load import FrameworkError
+    from pipelines.preset import PresetError, UnknownPresetError, load_preset
 
     name = name or default_preset()
     try:

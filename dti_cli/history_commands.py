@@ -75,7 +75,10 @@ def trends_command(
     except (ValueError, KeyError) as exc:
         fail(str(exc))
     if series.is_empty():
-        fail("no snapshots match (method, level, framework hash)")
+        asked = [f"method {method or 'primary'}", f"level {level or 'any'}"]
+        if framework_hash:
+            asked.append(f"framework hash {framework_hash}")
+        fail(f"no snapshots match ({', '.join(asked)}) – run `dti run` or `dti backfill` first")
     result = tr.trends(series, versions, successors, lineage)
     years = sorted(series["year"].unique().to_list())
     console.print(
