@@ -360,6 +360,12 @@ def strengths(
     from pipelines.strengths import store_strengths, unit_strengths
 
     inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+    kinds = list(dict.fromkeys(node.type for node in inp.framework.nodes.values()))
+    if node_level is not None and node_level not in kinds:
+        fail(
+            f"--node-level {node_level!r} is not a node level of {inp.framework.id}; "
+            f"valid: {', '.join(kinds)}"
+        )
     print_header(inp, "Điểm mạnh, điểm yếu (strengths and weaknesses)")
     frame = unit_strengths(inp, top=top, node_level=node_level)
     shown = frame.filter(pl.col("unit_id") == unit_id) if unit_id else frame

@@ -184,6 +184,7 @@ def backfill_command(
     from pipelines.warehouse import session
 
     loaded = preset_arg(preset)
+    years = None if all_years else years_arg(loaded, years_spec) if years_spec else []
     if not framework_levels:
         fail(f"give --framework-level LEVEL=FILE (repeatable); levels: {', '.join(loaded.levels)}")
     spec: dict[str, str | None] = {}
@@ -191,11 +192,10 @@ def backfill_command(
         level, _, path = item.partition("=")
         level_arg(loaded, level.strip())
         spec[level.strip()] = str(file_arg(Path(path), "--framework-level")) if path else None
-    if not all_years and not years_spec:
+    if years == []:
         fail(
             f"give --all-years or --years (years of preset {loaded.id}: {year_span(loaded.years)})"
         )
-    years = None if all_years else years_arg(loaded, years_spec)
     if not paths.warehouse_path().exists():
         fail(f"no warehouse at {paths.warehouse_path()}")
     try:

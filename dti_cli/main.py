@@ -210,7 +210,8 @@ def status() -> None:
 
     if not paths.warehouse_path().exists():
         console.print(
-            f"No warehouse yet at {paths.warehouse_path()} – run `dti demo` or `dti run`."
+            f"Chưa có kho dữ liệu (warehouse) tại {paths.warehouse_path()} – "
+            "chạy `dti demo` hoặc `dti run`."
         )
         return
     with session(read_only=True) as con:
@@ -358,7 +359,10 @@ def override(year: int, level: str, granted_by: str, reason: str, preset: str | 
     need_warehouse()
     with session() as con:
         grant_override(con, year, level, granted_by, reason)
-    console.print(f"Override recorded for {year} {level} by {granted_by}: {reason}")
+    console.print(
+        f"Đã ghi cho phép chấm điểm (override) năm {year}, {LEVEL_NAMES.get(level, level).lower()}"
+        f", người cho phép: {granted_by}; lý do: {reason}"
+    )
 
 
 @cli.group()

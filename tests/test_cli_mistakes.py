@@ -83,6 +83,7 @@ WRONG_YEAR = [
         ("coherence", ["--year", "2030", "--level", "commune"], "2030", ANALYST),
         ("strengths", ["--year", "2030", "--level", "commune"], "2030", ANALYST),
         ("backfill", ["--years", "2030", "--framework-level", "commune"], "2030", ANALYST),
+        ("backfill", ["--years", "2019"], "2019", ANALYST),
     ]
 ]  # fmt: skip
 
