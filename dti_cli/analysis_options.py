@@ -77,16 +77,9 @@ def nominal_spec(text: str | None, base=None):
 
 
 def analysis_input(preset, year, level, framework_path, data_path, nominal):
-    """The AnalysisInput of the options (exits with a message when they do not fit)."""
-    from pipelines.analysis_input import from_files, from_warehouse
-    from pipelines.datafiles import DataFileError
-    from pipelines.framework.load import FrameworkError
-
-    try:
-        if framework_path or data_path:
-            if not (framework_path and data_path):
-                fail("file mode needs both --framework and --data")
-            return from_files(framework_path, data_path, year=year, nominal=nominal_spec(nominal))
+    """The AnalysisInput of the options (exits with a message when they do not fit; in warehouse
+    mode the preset, year and level are checked before anything is read)."""
+    if not (framework_path or data_path):
         loaded = preset_arg(preset)
         if year is None or level is None:
             fail(
@@ -100,6 +93,15 @@ def analysis_input(preset, year, level, framework_path, data_path, nominal):
 
         if not paths.warehouse_path().exists():
             fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
+    elif not (framework_path and data_path):
+        fail("file mode needs both --framework and --data")
+    from pipelines.analysis_input import from_files, from_warehouse
+    from pipelines.datafiles import DataFileError
+    from pipelines.framework.load import FrameworkError
+
+    try:
+        if framework_path:
+            return from_files(framework_path, data_path, year=year, nominal=nominal_spec(nominal))
         inp = from_warehouse(year, level, preset)
         if nominal:
             inp.nominal = nominal_spec(nominal, inp.nominal)
