@@ -42,8 +42,10 @@ def command_name(ctx: click.Context | None = None) -> str | None:
     ctx = ctx or click.get_current_context(silent=True)
     while ctx is not None and ctx.parent is not None and ctx.parent.parent is not None:
         ctx = ctx.parent
-    if ctx is None or ctx.parent is None:
+    if ctx is None:
         return None
+    if ctx.parent is None:  # dti itself: the subcommand it was invoking, if any
+        return ctx.invoked_subcommand
     return ctx.info_name or (ctx.command.name if ctx.command else None)
 
 

@@ -48,9 +48,6 @@ class DtiGroup(click.Group):
             fail(usage_message(exc), ctx=exc.ctx)
 
     def invoke(self, ctx: click.Context):
-        from pipelines.datafiles import DataFileError
-        from pipelines.framework.load import FrameworkError
-        from pipelines.preset import PresetError
         from pipelines.warehouse_lock import WarehouseBusyError
 
         try:
@@ -59,8 +56,25 @@ class DtiGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except click.UsageError as exc:
             fail(usage_message(exc), ctx=exc.ctx)
-        except (PresetError, FrameworkError, DataFileError) as exc:
-            fail(str(exc))
+        except Exception as exc:
+            if isinstance(exc, user_errors()):
+                fail(str(exc))
+            raise
+
+
+# The errors that name a user's bad input (a preset, framework or data file), by module: only
+# modules a command imported can have raised theirs, so none is imported just to be caught.
+USER_ERRORS = {
+    "pipelines.preset": "PresetError",
+    "pipelines.framework.load": "FrameworkError",
+    "pipelines.datafiles": "DataFileError",
+}
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The user-error classes of the modules loaded so far."""
+    found = (getattr(sys.modules.get(module), name, None) for module, name in USER_ERRORS.items())
+    return tuple(error for error in found if isinstance(error, type))
 
 
 def usage_message(exc: click.UsageError) -> str:

@@ -179,6 +179,13 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         )
     except ValueError as exc:
         raise PresetError(f"{path}: {exc}") from exc
+    named = {f"levels.{level}.framework": setup.framework_path for level, setup in levels.items()}
+    named["units"] = base / spec["units"]
+    if spec.get("lineage"):
+        named["lineage"] = base / spec["lineage"]
+    for key, file in named.items():
+        if not file.is_file():
+            raise PresetError(f"{path}: {key}: no file {file}")
     return Preset(
         id=spec["id"],
         name=spec["name"],

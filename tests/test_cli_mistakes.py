@@ -277,3 +277,27 @@ def test_a_preset_that_is_not_a_preset_file_is_one_line(homes, tmp_path) -> None
     result = run_dti(["template", "--preset", str(broken), "--year", "2024", "--out", "t"],
                      homes["bare"])  # fmt: skip
     assert_one_line(result, OFFICER, str(broken), "name, units, years, levels")
+
+
+def test_a_preset_naming_a_missing_or_broken_framework_is_one_line(
+    future_preset, homes, tmp_path
+) -> None:
+    """A framework file the preset names but that is missing (found when the preset is read) or
+    not a framework (found when the command reads it: the ``dti`` group's guard)."""
+    spec = yaml.safe_load(future_preset.read_text(encoding="utf-8"))
+    spec["preset"]["levels"]["district"]["framework"] = "/nowhere/district.yaml"
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = run_dti(["template", "--preset", str(missing), "--year", "2024", "--out", "t"],
+                     homes["bare"])  # fmt: skip
+    assert_one_line(result, OFFICER, str(missing), "levels.district.framework", "/nowhere/")
+
+    not_framework = tmp_path / "f.yaml"
+    not_framework.write_text("framework:\n  id: x\n", encoding="utf-8")
+    spec["preset"]["levels"]["district"]["framework"] = str(not_framework)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    args = ["template", "--preset", str(broken), "--year", "2024", "--level", "district"]
+    result = run_dti([*args, "--out", str(tmp_path / "t")], homes["bare"])
+    assert_one_line(result, OFFICER, str(not_framework), "version")
+    assert not (tmp_path / "t").exists()
