@@ -33,7 +33,6 @@ from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class DtiGroup(click.Group):
@@ -394,8 +393,7 @@ def framework_check(path: Path) -> None:
     try:
         loaded = read_framework_file(path)
     except FrameworkError as exc:
-        errors.print(f"[red]{exc}[/]")
-        sys.exit(2)
+        fail(str(exc))
     counts = {t: len(loaded.of_type(t)) for t in ("group", "pillar", "component", "criterion")}
     assumed = sum(n.source == "assumed" for n in loaded.nodes.values())
     console.print(
