@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
 
@@ -36,6 +37,9 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
     "--by", "accepted_by", default=None, help="Who accepts publishing assumed components."
 )
 @click.option("--reason", default=None, help="Why publishing with assumed components is accepted.")
+@click.option(
+    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+)
 def publish(
     year: int,
     level: str,
@@ -43,6 +47,7 @@ def publish(
     accept_assumed: bool,
     accepted_by: str | None,
     reason: str | None,
+    preset: str | None,
 ) -> None:
     """Publish the latest snapshot of YEAR and LEVEL (per method): its rows become read-only.
 
@@ -62,6 +67,15 @@ def publish(
     )
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    level_arg(loaded, level)
+    for method in methods:
+        if method not in loaded.methods:
+            fail(
+                f"phương pháp (method) {method!r} không có trong bộ chỉ số {loaded.id}; "
+                f"có: {', '.join(loaded.methods)}"
+            )
     accepted = accept_assumed and bool((accepted_by or "").strip() and (reason or "").strip())
     if accept_assumed and not accepted:
         fail("--accept-assumed cần ghi người chấp nhận (--by) và lý do (--reason), không để trống")
@@ -69,7 +83,11 @@ def publish(
     with session() as con:
         ids = latest_snapshot_ids(con, year, level, list(methods) or None)
         if not ids:
-            fail(f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else ""))
+            fail(
+                f"chưa có kết quả (snapshot) năm {year}, cấp {level}"
+                + (f" ({', '.join(methods)})" if methods else "")
+                + " – chạy `dti run` trước"
+            )
         if not accepted:
             for snapshot_id in ids:
                 assumed = snapshot_assumed(con, snapshot_id)

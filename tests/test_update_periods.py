@@ -220,7 +220,8 @@ def test_dti_history_command(year_with_updates) -> None:
     nobody = CliRunner().invoke(
         cli, ["history", "--preset", str(preset_path), "--year", "2024", "--unit", "S-Q"]
     )
-    assert nobody.exit_code == 1
+    assert nobody.exit_code == 2  # not a unit of the registry: a mistake, named
+    assert "'S-Q'" in nobody.output and "Traceback" not in nobody.output
 
 
 def test_update_periods_asset_follows_the_ranks_in_the_annual_job() -> None:
