@@ -35,7 +35,7 @@ def preset_arg(name: str | Path | None) -> Preset:
 
     name = name or default_preset()
     try:
-        return load_preset(name)
+        preset = load_preset(name)
     except UnknownPresetError as exc:
         known = ", ".join(exc.known)
         fail(
@@ -51,6 +51,23 @@ def preset_arg(name: str | Path | None) -> Preset:
                 f"preset {str(name)!r} cannot be read: {exc}",
             )
         )
+    _same_preset_as_warehouse(preset)
+    return preset
+
+
+def _same_preset_as_warehouse(preset: Preset) -> None:
+    """One warehouse per province: the error line when the warehouse holds another preset's data.
+    A warehouse busy with a writer is not waited for here: a run checks again when it claims the
+    warehouse, and a reading command reports the busy warehouse itself."""
+    from pipelines.warehouse_lock import WarehouseBusyError
+    from pipelines.warehouse_preset import WrongPresetError, ensure_warehouse_preset
+
+    try:
+        ensure_warehouse_preset(preset)
+    except WrongPresetError as exc:
+        fail(str(exc))
+    except WarehouseBusyError:
+        pass
 
 
 def runnable_years() -> list[int]:

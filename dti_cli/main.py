@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,7 @@ def cli() -> None:
 def demo(preset: str, years_spec: str | None) -> None:
     """Generate the synthetic demo workbooks and run the yearly job on them through Dagster."""
     loaded = preset_arg(preset)
+    serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
     inbox = paths.dti_home() / "demo" / "inbox"
     console.print(
@@ -137,6 +139,7 @@ def demo(preset: str, years_spec: str | None) -> None:
 def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
     """Run the yearly job through Dagster for one year or all years of the preset."""
     loaded = preset_arg(preset)
+    serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
     inbox = inbox or paths.inbox_dir()
     if not inbox.is_dir():
@@ -146,6 +149,12 @@ def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
         )
     settings = {"preset": preset, "inbox": str(inbox)}
     _run(loaded, years, settings, with_demo=False)
+
+
+def serve_preset(preset: str) -> None:
+    """The Dagster code location serves ``$DTI_PRESET`` (its partitions start at that preset's
+    first year): a run for ``--preset`` loads the definitions for that preset."""
+    os.environ["DTI_PRESET"] = preset
 
 
 def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
