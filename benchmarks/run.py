@@ -219,8 +219,8 @@ def child_intake(mode: str, folder: str) -> dict:
         def openpyxl_only(path):
             raise read.NotPlain("baseline")
 
-        def one_by_one(con, ids):
-            return [batch(con, [i])[0] for i in ids]
+        def one_by_one(con, ids, failures=None):
+            return [path for i in ids for path in batch(con, [i], failures)]
 
         read.FastBook = openpyxl_only
         receipts.write_receipts = one_by_one

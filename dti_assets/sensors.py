@@ -1,9 +1,9 @@
 """The inbox sensor: scores follow updates.
 
 Every ``minimum_interval_seconds`` the sensor looks at ``DtiSettings.inbox_dir()``
-(``<inbox>/<year>/…/*.xlsx|*.csv``). Everything new or changed in a year since the last tick
-becomes ONE run of the annual job on that year's partition: on deadline day two hundred workbooks
-arriving together are one annual run, not two hundred. The run key is
+(``<inbox>/<year>/…``, every file the ingest answers). Everything new or changed in a year since
+the last tick becomes ONE run of the annual job on that year's partition: on deadline day two
+hundred workbooks arriving together are one annual run, not two hundred. The run key is
 ``"<year>:<sha256 of the sorted file digests>"`` (the same batch of bytes never triggers twice;
 the ingest would skip them anyway) and the run's tags say how many files it covers
 (``dti/files``). The cursor remembers, per file, its modification time, size and hash, so

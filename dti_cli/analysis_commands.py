@@ -57,11 +57,12 @@ def compare(
     store,
 ) -> None:
     """Score with every method setting and missing rule; rank correlations, moves, classes."""
+    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+
     from pipelines.analysis_input import ALL_SETTINGS, split_list
     from pipelines.compare import compare_methods, store_comparison
     from pipelines.scoring.methods import MISSING_RULES
 
-    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
     print_header(inp, "So sánh phương pháp (method comparison)")
     try:
         result = compare_methods(
@@ -194,10 +195,6 @@ def uncertainty(
     store,
 ) -> None:
     """Monte Carlo over method, weights and missing rule: rank intervals and sensitivity."""
-    from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
-    from pipelines.scoring.methods import MISSING_RULES
-    from pipelines.uncertainty import run_uncertainty, store_uncertainty
-
     if replay_id is not None:
         _replay(
             preset, year, level, framework_path, data_path, nominal, replay_id, run_id, from_dir
@@ -210,6 +207,11 @@ def uncertainty(
     if weight_sets_path is not None:
         _weight_sets(inp, weight_sets_path, out_dir)
         return
+
+    from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
+    from pipelines.scoring.methods import MISSING_RULES
+    from pipelines.uncertainty import run_uncertainty, store_uncertainty
+
     print_header(inp, "Độ bất định thứ hạng (rank uncertainty)")
     try:
         result = run_uncertainty(
@@ -414,11 +416,12 @@ def coherence_command(
     preset, year, level, framework_path, data_path, nominal, out_dir, winsorise, alpha_method, store
 ) -> None:
     """Cronbach's alpha, correlations, negative/redundant pairs, skew/kurtosis outliers."""
+    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+
     import polars as pl
 
     from pipelines.coherence import coherence, store_coherence
 
-    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
     print_header(inp, "Tính nhất quán thống kê (statistical coherence)")
     result = coherence(inp, None, winsorise, alpha_method=alpha_method)
     how = (
@@ -492,12 +495,19 @@ def strengths(
     store,
 ) -> None:
     """Per unit, the components furthest above and below its group's mean."""
+    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+
     import polars as pl
 
     from pipelines.analysis_input import scenario_label
     from pipelines.strengths import store_strengths, unit_strengths
 
-    inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+    kinds = list(dict.fromkeys(node.type for node in inp.framework.nodes.values()))
+    if node_level is not None and node_level not in kinds:
+        fail(
+            f"--node-level {node_level!r} is not a node level of {inp.framework.id}; "
+            f"valid: {', '.join(kinds)}"
+        )
     print_header(inp, "Điểm mạnh, điểm yếu (strengths and weaknesses)")
     frame = unit_strengths(inp, top=top, node_level=node_level)
     shown = frame.filter(pl.col("unit_id") == unit_id) if unit_id else frame

@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg, year_span
 from dti_cli.common import data_option, error_line, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -76,22 +77,31 @@ def nominal_spec(text: str | None, base=None):
 
 
 def analysis_input(preset, year, level, framework_path, data_path, nominal):
-    """The AnalysisInput of the options (exits with a message when they do not fit)."""
+    """The AnalysisInput of the options (exits with a message when they do not fit; in warehouse
+    mode the preset, year and level are checked before anything is read)."""
+    if not (framework_path or data_path):
+        loaded = preset_arg(preset)
+        if year is None or level is None:
+            fail(
+                "give --year and --level (warehouse) or --framework and --data (files); "
+                f"preset {loaded.id}: years {year_span(loaded.years)}, "
+                f"levels {', '.join(loaded.levels)}"
+            )
+        year_arg(loaded, year)
+        level_arg(loaded, level)
+        from pipelines import paths
+
+        if not paths.warehouse_path().exists():
+            fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
+    elif not (framework_path and data_path):
+        fail("file mode needs both --framework and --data")
     from pipelines.analysis_input import from_files, from_warehouse
     from pipelines.datafiles import DataFileError
     from pipelines.framework.load import FrameworkError
 
     try:
-        if framework_path or data_path:
-            if not (framework_path and data_path):
-                fail("file mode needs both --framework and --data")
+        if framework_path:
             return from_files(framework_path, data_path, year=year, nominal=nominal_spec(nominal))
-        if year is None or level is None:
-            fail("give --year and --level (warehouse) or --framework and --data (files)")
-        from pipelines import paths
-
-        if not paths.warehouse_path().exists():
-            fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
         inp = from_warehouse(year, level, preset)
         if nominal:
             inp.nominal = nominal_spec(nominal, inp.nominal)

@@ -16,7 +16,6 @@ from rich.console import Console
 from dti_cli.common import data_option, error_line, fail, framework_option
 
 console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @click.group()

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import paths
@@ -41,6 +41,9 @@ class RunOutcome:
     run_id: str
     failed_checks: list[str]
     error: str | None = None
+    # what the intake saw, per inbox year ("2024" → IngestSummary.as_metadata()), from the
+    # raw_submissions materialization of the run (empty when the run did not ingest)
+    intake: dict[str, dict] = field(default_factory=dict)
 
 
 def dagster_instance():
@@ -106,7 +109,26 @@ def run_job(
         result.run_id,
         failed_checks,
         error,
+        intake_of(result),
     )
+
+
+def intake_of(result) -> dict[str, dict]:
+    """Per inbox year, what the run's ``raw_submissions`` step recorded on that year's partition
+    (files seen, new, unchanged, refused and where their receipts are); empty when the step did
+    not run."""
+    intake: dict[str, dict] = {}
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() != "raw_submissions":
+            continue
+        if materialization.partition is not None:
+            intake[materialization.partition] = {
+                key: entry.value for key, entry in materialization.metadata.items()
+            }
+    return intake
 
 
 def year_ranges(years: list[int]) -> list[list[int]]:

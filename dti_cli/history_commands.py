@@ -16,7 +16,8 @@ from dti_cli.analysis_options import (
     timed,
     write_tables,
 )
-from dti_cli.common import data_option, fail, framework_option, parse_years
+from dti_cli.arguments import file_arg, level_arg, preset_arg, year_span, years_arg
+from dti_cli.common import data_option, fail, framework_option
 
 # the year-over-year figures shown for a unit or a total
 CHANGE_COLUMNS = ["ratio_before", "ratio", "ratio_change", "rank_before", "rank", "rank_change"]
@@ -74,6 +75,14 @@ def trends_command(
         else:
             from pipelines import paths
 
+            loaded = preset_arg(preset)
+            if level is not None:
+                level_arg(loaded, level)
+            if method is not None and method not in loaded.methods:
+                fail(
+                    f"method {method!r} is not computed by preset {loaded.id}; "
+                    f"valid: {', '.join(loaded.methods)}"
+                )
             if not paths.warehouse_path().exists():
                 fail(f"no warehouse at {paths.warehouse_path()}")
             series, versions, successors, lineage = tr.series_from_warehouse(
@@ -82,7 +91,10 @@ def trends_command(
     except (ValueError, KeyError) as exc:
         fail(str(exc))
     if series.is_empty():
-        fail("no snapshots match (method, level, framework hash)")
+        asked = [f"method {method or 'primary'}", f"level {level or 'any'}"]
+        if framework_hash:
+            asked.append(f"framework hash {framework_hash}")
+        fail(f"no snapshots match ({', '.join(asked)}) – run `dti run` or `dti backfill` first")
     nodes = [n.strip() for n in nodes_text.split(",") if n.strip()] if nodes_text else None
     try:
         result = tr.trends(series, versions, successors, lineage, nodes=nodes)
@@ -154,11 +166,9 @@ def trends_command(
     if store:
         if framework_path:
             fail("--store needs warehouse mode")
-        from pipelines.analysis_input import default_preset
-        from pipelines.preset import load_preset
         from pipelines.warehouse import session
 
-        loaded = load_preset(preset or default_preset())
+        loaded = preset_arg(preset)
         with session() as con:
             tr.store_trends(con, result, int(max(years)), method or loaded.primary_method)
         console.print("[green]stored in the warehouse[/]")
@@ -190,31 +200,38 @@ def backfill_command(
         _backfill_files(framework_path, data_path, out_dir)
         return
     from pipelines import paths
-    from pipelines.analysis_input import default_preset
     from pipelines.backfill import backfill, frameworks_from_spec, records_frame
     from pipelines.datafiles import DataFileError
     from pipelines.framework.load import FrameworkError
-    from pipelines.preset import load_preset
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    years = None if all_years else years_arg(loaded, years_spec) if years_spec else []
     if not framework_levels:
-        fail("give --framework-level LEVEL=FILE (repeatable)")
-    if not all_years and not years_spec:
-        fail("give --all-years or --years")
-    if not paths.warehouse_path().exists():
-        fail(f"no warehouse at {paths.warehouse_path()}")
-    loaded = load_preset(preset or default_preset())
+        fail(f"give --framework-level LEVEL=FILE (repeatable); levels: {', '.join(loaded.levels)}")
     spec: dict[str, str | None] = {}
     for item in framework_levels:
         level, _, path = item.partition("=")
-        spec[level] = path or None
-    years = None if all_years else parse_years(years_spec)
+        level_arg(loaded, level.strip())
+        spec[level.strip()] = str(file_arg(Path(path), "--framework-level")) if path else None
+    if years == []:
+        fail(
+            f"give --all-years or --years (years of preset {loaded.id}: {year_span(loaded.years)})"
+        )
+    if not paths.warehouse_path().exists():
+        fail(f"no warehouse at {paths.warehouse_path()}")
     try:
         frameworks = frameworks_from_spec(loaded, spec)  # type: ignore[arg-type]
         with session() as con:
             records = backfill(con, loaded, frameworks, years)
     except (DataFileError, FrameworkError, ValueError, OSError) as exc:
         fail(str(exc))
+    if not records:
+        asked = year_span(years) if years else "any year"
+        fail(
+            f"nothing to backfill: the warehouse holds no observations of {', '.join(spec)} "
+            f"for {asked}"
+        )
     frame = records_frame(records)
     console.print(
         f"[bold]Backfill[/] – {len(records)} snapshots: {sum(r.created for r in records)} new, "

@@ -13,8 +13,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg, year_span
 from dti_cli.common import fail, need_warehouse
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number, vn_time
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -49,32 +50,41 @@ def template(
     Each has Vietnamese headers, one row per criterion with its maximum points and rubric, input,
     evidence and self-assessed points columns, cell validation, a protected structure, and the
     hidden identification (framework id and version, unit, year) the ingest checks."""
-    from pipelines.preset import load_preset
     from pipelines.registry import units_in_year
     from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
-    loaded = load_preset(preset)
-    if level is not None and level not in loaded.levels:
-        fail(f"level {level!r} is not in preset {loaded.id} ({', '.join(loaded.levels)})")
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    if level is not None:
+        level_arg(loaded, level)
     levels = [level] if level else list(loaded.levels)
     if unit_id is not None:
         found = loaded.registry.filter(loaded.registry["unit_id"] == unit_id)
+        if level is not None:
+            found = found.filter(found["level"] == level)
         if found.is_empty():
-            fail(f"unit {unit_id!r} is not in the registry of {loaded.id}")
+            fail(
+                f"không có đơn vị {unit_id!r} trong danh mục (registry) của {loaded.id}"
+                + (f", cấp {level}" if level else "")
+                + f" ({loaded.registry_path.name})"
+            )
         levels = [found["level"][0]]
     written = 0
     for lvl in levels:
         framework = loaded.framework(lvl)
         if not framework.valid_for(year):
             fail(
-                f"framework {framework.id} ({framework.version}) is valid for "
-                f"{framework.valid_from}–{framework.valid_to}, not for {year}"
+                f"bộ tiêu chí (framework) {framework.id} ({framework.version}) áp dụng cho "
+                f"{framework.valid_from}–{framework.valid_to}, không cho năm {year}"
             )
         units = units_in_year(loaded.registry, lvl, year)
         if unit_id is not None:
             units = units.filter(units["unit_id"] == unit_id)
             if units.is_empty():
-                fail(f"unit {unit_id!r} does not exist in {year} (registry valid_from/valid_to)")
+                fail(
+                    f"đơn vị {unit_id!r} không tồn tại trong năm {year} "
+                    "(danh mục: valid_from/valid_to)"
+                )
         folder = out_dir / str(year) / lvl
         for unit in units.iter_rows(named=True):
             write_unit_workbook(
@@ -134,12 +144,13 @@ def reingest(
     was added to the registry, a framework corrected …). Default: every file whose latest
     evaluation was refused; or the SUBMISSION_IDs given. A changed outcome is stored as a new
     evaluation beside the old one (history kept), with a new receipt."""
-    from pipelines.preset import load_preset
     from pipelines.reingest import reingest as run_reingest
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    if year is not None:
+        year_arg(loaded, year)
     need_warehouse()
-    loaded = load_preset(preset)
     with session() as con:
         try:
             outcomes = run_reingest(con, loaded, idents, year, include_accepted)
@@ -177,17 +188,26 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
     """Differences between self-assessment and appraisal: unit, component, self-assessed,
     appraised (value and points) and the reason, for every adjusted value."""
     from pipelines.appraisal import differences, write_differences
-    from pipelines.preset import load_preset
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    if level is not None:
+        level_arg(loaded, level)
     if out_path.suffix.lower() not in (".xlsx", ".csv"):
-        fail("--out must end in .xlsx or .csv")
+        fail(f"--out {out_path}: tệp phải có đuôi .xlsx hoặc .csv")
     need_warehouse()
-    loaded = load_preset(preset)
-    if level is not None and level not in loaded.levels:
-        fail(f"level {level!r} is not in preset {loaded.id}")
     with session(read_only=True) as con:
         frame = differences(con, loaded, year, level)
+        held = [] if frame.height else years_with_observations(con, level)
+    where = f"năm {year}" + (f", {LEVEL_NAMES.get(level, level).lower()}" if level else "")
+    if frame.is_empty() and year not in held:
+        fail(
+            f"kho dữ liệu chưa có số liệu {where} – không ghi tệp; "
+            f"năm có số liệu: {year_span(held)}"
+        )
+    if frame.is_empty():
+        fail(f"không có điều chỉnh thẩm định nào ({where}) – không ghi tệp")
     title = f"CHÊNH LỆCH TỰ ĐÁNH GIÁ – THẨM ĐỊNH NĂM {year}" + (
         f" – {LEVEL_NAMES.get(level, level)}" if level else ""
     )
@@ -207,17 +227,25 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
 )
 def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     """How a unit's total points and rank moved between the update periods of a year."""
-    from pipelines.preset import load_preset
     from pipelines.updates import unit_history
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    if unit_id not in set(loaded.registry["unit_id"]):
+        fail(
+            f"không có đơn vị {unit_id!r} trong danh mục (registry) của {loaded.id} "
+            f"({loaded.registry_path.name})"
+        )
     need_warehouse()
-    loaded = load_preset(preset)
     method = method or loaded.primary_method
     with session(read_only=True) as con:
         frame = unit_history(con, year, unit_id, method)
     if frame.is_empty():
-        fail(f"no update period of {year} holds unit {unit_id!r} (method {method})", code=1)
+        fail(
+            f"chưa lần cập nhật nào của năm {year} có đơn vị {unit_id!r} (phương pháp {method})",
+            code=1,
+        )
     names = dict(zip(loaded.registry["unit_id"], loaded.registry["name"], strict=True))
     table = Table(
         title=f"{unit_id} – {names.get(unit_id, '')} · DTI {year} · {METHOD_NAMES[method]}",
@@ -225,7 +253,7 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     )
     for column in (
         "Lần cập nhật",
-        "Thời điểm",
+        f"Thời điểm ({ZONE_NAME})",
         "Điểm",
         "Thay đổi",
         "Hạng",
@@ -239,7 +267,7 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
         files = json.loads(row["new_files"] or "[]")
         table.add_row(
             str(row["period"]),
-            vn_time(row["recorded_at"]),
+            vn_time(row["recorded_at"], zone=False),
             f"{vn_number(row['points'])}/{row['max_points']:g}",
             "–" if change is None else ("+" if change > 0 else "") + vn_number(change),
             f"{row['rank']}/{row['group_size']}",
@@ -247,6 +275,17 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
             ", ".join(files[:3]) + (f" (+{len(files) - 3})" if len(files) > 3 else ""),
         )
     console.print(table)
+
+
+def years_with_observations(con, level: str | None) -> list[int]:
+    """The years the warehouse holds observations for (of one level, when given)."""
+    if level is None:
+        rows = con.execute("SELECT DISTINCT year FROM observations").fetchall()
+    else:
+        rows = con.execute(
+            "SELECT DISTINCT year FROM observations WHERE level = ?", [level]
+        ).fetchall()
+    return sorted(row[0] for row in rows)
 
 
 def _moved(change: int | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,25 +19,32 @@ from dti_cli import (
     ops_commands,
     report_commands,
 )
-from dti_cli.common import data_option, fail, framework_option, parse_years
+from dti_cli.arguments import (
+    level_arg,
+    preset_arg,
+    text_arg,
+    year_arg,
+    years_arg,
+)
+from dti_cli.common import data_option, fail, framework_option, need_warehouse, say
 from dti_cli.gc_policy import collect_less
 from pipelines import paths
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _years(spec: str | None, first: int, last: int) -> list[int]:
-    """``2024``, ``2021-2025`` or ``2021,2023``; default: every year of the preset."""
-    if not spec or spec == "all":
-        return list(range(first, last + 1))
-    return parse_years(spec)
 
 
 class DtiGroup(click.Group):
-    """``dti``: a warehouse busy with another writer is a one-line error, not a traceback."""
+    """``dti``: a user's mistake is one line on stderr with exit code 2, never a traceback — a
+    wrong option or argument (click's usage errors), an unreadable preset, framework or data file,
+    a warehouse busy with another writer. Any other exception is a bug and surfaces as one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            fail(usage_message(exc), ctx=exc.ctx)
 
     def invoke(self, ctx: click.Context):
         from pipelines.warehouse_lock import WarehouseBusyError
@@ -45,6 +53,55 @@ class DtiGroup(click.Group):
             return super().invoke(ctx)
         except WarehouseBusyError as exc:
             raise click.ClickException(str(exc)) from exc
+        except click.UsageError as exc:
+            fail(usage_message(exc), ctx=exc.ctx)
+        except Exception as exc:
+            if isinstance(exc, user_errors()):
+                fail(str(exc))
+            raise
+
+
+# The errors that name a user's bad input (a preset, framework or data file), by module: only
+# modules a command imported can have raised theirs, so none is imported just to be caught.
+USER_ERRORS = {
+    "pipelines.preset": "PresetError",
+    "pipelines.framework.load": "FrameworkError",
+    "pipelines.datafiles": "DataFileError",
+}
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The user-error classes of the modules loaded so far."""
+    found = (getattr(sys.modules.get(module), name, None) for module, name in USER_ERRORS.items())
+    return tuple(error for error in found if isinstance(error, type))
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's usage error as one line, in the command's language, with where to find help."""
+    ctx = exc.ctx
+    where = f"{ctx.command_path} --help" if ctx is not None else "dti --help"
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        hint = exc.param.get_error_hint(ctx) if ctx is not None else exc.param.name
+        return say(
+            f"thiếu {hint} (missing); xem `{where}`",
+            f"missing {hint}; see `{where}`",
+            ctx,
+        )
+    if isinstance(exc, click.NoSuchOption) and ctx is not None:
+        known = sorted(
+            opt for param in ctx.command.get_params(ctx) for opt in getattr(param, "opts", [])
+            if opt.startswith("--")
+        )  # fmt: skip
+        return say(
+            f"không có tùy chọn {exc.option_name} (no such option); có: {', '.join(known)}",
+            f"no such option {exc.option_name}; valid: {', '.join(known)}",
+            ctx,
+        )
+    return say(
+        f"{exc.format_message()} (xem `{where}`)",
+        f"{exc.format_message()} (see `{where}`)",
+        ctx,
+    )
 
 
 @click.group(cls=DtiGroup)
@@ -59,10 +116,9 @@ def cli() -> None:
 @click.option("--years", "years_spec", default=None, help="2024, 2021-2025 or 2021,2023.")
 def demo(preset: str, years_spec: str | None) -> None:
     """Generate the synthetic demo workbooks and run the yearly job on them through Dagster."""
-    from pipelines.preset import load_preset
-
-    loaded = load_preset(preset)
-    years = _years(years_spec, loaded.first_year, loaded.last_year)
+    loaded = preset_arg(preset)
+    serve_preset(preset)
+    years = years_arg(loaded, years_spec, runnable=True)
     inbox = paths.dti_home() / "demo" / "inbox"
     console.print(
         f"[bold]DTI demo[/] – {loaded.name}, {years[0]}–{years[-1]}, "
@@ -82,17 +138,29 @@ def demo(preset: str, years_spec: str | None) -> None:
 )
 def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
     """Run the yearly job through Dagster for one year or all years of the preset."""
-    from pipelines.preset import load_preset
-
-    loaded = load_preset(preset)
-    years = _years(years_spec, loaded.first_year, loaded.last_year)
-    settings = {"preset": preset, "inbox": str(inbox or paths.inbox_dir())}
+    loaded = preset_arg(preset)
+    serve_preset(preset)
+    years = years_arg(loaded, years_spec, runnable=True)
+    inbox = inbox or paths.inbox_dir()
+    if not inbox.is_dir():
+        fail(
+            f"không có thư mục tiếp nhận (inbox) {inbox}: tạo thư mục và đặt tệp vào "
+            f"{inbox}/<năm>/, hoặc chỉ thư mục khác bằng --inbox"
+        )
+    settings = {"preset": preset, "inbox": str(inbox)}
     _run(loaded, years, settings, with_demo=False)
+
+
+def serve_preset(preset: str) -> None:
+    """The Dagster code location serves ``$DTI_PRESET`` (its partitions start at that preset's
+    first year): a run for ``--preset`` loads the definitions for that preset."""
+    os.environ["DTI_PRESET"] = preset
 
 
 def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     from dti_cli.dagster_runs import run_years
 
+    inbox = Path(settings["inbox"])
     started = time.perf_counter()
     labels = {
         "dti_demo_inbox": "tạo tệp mô phỏng (demo workbooks)",
@@ -109,10 +177,13 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
             console.print(f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}")
         if outcome.error:
             console.print(f"    [red]{outcome.error.strip()}[/]")
+        for year_key in sorted(outcome.intake):
+            _print_intake(int(year_key), outcome.intake[year_key], inbox)
 
     outcomes = run_years(years, settings, with_demo, progress)
     failed = [o for o in outcomes if not o.success]
     _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
     report_commands.print_report_location(console)
     console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
@@ -124,7 +195,46 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
         sys.exit(1)
 
 
+def _print_intake(year: int, seen: dict, inbox: Path) -> None:
+    """One year's intake, as the run's ``raw_submissions`` step recorded it: files seen, new,
+    unchanged and refused (and where the refused ones' receipts are)."""
+    if not seen.get("files_seen"):
+        console.print(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
+        return
+    refused = seen.get("files_refused", 0)
+    console.print(
+        f"    {year}: {seen['files_seen']} tệp, {seen['files_new']} tệp mới, "
+        f"{seen.get('files_unchanged', 0)} tệp không đổi (đã nhận trước đó), "
+        f"{refused} tệp bị từ chối"
+    )
+    if refused:
+        folders = ", ".join(seen.get("refused_receipts") or []) or "–"
+        console.print(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
+    for line in seen.get("replaced_other_name") or []:
+        console.print(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
+    for line in seen.get("receipt_failures") or []:
+        console.print(f"      [red]không ghi được biên nhận:[/] {line}")
+
+
+def _print_years_without_files(preset, years: list[int]) -> None:
+    """For each failed year no file was accepted for at all (no level has an observation):
+    one line saying so, the reason the year could not be scored."""
+    from pipelines.observations import levels_without_observations
+    from pipelines.warehouse import session
+
+    if not years or not paths.warehouse_path().exists():
+        return
+    with session(read_only=True) as con:
+        for year in years:
+            if len(levels_without_observations(con, preset, year)) == len(preset.levels):
+                console.print(
+                    f"[yellow]chưa có tệp nào được tiếp nhận cho năm {year}[/]: năm này chưa "
+                    "chấm điểm được"
+                )
+
+
 def _print_summary(preset, years: list[int]) -> None:
+    from pipelines.observations import levels_without_observations
     from pipelines.warehouse import run_query, session
 
     if not years:
@@ -132,6 +242,12 @@ def _print_summary(preset, years: list[int]) -> None:
     method = preset.primary_method
     with session(read_only=True) as con:
         for year in years:
+            for level in levels_without_observations(con, preset, year):
+                name = LEVEL_NAMES.get(level, level)
+                console.print(
+                    f"[yellow]chưa có tệp nào cho {name[:1].lower()}{name[1:]} năm {year}[/] "
+                    "(cấp này chưa được chấm điểm)"
+                )
             summary = run_query(con, "year_summary", year=year, method=method)
             table = Table(title=f"DTI {year} – {METHOD_NAMES[method]}", title_justify="left")
             for column in (
@@ -169,7 +285,8 @@ def status() -> None:
 
     if not paths.warehouse_path().exists():
         console.print(
-            f"No warehouse yet at {paths.warehouse_path()} – run `dti demo` or `dti run`."
+            f"Chưa có kho dữ liệu (warehouse) tại {paths.warehouse_path()} – "
+            "chạy `dti demo` hoặc `dti run`."
         )
         return
     with session(read_only=True) as con:
@@ -297,14 +414,26 @@ def score(
 @click.argument("level")
 @click.option("--by", "granted_by", required=True, help="Who grants the override.")
 @click.option("--reason", required=True, help="Why scoring may go ahead.")
-def override(year: int, level: str, granted_by: str, reason: str) -> None:
+@click.option(
+    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+)
+def override(year: int, level: str, granted_by: str, reason: str, preset: str | None) -> None:
     """Allow scoring a year and level despite failed blocking checks (recorded)."""
     from pipelines.observations import grant_override
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    level_arg(loaded, level)
+    granted_by = text_arg(granted_by, "--by")
+    reason = text_arg(reason, "--reason")
+    need_warehouse()
     with session() as con:
         grant_override(con, year, level, granted_by, reason)
-    console.print(f"Override recorded for {year} {level} by {granted_by}: {reason}")
+    console.print(
+        f"Đã ghi cho phép chấm điểm (override) năm {year}, {LEVEL_NAMES.get(level, level).lower()}"
+        f", người cho phép: {granted_by}; lý do: {reason}"
+    )
 
 
 @cli.group()
@@ -322,8 +451,7 @@ def framework_check(path: Path) -> None:
     try:
         loaded = read_framework_file(path)
     except FrameworkError as exc:
-        errors.print(f"[red]{exc}[/]")
-        sys.exit(2)
+        fail(str(exc))
     counts = {t: len(loaded.of_type(t)) for t in ("group", "pillar", "component", "criterion")}
     assumed = sum(n.source == "assumed" for n in loaded.nodes.values())
     console.print(

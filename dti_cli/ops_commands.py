@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
 
@@ -27,12 +28,37 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
     multiple=True,
     help="Only this method (repeatable); default: every method of the year's latest scoring.",
 )
-def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
+@click.option(
+    "--accept-assumed",
+    is_flag=True,
+    help="Publish although components are assumed (not from the decision); needs --by, --reason.",
+)
+@click.option(
+    "--by", "accepted_by", default=None, help="Who accepts publishing assumed components."
+)
+@click.option("--reason", default=None, help="Why publishing with assumed components is accepted.")
+@click.option(
+    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+)
+def publish(
+    year: int,
+    level: str,
+    methods: tuple[str, ...],
+    accept_assumed: bool,
+    accepted_by: str | None,
+    reason: str | None,
+    preset: str | None,
+) -> None:
     """Publish the latest snapshot of YEAR and LEVEL (per method): its rows become read-only.
 
     Publishing a snapshot that is already published is refused. After a correction, rescore the
     year (`dti run --year YEAR`): that writes a new snapshot version, and publishing it is a
-    republication; the earlier published version stays as it was."""
+    republication; the earlier published version stays as it was.
+
+    A snapshot whose framework has components not from the decision (source: assumed) is
+    refused unless the officer records an acceptance: --accept-assumed --by NAME --reason TEXT
+    (stored, and shown on the published pages)."""
+    from pipelines.assumed import refusal_text, snapshot_assumed
     from pipelines.snapshot import (
         PublishedSnapshotError,
         SnapshotIntegrityError,
@@ -41,15 +67,43 @@ def publish(year: int, level: str, methods: tuple[str, ...]) -> None:
     )
     from pipelines.warehouse import session
 
+    loaded = preset_arg(preset)
+    year_arg(loaded, year)
+    level_arg(loaded, level)
+    for method in methods:
+        if method not in loaded.methods:
+            fail(
+                f"phương pháp (method) {method!r} không có trong bộ chỉ số {loaded.id}; "
+                f"có: {', '.join(loaded.methods)}"
+            )
+    accepted = accept_assumed and bool((accepted_by or "").strip() and (reason or "").strip())
+    if accept_assumed and not accepted:
+        fail("--accept-assumed cần ghi người chấp nhận (--by) và lý do (--reason), không để trống")
     need_warehouse()
     with session() as con:
         ids = latest_snapshot_ids(con, year, level, list(methods) or None)
         if not ids:
-            fail(f"no snapshot of {year} {level}" + (f" ({', '.join(methods)})" if methods else ""))
+            fail(
+                f"chưa có kết quả (snapshot) năm {year}, cấp {level}"
+                + (f" ({', '.join(methods)})" if methods else "")
+                + " – chạy `dti run` trước"
+            )
+        if not accepted:
+            for snapshot_id in ids:
+                assumed = snapshot_assumed(con, snapshot_id)
+                if assumed.any_assumed:
+                    fail(refusal_text(assumed, year))
         done = []
         for snapshot_id in ids:
             try:
-                done.append(publish_snapshot(con, snapshot_id))
+                done.append(
+                    publish_snapshot(
+                        con,
+                        snapshot_id,
+                        accepted_by if accepted else None,
+                        reason if accepted else None,
+                    )
+                )
             except (PublishedSnapshotError, SnapshotIntegrityError) as exc:
                 for publication in done:
                     console.print(f"published {publication.method}: {publication.snapshot_id}")

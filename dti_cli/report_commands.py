@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from dti_cli.common import parse_years
-from pipelines import paths
+from dti_cli.arguments import preset_arg, year_span, years_arg
+from dti_cli.common import fail, need_warehouse
 
 console = Console(highlight=False, soft_wrap=True)
-
-
-def _parse_years(spec: str, available: list[int]) -> list[int]:
-    return available if spec == "all" else parse_years(spec)
 
 
 def report_index(out: Path | None = None) -> Path:
@@ -49,30 +44,23 @@ def print_report_location(target: Console, out: Path | None = None) -> None:
 @click.option("--no-data-docs", is_flag=True, help="Skip building Great Expectations Data Docs.")
 def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -> None:
     """Write the Vietnamese public report (offline HTML) and the Excel annex per year."""
-    from pipelines.preset import load_preset
     from pipelines.report import build_year_annex, build_year_report, report_dir
     from pipelines.report.data import snapshot_years
     from pipelines.warehouse import session
 
-    if not paths.warehouse_path().exists():
-        console.print(f"No warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`.")
-        sys.exit(2)
-    loaded = load_preset(preset)
+    loaded = preset_arg(preset)
+    asked = None if years_spec == "all" else years_arg(loaded, years_spec)
+    need_warehouse()
     out = (out or report_dir()).resolve()
     with session(read_only=True) as con:
         available = snapshot_years(con, loaded.primary_method)
-        try:
-            years = _parse_years(years_spec, available)
-        except ValueError:
-            console.print(f"[red]--year {years_spec!r}: use 2024, 2021-2025, or all[/]")
-            sys.exit(2)
+        years = available if asked is None else asked
         missing = [y for y in years if y not in available]
         if missing or not years:
-            console.print(
-                f"[red]no {loaded.primary_method} snapshot for {missing or years_spec}[/]; "
-                f"years in the warehouse: {available or 'none'}"
+            fail(
+                f"kho dữ liệu chưa có kết quả ({loaded.primary_method} snapshot) năm "
+                f"{year_span(missing or years)}; năm đã có: {year_span(available)}"
             )
-            sys.exit(2)
         for year in years:
             last = year == years[-1]  # the index across years: once, after the last
             outcome = build_year_report(

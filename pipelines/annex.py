@@ -110,6 +110,7 @@ def _formats(book: xlsxwriter.Workbook) -> dict[str, xlsxwriter.format.Format]:
         "title": f(base, bold=True, align="center", text_wrap=True, font_size=13),
         "subtitle": f(base, italic=True, align="center"),
         "warning": f(base, bold=True, align="center", font_color="#C00000"),
+        "assumed": f(base, bold=True, align="center", text_wrap=True, font_color="#C00000"),
         "note": f(base, italic=True, font_size=10),
         "header": f(cell, bold=True, align="center", text_wrap=True, bg_color="#DCE6F1"),
         "colno": f(cell, italic=True, align="center", font_size=10),
@@ -128,8 +129,11 @@ def _authority(data: YearData) -> str:
     return "Ủy ban nhân dân " + (name[:1].lower() + name[1:] if name else "")
 
 
-def _title_rows(sheet, fmt, data: YearData, number: int, title: str, width: int) -> int:
-    """Annex number, title, 'attached to decision …', provenance; returns the next free row."""
+def _title_rows(
+    sheet, fmt, data: YearData, number: int, title: str, width: int, levels: list[LevelData]
+) -> int:
+    """Annex number, title, 'attached to decision …', provenance, the banner of each of
+    ``levels`` whose components include assumed ones; returns the next free row."""
     last = width - 1
     sheet.merge_range(0, 0, 0, last, f"Phụ lục {roman(number)}", fmt["annex"])
     sheet.merge_range(1, 0, 1, last, title, fmt["title"])
@@ -154,6 +158,14 @@ def _title_rows(sheet, fmt, data: YearData, number: int, title: str, width: int)
             fmt["warning"],
         )
         row += 1
+    for level in levels:
+        if level.assumed is None or not level.assumed.any_assumed:
+            continue
+        lines = [level.assumed.banner] + ([level.acceptance.text] if level.acceptance else [])
+        for line in lines:
+            sheet.merge_range(row, 0, row, last, line, fmt["assumed"])
+            sheet.set_row(row, 48)
+            row += 1
     return row + 1
 
 
@@ -176,7 +188,7 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
     c_class = 4 + n_p if classified else None
     c_code = 5 + n_p if classified else 4 + n_p
     width = c_code + 1
-    row = _title_rows(sheet, fmt, data, number, _level_title(level, data.year), width)
+    row = _title_rows(sheet, fmt, data, number, _level_title(level, data.year), width, [level])
     snap = level.snapshot
     sheet.merge_range(
         row - 1,
@@ -297,6 +309,7 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
         number,
         f"ĐIỂM CÁC CHỈ SỐ THÀNH PHẦN NĂM {data.year}",
         min(widest, 20),
+        data.levels,
     )
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 1, 34)

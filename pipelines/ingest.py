@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,13 @@ import duckdb
 import polars as pl
 
 from pipelines.preset import Preset
-from pipelines.submission_read import ParsedFile, parse_file, read_plain_workbooks
-from pipelines.warehouse import insert_frame, transaction
-
-SUFFIXES = (".xlsx", ".csv")
+from pipelines.submission_read import (
+    ParsedFile,
+    parse_file,
+    read_plain_workbooks,
+    refused_file,
+)
+from pipelines.warehouse import insert_frame, query_text, transaction
 
 SUBMISSION_COLUMNS = {
     "submission_id": pl.String,
@@ -107,15 +111,38 @@ TABLES = ("submissions", "raw_values", "rejected_rows", "appraised_points", "mis
 
 @dataclass
 class IngestSummary:
-    """What one ingest pass did, for progress output and Dagster metadata."""
+    """What one ingest pass did, for progress output and Dagster metadata: every file seen is
+    new (received now) or unchanged (the same bytes were received before); new files refused as
+    a whole are named in ``files_refused``, their receipts in ``refused_receipts``."""
 
     files_seen: int = 0
     files_new: int = 0
+    files_unchanged: int = 0
     values_accepted: int = 0
     values_rejected: int = 0
     files_refused: list[str] = field(default_factory=list)
+    # "<new file> thay tệp <earlier file> (đơn vị <unit>)": a self-assessment counted instead of
+    # the unit's earlier file sent under another name
+    replaced_other_name: list[str] = field(default_factory=list)
     submission_ids: list[str] = field(default_factory=list, repr=False)
     receipts: list[Path] = field(default_factory=list, repr=False)
+    refused_receipts: list[Path] = field(default_factory=list, repr=False)
+    receipt_failures: list[str] = field(default_factory=list)
+
+    def as_metadata(self) -> dict:
+        """Plain counts and names (JSON), as the ``raw_submissions`` asset records them."""
+        return {
+            "files_seen": self.files_seen,
+            "files_new": self.files_new,
+            "files_unchanged": self.files_unchanged,
+            "files_refused": len(self.files_refused),
+            "refused_names": self.files_refused[:50],
+            "refused_receipts": sorted({str(p.parent) for p in self.refused_receipts}),
+            "replaced_other_name": self.replaced_other_name[:50],
+            "receipt_failures": self.receipt_failures[:50],
+            "values_accepted": self.values_accepted,
+            "values_rejected": self.values_rejected,
+        }
 
 
 def file_sha256(path: Path) -> str:
@@ -126,33 +153,48 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def archive_suffix(path: Path) -> str:
+    """The archived copy's extension: the file's own, lower-case, when it is a short plain one
+    (``.xlsx``, ``.csv``, ``.pdf``); none otherwise (a name is no place for 200 bytes of it)."""
+    suffix = unicodedata.normalize("NFC", path.suffix.lower())
+    if 1 < len(suffix) <= MAX_ARCHIVE_SUFFIX and suffix[1:].isascii() and suffix[1:].isalnum():
+        return suffix
+    return ""
+
+
 def archive_file(path: Path, archive: Path, digest: str) -> Path:
     """Copy the file, untouched, to ``archive/<sha[:2]>/<sha><suffix>`` (kept forever)."""
-    target = archive / digest[:2] / f"{digest}{path.suffix.lower()}"
+    target = archive / digest[:2] / f"{digest}{archive_suffix(path)}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
+        tmp = target.with_name(target.name + ".part")
         shutil.copyfile(path, tmp)
         tmp.replace(target)
     return target
 
 
 def arrival_key(path: Path) -> tuple[int, str]:
-    """The order files of one pass are numbered in: modification time, then path."""
-    return (path.stat().st_mtime_ns, str(path))
+    """The order files of one pass are numbered in: modification time, then path (a file whose
+    time cannot be read comes first; it is refused when it is read)."""
+    return (_mtime_ns(path), str(path))
+
+
+def is_submission_candidate(path: Path) -> bool:
+    """Every file under the inbox is answered, whatever its type (a type the intake does not
+    read is refused, :mod:`pipelines.submission_types`), except what the operating system or
+    Excel leave beside the files: hidden files (``.DS_Store``), Excel's lock files (``~$…``),
+    ``Thumbs.db`` and ``desktop.ini``."""
+    name = path.name
+    return not (name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES)
 
 
 def submission_files(inbox: Path, year: int) -> list[Path]:
-    """Workbooks and CSV files for ``year``: everything under ``inbox/<year>/``, in arrival
-    order (:func:`arrival_key`). Excel's lock files (``~$…``) are not submissions."""
+    """The files for ``year``: everything under ``inbox/<year>/`` (:func:`is_submission_candidate`),
+    in arrival order (:func:`arrival_key`)."""
     folder = inbox / str(year)
     if not folder.exists():
         return []
-    found = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("~$")
-    ]
+    found = [p for p in folder.rglob("*") if p.is_file() and is_submission_candidate(p)]
     return sorted(found, key=arrival_key)
 
 
@@ -164,8 +206,16 @@ def ingest_year(
     archive: Path,
     on_file: Callable[[Path], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every new file of ``inbox/<year>``; a file received before (same bytes) is skipped."""
-    return ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
+    """Ingest every new file of ``inbox/<year>``; a file received before (same bytes) is counted
+    as unchanged and not read again. Receipts of the year's earlier submissions that are missing
+    (a pass that could not write them) are written again."""
+    from pipelines.receipts import missing_receipts, write_receipts
+
+    summary = ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
+    again = missing_receipts(con, year)
+    if again:
+        summary.receipts.extend(write_receipts(con, again, summary.receipt_failures))
+    return summary
 
 
 def ingest_files(
@@ -178,7 +228,9 @@ def ingest_files(
 ) -> IngestSummary:
     """Archive, identify and read each file not received before, then store all of them in one
     transaction: an interrupted ingest leaves nothing half-stored and is simply run again.
-    Files are numbered in arrival order (:func:`arrival_key`), whatever order they are given in."""
+    Files are numbered in arrival order (:func:`arrival_key`), whatever order they are given in.
+    Whatever goes wrong with one file (it cannot be read, a reader fails on it) is that file's
+    refusal, stored with the reason: it never stops the others."""
     summary = IngestSummary()
     known = {
         row[0]
@@ -189,32 +241,31 @@ def ingest_files(
     next_seq = con.execute("SELECT coalesce(max(received_seq), 0) FROM submissions").fetchone()[0]
     now = utc_now()
     batch: list[dict[str, pl.DataFrame]] = []
-    arrived = [(path, file_sha256(path)) for path in sorted(files, key=arrival_key)]
+    arrived = [(path, _digest(path)) for path in sorted(files, key=arrival_key)]
     fresh = {}
     for path, digest in arrived:  # the first copy of each content not received before
-        if digest not in known and digest not in fresh:
+        if digest not in known and digest not in fresh and not digest.startswith(UNREADABLE):
             fresh[digest] = path
     books = dict(zip(fresh, read_plain_workbooks(list(fresh.values())), strict=True))
     for path, digest in arrived:
         summary.files_seen += 1
-        if digest not in known:
-            archived = archive_file(path, archive, digest)
+        if digest in known:
+            summary.files_unchanged += 1
+        else:
             next_seq += 1
-            parsed = parse_file(preset, path, expected_year, book=books.pop(digest, None))
-            received_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(
-                tzinfo=None
+            batch.append(
+                _receive(
+                    preset,
+                    path,
+                    digest,
+                    archive,
+                    expected_year,
+                    books.pop(digest, None),
+                    next_seq,
+                    now,
+                    summary,
+                )
             )
-            evaluation = Evaluation(
-                submission_id=digest,
-                file_sha256=digest,
-                evaluation=1,
-                received_seq=next_seq,
-                received_at=received_at,
-                evaluated_at=now,
-                archived=archived,
-                inbox_year=expected_year,
-            )
-            batch.append(submission_frames(parsed, evaluation, summary))
             known.add(digest)
             summary.files_new += 1
             summary.submission_ids.append(digest)
@@ -222,7 +273,124 @@ def ingest_files(
             on_file(path)
     store_batch(con, batch)
     write_new_receipts(con, summary)
+    summary.replaced_other_name += replaced_under_other_name(con, summary.submission_ids)
     return summary
+
+
+UNREADABLE = "unreadable-"
+MAX_ARCHIVE_SUFFIX = 10
+SYSTEM_FILES = ("thumbs.db", "desktop.ini")
+
+
+def _digest(path: Path) -> str:
+    """The file's SHA-256, or, when it cannot even be read, an id made from its path and time
+    (``unreadable-…``) under which its refusal is stored."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        stamp = f"{path}|{_mtime_ns(path)}".encode("utf-8", "surrogateescape")
+        return UNREADABLE + hashlib.sha256(stamp).hexdigest()[: 64 - len(UNREADABLE)]
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def display_name(path: Path) -> str:
+    """The file's name as messages and the warehouse give it: NFC (a Mac sends NFD names), and
+    valid text even when the name's bytes are not UTF-8."""
+    name = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return unicodedata.normalize("NFC", name)
+
+
+def _receive(
+    preset: Preset,
+    path: Path,
+    digest: str,
+    archive: Path,
+    expected_year: int | None,
+    book,
+    seq: int,
+    now: dt.datetime,
+    summary: IngestSummary,
+) -> dict[str, pl.DataFrame]:
+    """Archive and read one new file; a failure on the way is the file's refusal."""
+    name = display_name(path)
+    archived = path
+    try:
+        if digest.startswith(UNREADABLE):
+            path.open("rb").close()  # raises the reason the file could not be read
+        archived = archive_file(path, archive, digest)
+    except Exception as exc:  # one file's failure is its refusal, never the year's
+        if book is not None:
+            book.close()
+        parsed = failure_refusal(name, "không lưu trữ được tệp", exc, expected_year, path)
+    else:
+        parsed = read_file(preset, path, expected_year, name, book)
+    mtime = _mtime_ns(path)
+    evaluation = Evaluation(
+        submission_id=digest,
+        file_sha256=digest,
+        evaluation=1,
+        received_seq=seq,
+        received_at=dt.datetime.fromtimestamp(mtime / 1e9, dt.UTC).replace(tzinfo=None)
+        if mtime
+        else None,
+        evaluated_at=now,
+        archived=archived,
+        inbox_year=expected_year,
+    )
+    return evaluation_frames(parsed, evaluation, summary)
+
+
+MAX_ERROR_TEXT = 300  # characters of an unexpected error's text kept in a refusal
+
+
+def failure_refusal(
+    name: str, what: str, exc: Exception, expected_year: int | None, path: Path
+) -> ParsedFile:
+    """The refusal of a file something unexpected failed on (``what``: in the officer's words,
+    what could not be done), naming the error."""
+    detail = " ".join(str(exc).split())  # one line
+    if len(detail) > MAX_ERROR_TEXT:
+        detail = detail[:MAX_ERROR_TEXT] + "…"
+    return refused_file(
+        name,
+        "unreadable_file",
+        f"{what} ({type(exc).__name__}: {detail})",
+        expected_year,
+        archive_suffix(path).lstrip(".") or "unknown",
+    )
+
+
+def read_file(
+    preset: Preset, path: Path, expected_year: int | None, name: str, book=None
+) -> ParsedFile:
+    """:func:`parse_file`, where any failure of a reader is the file's refusal."""
+    try:
+        return parse_file(preset, path, expected_year, display_name=name, book=book)
+    except Exception as exc:  # one file's failure is its refusal, never the year's
+        if book is not None:
+            book.close()
+        return failure_refusal(name, "không xử lý được tệp", exc, expected_year, path)
+
+
+def evaluation_frames(
+    parsed: ParsedFile, evaluation: Evaluation, summary: IngestSummary | None = None
+) -> dict[str, pl.DataFrame]:
+    """:func:`submission_frames`, where what the warehouse cannot hold (a year beyond its
+    column type, …) makes the file a refusal instead of an error."""
+    try:
+        return submission_frames(parsed, evaluation, summary)
+    except Exception as exc:  # one file's failure is its refusal, never the year's
+        name = parsed.workbook.file_name
+        refusal = failure_refusal(
+            name, "không lưu được nội dung tệp", exc, evaluation.inbox_year, evaluation.archived
+        )
+        return submission_frames(refusal, evaluation, summary)
 
 
 # --- storing ----------------------------------------------------------------------------------
@@ -259,11 +427,36 @@ def store_batch(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFra
 
 def write_new_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
     """Receipts are derived from what was stored (after the commit): failing to write one loses
-    nothing, and ``dti receipt`` writes it again."""
-    from pipelines.receipts import write_receipts
+    nothing (the others are written; ``dti receipt`` writes it again) and is named in
+    ``summary.receipt_failures``."""
+    from pipelines.receipts import receipt_path, write_receipts
 
-    if summary.submission_ids:
-        summary.receipts.extend(write_receipts(con, summary.submission_ids))
+    if not summary.submission_ids:
+        return
+    refused = {
+        row[0]
+        for row in con.execute(
+            "SELECT submission_id FROM submissions WHERE status = 'refused' "
+            "AND submission_id IN (SELECT unnest($ids::VARCHAR[]))",
+            {"ids": summary.submission_ids},
+        ).fetchall()
+    }
+    summary.receipts.extend(write_receipts(con, summary.submission_ids, summary.receipt_failures))
+    summary.refused_receipts.extend(
+        receipt_path(con, sid) for sid in summary.submission_ids if sid in refused
+    )
+
+
+def replaced_under_other_name(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:
+    """For the given submissions, each self-assessment now counted instead of the unit's
+    earlier counted file sent under another name: ``"<new> thay tệp <earlier> (đơn vị <unit>)"``
+    (a file that names the wrong unit in its hidden identification shows up here)."""
+    if not ids:
+        return []
+    return [
+        f"{new} thay tệp {old} (đơn vị {unit})"
+        for _, unit, new, old in con.execute(query_text("replaced_files"), {"ids": ids}).fetchall()
+    ]
 
 
 def submission_frames(

@@ -49,10 +49,13 @@ def vietnam_time(value: dt.datetime) -> dt.datetime:
     return value.astimezone(VIETNAM_ZONE)
 
 
-def vn_time(value: dt.datetime | dt.date | str | None, seconds: bool = False) -> str:
+def vn_time(
+    value: dt.datetime | dt.date | str | None, seconds: bool = False, zone: bool = True
+) -> str:
     """A moment as people in Vietnam read it, the zone named:
     ``07/12/2026 10:15 (giờ Việt Nam, UTC+7)``; a date alone is ``07/12/2026``; None is ``–``.
-    ISO strings are parsed first (naive means UTC)."""
+    ISO strings are parsed first (naive means UTC). ``zone=False`` leaves the zone out, for a
+    table whose column header names it."""
     if value is None:
         return "–"
     if isinstance(value, str):
@@ -63,4 +66,4 @@ def vn_time(value: dt.datetime | dt.date | str | None, seconds: bool = False) ->
     if not isinstance(value, dt.datetime):
         return value.strftime("%d/%m/%Y")
     shown = vietnam_time(value).strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
-    return f"{shown} ({ZONE_NAME})"
+    return f"{shown} ({ZONE_NAME})" if zone else shown

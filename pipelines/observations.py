@@ -145,6 +145,26 @@ def _record_validation(
     )
 
 
+def levels_without_observations(
+    con: duckdb.DuckDBPyConnection, preset: Preset, year: int
+) -> list[str]:
+    """The preset's levels with no observation at all for ``year`` (no file accepted for them
+    yet): they are not scored, and are reported as such rather than failing the year."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT level FROM observations WHERE year = ?", [year]
+        ).fetchall()
+    }
+    return [level for level in preset.levels if level not in present]
+
+
+def scorable_levels(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> list[str]:
+    """The preset's levels that have observations for ``year``, in the preset's order."""
+    empty = set(levels_without_observations(con, preset, year))
+    return [level for level in preset.levels if level not in empty]
+
+
 def blocking_failures_in_warehouse(
     con: duckdb.DuckDBPyConnection, year: int, level: str
 ) -> list[str]:

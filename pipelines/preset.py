@@ -52,6 +52,7 @@ class Preset:
     clip: bool = True
     zscore_mode: str = "cdf"
     reference_year: int | None = None
+    decision: str | None = None  # the decision the frameworks come from ("2534/QĐ-UBND")
     _unit_ids: dict[tuple[str, int], frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -103,18 +104,44 @@ def _framework_cached(path: Path) -> Framework:
     return _FRAMEWORKS[path]
 
 
+PRESETS_DIR = DATA_DIR / "presets"
+REQUIRED_KEYS = ("id", "name", "units", "years", "levels")
+
+
+class UnknownPresetError(PresetError):
+    """A preset name that is not in ``data/presets/`` and not an existing YAML file."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown preset {name!r}; known: {', '.join(known)}")
+
+
+def known_presets() -> list[str]:
+    """The names of the shipped presets (``data/presets/*.yaml``), sorted."""
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.yaml"))
+
+
 def preset_path(name_or_path: str | Path) -> Path:
+    """The YAML file of a preset named ``daklak`` or given as a path; :class:`UnknownPresetError`
+    when there is none."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") and candidate.exists():
-        return candidate
-    return DATA_DIR / "presets" / f"{name_or_path}.yaml"
+    if candidate.suffix in (".yaml", ".yml"):
+        if candidate.is_file():
+            return candidate
+    elif str(name_or_path) in known_presets():
+        return PRESETS_DIR / f"{name_or_path}.yaml"
+    raise UnknownPresetError(str(name_or_path), known_presets())
 
 
 def load_preset(name_or_path: str | Path = "daklak") -> Preset:
     """Read a preset by name (``daklak``) or path. Paths inside are relative to the folder that
     holds ``presets/`` (``data/`` for the shipped presets)."""
     path = preset_path(name_or_path)
-    spec = read_yaml(path)["preset"]
+    spec = (read_yaml(path) or {}).get("preset")
+    missing = [key for key in REQUIRED_KEYS if key not in (spec or {})]
+    if missing:
+        raise PresetError(f"{path}: preset: needs {', '.join(missing)}")
     base = path.resolve().parent.parent
     levels = {
         level: LevelSetup(
@@ -153,6 +180,13 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         )
     except ValueError as exc:
         raise PresetError(f"{path}: {exc}") from exc
+    named = {f"levels.{level}.framework": setup.framework_path for level, setup in levels.items()}
+    named["units"] = base / spec["units"]
+    if spec.get("lineage"):
+        named["lineage"] = base / spec["lineage"]
+    for key, file in named.items():
+        if not file.is_file():
+            raise PresetError(f"{path}: {key}: no file {file}")
     return Preset(
         id=spec["id"],
         name=spec["name"],
@@ -166,6 +200,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         origin=path,
         rules=rules,
         lineage_path=base / spec["lineage"] if spec.get("lineage") else None,
+        decision=str(spec["decision"]) if spec.get("decision") else None,
         **settings,
     )
 

@@ -9,11 +9,12 @@ holds only the bytes received), and printed again by ``dti receipt SUBMISSION_ID
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from pipelines.assumed import framework_assumed
 from pipelines.labels import LEVEL_NAMES, vn_time
 from pipelines.rows import Row, rows_by
 from pipelines.safe_text import escape_markup
@@ -61,6 +62,12 @@ RULE_HINTS = {
     "thường trực cập nhật danh mục đơn vị; tệp đã lưu sẽ được đánh giá lại (`dti reingest`), "
     "không cần gửi lại.",
     "unreadable_file": "Lưu tệp dạng Excel Workbook (.xlsx) rồi gửi lại.",
+    "unsupported_type": "Chỉ tiếp nhận tệp Excel Workbook (.xlsx) lập từ mẫu của tỉnh (lệnh "
+    "`dti template`) hoặc tệp .csv; tệp có macro (.xlsm), .xls, .ods, .pdf… không được nhận.",
+    "old_excel_format": "Mở tệp bằng Excel, chọn Lưu thành (Save As) → 'Excel Workbook "
+    "(*.xlsx)', rồi gửi tệp .xlsx đó.",
+    "encrypted_file": "Gỡ mật khẩu của tệp (Excel: Tệp → Thông tin → Bảo vệ sổ làm việc → Mã hóa "
+    "bằng mật khẩu, xóa mật khẩu rồi lưu), rồi gửi lại; không đặt mật khẩu cho tệp gửi.",
     "missing_table": "Không đổi tên hay xóa tiêu đề cột của bảng; dùng mẫu gốc.",
     "missing_column": "Không đổi tên hay xóa tiêu đề cột; dùng mẫu gốc.",
     "bad_encoding": "Lưu CSV dạng UTF-8: trong Excel chọn 'CSV UTF-8 (Comma delimited)'.",
@@ -118,12 +125,17 @@ def find_submission(con: duckdb.DuckDBPyConnection, ident: str | Path) -> str:
     return exact[0] if exact else rows[0][0]
 
 
+MAX_NAME_BYTES = 200  # a receipt's file name, in UTF-8 bytes (file systems allow 255)
+
+
 def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     """``<archive>/../receipts/<year>/<file stem>.<id[:12]>[.<evaluation>].receipt.md``: beside the
-    archive (which holds only the bytes received), named so staff can find the unit's file."""
+    archive (which holds only the bytes received), named so staff can find the unit's file.
+    ``<year>`` is the inbox year the file was found in (a file sent for the wrong year is
+    answered where its sender looks), else the year the file names."""
     row = con.execute(
-        "SELECT archived_path, file_name, year, coalesce(evaluation, 1) FROM submissions "
-        "WHERE submission_id = ?",
+        "SELECT archived_path, file_name, coalesce(inbox_year, year), coalesce(evaluation, 1) "
+        "FROM submissions WHERE submission_id = ?",
         [submission_id],
     ).fetchone()
     if row is None:
@@ -131,10 +143,33 @@ def receipt_path(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     return _path_of(submission_id, *row)
 
 
+def missing_receipts(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
+    """The submissions answered under ``year`` (their inbox year, else the year they name) whose
+    receipt file is not there (never written, or removed): an ingest writes them again."""
+    rows = con.execute(
+        "SELECT submission_id, archived_path, file_name, coalesce(inbox_year, year), "
+        "coalesce(evaluation, 1) FROM submissions WHERE coalesce(inbox_year, year) = ? "
+        "ORDER BY received_seq, coalesce(evaluation, 1)",
+        [year],
+    ).fetchall()
+    return [row[0] for row in rows if not _path_of(*row).exists()]
+
+
+def bounded_name(stem: str, tail: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``stem + tail``, NFC, with the stem cut (on a character boundary) so that the whole name
+    is at most ``limit`` UTF-8 bytes; path separators and control characters become ``_``."""
+    stem = unicodedata.normalize("NFC", stem)
+    stem = "".join("_" if c in "/\\" or unicodedata.category(c) == "Cc" else c for c in stem)
+    room = limit - len(tail.encode("utf-8"))
+    cut = stem.encode("utf-8", "replace")[: max(room, 0)].decode("utf-8", "ignore")
+    return unicodedata.normalize("NFC", cut.rstrip(". ") + tail)
+
+
 def _path_of(submission_id: str, archived, file_name, year, evaluation) -> Path:
     folder = Path(archived).parent.parent.parent / "receipts" / str(year or "khong-ro-nam")
     suffix = f".{evaluation}" if evaluation > 1 else ""
-    return folder / f"{Path(file_name).stem}.{submission_id[:12]}{suffix}.receipt.md"
+    tail = f".{submission_id[:12]}{suffix}.receipt.md"
+    return folder / bounded_name(Path(file_name).stem, tail)
 
 
 def write_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
@@ -142,9 +177,15 @@ def write_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> Path:
     return write_receipts(con, [submission_id])[0]
 
 
-def write_receipts(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> list[Path]:
+def write_receipts(
+    con: duckdb.DuckDBPyConnection,
+    submission_ids: list[str],
+    failures: list[str] | None = None,
+) -> list[Path]:
     """Write the receipts of many submissions (an ingest pass) with a few queries for all of
-    them instead of a dozen per receipt; the text is the same as :func:`receipt_markdown`'s."""
+    them instead of a dozen per receipt; the text is the same as :func:`receipt_markdown`'s.
+    With ``failures``, a receipt that cannot be written is named there (``"<file>: <reason>"``)
+    and the others are still written; without, the error is raised."""
     written = []
     inputs = _gather(con, list(submission_ids))
     for submission_id in submission_ids:
@@ -156,11 +197,17 @@ def write_receipts(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) ->
             submission_id,
             sub["archived_path"],
             sub["file_name"],
-            sub["year"],
+            sub["inbox_year"] if sub.get("inbox_year") is not None else sub["year"],
             sub.get("evaluation") if sub.get("evaluation") is not None else 1,
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_render(data), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_render(data), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            if failures is None:
+                raise
+            failures.append(f"{sub['file_name']}: {type(exc).__name__}: {exc}")
+            continue
         written.append(path)
     return written
 
@@ -207,6 +254,8 @@ class _Inputs:
     unit_label: str | None  # "<id> – <name>" of the submission's unit, if it names one
     later: str | None  # a later evaluation of the same file
     superseded: list[str]  # files received later that count instead of this one
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # (unit, earlier file name)
+    assumed_banner: str | None = None  # the framework's components not from the decision
 
 
 _IDS = "submission_id IN (SELECT unnest($ids::VARCHAR[]))"
@@ -259,13 +308,23 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
             if r["kind"] == "self" and r["status"] != "refused"
         ],
     )
+    replaced: dict[str, list[tuple[str, str]]] = {}
+    for sid, unit, _, old_name in con.execute(
+        query_text("replaced_files"), {"ids": list(subs["submission_id"])}
+    ).fetchall():
+        replaced.setdefault(sid, []).append((unit, old_name))
     names_cache: dict[tuple, dict[str, str]] = {}
+    banners: dict[tuple, str | None] = {}
     out = {}
     for sub in subs.iter_rows(named=True):
         sid = sub["submission_id"]
         key = (sub["framework_id"], sub["framework_version"])
         if key not in names_cache:
             names_cache[key] = _indicator_names(con, *key)
+        banner_key = (*key, sub["level"], sub["year"])
+        if banner_key not in banners:
+            assumed = framework_assumed(con, *banner_key)
+            banners[banner_key] = assumed.banner if assumed is not None else None
         evaluation = sub.get("evaluation") or 1
         later = sorted(
             (e, s)
@@ -285,6 +344,8 @@ def _gather(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, _Inputs
             else None,
             later=later[-1][1] if later else None,
             superseded=superseded.get(sid, []),
+            replaced=replaced.get(sid, []),
+            assumed_banner=banners[banner_key],
         )
     return out
 
@@ -334,6 +395,8 @@ def _render(data: _Inputs) -> str:
         + " |",
         "",
     ]
+    if data.assumed_banner:
+        lines += [f"> **{data.assumed_banner}**", ""]
     if data.later:
         lines += [
             f"> **Lưu ý:** tệp này đã được đánh giá lại (`{data.later}`); biên nhận này là của lần "
@@ -346,6 +409,13 @@ def _render(data: _Inputs) -> str:
             "> **Lưu ý:** đơn vị đã gửi tệp mới hơn ("
             + ", ".join(f"`{_cell(name)}`" for name in superseded)
             + "); tệp này vẫn được lưu nhưng không còn dùng để chấm điểm.",
+            "",
+        ]
+    for unit, old_name in data.replaced:
+        lines += [
+            f"> **Cần kiểm tra:** tệp này được dùng thay cho tệp `{_cell(old_name)}` đã nhận "
+            f"trước đó của đơn vị {unit} (tên tệp khác). Nếu tệp này không phải của đơn vị {unit}, "
+            "báo ngay cho cơ quan thường trực.",
             "",
         ]
     lines += [f"## Không tiếp nhận ({len(refused)})", ""]

@@ -17,13 +17,13 @@ from pipelines.ingest import (
     TABLES,
     Evaluation,
     IngestSummary,
+    evaluation_frames,
+    read_file,
     store_batch,
-    submission_frames,
     utc_now,
     write_new_receipts,
 )
 from pipelines.preset import Preset
-from pipelines.submission_read import parse_file
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,7 @@ def reingest(
     outcomes, batch, new_ids = [], [], []
     for previous in chosen:
         archived = Path(previous["archived_path"])
-        parsed = parse_file(
-            preset, archived, previous.get("inbox_year"), display_name=previous["file_name"]
-        )
+        parsed = read_file(preset, archived, previous.get("inbox_year"), previous["file_name"])
         sha = previous.get("file_sha256") or previous["submission_id"]
         number = int(previous.get("evaluation") or 1) + 1
         evaluation = Evaluation(
@@ -93,7 +91,7 @@ def reingest(
             inbox_year=previous.get("inbox_year"),
             replaces=previous["submission_id"],
         )
-        frames = submission_frames(parsed, evaluation)
+        frames = evaluation_frames(parsed, evaluation)
         status = frames["submissions"]["status"][0]
         changed = _outcome(frames) != _outcome(_stored_frames(con, previous["submission_id"]))
         if changed:

@@ -137,12 +137,14 @@ def run_params(preset: Preset, level: str, method: str) -> dict:
 def take_snapshots(
     con: duckdb.DuckDBPyConnection, preset: Preset, year: int
 ) -> list[SnapshotRecord]:
-    """Snapshot every level and method of ``year`` from the current scores."""
+    """Snapshot every level and method of ``year`` from the current scores (of the levels
+    scored: a level no file was accepted for yet has none)."""
+    from pipelines.observations import scorable_levels
     from pipelines.scoring.stages import scored_units
 
     records = []
     pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-    for level in preset.levels:
+    for level in scorable_levels(con, preset, year) or list(preset.levels):
         framework = preset.framework(level)
         units = scored_units(preset, level, year)
         pooled = any(preset.method_spec(m).needs_other_years for m in preset.methods)
@@ -265,9 +267,24 @@ class Publication:
     published_at: dt.datetime
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> Publication:
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_id: str,
+    accepted_by: str | None = None,
+    reason: str | None = None,
+) -> Publication:
     """Mark a snapshot as published (once), after checking its rows against its content hash;
-    publishing a published snapshot again is refused."""
+    publishing a published snapshot again is refused. A snapshot whose framework has assumed
+    components (not from the decision) is published only with an officer's acceptance
+    (``accepted_by`` and ``reason``), recorded in ``assumed_acceptances`` with the publication;
+    without one :class:`~pipelines.assumed.AssumedNotAcceptedError` is raised."""
+    from pipelines.assumed import (
+        AssumedNotAcceptedError,
+        record_acceptance,
+        refusal_text,
+        snapshot_assumed,
+    )
+
     row = con.execute(
         "SELECT published_at, year, level, method FROM snapshots WHERE snapshot_id = ?",
         [snapshot_id],
@@ -286,12 +303,18 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> Public
         raise SnapshotIntegrityError(
             f"snapshot {snapshot_id}: its stored rows do not match its content hash; not published"
         )
+    assumed = snapshot_assumed(con, snapshot_id)
+    accepted = bool((accepted_by or "").strip() and (reason or "").strip())
+    if assumed.any_assumed and not accepted:
+        raise AssumedNotAcceptedError(refusal_text(assumed, row[1]))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with transaction(con, label="publish"):
         con.execute(
             "UPDATE snapshots SET published_at = ? WHERE snapshot_id = ? AND published_at IS NULL",
             [now, snapshot_id],
         )
+        if assumed.any_assumed:
+            record_acceptance(con, snapshot_id, assumed, accepted_by or "", reason or "", now)
     version, published = _versions(con, snapshot_id)
     return Publication(snapshot_id, row[1], row[2], row[3], version, published, now)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipelines.parallel import run_jobs
 from pipelines.preset import Preset
+from pipelines.submission_types import refused_type
 from pipelines.workbook.csvfile import read_csv_submission
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import FORMAT_ID, META_ROWS, META_SHEET
@@ -50,11 +51,13 @@ def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
 
 
 def _plain_workbook(path: Path) -> FastBook | None:
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() != ".xlsx":
         return None
     try:
         return FastBook(path)
     except NotPlain:
+        return None
+    except Exception:  # a damaged file is refused when it is read again, in this process
         return None
 
 
@@ -65,13 +68,36 @@ def parse_file(
     display_name: str | None = None,
     book: FastBook | None = None,
 ) -> ParsedFile:
-    """Identify and read one file (``.xlsx`` or ``.csv``). ``display_name`` is the name used in
-    messages (a re-evaluation reads the archived copy but names the file as it was sent);
-    ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
+    """Identify and read one file (``.xlsx`` or ``.csv``; any other type, an old ``.xls`` or a
+    password-encrypted workbook is refused as a whole, :func:`refused_type`). ``display_name``
+    is the name used in messages (a re-evaluation reads the archived copy but names the file as
+    it was sent); ``book`` is the workbook already read (:func:`read_plain_workbooks`)."""
     name = display_name or path.name
+    refusal = refused_type(path, name)
+    if refusal is not None:
+        if book is not None:
+            book.close()
+        return _refused_file(refusal, expected_year, path.suffix.lower().lstrip(".") or "unknown")
     if path.suffix.lower() == ".csv":
         return _parse_csv(preset, path, expected_year, name)
     return _parse_workbook(preset, path, expected_year, name, book)
+
+
+def refused_file(
+    name: str, rule: str, message: str, expected_year: int | None, source_format: str
+) -> ParsedFile:
+    """A file refused as a whole before any cell could be read (no sheet, row 0)."""
+    return _refused_file(
+        WorkbookError(name, rule, message, sheet="", row=0, column=""),
+        expected_year,
+        source_format,
+    )
+
+
+def _refused_file(error: WorkbookError, expected_year: int | None, source_format: str):
+    refused = ParsedWorkbook(error.file_name)
+    refused.refuse(error.sheet, error.row, error.column, error.rule, error.detail)
+    return ParsedFile(refused, source_format, refused=True, year=expected_year)
 
 
 def _parse_workbook(
@@ -118,10 +144,19 @@ def _known_identity(known: ParsedFile, meta: dict[str, tuple[int, str]]) -> None
     known.unit_id = value.get("unit_id") or None
     known.framework_id = value.get("framework_id") or None
     known.framework_version = value.get("framework_version") or None
+    known.year = _plausible_year(value.get("year", ""))
+
+
+YEARS = range(1900, 10000)  # a year a file may name (the warehouse's year column holds it)
+
+
+def _plausible_year(text: str) -> int | None:
+    """The year written in ``_meta``, or None when it is not a whole number in :data:`YEARS`."""
     try:
-        known.year = int(value.get("year", ""))
+        year = int(text)
     except ValueError:
-        known.year = None
+        return None
+    return year if year in YEARS else None
 
 
 def _meta_error(
@@ -177,12 +212,11 @@ def _check_identity(
                 f"({value.get('framework_version')}), năm nay áp dụng {framework.id} "
                 f"({framework.version}); tải mẫu mới và nhập lại",
             )
-    try:
-        year = int(value.get("year", ""))
-    except ValueError:
+    year = _plausible_year(value.get("year", ""))
+    if year is None:
         raise _meta_error(
             name, meta, "year", "bad_year", f"năm '{value.get('year', '')}' không hợp lệ"
-        ) from None
+        )
     if expected_year is not None and year != expected_year:
         raise _meta_error(
             name, meta, "year", "wrong_year", f"tệp của năm {year}, không phải năm {expected_year}"

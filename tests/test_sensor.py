@@ -129,9 +129,15 @@ def test_after_a_burst_only_the_changed_files_make_the_next_run(inbox: Path) -> 
 
 def test_files_the_ingest_would_not_read_are_ignored(inbox: Path) -> None:
     _write(inbox / "2024" / "~$DTI_2024_X-BMT-01.xlsx", b"excel lock file")
-    _write(inbox / "2024" / "ghi_chu.txt", b"not a submission")
+    _write(inbox / "2024" / ".DS_Store", b"finder")
     _write(inbox / "cu" / "DTI.xlsx", b"not under a year folder")
     assert _evaluate(inbox).run_requests == []
+
+
+def test_a_file_of_another_type_triggers_a_run_that_answers_it(inbox: Path) -> None:
+    # the ingest refuses it with a receipt saying what to send instead
+    note = _write(inbox / "2024" / "ghi_chu.txt", b"not a submission")
+    assert [r.run_key for r in _evaluate(inbox).run_requests] == [_batch("2024", note)]
 
 
 def test_a_year_not_yet_a_partition_waits(inbox: Path) -> None:

@@ -109,11 +109,11 @@ def test_each_update_with_changed_inputs_is_a_period(year_with_updates) -> None:
     assert [(p.period, p.n_units, p.new_files) for p in periods] == [
         (
             1,
-            9,
+            4,  # the four departments; the commune level has no file yet and is not scored
             ["DTI_2024_S-A.xlsx", "DTI_2024_S-B.xlsx", "DTI_2024_S-C.xlsx", "DTI_2024_S-D.xlsx"],
         ),
-        (2, 9, ["DTI_2024_S-D_lan2.xlsx"]),
-        (3, 9, ["THAM_DINH.xlsx"]),
+        (2, 4, ["DTI_2024_S-D_lan2.xlsx"]),
+        (3, 4, ["THAM_DINH.xlsx"]),
     ]
     rows = records(
         con,
@@ -134,10 +134,11 @@ def test_each_update_with_changed_inputs_is_a_period(year_with_updates) -> None:
         (3, "S-B", 62.5, 3),
         (3, "S-C", 57.5, 4),
     ]
-    # every unit of every level, by every method, in each period: (4 + 5) units × 3 methods
+    # every unit of every scored level, by every method, in each period: 4 units × 3 methods (the
+    # commune level has no file and is not scored)
     assert records(
         con, "SELECT period, count(*) AS n FROM update_period_scores GROUP BY ALL ORDER BY 1"
-    ) == [{"period": 1, "n": 27}, {"period": 2, "n": 27}, {"period": 3, "n": 27}]
+    ) == [{"period": 1, "n": 12}, {"period": 2, "n": 12}, {"period": 3, "n": 12}]
 
 
 def test_recomputing_without_changes_adds_no_period(year_with_updates) -> None:
@@ -210,14 +211,17 @@ def test_dti_history_command(year_with_updates) -> None:
     cells = [[c.strip() for c in line.strip("│").split("│")] for line in lines]
     cells = [c for c in cells if c[0]]  # long file lists wrap onto continuation lines
     assert [c[:6] for c in cells] == [
-        ["1", "2024-03-05 09:00", "20,00/100", "–", "4/4", "–"],
-        ["2", "2024-03-06 09:00", "97,50/100", "+77,50", "1/4", "↑ 3"],
-        ["3", "2024-04-01 09:00", "87,50/100", "-10,00", "1/4", "="],
+        # recorded at 09:00 UTC: 16:00 in Vietnam, the zone named once in the column header
+        ["1", "05/03/2024 16:00", "20,00/100", "–", "4/4", "–"],
+        ["2", "06/03/2024 16:00", "97,50/100", "+77,50", "1/4", "↑ 3"],
+        ["3", "01/04/2024 16:00", "87,50/100", "-10,00", "1/4", "="],
     ]
+    assert "giờ Việt Nam" in result.output
     nobody = CliRunner().invoke(
         cli, ["history", "--preset", str(preset_path), "--year", "2024", "--unit", "S-Q"]
     )
-    assert nobody.exit_code == 1
+    assert nobody.exit_code == 2  # not a unit of the registry: a mistake, named
+    assert "'S-Q'" in nobody.output and "Traceback" not in nobody.output
 
 
 def test_update_periods_asset_follows_the_ranks_in_the_annual_job() -> None:

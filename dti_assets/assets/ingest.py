@@ -1,4 +1,4 @@
-"""Raw submissions: every workbook of the year archived, read, and stored with its refusals."""
+"""Raw submissions: every file of the year archived, read, and stored with its refusals."""
 
 import dagster as dg
 
@@ -13,23 +13,16 @@ from pipelines.ingest import ingest_year
     **yearly_stage("ingest"),
     deps=[reference_data],
     kinds={"excel", "duckdb"},
-    description="Workbooks of the year: archived by content hash, every cell taken or refused.",
+    description="Files of the year: archived by content hash, every cell taken or refused, "
+    "every file answered with a receipt.",
 )
 def raw_submissions(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: DtiSettings
 ) -> dg.MaterializeResult:
     preset = settings.load_preset()
-    figures = ("files_seen", "files_new", "values_accepted", "values_rejected")
     with warehouse.connect(preset) as con:
         for year in years_of(context):
             summary = ingest_year(con, preset, year, settings.inbox_dir(), settings.archive_dir())
             context.log.info(f"{year}: {summary}")
-            year_metadata(
-                context,
-                year,
-                {
-                    **{key: getattr(summary, key) for key in figures},
-                    "files_refused": summary.files_refused[:50],
-                },
-            )
+            year_metadata(context, year, summary.as_metadata())
     return dg.MaterializeResult()

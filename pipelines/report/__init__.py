@@ -63,6 +63,7 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
         levels=list(preset.levels),
         method=preset.primary_method,
         methods=preset.methods,
+        decision=preset.decision,
     )
 
 
@@ -77,6 +78,7 @@ def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Pa
         preset.primary_method,
         list(preset.levels),
         preset.id,
+        preset.decision,
     )
 
 

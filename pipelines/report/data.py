@@ -20,6 +20,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.assumed import (
+    AssumedAcceptance,
+    AssumedComponents,
+    acceptance_of,
+    assumed_components,
+)
 from pipelines.labels import LEVEL_NAMES
 from pipelines.warehouse import run_query
 
@@ -116,6 +122,8 @@ class LevelData:
     flagged_units: pl.DataFrame  # unit_id, unit_name, has_dvctt, has_subordinates, is_special…
     override: str | None
     audit: pl.DataFrame | None = None  # rule, unit_id, n_leaves (leaf_scores.rule_applied)
+    assumed: AssumedComponents | None = None  # components not from the decision (banner)
+    acceptance: AssumedAcceptance | None = None  # publishing them anyway: who, when, why
 
     def group(self, group_id: str) -> Group:
         return next(g for g in self.groups if g.group_id == group_id)
@@ -678,15 +686,22 @@ def year_data(
     levels: list[str],
     method: str,
     methods: tuple[str, ...],
+    decision: str | None = None,
 ) -> YearData:
     """The report's content for ``year`` (levels in the preset's order; levels without a
-    snapshot are left out)."""
+    snapshot are left out). ``decision``: the preset's decision, named by the banner of a level
+    whose components are assumed."""
     # One read of the registry's units for every level and the history.
     units = _unit_names(con, preset_id)
     found = [level_data(con, year, level, method, preset_id, methods, units) for level in levels]
     present = [x for x in found if x is not None]
     if not present:
         raise LookupError(f"no {method} snapshot for {year}: run the yearly job first")
+    for found_level in present:
+        found_level.assumed = assumed_components(
+            con, found_level.snapshot["framework_hash"], found_level.level, decision
+        )
+        found_level.acceptance = acceptance_of(con, found_level.snapshot["snapshot_id"])
     return YearData(
         year=year,
         preset_id=preset_id,

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.assumed import acceptance_of, assumed_components
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
 from pipelines.report import charts
 from pipelines.report.data import (
@@ -36,6 +37,7 @@ from pipelines.report.data import (
     YearData,
     component_gaps,
     group_means,
+    latest_snapshot,
     provenance,
     snapshot_years,
     spearman,
@@ -149,8 +151,25 @@ def _nav_levels(data: YearData) -> list[dict[str, str]]:
     return out
 
 
+def assumed_notices(levels: list[LevelData]) -> list[dict[str, str | None]]:
+    """The banner of every level whose scored components include assumed ones, with the
+    officer's acceptance when the snapshot was published anyway."""
+    return [
+        {
+            "banner": level.assumed.banner,
+            "accepted": level.acceptance.text if level.acceptance else None,
+        }
+        for level in levels
+        if level.assumed is not None and level.assumed.any_assumed
+    ]
+
+
 def page_context(site: Site, data: YearData, root: str, here: str) -> dict[str, Any]:
+    """What every page of a year shares; a level's page warns about that level's assumed
+    components, the other pages about every level's."""
+    shown = [level for level in data.levels if level.level == here] or data.levels
     return {
+        "assumed": assumed_notices(shown),
         "site": site,
         "year": data.year,
         "root": root,
@@ -677,11 +696,28 @@ def write_site_index(
     method: str,
     levels: list[str],
     registry: str,
+    decision: str | None = None,
 ) -> Path:
-    """``<out>/index.html``: every year with snapshots."""
+    """``<out>/index.html``: every year with snapshots; ``decision`` is the preset's, named by
+    the banner of a year whose scored components include assumed ones."""
     from pipelines.report.data import history as history_of
 
     years = snapshot_years(con, method)
+    notices = []
+    for year in years:
+        for level in levels:
+            snapshot = latest_snapshot(con, year, level, method)
+            if snapshot is None:
+                continue
+            assumed = assumed_components(con, snapshot["framework_hash"], level, decision)
+            if assumed.any_assumed:
+                acceptance = acceptance_of(con, snapshot["snapshot_id"])
+                notices.append(
+                    {
+                        "banner": f"Năm {year} – {assumed.banner}",
+                        "accepted": acceptance.text if acceptance else None,
+                    }
+                )
     hist = history_of(con, max(years), method, registry) if years else pl.DataFrame()
     rows, synthetic = [], []
     for year in years:
@@ -734,6 +770,7 @@ def write_site_index(
         here="home",
         nav_levels=[],
         annex_name="",
+        assumed=notices,
         synthetic=(
             f"Số liệu các năm {', '.join(synthetic)} là dữ liệu mô phỏng (tệp ghi synthetic=true)."
             if synthetic

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.appraisal import apply_points_overrides, points_overrides
-from pipelines.observations import assert_scorable
+from pipelines.observations import assert_scorable, scorable_levels
 from pipelines.preset import Preset
 from pipelines.registry import comparison_groups, units_in_year
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score_methods
@@ -76,9 +76,10 @@ def history_values(
 def compute_leaf_scores(
     con: duckdb.DuckDBPyConnection, preset: Preset, year: int, allow_blocked: bool = False
 ) -> int:
-    """Stage 1: every leaf's points by every method, from the validated observations."""
+    """Stage 1: every leaf's points by every method, from the validated observations (of the
+    levels that have any: a level no file was accepted for yet is not scored)."""
     frames = []
-    for level in preset.levels:
+    for level in scorable_levels(con, preset, year) or list(preset.levels):
         if not allow_blocked:
             assert_scorable(con, year, level)
         values = _observations(con, level, year)
@@ -105,7 +106,7 @@ def compute_leaf_scores(
 def compute_node_scores(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> int:
     """Stage 2: pillars, groups, total (and views, composites) from the leaf points."""
     frames = []
-    for level in preset.levels:
+    for level in scorable_levels(con, preset, year) or list(preset.levels):
         for method in preset.methods:
             leaves = con.execute(
                 "SELECT * FROM leaf_scores WHERE year = ? AND level = ? AND method = ?",
@@ -124,7 +125,7 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
     """Stage 3: ranks within each comparison group at every node, classes on the total (by the
     preset's classification reading); then the successor grouping if a merger follows."""
     frames = []
-    for level in preset.levels:
+    for level in scorable_levels(con, preset, year) or list(preset.levels):
         for method in preset.methods:
             nodes = con.execute(
                 "SELECT * FROM node_scores WHERE year = ? AND level = ? AND method = ?",

@@ -1,9 +1,11 @@
 -- What the warehouse holds per year and level: submissions, observations, validation, snapshots.
+-- A submission counts under the inbox year it was found in (a file sent for the wrong year is
+-- refused there, where the officer of that year looks).
 SELECT o.year, o.level,
        (SELECT count(*) FROM submissions s
-         WHERE s.year = o.year AND s.level = o.level)                       AS submissions,
+         WHERE coalesce(s.inbox_year, s.year) = o.year AND s.level = o.level) AS submissions,
        (SELECT count(*) FROM rejected_rows r JOIN submissions s USING (submission_id)
-         WHERE s.year = o.year AND s.level = o.level)                       AS rejected,
+         WHERE coalesce(s.inbox_year, s.year) = o.year AND s.level = o.level) AS rejected,
        count(*)                                                            AS observations,
        count(o.value)                                                      AS with_value,
        (SELECT bool_and(v.success OR NOT v.blocking) FROM validation_results v
