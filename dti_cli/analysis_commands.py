@@ -140,6 +140,29 @@ def compare(
 )
 @click.option("--run", "run_id", default=None, help="Run id (warehouse) for --replay.")
 @click.option(
+    "--parameters",
+    "parameters_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Score the runs of a parameters table (CSV or Parquet: run, setting, missing, "
+    "[weight_kind,] one weight column per node), e.g. the parameters.csv of --out.",
+)
+@click.option(
+    "--weight-kind",
+    type=click.Choice(["multiplier", "absolute"]),
+    default="multiplier",
+    show_default=True,
+    help="How --parameters' weights read where the table has no weight_kind column.",
+)
+@click.option(
+    "--weights-sets",
+    "weight_sets_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Named alternative weights (CSV set_name,node_id,weight): ranks and rank shifts "
+    "against the nominal weights.",
+)
+@click.option(
     "--from",
     "from_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -165,6 +188,9 @@ def uncertainty(
     noise_levels_text,
     replay_id,
     run_id,
+    parameters_path,
+    weight_kind,
+    weight_sets_path,
     from_dir,
     store,
 ) -> None:
@@ -175,6 +201,12 @@ def uncertainty(
         )
         return
     inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
+    if parameters_path is not None:
+        _replay_parameters(inp, parameters_path, weight_kind, out_dir)
+        return
+    if weight_sets_path is not None:
+        _weight_sets(inp, weight_sets_path, out_dir)
+        return
 
     from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
     from pipelines.scoring.methods import MISSING_RULES
@@ -229,12 +261,15 @@ def uncertainty(
             ),
             "Sensitivity of the mean absolute rank shift (first order S_i, total ST_i)",
         )
+    from pipelines.replay import parameters_of_run
+
     write_tables(
         out_dir,
         {
             "rank_uncertainty": result.units,
             "sensitivity_indices": result.sensitivity,
             "replications.parquet": result.replications,
+            "parameters": parameters_of_run(result, inp.framework).frame(),
             "run.json": {
                 "run_id": result.run_id,
                 "source": inp.source,
@@ -291,6 +326,73 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
     print_table(joined.sort("rank"), f"Replication {replay_id}: points and ranks", rows=20)
     if not same:
         sys.exit(1)
+
+
+def _replay_parameters(inp, path: Path, weight_kind: str, out_dir: Path | None) -> None:
+    """``--parameters``: every run of the table scored; rank statistics; tables with --out."""
+    from pipelines.replay import read_parameters, replay_parameters
+
+    try:
+        parameters = read_parameters(path, inp.framework, weight_kind)
+        result = replay_parameters(inp, parameters)
+    except ValueError as exc:
+        fail(str(exc))
+    print_header(inp, "Phát lại các lần chạy (replay of given parameters)")
+    combos = sorted(set(zip(parameters.settings, parameters.missing, strict=True)))
+    console.print(
+        f"{len(parameters.runs)} runs from {path.name} × {len(result.unit_ids)} units, "
+        f"{len(combos)} (setting, missing rule) combinations, weights of "
+        f"{len(parameters.node_ids)} nodes"
+    )
+    units = result.units.sort(["interval_width", "nominal_rank"], descending=[True, False])
+    print_table(
+        units.select(
+            "unit_id",
+            "unit_name",
+            "group_id",
+            "nominal_rank",
+            "median_rank",
+            "p05_rank",
+            "p95_rank",
+            "interval_width",
+        ),
+        "Widest 5–95 % rank intervals over the runs given",
+        rows=15,
+        digits=1,
+    )
+    write_tables(
+        out_dir,
+        {
+            "replay_scores.parquet": result.scores,
+            "rank_uncertainty": result.units,
+            "parameters": parameters.frame(),
+        },
+    )
+
+
+def _weight_sets(inp, path: Path, out_dir: Path | None) -> None:
+    """``--weights-sets``: each named set's ranks and rank shifts against the nominal weights."""
+    import polars as pl
+
+    from pipelines.replay import compare_weight_sets, read_weight_sets
+
+    try:
+        sets = read_weight_sets(path, inp.framework)
+        long, wide = compare_weight_sets(inp, sets)
+    except ValueError as exc:
+        fail(str(exc))
+    print_header(inp, "So sánh bộ trọng số (weight sets)")
+    summary = long.group_by("set_name", maintain_order=True).agg(
+        pl.col("unit_id").len().alias("units"),
+        pl.col("rank_shift").abs().mean().alias("mean_abs_shift"),
+        pl.col("rank_shift").abs().max().alias("max_abs_shift"),
+        (pl.col("rank_shift") != 0).sum().alias("units_moved"),
+        pl.col("rank_shift").max().alias("largest_climb"),
+        pl.col("rank_shift").min().alias("largest_fall"),
+    )
+    print_table(summary, "Per set: rank shift = nominal rank − rank (positive = climbs)", rows=40)
+    print_table(wide, "Ranks per set and shifts against the nominal weights", rows=60)
+    write_tables(out_dir, {"weight_sets": long, "weight_sets_wide": wide})
 
 
 # ---------------------------------------------------------------- coherence

@@ -31,7 +31,9 @@ interpolation, R's type 7 — mean, min, max) use every replication.
 **Reproducible.** A seed fixes every draw (numpy ``default_rng``); each replication's sampled
 parameters (block, setting, rule, the weight multiplier of every noisy node) are kept in
 ``UncertaintyResult.replications`` (stored in the warehouse and written to Parquet), and
-:func:`replay` recomputes any replication from them alone.
+:func:`replay` recomputes any replication from them alone. ``dti uncertainty --out`` also writes
+them as a parameters table (``parameters.csv``), which :mod:`pipelines.replay` scores back to the
+same ranks — or scores a table of runs made elsewhere.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ def noisy_node_ids(framework: Framework, noise_levels: list[str] | None = None) 
     return [n for n in below if n in chosen]
 
 
-def _set_noisy(model: FastModel, noisy: list[str]) -> None:
-    """Let only ``noisy`` (node ids, below the root) take weight multipliers."""
+def set_noisy_nodes(model: FastModel, noisy: list[str]) -> None:
+    """Let only ``noisy`` (node ids, below the root) take weight multipliers, in that order."""
     position = {node_id: i for i, node_id in enumerate(model.node_ids)}
     if len(set(noisy)) != len(noisy) or any(
         n not in position or model.parent[position[n]] < 0 for n in noisy
@@ -187,16 +189,14 @@ def run_uncertainty(
     started = time.perf_counter()
     settings = inp.resolve_settings(settings)
     model = build_model(inp, settings, missing_rules)
-    _set_noisy(model, noisy_nodes)
+    set_noisy_nodes(model, noisy_nodes)
     built = time.perf_counter()
     design = sample_design(
         settings, missing_rules, len(model.noisy), noise, replications, seed, sensitivity
     )
     totals, ranks = evaluate(model, design)
     evaluated = time.perf_counter()
-    nominal = inp.totals(inp.nominal)
-    nominal_rank = dict(zip(nominal["unit_id"], nominal["rank"], strict=True))
-    nominal_vec = np.array([nominal_rank[u] for u in model.unit_ids], dtype=float)
+    nominal_vec = nominal_ranks(inp, model.unit_ids)
     params = {
         "settings": list(settings),
         "missing_rules": list(missing_rules),
@@ -221,7 +221,7 @@ def run_uncertainty(
             if k != "noisy_nodes" and not (k == "noise_levels" and v is None)
         },
     )
-    units = _unit_stats(model, ranks, nominal_vec, inp.names)
+    units = unit_rank_stats(model, ranks, nominal_vec, inp.names)
     shift = np.mean(np.abs(ranks - nominal_vec[:, None]), axis=0)  # per replication
     targets = ["mean_abs_rank_shift", *model.unit_ids]
     sens_rows = []
@@ -270,9 +270,19 @@ def run_uncertainty(
     )
 
 
-def _unit_stats(
+def nominal_ranks(inp: AnalysisInput, unit_ids: list[str]) -> np.ndarray:
+    """The engine's ranks of ``unit_ids`` under the nominal setting (the reference of the rank
+    statistics and of the mean absolute rank shift)."""
+    nominal = inp.totals(inp.nominal)
+    rank = dict(zip(nominal["unit_id"], nominal["rank"], strict=True))
+    return np.array([rank[u] for u in unit_ids], dtype=float)
+
+
+def unit_rank_stats(
     model: FastModel, ranks: np.ndarray, nominal: np.ndarray, names: dict[str, str]
 ) -> pl.DataFrame:
+    """Per unit: nominal rank, median, 5th and 95th percentile (R's type 7), mean, min, max of
+    its ranks over the replications (``ranks``: units × replications), interval width."""
     as_float = ranks.astype(float)
     p05, median, p95 = np.percentile(as_float, [5, 50, 95], axis=1)
     return pl.DataFrame(
@@ -306,7 +316,7 @@ def replay(inp: AnalysisInput, replication: dict) -> pl.DataFrame:
     noisy = list(replication["noisy_nodes"])
     if len(noisy) != len(replication["weight_multipliers"]):
         raise ValueError("the replication has not one weight multiplier per noisy node")
-    _set_noisy(model, noisy)
+    set_noisy_nodes(model, noisy)
     multipliers = np.array([replication["weight_multipliers"]], dtype=float)
     rel = model.relative_max(multipliers)
     totals = model.totals((setting, missing), rel)
