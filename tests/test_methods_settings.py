@@ -58,7 +58,7 @@ def test_method_spec_defaults_and_params():
         "clip": True,
         "zscore_mode": "cdf",
         "reference_year": None,
-        "rank_decimals": 6,
+        "rank_precision": {"decimals": None, "of": "points"},
         "ties": "min",
         "zscore_rescale": "ratio = clip(0.5 + 0.1 z, 0, 1)",
     }

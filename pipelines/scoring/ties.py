@@ -1,0 +1,135 @@
+"""When two totals are equal: the one comparison key behind every rank and every class band.
+
+A total is compared through its **tie key**, an integer-valued float: two totals tie exactly
+when their keys are equal, and a higher key ranks higher. The key is built in two steps:
+
+1. **float noise** — the value is rounded to ``NOISE_DIGITS`` significant decimals of the node's
+   maximum (a ratio to 9 decimals; points of a 1000-point index to 6 decimals, of a 10-point
+   pillar to 8, of a 1.25-point leaf to 9 — the first power of ten at or above the maximum sets
+   the scale). Sums of the same terms in another order (0.1 + 0.2 vs 0.3) then give one key,
+   while any real difference (0 vs 1.7e-6 points on a 1.25-point leaf) keeps two;
+2. **declared precision** (:class:`RankPrecision`, a preset's ``rank_precision``) — that integer
+   is rounded, half away from zero, to the published decimals of the points or of the ratio:
+   totals that are published equal rank equal (the national ranking's 4 decimals of the ratio).
+
+Rounding the noise-free integer (never the raw float) makes the published rounding exact: a
+total of 8.125 reached by sums in two orders is one key at 2 decimals, not 8.12 and 8.13.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+# float noise is a difference below 10^-NOISE_DIGITS of the node's maximum
+NOISE_DIGITS = 9
+PRECISION_OF: tuple[str, ...] = ("points", "ratio")
+
+
+@dataclass(frozen=True)
+class RankPrecision:
+    """At what precision totals are compared for ranks and class bands.
+
+    ``decimals`` None (the default): only float noise ties. Else totals equal when rounded to
+    ``decimals`` decimals of ``of`` (``points`` or ``ratio``) tie. Declared decimals finer than
+    the noise scale (step 1 in the docstring of this module) compare at the noise scale.
+    """
+
+    decimals: int | None = None
+    of: Literal["points", "ratio"] = "points"
+
+    def __post_init__(self) -> None:
+        if self.of not in PRECISION_OF:
+            raise ValueError(
+                f"rank_precision.of must be one of {', '.join(PRECISION_OF)}, not {self.of!r}"
+            )
+        if self.decimals is not None and (
+            isinstance(self.decimals, bool)
+            or not isinstance(self.decimals, int)
+            or self.decimals < 0
+        ):
+            raise ValueError(
+                f"rank_precision.decimals must be a whole number ≥ 0, not {self.decimals!r}"
+            )
+
+    @classmethod
+    def from_mapping(cls, mapping: Any) -> RankPrecision:
+        """From a preset's ``rank_precision: {decimals: 4, of: ratio}`` (None: the default)."""
+        if mapping is None:
+            return cls()
+        if not isinstance(mapping, dict):
+            raise ValueError(f"rank_precision must be a mapping {{decimals, of}}, not {mapping!r}")
+        unknown = set(mapping) - {"decimals", "of"}
+        if unknown:
+            raise ValueError(f"rank_precision: unknown key(s) {', '.join(sorted(unknown))}")
+        return cls(decimals=mapping.get("decimals"), of=mapping.get("of", "points"))
+
+    def describe(self) -> str:
+        """One line for reports and logs."""
+        if self.decimals is None:
+            return f"float noise only (relative 1e-{NOISE_DIGITS} of the node's maximum)"
+        return f"{self.decimals} decimals of the {self.of}"
+
+
+NOISE_ONLY = RankPrecision()  # the default: only float noise ties
+
+
+def tie_key(
+    points: pl.Expr, max_points: pl.Expr | float, precision: RankPrecision = NOISE_ONLY
+) -> pl.Expr:
+    """The tie key of ``points`` on a node of maximum ``max_points`` (module docstring).
+
+    Null points give a null key. A node of maximum ≤ 0 compares its points on the scale of 1."""
+    maximum = pl.lit(float(max_points)) if isinstance(max_points, (int, float)) else max_points
+    positive = maximum > 0
+    if precision.of == "ratio":
+        value = pl.when(positive).then(points / maximum).otherwise(points)
+        digits: pl.Expr = pl.lit(float(NOISE_DIGITS))
+    else:
+        value = points
+        scale = pl.when(positive).then(maximum).otherwise(1.0)
+        # 1e-9 absorbs log10's own rounding (log10(1000) is 2.9999999999999996 here)
+        digits = NOISE_DIGITS - (scale.log10() - 1e-9).ceil()
+    grid = (value * pl.lit(10.0).pow(digits)).round(0)
+    if precision.decimals is not None:
+        step = pl.lit(10.0).pow(pl.max_horizontal(digits - precision.decimals, pl.lit(0.0)))
+        grid = grid.sign() * ((grid.abs() + step / 2) / step).floor()
+    return pl.when(grid == 0).then(0.0).otherwise(grid)  # −0.0 → 0.0
+
+
+def tie_keys(
+    points: np.ndarray, max_points: np.ndarray | float, precision: RankPrecision = NOISE_ONLY
+) -> np.ndarray:
+    """:func:`tie_key` of an array (NaN for NaN points), same shape."""
+    flat = pl.Series("p", np.ravel(points), dtype=pl.Float64, nan_to_null=True)
+    if isinstance(max_points, (int, float)):
+        frame = pl.DataFrame([flat])
+        key = tie_key(pl.col("p"), float(max_points), precision)
+    else:
+        frame = pl.DataFrame([flat, pl.Series("m", np.ravel(max_points), dtype=pl.Float64)])
+        key = tie_key(pl.col("p"), pl.col("m"), precision)
+    out = frame.select(key.alias("k"))["k"].to_numpy()
+    return out.reshape(np.shape(points))
+
+
+def ratio_key(ratio: pl.Expr, precision: RankPrecision = NOISE_ONLY) -> pl.Expr:
+    """The key that class bands compare: the ratio's tie key (maximum 1), at the declared
+    decimals when they are of the ratio, else at float noise (decimals of points are not a
+    precision of the ratio)."""
+    of_ratio = RankPrecision(precision.decimals if precision.of == "ratio" else None, "ratio")
+    return tie_key(ratio, 1.0, of_ratio)
+
+
+def ratio_keys(ratios: np.ndarray, precision: RankPrecision = NOISE_ONLY) -> np.ndarray:
+    """:func:`ratio_key` of an array (NaN for NaN ratios)."""
+    of_ratio = RankPrecision(precision.decimals if precision.of == "ratio" else None, "ratio")
+    return tie_keys(ratios, 1.0, of_ratio)
+
+
+def rank_descending(key: pl.Expr) -> pl.Expr:
+    """Ranks by key, highest first; equal keys share the lowest rank (1, 2, 2, 4) — R's
+    ``rank(-x, ties.method = "min")``."""
+    return key.rank(method="min", descending=True).cast(pl.Int32)
