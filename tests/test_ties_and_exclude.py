@@ -338,3 +338,62 @@ def test_asem_exclude_is_coinrs_level_by_level_mean(method):
         assert np.array_equal(rows["rank"].to_numpy()[keep], coinr_ranks[keep]), node_id
         checked_ranks += int(keep.sum())
     assert checked_ranks > 0.99 * len(unit_ids) * len(framework.nodes)
+
+
+# ---------------------------------------------------------------- the snapshot's code version
+
+
+def test_code_version_covers_the_scoring_import_closure_and_the_libraries():
+    """Every module of pipelines/scoring, the appraisal override and the lineage rule are in
+    what is hashed (found by their imports, not by a folder list), and so are the versions of
+    the numeric libraries; changing any one of them changes the digest."""
+    from importlib.metadata import version as installed
+
+    from pipelines import version
+
+    modules = version.scoring_modules()
+    scoring_dir = version.PACKAGE_DIR / "scoring"
+    for path in scoring_dir.glob("*.py"):
+        name = "pipelines.scoring" if path.stem == "__init__" else f"pipelines.scoring.{path.stem}"
+        assert name in modules, name
+    for name in ("pipelines.appraisal", "pipelines.lineage", "pipelines.framework.model"):
+        assert name in modules, name
+    assert "pipelines.report.site" not in modules  # the report does not change a number
+    inputs = version.code_inputs()
+    assert "module:pipelines/scoring/ties.py" in inputs
+    assert "module:pipelines/appraisal.py" in inputs
+    for library in ("numpy", "polars", "scipy", "duckdb"):
+        assert inputs[f"library:{library}"] == installed(library)
+    base = version.digest(inputs)
+    assert version.code_version().endswith("+" + base[:12])
+    for key in ("library:numpy", "module:pipelines/lineage.py"):
+        changed = {**inputs, key: inputs[key] + "x"}
+        assert version.digest(changed) != base, key
+
+
+def test_a_function_level_import_is_in_the_closure(tmp_path, monkeypatch):
+    """An import inside a function (as stages.py imports the lineage rule) counts."""
+    from pipelines import version
+
+    package = tmp_path / "pipelines"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "root.py").write_text(
+        "def f():\n    from pipelines.sub import (\n        leaf,  # why\n        other,\n    )\n"
+    )
+    (package / "sub" / "leaf.py").write_text("import pipelines.far\n")
+    (package / "sub" / "other.py").write_text("from .near import x\n")
+    (package / "sub" / "near.py").write_text("x = 1\n")
+    (package / "far.py").write_text("")
+    (package / "unused.py").write_text("")
+    monkeypatch.setattr(version, "PACKAGE_DIR", package)
+    assert version.scoring_modules(("pipelines.root",)) == [
+        "pipelines",
+        "pipelines.far",
+        "pipelines.root",
+        "pipelines.sub",
+        "pipelines.sub.leaf",
+        "pipelines.sub.near",
+        "pipelines.sub.other",
+    ]
