@@ -50,7 +50,7 @@ from pipelines.scoring.normalise import (
 )
 from pipelines.scoring.rank import class_label
 from pipelines.scoring.rank_arrays import rank_block
-from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, rank_descending, tie_key
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, rank_descending, tie_keys
 
 SIGNED_NORMALISERS = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}
 KEYS = Keys(group=("_k",), pooled=("_pk",))
@@ -321,7 +321,7 @@ class DenseScorer:
         ranks every group of a few nodes at a time (:func:`rank_block`) — when the keys fit
         the sort, else the window over (year, group, node)."""
         n_units, n_nodes = out_points.shape
-        maxima = self._max_points[:n_nodes]  # the nodes' maxima (tiled per unit)
+        maxima = np.array([float(node.max_points) for node in self.tree.nodes])
         runs = self._runs
         if runs is not None and n_units:
             rank = np.empty((n_units, n_nodes), dtype=np.int32)
@@ -346,15 +346,11 @@ class DenseScorer:
                 done = all([rank_nodes(block) for block in blocks])
             if done:
                 return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
+        keys = tie_keys(out_points, maxima[None, :], precision).reshape(-1)
         frame = pl.DataFrame(
-            [
-                pl.Series("p", out_points.reshape(-1)),
-                pl.Series("m", self._max_points),
-                self._rank_key(),
-            ]
+            [pl.Series("p", keys, dtype=pl.Float64, nan_to_null=True), self._rank_key()]
         )
-        key = tie_key(pl.col("p"), pl.col("m"), precision)
-        return frame.select(rank_descending(key).over("_k").alias("p"))["p"]
+        return frame.select(rank_descending(pl.col("p")).over("_k"))["p"]
 
     def _class_labels(self, ratio: np.ndarray, precision: RankPrecision) -> pl.Series:
         """``class_label`` on each unit's index row (:func:`pipelines.scoring.rank.classify`)."""

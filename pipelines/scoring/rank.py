@@ -5,15 +5,26 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, rank_descending, ratio_key, tie_key
+from pipelines.scoring.ties import (
+    NOISE_ONLY,
+    RankPrecision,
+    rank_descending,
+    ratio_key,
+    ratio_keys,
+    tie_key_column,
+)
 
 
 def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ONLY) -> pl.DataFrame:
     """Rank every node's points within (year, group, node), descending; ties share the lowest
     rank (1, 2, 2, 4). Points are compared by their tie key (:mod:`pipelines.scoring.ties`)."""
-    key = tie_key(pl.col("points"), pl.col("max_points"), precision)
-    return scores.with_columns(
-        rank_descending(key).over(["year", "group_id", "node_id"]).alias("rank")
+    key = tie_key_column(scores["points"], scores["max_points"], precision).alias("_key")
+    return (
+        scores.with_columns(key)
+        .with_columns(
+            rank_descending(pl.col("_key")).over(["year", "group_id", "node_id"]).alias("rank")
+        )
+        .drop("_key")
     )
 
 
@@ -78,7 +89,7 @@ def class_label(
         return None
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
-        floor = ratio_key(pl.lit(float(band.min_ratio)), precision)
+        floor = float(ratio_keys(band.min_ratio, precision))
         reached = ratio_key(pl.col("ratio"), precision) >= floor
         if reading == "total_and_pillars":
             reached = reached & (

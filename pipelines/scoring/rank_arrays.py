@@ -36,8 +36,8 @@ def rank_block(
     node) within each run of units, or None when a tie key is NaN or too large to sort as an
     integer."""
     n_units, n_nodes = points.shape
-    by_node = np.ascontiguousarray(points.T).reshape(-1)
-    steps = tie_keys(by_node, np.repeat(np.asarray(maxima, dtype=np.float64), n_units), precision)
+    steps = tie_keys(np.ascontiguousarray(points.T), np.asarray(maxima)[:, None], precision)
+    steps = steps.reshape(-1)
     if not np.all(np.isfinite(steps)):
         return None
     hi, lo = float(steps.max()), float(steps.min())

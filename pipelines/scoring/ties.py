@@ -77,56 +77,58 @@ class RankPrecision:
 NOISE_ONLY = RankPrecision()  # the default: only float noise ties
 
 
-def tie_key(
-    points: pl.Expr, max_points: pl.Expr | float, precision: RankPrecision = NOISE_ONLY
-) -> pl.Expr:
-    """The tie key of ``points`` on a node of maximum ``max_points`` (module docstring).
-
-    Null points give a null key. A node of maximum ≤ 0 compares its points on the scale of 1."""
-    maximum = pl.lit(float(max_points)) if isinstance(max_points, (int, float)) else max_points
-    positive = maximum > 0
-    if precision.of == "ratio":
-        value = pl.when(positive).then(points / maximum).otherwise(points)
-        digits: pl.Expr = pl.lit(float(NOISE_DIGITS))
-    else:
-        value = points
-        scale = pl.when(positive).then(maximum).otherwise(1.0)
-        # 1e-9 absorbs log10's own rounding (log10(1000) is 2.9999999999999996 here)
-        digits = NOISE_DIGITS - (scale.log10() - 1e-9).ceil()
-    grid = (value * pl.lit(10.0).pow(digits)).round(0)
-    if precision.decimals is not None:
-        step = pl.lit(10.0).pow(pl.max_horizontal(digits - precision.decimals, pl.lit(0.0)))
-        grid = grid.sign() * ((grid.abs() + step / 2) / step).floor()
-    return pl.when(grid == 0).then(0.0).otherwise(grid)  # −0.0 → 0.0
-
-
 def tie_keys(
-    points: np.ndarray, max_points: np.ndarray | float, precision: RankPrecision = NOISE_ONLY
+    points: np.ndarray | float,
+    max_points: np.ndarray | float = 1.0,
+    precision: RankPrecision = NOISE_ONLY,
 ) -> np.ndarray:
-    """:func:`tie_key` of an array (NaN for NaN points), same shape."""
-    flat = pl.Series("p", np.ravel(points), dtype=pl.Float64, nan_to_null=True)
-    if isinstance(max_points, (int, float)):
-        frame = pl.DataFrame([flat])
-        key = tie_key(pl.col("p"), float(max_points), precision)
-    else:
-        frame = pl.DataFrame([flat, pl.Series("m", np.ravel(max_points), dtype=pl.Float64)])
-        key = tie_key(pl.col("p"), pl.col("m"), precision)
-    out = frame.select(key.alias("k"))["k"].to_numpy()
-    return out.reshape(np.shape(points))
+    """The tie keys of ``points`` on nodes of maximum ``max_points`` (an array broadcast against
+    ``points``: a scalar, one maximum per column, or one per value), as in the module docstring.
+    NaN points give NaN keys; a node of maximum ≤ 0 compares its points on the scale of 1."""
+    points = np.asarray(points, dtype=np.float64)
+    maxima = np.asarray(max_points, dtype=np.float64)
+    positive = maxima > 0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if precision.of == "ratio":
+            value = np.where(positive, points / np.where(positive, maxima, 1.0), points)
+            digits = np.float64(NOISE_DIGITS)
+        else:
+            value = points
+            # 1e-9 absorbs log10's own rounding at powers of ten
+            digits = NOISE_DIGITS - np.ceil(np.log10(np.where(positive, maxima, 1.0)) - 1e-9)
+        grid = np.rint(value * 10.0**digits)
+        if precision.decimals is not None:
+            step = 10.0 ** np.maximum(digits - precision.decimals, 0.0)
+            grid = np.sign(grid) * np.floor((np.abs(grid) + step / 2) / step)
+    grid = np.broadcast_to(grid, np.broadcast_shapes(points.shape, maxima.shape)).copy()
+    grid[grid == 0] = 0.0  # −0.0 → 0.0
+    return grid
 
 
-def ratio_key(ratio: pl.Expr, precision: RankPrecision = NOISE_ONLY) -> pl.Expr:
-    """The key that class bands compare: the ratio's tie key (maximum 1), at the declared
+def ratio_keys(ratios: np.ndarray | float, precision: RankPrecision = NOISE_ONLY) -> np.ndarray:
+    """The keys that class bands compare: the ratio's tie key (maximum 1), at the declared
     decimals when they are of the ratio, else at float noise (decimals of points are not a
     precision of the ratio)."""
     of_ratio = RankPrecision(precision.decimals if precision.of == "ratio" else None, "ratio")
-    return tie_key(ratio, 1.0, of_ratio)
-
-
-def ratio_keys(ratios: np.ndarray, precision: RankPrecision = NOISE_ONLY) -> np.ndarray:
-    """:func:`ratio_key` of an array (NaN for NaN ratios)."""
-    of_ratio = RankPrecision(precision.decimals if precision.of == "ratio" else None, "ratio")
     return tie_keys(ratios, 1.0, of_ratio)
+
+
+def tie_key_column(points: pl.Series, max_points: pl.Series, precision: RankPrecision) -> pl.Series:
+    """:func:`tie_keys` of a frame's points and maxima as a column (null where points are)."""
+    keys = tie_keys(
+        points.cast(pl.Float64).to_numpy(), max_points.cast(pl.Float64).to_numpy(), precision
+    )
+    return pl.Series("key", keys, dtype=pl.Float64, nan_to_null=True)
+
+
+def ratio_key(ratio: pl.Expr, precision: RankPrecision = NOISE_ONLY) -> pl.Expr:
+    """:func:`ratio_keys` as an expression on a whole column (not within a window)."""
+    return ratio.map_batches(
+        lambda column: pl.Series(
+            ratio_keys(column.cast(pl.Float64).to_numpy(), precision), nan_to_null=True
+        ),
+        return_dtype=pl.Float64,
+    )
 
 
 def rank_descending(key: pl.Expr) -> pl.Expr:
