@@ -175,7 +175,7 @@ class AnalysisInput:
         """Every node of every unit (``SCORE_COLUMNS``) under ``spec``."""
         nodes = node_scores(self.leaves(spec), self.framework)
         return (
-            ranked(nodes, self.framework, self.reading)
+            ranked(nodes, self.framework, self.reading, spec.rank_precision)
             .sort(["year", "group_id", "unit_id", "ordinal"])
             .select(SCORE_COLUMNS)
         )

@@ -104,7 +104,8 @@ def score_year(
     if method == "points":
         leaves = apply_points_overrides(leaves, points_overrides(con, year, level), framework)
     nodes = node_scores(leaves, framework)
-    return ranked(nodes, framework, preset.classification_reading).select(SNAPSHOT_SCORE_COLUMNS)
+    reading, precision = preset.classification_reading, preset.rank_precision
+    return ranked(nodes, framework, reading, precision).select(SNAPSHOT_SCORE_COLUMNS)
 
 
 def backfill(

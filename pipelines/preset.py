@@ -16,6 +16,7 @@ from pipelines.registry import load_registry, units_in_year
 from pipelines.scoring.methods import BOUNDS, METHODS, MISSING_RULES, ZSCORE_MODES, MethodSpec
 from pipelines.scoring.rank import READINGS
 from pipelines.scoring.rules import RuleSettings
+from pipelines.scoring.ties import RankPrecision
 from pipelines.yamlfile import read_yaml
 
 
@@ -53,6 +54,7 @@ class Preset:
     zscore_mode: str = "cdf"
     reference_year: int | None = None
     decision: str | None = None  # the decision the frameworks come from ("2534/QĐ-UBND")
+    rank_precision: RankPrecision = field(default_factory=RankPrecision)
     _unit_ids: dict[tuple[str, int], frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -66,6 +68,7 @@ class Preset:
             clip=self.clip,
             zscore_mode=self.zscore_mode,  # type: ignore[arg-type]
             reference_year=self.reference_year,
+            rank_precision=self.rank_precision,
         )
 
     @cached_property
@@ -173,6 +176,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
     }
     try:
         rules = RuleSettings.from_mapping(spec.get("rules"), origin=str(path))
+        settings["rank_precision"] = RankPrecision.from_mapping(spec.get("rank_precision"))
         MethodSpec(
             "minmax",
             minmax_bounds=settings["minmax_bounds"],

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analysis_input import AnalysisInput
-from pipelines.scoring.methods import RANK_DECIMALS
+from pipelines.scoring.ties import RankPrecision, tie_keys
 
 _CHUNK = 256  # replications evaluated together under the exclude rule (bounded memory)
 
@@ -51,6 +51,7 @@ class FastModel:
     # views as (covered node indices, divisor); composite terms as (kind, index, weight)
     views: list[tuple[np.ndarray, float]] = field(default_factory=list)
     composite: list[tuple[str, int, float]] | None = None
+    precision: RankPrecision = field(default_factory=RankPrecision)  # when totals tie
 
     @property
     def root(self) -> int:
@@ -206,10 +207,16 @@ class FastModel:
             )
         return np.where(absent.any(axis=1)[:, None], reweighted, plain)
 
+    @property
+    def total_max(self) -> float:
+        """The ranked total's maximum: 1 for a composite, else the root's (the root's weight
+        gets no noise, so it is the same in every replication)."""
+        return 1.0 if self.composite is not None else float(self.nominal_max[self.root])
+
     def ranks(self, totals: np.ndarray) -> np.ndarray:
         """Ranks within each comparison group, descending, ties share the lowest rank, totals
-        compared at ``RANK_DECIMALS`` decimals (units × replications)."""
-        rounded = np.round(totals, RANK_DECIMALS)
+        compared by their tie key (:mod:`pipelines.scoring.ties`; units × replications)."""
+        rounded = tie_keys(totals, self.total_max, self.precision)
         out = np.empty(totals.shape, dtype=np.int32)
         groups = np.array(self.group_ids)
         for group in np.unique(groups):
@@ -253,6 +260,7 @@ def build_model(
         nominal_max=np.array([float(n.max_points) for n in nodes]),
         leaf_index=np.array([position[i] for i in framework.leaf_ids()], dtype=np.int64),
         noisy=np.flatnonzero(parent >= 0),
+        precision=inp.nominal.rank_precision,
     )
     if framework.composites:
         composite = framework.composites[0]

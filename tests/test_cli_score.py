@@ -267,15 +267,17 @@ def asem_outputs(tmp_path_factory) -> dict[str, tuple[list[str], list[dict], str
 
 
 def assert_ranking(rows: list[dict], key) -> None:
-    """Within each (key, node): rank = 1 + the number of units with more points, comparing
-    points at 6 decimals (methods.RANK_DECIMALS: 1e-8 and 0 are a tie)."""
+    """Within each (key, node): rank = 1 + the number of units with more points, where only
+    float noise (a difference of at most 1e-9 of the node's maximum) is no difference: 1e-8
+    and 0 points are not a tie (docs/scoring.md, "Ranks and classes")."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         groups[key(r), r["node_id"]].append(r)
     for where, members in groups.items():
-        points = [round(float(r["points"]), 6) for r in members]
+        points = [float(r["points"]) for r in members]
+        noise = 1e-9 * float(members[0]["max_points"])
         for r, p in zip(members, points, strict=True):
-            better = sum(q > p for q in points)
+            better = sum(q > p + noise for q in points)
             assert int(r["rank"]) == 1 + better, (where, r["unit_id"])
 
 

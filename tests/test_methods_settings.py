@@ -58,7 +58,7 @@ def test_method_spec_defaults_and_params():
         "clip": True,
         "zscore_mode": "cdf",
         "reference_year": None,
-        "rank_decimals": 6,
+        "rank_precision": {"decimals": None, "of": "points"},
         "ties": "min",
         "zscore_rescale": "ratio = clip(0.5 + 0.1 z, 0, 1)",
     }
@@ -367,8 +367,9 @@ def test_zscore_rescaled_with_exclude_is_the_level_by_level_z():
     assert cell(scores, "U1", "DTI") == pytest.approx(20 + 10 + 12, abs=1e-12)
     # = 0.5 + 0.1 × the level-by-level z (P1 −1 × 50, P2 0 × 20, P3 −1 × 30) / 100 = −0.8
     assert cell(scores, "U1", "DTI", "ratio") == pytest.approx(0.5 + 0.1 * -0.8, abs=1e-12)
-    # the stored aggregated z is the flat weighted mean over A, C, D: (−20 + 0 − 10) / 50
-    assert cell(scores, "U1", "DTI", "z") == pytest.approx(-0.6, abs=1e-12)
+    # the stored aggregated z is that level-by-level z too (not the flat mean over A, C, D,
+    # (−20 + 0 − 10) / 50 = −0.6): the ratio is the T-score line of the stored z
+    assert cell(scores, "U1", "DTI", "z") == pytest.approx(-0.8, abs=1e-12)
 
 
 def test_zscore_rescaled_is_clipped_beyond_five_sd():

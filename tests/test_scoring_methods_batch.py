@@ -171,13 +171,14 @@ def test_tiny_preset_and_a_unit_without_values():
             assert unit_rows["n_missing"].max() > 0
 
 
-def _window_ranks(points: np.ndarray, run_of: np.ndarray) -> np.ndarray:
-    """The general path's ranks (``rank_within_groups``) of ``units × nodes`` points, the
-    groups being the runs of units."""
+def _window_ranks(points: np.ndarray, maxima: np.ndarray, run_of: np.ndarray) -> np.ndarray:
+    """The general path's ranks (``rank_within_groups``) of ``units × nodes`` points (of the
+    nodes' ``maxima``), the groups being the runs of units."""
     n_units, n_nodes = points.shape
     frame = pl.DataFrame(
         {
             "points": points.reshape(-1),
+            "max_points": np.tile(maxima, n_units),
             "year": np.zeros(n_units * n_nodes, dtype=np.int32),
             "group_id": np.repeat(run_of, n_nodes).astype(str),
             "node_id": np.tile(np.arange(n_nodes), n_units).astype(str),
@@ -189,8 +190,8 @@ def _window_ranks(points: np.ndarray, run_of: np.ndarray) -> np.ndarray:
 
 def test_integer_ranks_are_the_window_ranks():
     """The sort of integer keys (``rank_arrays.rank_block``) gives the window's ranks: ties at
-    ``RANK_DECIMALS`` (float noise such as 0.1 + 0.2), −0.0 and 0.0, negative points, groups of
-    one; NaN or points beyond the integer grid are left to the window."""
+    float noise (0.1 + 0.2 vs 0.3), −0.0 and 0.0, negative points, groups of one; NaN or
+    points beyond the integer grid are left to the window."""
     rng = np.random.default_rng(3)
     n_units, n_nodes = 400, 5
     run_of = np.sort(rng.integers(0, 37, n_units))
@@ -202,13 +203,14 @@ def test_integer_ranks_are_the_window_ranks():
     points[1::5, 1] = 0.0
     points[:, 2] = -points[:, 2]
     points[:, 3] = rng.random(n_units) * 1000  # no ties: full 53-bit fractions
-    got = rank_arrays.rank_block(points, run_of, int(run_of.max()) + 1)
+    maxima = np.array([10.0, 10.0, 10.0, 1000.0, 10.0])
+    got = rank_arrays.rank_block(points, maxima, run_of, int(run_of.max()) + 1)
     assert got is not None
-    assert np.array_equal(got, _window_ranks(points, run_of))
+    assert np.array_equal(got, _window_ranks(points, maxima, run_of))
     for odd in (np.nan, np.inf, 1e300):
         bad = points.copy()
         bad[3, 4] = odd
-        assert rank_arrays.rank_block(bad, run_of, int(run_of.max()) + 1) is None
+        assert rank_arrays.rank_block(bad, maxima, run_of, int(run_of.max()) + 1) is None
 
 
 @pytest.mark.parametrize("top", [1_000, 2**40, 2**62])  # packed with the positions, or not

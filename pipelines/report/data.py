@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from pipelines.assumed import (
@@ -27,6 +28,7 @@ from pipelines.assumed import (
     assumed_components,
 )
 from pipelines.labels import LEVEL_NAMES
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys
 from pipelines.warehouse import run_query
 
 # Colours of classification bands, best band first; "not classified" is grey.
@@ -344,25 +346,38 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 
 def classify(
-    ratio: float | None, pillar_ratios: list[float | None], bands: list[Band], reading: str | None
+    ratio: float | None,
+    pillar_ratios: list[float | None],
+    bands: list[Band],
+    reading: str | None,
+    precision: RankPrecision = NOISE_ONLY,
 ) -> str | None:
-    """The band a unit falls in (the rule of ``docs/scoring.md``), None below every band."""
+    """The band a unit falls in (the rule of ``docs/scoring.md``), None below every band.
+    Ratios and bands are compared by the scoring's own key
+    (:func:`pipelines.scoring.ties.ratio_keys`)."""
     if ratio is None:
         return None
+    pillars = [r for r in pillar_ratios if r is not None]
+    thresholds = [b.min_ratio for b in bands if b.min_ratio is not None]
+    keys = ratio_keys(np.array([ratio, *pillars, *thresholds], dtype=np.float64), precision)
+    total_key, pillar_keys = keys[0], keys[1 : 1 + len(pillars)]
+    band_keys = iter(keys[1 + len(pillars) :])
     for band in bands:
         if band.min_ratio is None:
             return None
-        floor = band.min_ratio - 1e-12
-        pillars_ok = reading != "total_and_pillars" or all(
-            r is None or r >= floor for r in pillar_ratios
-        )
-        if ratio >= floor and pillars_ok:
+        floor = next(band_keys)
+        pillars_ok = reading != "total_and_pillars" or bool(np.all(pillar_keys >= floor))
+        if total_key >= floor and pillars_ok:
             return band.label
     return None
 
 
 def _checked_bands(
-    fw: FrameworkInfo, totals: pl.DataFrame, pillars: pl.DataFrame, reading: str | None
+    fw: FrameworkInfo,
+    totals: pl.DataFrame,
+    pillars: pl.DataFrame,
+    reading: str | None,
+    precision: RankPrecision = NOISE_ONLY,
 ) -> FrameworkInfo:
     """Bands from a framework file that changed after the snapshot are used only if they give
     every unit the class the snapshot stored; otherwise only the stored labels are shown."""
@@ -377,7 +392,7 @@ def _checked_bands(
             for (u,), part in pillars.partition_by("unit_id", as_dict=True).items()
         }
         agree = all(
-            classify(r["ratio"], by_unit.get(r["unit_id"], []), fw.bands, fw.reading)
+            classify(r["ratio"], by_unit.get(r["unit_id"], []), fw.bands, fw.reading, precision)
             == r["class_label"]
             for r in totals.iter_rows(named=True)
         )
@@ -544,7 +559,13 @@ def level_data(
     ).fetchone()
 
     params = json.loads(snapshot["params_json"])
-    framework = _checked_bands(framework, totals, pillars, params.get("classification_reading"))
+    framework = _checked_bands(
+        framework,
+        totals,
+        pillars,
+        params.get("classification_reading"),
+        RankPrecision.from_mapping(params.get("rank_precision")),
+    )
     audit = rule_audit(con, year, level, method, totals)
     sizes = totals.group_by("group_id").len()
     groups = [

@@ -50,7 +50,7 @@ ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
 PARAM_LABELS = {
     "method": "Phương pháp",
     "missing": "Quy tắc thiếu số liệu",
-    "rank_decimals": "Số chữ số thập phân khi so sánh điểm để xếp hạng",
+    "rank_precision": "Độ chính xác khi so sánh điểm để xếp hạng",
     "ties": "Đồng hạng",
     "preset": "Bộ cấu hình (preset)",
     "comparison_group": "Nhóm so sánh",

@@ -11,8 +11,10 @@ its own parent re-weights without it. Where nothing below a node is excluded its
 plain sum, exactly as above. Views and composites re-weight the same way over the nodes they cover.
 
 The aggregated z-score of a node is the max-points-weighted mean of its leaves' z over the leaves
-that have a z (scored from a reported value); it is what COINr reports when it aggregates
-z-scores arithmetically with missing values left out.
+that have a z (scored from a reported value). Under ``exclude`` it is re-weighted level by level
+like the points: a parent's z is the max-points-weighted mean of its children's z over the
+children that have one — what COINr reports when it aggregates z-scores arithmetically with
+missing values left out (``na.rm``) — so a node whose other leaves are present keeps its weight.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
     if leaf_scores["excluded"].any():
         reweighted = _reweighted_points(leaf_scores, framework)
         tree = (
-            tree.drop("points", "excluded")
+            tree.drop("points", "z", "excluded")
             .join(reweighted, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True)
             .with_columns(pl.col("excluded").fill_null(False))
         )
@@ -75,12 +77,13 @@ def aggregate_tree(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFr
 
 
 def _reweighted_points(leaf_scores: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Bottom-up points with excluded children left out and the rest re-weighted."""
+    """Bottom-up points and z with excluded children left out and the rest re-weighted, level
+    by level (the z over the children that have one, weighted by their maxima)."""
     nodes = framework.nodes_frame().select("node_id", "parent_id", "depth", "max_points")
     depth = dict(zip(nodes["node_id"], nodes["depth"], strict=True))
-    computed = leaf_scores.select(*UNIT_KEYS, "node_id", "points", "excluded").with_columns(
-        pl.col("node_id").replace_strict(depth, return_dtype=pl.Int32).alias("depth")
-    )
+    computed = leaf_scores.select(
+        *UNIT_KEYS, "node_id", "points", pl.col("z").fill_nan(None), "excluded"
+    ).with_columns(pl.col("node_id").replace_strict(depth, return_dtype=pl.Int32).alias("depth"))
     parents = nodes.select(
         pl.col("node_id"), "parent_id", pl.col("max_points").alias("child_max")
     ).join(
@@ -99,12 +102,16 @@ def _reweighted_points(leaf_scores: pl.DataFrame, framework: Framework) -> pl.Da
             .sort([*UNIT_KEYS, "parent_id", "node_id"])
         )
         present = ~pl.col("excluded")
+        has_z = present & pl.col("z").is_not_null()
         parent = (
             children.group_by([*UNIT_KEYS, "parent_id"])
             .agg(
                 pl.col("points").sum().alias("all_points"),
                 pl.col("points").filter(present).sum().alias("present_points"),
                 pl.col("child_max").filter(present).sum().alias("present_max"),
+                (pl.col("z") * pl.col("child_max")).filter(has_z).sum().alias("z_sum"),
+                pl.col("child_max").filter(has_z).sum().alias("z_weight"),
+                has_z.any().alias("any_z"),
                 pl.col("parent_max").first(),
                 pl.col("excluded").any().alias("some_excluded"),
                 pl.col("excluded").all().alias("excluded"),
@@ -118,9 +125,20 @@ def _reweighted_points(leaf_scores: pl.DataFrame, framework: Framework) -> pl.Da
                 .then(pl.col("present_points") / pl.col("present_max") * pl.col("parent_max"))
                 .otherwise(0.0)
                 .alias("points"),
+                pl.when(pl.col("any_z") & (pl.col("z_weight") > 0))
+                .then(pl.col("z_sum") / pl.col("z_weight"))
+                .otherwise(None)
+                .alias("z"),
                 pl.lit(level - 1, dtype=pl.Int32).alias("depth"),
             )
-            .select(*UNIT_KEYS, pl.col("parent_id").alias("node_id"), "points", "excluded", "depth")
+            .select(
+                *UNIT_KEYS,
+                pl.col("parent_id").alias("node_id"),
+                "points",
+                "z",
+                "excluded",
+                "depth",
+            )
         )
         computed = pl.concat([computed, parent], how="vertical_relaxed")
     return computed.drop("depth")

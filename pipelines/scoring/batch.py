@@ -17,9 +17,8 @@ method's scores are computed without string keys:
 - ``rule_applied`` travels as a small integer code into a list of texts (the normalisers'
   ``Keys.texts``), and the string column is gathered once, in the final rows, from those few
   texts;
-- ranks are one integer sort of (run of units, rounded points) keys per few nodes (the window
-  over (year, group, node) when the points are not on the 10^-6 grid), classes on one row per
-  unit;
+- ranks are one integer sort of (run of units, tie key) keys per few nodes (the window over
+  (year, group, node) when the keys do not fit), classes on one row per unit;
 - a large grid is scored in parts of whole comparison groups, one thread per core
   (:mod:`pipelines.scoring.group_split`): most of the work above runs on one core at a time.
 
@@ -39,7 +38,7 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.parallel import thread_pool
 from pipelines.scoring.dense import DenseLayout, DenseTree
-from pipelines.scoring.methods import RANK_DECIMALS, MethodSpec
+from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import (
     LEAF,
     RULE_CODE,
@@ -51,6 +50,7 @@ from pipelines.scoring.normalise import (
 )
 from pipelines.scoring.rank import class_label
 from pipelines.scoring.rank_arrays import rank_block
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, rank_descending, tie_keys
 
 SIGNED_NORMALISERS = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}
 KEYS = Keys(group=("_k",), pooled=("_pk",))
@@ -82,6 +82,7 @@ class NodeArrays:
     n_missing: np.ndarray
     rules: np.ndarray
     texts: list[str | None]
+    precision: RankPrecision = NOISE_ONLY  # of ranks and class bands
 
 
 class DenseScorer:
@@ -262,7 +263,7 @@ class DenseScorer:
         out_points, out_z, out_missing = self.tree.aggregate_rows(points, z, lacking, self._order)
         del points, z, lacking
         rules = self._rule_codes(codes.reshape(n_units, n_leaves), len(texts))
-        return NodeArrays(out_points, out_z, out_missing, rules, texts)
+        return NodeArrays(out_points, out_z, out_missing, rules, texts, spec.rank_precision)
 
     def _rule_codes(self, codes: np.ndarray, null: int) -> np.ndarray:
         """The leaves' codes (``units × leaves``) on the final rows (``null`` on the others)."""
@@ -277,10 +278,10 @@ class DenseScorer:
         out_points, out_z, out_missing = nodes.points, nodes.z, nodes.n_missing
         rules, texts = nodes.rules, nodes.texts
         points = out_points.reshape(-1)
-        ranked = self._ranks(out_points)
+        ranked = self._ranks(out_points, nodes.precision)
         maxima = self._max_points
         ratio = np.divide(points, maxima, out=np.full_like(points, np.nan), where=maxima > 0)
-        labels = self._class_labels(ratio)
+        labels = self._class_labels(ratio, nodes.precision)
         ratio = pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True)
         if out_z is None:
             z = pl.lit(None, dtype=pl.Float64).alias("z")
@@ -312,15 +313,15 @@ class DenseScorer:
         starts = np.flatnonzero(np.diff(group, prepend=group[:1] - 1) != 0)
         return starts if len(starts) == len(np.unique(group)) else None
 
-    def _ranks(self, out_points: np.ndarray) -> pl.Series:
+    def _ranks(self, out_points: np.ndarray, precision: RankPrecision) -> pl.Series:
         """``rank`` (:func:`pipelines.scoring.rank.rank_within_groups`: descending, ties the
-        lowest, points compared at ``RANK_DECIMALS``) from ``units × nodes`` points.
+        lowest, points compared by their tie key) from ``units × nodes`` points.
 
-        Node by node, each group's units are one run: an integer sort of (run, points) keys
-        ranks every group of a few nodes at a time — when the rounded points are exact
-        multiples of 10^-decimals (checked: then comparing the integers is comparing the
-        points), else the window over (year, group, node)."""
+        Node by node, each group's units are one run: an integer sort of (run, tie key) keys
+        ranks every group of a few nodes at a time (:func:`rank_block`) — when the keys fit
+        the sort, else the window over (year, group, node)."""
         n_units, n_nodes = out_points.shape
+        maxima = np.array([float(node.max_points) for node in self.tree.nodes])
         runs = self._runs
         if runs is not None and n_units:
             rank = np.empty((n_units, n_nodes), dtype=np.int32)
@@ -331,7 +332,9 @@ class DenseScorer:
             blocks = [slice(k, min(k + step, n_nodes)) for k in range(0, n_nodes, step)]
 
             def rank_nodes(nodes: slice) -> bool:
-                block = rank_block(out_points[:, nodes], run_of, len(runs))
+                block = rank_block(
+                    out_points[:, nodes], maxima[nodes], run_of, len(runs), precision
+                )
                 if block is not None:
                     rank[:, nodes] = block
                 return block is not None
@@ -343,19 +346,17 @@ class DenseScorer:
                 done = all([rank_nodes(block) for block in blocks])
             if done:
                 return pl.Series("p", rank.reshape(-1), dtype=pl.Int32)
-        return pl.DataFrame([pl.Series("p", out_points.reshape(-1)), self._rank_key()]).select(
-            pl.col("p")
-            .round(RANK_DECIMALS)
-            .rank(method="min", descending=True)
-            .over("_k")
-            .cast(pl.Int32)
-        )["p"]
+        keys = tie_keys(out_points, maxima[None, :], precision).reshape(-1)
+        frame = pl.DataFrame(
+            [pl.Series("p", keys, dtype=pl.Float64, nan_to_null=True), self._rank_key()]
+        )
+        return frame.select(rank_descending(pl.col("p")).over("_k"))["p"]
 
-    def _class_labels(self, ratio: np.ndarray) -> pl.Series:
+    def _class_labels(self, ratio: np.ndarray, precision: RankPrecision) -> pl.Series:
         """``class_label`` on each unit's index row (:func:`pipelines.scoring.rank.classify`)."""
         n_units, nodes = self.n_units, self.tree.nodes
         n_nodes = len(nodes)
-        label = class_label(self.framework, self.reading)
+        label = class_label(self.framework, self.reading, precision)
         if label is None:
             return pl.Series("class_label", [None], dtype=pl.String).gather(
                 np.zeros(n_units * n_nodes, dtype=np.uint32)

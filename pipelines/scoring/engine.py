@@ -35,6 +35,7 @@ from pipelines.scoring.rules import (
     apply_unit_rules,
     mark_targets,
 )
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
 
 NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
 
@@ -278,10 +279,16 @@ def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     return tree
 
 
-def ranked(nodes: pl.DataFrame, framework: Framework, reading: str | None = None) -> pl.DataFrame:
+def ranked(
+    nodes: pl.DataFrame,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
+) -> pl.DataFrame:
     """Stage 3: rank within each comparison group at every node, class on the total
-    (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own)."""
-    return classify(rank_within_groups(nodes), framework, reading)
+    (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own), totals
+    compared at ``precision`` (:mod:`pipelines.scoring.ties`)."""
+    return classify(rank_within_groups(nodes, precision), framework, reading, precision)
 
 
 def score(
@@ -346,7 +353,7 @@ def _score_stages(
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
     leaves = _leaf_stage(grid, units, framework, spec, rules, history)
     nodes = node_scores(leaves, framework)
-    scores = ranked(nodes, framework, reading)
+    scores = ranked(nodes, framework, reading, spec.rank_precision)
     # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
     # keys is the same sort without comparing every row's strings
     in_order = sort_unit_blocks(scores, ["year", "group_id", "unit_id"])

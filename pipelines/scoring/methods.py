@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
+
+from pipelines.scoring.ties import RankPrecision
 
 Method = Literal["points", "minmax", "zscore"]
 MissingRule = Literal["zero", "exclude", "mean"]
@@ -14,10 +16,6 @@ METHODS: tuple[str, ...] = ("points", "minmax", "zscore")
 MISSING_RULES: tuple[str, ...] = ("zero", "exclude", "mean")
 BOUNDS: tuple[str, ...] = ("observed", "pooled", "goalposts")
 ZSCORE_MODES: tuple[str, ...] = ("cdf", "rescaled")
-
-# Ranks compare points at this many decimals so that float noise (0.1 + 0.2) cannot split a tie;
-# Đắk Lắk publishes ratios with 5–6 decimals, i.e. points of a 1000 scale to ~3 decimals.
-RANK_DECIMALS = 6
 
 # z-score "rescaled": a node's ratio is the linear map RESCALE_CENTRE + RESCALE_SPREAD × z of its
 # aggregated z, clipped to [0, 1] (a T-score 50 + 10 z on a 0–100 scale). The map is applied to
@@ -42,6 +40,8 @@ class MethodSpec:
     clip: bool = True  # goalposts: values beyond the bounds score 0 / max (False: n < 0 or > 1)
     zscore_mode: ZscoreMode = "cdf"
     reference_year: int | None = None  # goalposts from this year's observed bounds
+    # at what precision totals tie in ranks and class bands (default: float noise only)
+    rank_precision: RankPrecision = field(default_factory=RankPrecision)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -72,7 +72,6 @@ class MethodSpec:
         """Everything that, with the inputs and the framework, determines the scores."""
         return {
             **asdict(self),
-            "rank_decimals": RANK_DECIMALS,
             "ties": "min",
             "zscore_rescale": f"ratio = clip({RESCALE_CENTRE} + {RESCALE_SPREAD} z, 0, 1)",
         }

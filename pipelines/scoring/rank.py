@@ -5,19 +5,26 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.methods import RANK_DECIMALS
+from pipelines.scoring.ties import (
+    NOISE_ONLY,
+    RankPrecision,
+    rank_descending,
+    ratio_key,
+    ratio_keys,
+    tie_key_column,
+)
 
 
-def rank_within_groups(scores: pl.DataFrame) -> pl.DataFrame:
+def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ONLY) -> pl.DataFrame:
     """Rank every node's points within (year, group, node), descending; ties share the lowest
-    rank (1, 2, 2, 4). Points are compared at ``RANK_DECIMALS`` decimals."""
-    return scores.with_columns(
-        pl.col("points")
-        .round(RANK_DECIMALS)
-        .rank(method="min", descending=True)
-        .over(["year", "group_id", "node_id"])
-        .cast(pl.Int32)
-        .alias("rank")
+    rank (1, 2, 2, 4). Points are compared by their tie key (:mod:`pipelines.scoring.ties`)."""
+    key = tie_key_column(scores["points"], scores["max_points"], precision).alias("_key")
+    return (
+        scores.with_columns(key)
+        .with_columns(
+            rank_descending(pl.col("_key")).over(["year", "group_id", "node_id"]).alias("rank")
+        )
+        .drop("_key")
     )
 
 
@@ -37,7 +44,10 @@ def effective_reading(framework: Framework, reading: str | None = None) -> str |
 
 
 def classify(
-    scores: pl.DataFrame, framework: Framework, reading: str | None = None
+    scores: pl.DataFrame,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
 ) -> pl.DataFrame:
     """Add ``class_label`` on the index row of each unit from the framework's bands.
 
@@ -45,9 +55,10 @@ def classify(
     ≥ 90 … và điểm từng chỉ số ≥ 90% điểm tối đa") also needs every pillar's ratio to reach the
     band's ratio; ``total_only`` looks at the total alone; None uses the framework's
     ``pillar_minimum``. Below the lowest band the class is null (not classified). A pillar left
-    out by the ``exclude`` missing rule (ratio null) does not count against the minimum.
+    out by the ``exclude`` missing rule (ratio null) does not count against the minimum. A
+    ratio reaches a band when its key reaches the band's (:func:`pipelines.scoring.ties.ratio_key`).
     """
-    label = class_label(framework, reading)
+    label = class_label(framework, reading, precision)
     if label is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
     keys = ["unit_id", "year", "group_id"]
@@ -65,20 +76,25 @@ def classify(
     ).drop("weakest_pillar")
 
 
-def class_label(framework: Framework, reading: str | None = None) -> pl.Expr | None:
+def class_label(
+    framework: Framework, reading: str | None = None, precision: RankPrecision = NOISE_ONLY
+) -> pl.Expr | None:
     """The class of a total from its ``ratio`` and ``weakest_pillar`` (the lowest pillar
-    ratio of the unit, null when none); None when the framework has no classes."""
+    ratio of the unit, null when none); None when the framework has no classes. Ratios and
+    bands are compared by :func:`pipelines.scoring.ties.ratio_key` (monotone: the weakest
+    pillar's key is the lowest pillar key)."""
     classification = framework.classification
     reading = effective_reading(framework, reading)
     if classification is None:
         return None
     label = pl.lit(None, dtype=pl.String)
     for band in reversed(classification.bands):  # highest band is applied last, so it wins
-        reached = pl.col("ratio").round(RANK_DECIMALS) >= band.min_ratio
+        floor = float(ratio_keys(band.min_ratio, precision))
+        reached = ratio_key(pl.col("ratio"), precision) >= floor
         if reading == "total_and_pillars":
             reached = reached & (
                 pl.col("weakest_pillar").is_null()
-                | (pl.col("weakest_pillar").round(RANK_DECIMALS) >= band.min_ratio)
+                | (ratio_key(pl.col("weakest_pillar"), precision) >= floor)
             )
         label = pl.when(reached).then(pl.lit(band.label)).otherwise(label)
     return label

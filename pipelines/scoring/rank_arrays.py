@@ -1,13 +1,14 @@
 """Ranks within runs of units from arrays: the array path's form of
 :func:`pipelines.scoring.rank.rank_within_groups` (descending, ties the lowest, points compared
-at ``RANK_DECIMALS``), as one integer sort instead of a window over three string keys."""
+by their tie key, :mod:`pipelines.scoring.ties`), as one integer sort instead of a window over
+three string keys."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
-from pipelines.scoring.methods import RANK_DECIMALS
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, tie_keys
 
 
 def sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,17 +25,21 @@ def sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, key[order]
 
 
-def rank_block(points: np.ndarray, run_of: np.ndarray, n_runs: int) -> np.ndarray | None:
-    """Ranks (``units × nodes``, int32) of a few nodes' points within each run of units, or
-    None when the rounded points are not exact multiples of 10^-``RANK_DECIMALS``."""
+def rank_block(
+    points: np.ndarray,
+    maxima: np.ndarray,
+    run_of: np.ndarray,
+    n_runs: int,
+    precision: RankPrecision = NOISE_ONLY,
+) -> np.ndarray | None:
+    """Ranks (``units × nodes``, int32) of a few nodes' points (of maxima ``maxima``, one per
+    node) within each run of units, or None when a tie key is NaN or too large to sort as an
+    integer."""
     n_units, n_nodes = points.shape
-    by_node = np.ascontiguousarray(points.T).reshape(-1)
-    rounded = pl.Series("p", by_node).round(RANK_DECIMALS).to_numpy()
-    scale = 10.0**RANK_DECIMALS
-    with np.errstate(invalid="ignore", over="ignore"):
-        steps = np.rint(rounded * scale)
-        if not np.all(steps / scale == rounded):  # NaN, inf, or not on the grid
-            return None
+    steps = tie_keys(np.ascontiguousarray(points.T), np.asarray(maxima)[:, None], precision)
+    steps = steps.reshape(-1)
+    if not np.all(np.isfinite(steps)):
+        return None
     hi, lo = float(steps.max()), float(steps.min())
     if max(abs(hi), abs(lo)) >= 2.0**52:  # beyond, differences of floats are not exact
         return None

@@ -132,9 +132,12 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
                 [year, level, method],
             ).pl()
             frames.append(
-                ranked(nodes, preset.framework(level), preset.classification_reading).with_columns(
-                    pl.lit(level).alias("level"), pl.lit(method).alias("method")
-                )
+                ranked(
+                    nodes,
+                    preset.framework(level),
+                    preset.classification_reading,
+                    preset.rank_precision,
+                ).with_columns(pl.lit(level).alias("level"), pl.lit(method).alias("method"))
             )
     with transaction(con, label="ranks"):  # the ranks and the successor grouping commit together
         rows = replace_rows(con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year})
