@@ -293,7 +293,7 @@ def replay_parameters(inp: AnalysisInput, parameters: Parameters) -> ReplayResul
             (np.array(resolved) == setting) & (np.array(parameters.missing) == missing)
         )
         totals[:, chosen] = model.totals((setting, missing), rel[chosen])
-        points, excluded = model._node_points(model.combos[(setting, missing)], rel[chosen])
+        points, excluded = model.node_points(model.combos[(setting, missing)], rel[chosen])
         node_points[:, chosen, :] = points
         node_excluded[:, chosen, :] = excluded[:, None, :]
     ranks = model.ranks(totals)

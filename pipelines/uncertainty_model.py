@@ -98,7 +98,7 @@ class FastModel:
             out = np.empty((len(self.unit_ids), rel.shape[0]))
             for start in range(0, rel.shape[0], _CHUNK):
                 stop = min(start + _CHUNK, rel.shape[0])
-                points, excluded = self._node_points(combo, rel[start:stop])
+                points, excluded = self.node_points(combo, rel[start:stop])
                 out[:, start:stop] = self._composite_points(points, excluded, rel[start:stop])
             return out
         if not combo.excluded.any():
@@ -113,10 +113,10 @@ class FastModel:
         out = np.empty((len(self.unit_ids), rel.shape[0]))
         for start in range(0, rel.shape[0], _CHUNK):
             stop = min(start + _CHUNK, rel.shape[0])
-            out[:, start:stop] = self._node_points(combo, rel[start:stop])[0][:, :, self.root]
+            out[:, start:stop] = self.node_points(combo, rel[start:stop])[0][:, :, self.root]
         return out
 
-    def _node_points(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def node_points(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Points of every node (units × replications × nodes) and which nodes are excluded
         (units × nodes). The exclude rule, level by level: a parent's points are the plain sum
         when none of its children is excluded, 0 when all are, else Σ present points ÷ Σ present
