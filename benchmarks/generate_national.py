@@ -1,4 +1,4 @@
-"""A seeded, national-scale synthetic data set for the benchmarks (issue #7). Everything is
+"""A seeded, national-scale synthetic data set for the benchmarks. Everything is
 SYNTHETIC: names are generated, commune counts per province are drawn, values are random.
 
 What it writes into ``OUT`` (default ``var/bench/national``):

@@ -1,4 +1,4 @@
-"""The national-scale benchmarks of issue #7: every figure with its target, PASS or MISS, and a
+"""The national-scale benchmarks: every figure with its target, PASS or MISS, and a
 ratio against a baseline measured in the same run where one exists. Not a test: it prints.
 
     python benchmarks/run.py            # everything (make bench), ~5–10 minutes
@@ -12,7 +12,7 @@ Figures (each measured in a fresh child process, so imports and memory are its o
    worst of three such children, libraries and inputs included); baseline: a plain per-unit
    Python loop doing min-max only;
 2. uncertainty analysis, 1,000 replications on the 3,321 communes × 60 components —
-   ≤ 10 s (``pipelines.uncertainty.run_uncertainty``, issue #5);
+   ≤ 10 s (``pipelines.uncertainty.run_uncertainty``);
 3. intake: ≥ 100 workbooks per second (archive, identify, read, validate cells, store, receipts);
    baseline: the same files through openpyxl and one receipt at a time (the reading before #7);
 4. the demo main job from a cold CLI (``dti demo --years 2024`` in an empty home): within 10 s of
@@ -170,7 +170,7 @@ def child_uncertainty() -> dict:
     try:
         from pipelines.uncertainty import run_uncertainty
     except ImportError as exc:
-        return {"pending": f"pending issue #5 ({exc})"}
+        return {"pending": f"pending ({exc})"}
     import polars as pl
 
     from pipelines.analysis_input import AnalysisInput
@@ -440,7 +440,7 @@ def bench_profile() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="issue #7 benchmarks")
+    parser = argparse.ArgumentParser(description="national-scale benchmarks")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="skip the 5-year demo and profile")
     parser.add_argument(
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (DATA / "values.parquet").exists() or not (DATA / "values_2025.parquet").exists():
         generator = REPO / "benchmarks" / "generate_national.py"
         subprocess.run([sys.executable, str(generator)], check=True)
-    print(f"dti benchmarks (issue #7) — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"dti benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     chosen = set(args.only or ["scoring", "uncertainty", "intake", "demo"])
     if "scoring" in chosen:
         bench_scoring()

@@ -3,7 +3,7 @@ validations and Data Docs) on every core.
 
 Writing or parsing one workbook is ~8 ms of pure Python, and a province has a few hundred of
 them a year: on the two cores of a district server, two processes halve that part of the run
-(issue #7 profile). Jobs are plain closures; the worker processes are *forked*, so they inherit
+(measured in a profile). Jobs are plain closures; the worker processes are *forked*, so they inherit
 the jobs instead of receiving them pickled, and only each job's result travels back.
 
 A job run in a worker must not touch polars, DuckDB or Dagster (their thread pools and handles

@@ -1,6 +1,6 @@
 """The DuckDB warehouse: connect, migrate the schema in ``sql/``, and write rows idempotently.
 
-Reliability rules (issue #7, ``docs/deployment.md``):
+Reliability rules (``docs/deployment.md``):
 
 - **Schema versions.** ``sql/schema/NNN_name.sql`` files are applied in order, each in its own
   transaction, and recorded in ``schema_migrations`` with the sha256 of the file's text. An

@@ -1,7 +1,7 @@
 """YAML documents of ``data/`` (frameworks, presets), parsed by libyaml when it is installed.
 
 PyYAML's pure-Python parser takes ~40 ms for a province's framework file and the yearly run reads
-each of them several times (issue #7 profile: 2 s of the one-year demo); the C parser gives the
+each of them several times (2 s of the one-year demo in a profile); the C parser gives the
 same objects in a tenth of the time. Same safe subset either way.
 """
 

@@ -1,5 +1,5 @@
 """Scoring a complete grid by arrays: the fast path of :func:`pipelines.scoring.engine.score`
-and :func:`pipelines.scoring.engine.score_methods` (issue #7, scale).
+and :func:`pipelines.scoring.engine.score_methods` (national scale).
 
 When the units' values form a dense grid (:class:`pipelines.scoring.dense.DenseLayout`: every
 unit a block of rows, one per leaf) and nothing needs the general path (no per-unit rule

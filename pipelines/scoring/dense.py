@@ -1,4 +1,4 @@
-"""A fast path for aggregation when the leaf frame is a complete grid (issue #7, scale).
+"""A fast path for aggregation when the leaf frame is a complete grid (national scale).
 
 The leaf stage always produces one row per unit and leaf, in blocks: every unit's leaves are
 consecutive and in the same order (:func:`pipelines.scoring.engine.complete_grid`). Then the

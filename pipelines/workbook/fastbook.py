@@ -1,4 +1,4 @@
-"""A fast, exact stand-in for openpyxl's read-only workbook, for plain workbooks (issue #7).
+"""A fast, exact stand-in for openpyxl's read-only workbook, for plain workbooks.
 
 Reading a unit's workbook with openpyxl (read-only, cached values) takes ~20 ms, most of it
 building objects the reader never looks at; the sheet XML itself parses in ~1 ms. For workbooks

@@ -3,7 +3,7 @@
 Files are byte-for-byte reproducible: the document date is fixed, so the same content gives the
 same bytes and the same content hash in the archive.
 
-Speed (issue #7): xlsxwriter normally writes each part of the file to a temporary file and then
+Speed: xlsxwriter normally writes each part of the file to a temporary file and then
 zips them (~40 ms a workbook here, mostly file-system work); :func:`_workbook` builds the parts in
 memory (~9 ms). xlsxwriter stamps in-memory parts differently (1 January 1980, no file mode), so
 :class:`_TempfileStamp` gives them exactly the stamp its temporary-file path gives (31 January

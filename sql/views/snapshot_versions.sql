@@ -1,4 +1,4 @@
--- Snapshot versions (issue #7): per year, level and method, version 1, 2, … in creation order;
+-- Snapshot versions: per year, level and method, version 1, 2, … in creation order;
 -- published_version numbers the publications (1 = first publication, 2 = republication …).
 CREATE OR REPLACE VIEW snapshot_versions AS
 SELECT snapshot_id, year, level, method, created_at, published_at, content_hash,
