@@ -1,14 +1,19 @@
 """The decisions' own method choices (docs/scoring.md), each on hand-computed numbers.
 
 - Đắk Lắk 2534 leads with its appendices' points scale; min-max and z-score are comparisons.
+- A min-max group without spread takes the rubric's points (no points for what nobody achieved).
+- Huế 3043's levels read the table: the total and every pillar at the band's ratio.
 """
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
 from pipelines.preset import load_preset
+from pipelines.report.data import Band
+from pipelines.report.readings import reading_differences
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 
@@ -67,3 +72,53 @@ def test_a_yes_that_every_unit_answers_and_steps_of_a_single_unit():
     assert cell(scores, "U1", "S") == pytest.approx(3)
     assert cell(scores, "U1", "S", "ratio") == pytest.approx(3 / 6)
     assert cell(scores, "U2", "S") == 0  # nothing reported: missing → 0
+
+
+# ---------------------------------------------------------------- Huế's levels
+
+HUE_BANDS = [
+    {"label": "Mức I", "min_ratio": 0.90},
+    {"label": "Mức II", "min_ratio": 0.80},
+    {"label": "Mức III", "min_ratio": 0.75},
+    {"label": "Mức IV", "min_ratio": 0.70},
+]
+
+
+def test_hue_reads_the_table_by_default():
+    """96/100 with the 2-point pillar at 1/2: Mức I on the total alone, unclassified by the
+    table (P8 at 0.5 reaches no band's 0.70); 92 with P1 90/98 = 0.918 and P8 2/2: Mức I both."""
+    preset = load_preset("hue")
+    assert preset.classification_reading == "total_and_pillars"
+    classification = {"id": "hue", "bands": HUE_BANDS, "pillar_minimum": False}
+    fw = build(node("P1", leaf("A", 98)), node("P8", leaf("B", 2)), classification=classification)
+    vals = values(("H1", "A", 95), ("H1", "B", 1), ("H2", "A", 90), ("H2", "B", 2))
+    table = score(vals, units("H1", "H2"), fw, MethodSpec("points"), reading="total_and_pillars")
+    default = score(vals, units("H1", "H2"), fw, MethodSpec("points"),
+                    reading=preset.classification_reading)  # fmt: skip
+    total_only = score(vals, units("H1", "H2"), fw, MethodSpec("points"), reading="total_only")
+    assert cell(default, "H1", "DTI") == 96
+    assert [cell(s, "H1", "DTI", "class_label") for s in (default, table, total_only)] == [
+        None, None, "Mức I"
+    ]  # fmt: skip
+    assert [cell(s, "H2", "DTI", "class_label") for s in (default, total_only)] == [
+        "Mức I", "Mức I"
+    ]  # fmt: skip
+
+
+def test_report_lists_the_units_whose_level_differs_between_readings():
+    bands = [Band(b["label"], b["min_ratio"], "#fff") for b in HUE_BANDS]
+    totals = pl.DataFrame(
+        {"unit_id": ["H1", "H2", "H3"], "unit_name": ["Sở A", "Sở B", "Sở C"],
+         "ratio": [0.96, 0.92, 0.85]}
+    )  # fmt: skip
+    # H1: P8 0.5 → none; H2: every pillar ≥ 0.9 → same; H3: total 0.85 (Mức II), P1 0.76 → Mức III
+    pillars = pl.DataFrame(
+        {"unit_id": ["H1", "H1", "H2", "H2", "H3", "H3"],
+         "ratio": [0.969, 0.5, 0.918, 1.0, 0.76, 1.0]}
+    )  # fmt: skip
+    assert reading_differences(totals, pillars, bands, "total_and_pillars") == [
+        {"name": "Sở A", "total_only": "Mức I", "total_and_pillars": "Không xếp loại"},
+        {"name": "Sở C", "total_only": "Mức II", "total_and_pillars": "Mức III"},
+    ]
+    # a report read on the total alone (a decision without the table) lists nothing
+    assert reading_differences(totals, pillars, bands, "total_only") == []

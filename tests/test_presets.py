@@ -161,7 +161,10 @@ def test_preset_loads_with_its_years_levels_and_settings(name):
     assert preset.demo["seed"] > 0
     raw = raw_preset(name)
     assert raw["missing"] == "zero"
-    assert raw["classification"]["reading"] == "total_only"
+    # Huế reads its table (total and every pillar); the others have no per-pillar table
+    assert raw["classification"]["reading"] == (
+        "total_and_pillars" if name == "hue" else "total_only"
+    )
     assert set(raw["rules"]) == {
         "subordinate_best", "dvctt_proportional", "dvctt_scope", "special_units_max"
     }  # fmt: skip

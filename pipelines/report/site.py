@@ -44,6 +44,7 @@ from pipelines.report.data import (
     split_strengths,
 )
 from pipelines.report.html import write_assets, write_page
+from pipelines.report.readings import reading_differences
 from pipelines.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
@@ -676,6 +677,9 @@ def write_method_page(site: Site, data: YearData) -> Path:
                     for m, sid in level.method_snapshots.items()
                 ],
                 "uncertainty": level.uncertainty is not None,
+                "reading_differences": reading_differences(
+                    level.totals, level.pillars, fw.bands, fw.reading
+                ),
             }
         )
     return _write(
