@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
+from dti_cli.main import _years
 from pipelines.preset import load_preset
 from pipelines.report.data import Band
 from pipelines.report.readings import reading_differences
@@ -122,3 +123,20 @@ def test_report_lists_the_units_whose_level_differs_between_readings():
     ]
     # a report read on the total alone (a decision without the table) lists nothing
     assert reading_differences(totals, pillars, bands, "total_only") == []
+
+
+# ---------------------------------------------------------------- years each decision governs
+
+
+def test_presets_cover_the_years_their_decisions_govern():
+    """Đắk Lắk 2534 from the 2022 evaluation (2021 was 2425's) to 2024 (no district level after
+    1 July 2025); Huế 3043 for 2021–2022 (replaced in 2023); Sơn La's 2024 decision cited by
+    number."""
+    daklak = load_preset("daklak")
+    assert (daklak.first_year, daklak.last_year) == (2022, 2024)
+    assert _years(None, daklak.first_year, daklak.last_year) == [2022, 2023, 2024]  # the demo's
+    hue = load_preset("hue")
+    assert (hue.first_year, hue.last_year) == (2021, 2022)
+    sonla = load_preset("sonla")
+    assert sonla.decision == "1287/QĐ-UBND (2024)"
+    assert (sonla.first_year, sonla.last_year) == (2024, 2024)

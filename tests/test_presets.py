@@ -34,7 +34,7 @@ PRESETS = ["thanhhoa", "hue", "sonla", "ninhthuan", "national-922", "national-17
 # preset → (years, {level: comparison group})
 SETUP = {
     "thanhhoa": ((2022, 2024), {"department": "level", "district": "level", "commune": "parent"}),
-    "hue": ((2021, 2024), {"department": "level", "district": "level"}),
+    "hue": ((2021, 2022), {"department": "level", "district": "level"}),
     "sonla": ((2024, 2024), {"department": "level", "district": "level"}),
     "ninhthuan": (
         (2022, 2024),
