@@ -3,6 +3,9 @@
 - Đắk Lắk 2534 leads with its appendices' points scale; min-max and z-score are comparisons.
 - A min-max group without spread takes the rubric's points (no points for what nobody achieved).
 - Huế 3043's levels read the table: the total and every pillar at the band's ratio.
+- Each preset covers the years its decision governs.
+- Sơn La: the DVCTT base is the whole index (both scopes shown where the class changes); special
+  units are exempted per unit.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
 from dti_cli.main import _years
+from pipelines.dvctt_scopes import scope_class_changes
 from pipelines.preset import load_preset
 from pipelines.report.data import Band
 from pipelines.report.readings import reading_differences
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.rules import RuleSettings
 
 # ---------------------------------------------------------------- Đắk Lắk's headline method
 
@@ -140,3 +145,70 @@ def test_presets_cover_the_years_their_decisions_govern():
     sonla = load_preset("sonla")
     assert sonla.decision == "1287/QĐ-UBND (2024)"
     assert (sonla.first_year, sonla.last_year) == (2024, 2024)
+
+
+# ---------------------------------------------------------------- Sơn La's rules as written
+
+SONLA_BANDS = [
+    {"label": "Tốt", "min_ratio": 0.85},
+    {"label": "Khá", "min_ratio": 0.50},
+    {"label": "Yếu", "min_ratio": 0.0},
+]
+
+
+def _flagged(rows: list[tuple[str, bool, bool, bool]]) -> pl.DataFrame:
+    """``(unit, has_subordinates, has_dvctt, is_special)`` in :data:`YEAR`, one group."""
+    return pl.DataFrame(
+        [(u, 2024, "g", *flags) for u, *flags in rows],
+        schema={"unit_id": pl.String, "year": pl.Int32, "group_id": pl.String,
+                "has_subordinates": pl.Boolean, "has_dvctt": pl.Boolean,
+                "is_special": pl.Boolean},
+        orient="row",
+    )  # fmt: skip
+
+
+def test_sonla_preset_reads_the_rules_as_written():
+    rules = load_preset("sonla").rules
+    assert rules.dvctt_scope == "index"
+    assert dict(rules.special_units) == {"SL-S-TTR": ("P3.3", "P6.8"), "SL-S-BDT": ("P6.8",)}
+    leaves = {c.id for c in load_preset("sonla").framework("department").of_type("component")}
+    assert {c for _, ids in rules.special_units for c in ids} <= leaves
+
+
+def test_special_units_are_exempted_per_unit():
+    """X is exempted on A only, Y on B only: each gets the maximum 10 on its own component and
+    keeps its value (2 or 3) on the other; Z (not special) keeps both."""
+    fw = build(node("P1", leaf("A", 10), leaf("B", 10)))
+    vals = values(*[(u, c, v) for u in ("X", "Y", "Z") for c, v in (("A", 2), ("B", 3))])
+    unit_frame = _flagged([("X", True, True, True), ("Y", True, True, True),
+                           ("Z", True, True, False)])  # fmt: skip
+    rules = RuleSettings.from_mapping({"special_units_max": True,
+                                       "special_units": {"X": ["A"], "Y": ["B"]}})  # fmt: skip
+    scores = score(vals, unit_frame, fw, MethodSpec("points"), rules)
+    assert [cell(scores, u, "A") for u in ("X", "Y", "Z")] == [10, 2, 2]
+    assert [cell(scores, u, "B") for u in ("X", "Y", "Z")] == [3, 10, 3]
+    assert [cell(scores, u, "P1") for u in ("X", "Y", "Z")] == [13, 12, 5]
+    assert rules.params()["special_units"] == {"X": ["A"], "Y": ["B"]}
+
+
+def test_dvctt_base_is_the_whole_index_and_both_scopes_are_shown_where_the_class_changes():
+    """W has no DVCTT: A 10/10, C 2/10, D (DVCTT, 10) pro rata. Index base: (10 + 2) / 20 × 10
+    = 6 → 18/30 = 0.6 Khá; pillar base (P2's C only): 2/10 × 10 = 2 → 14/30 = 0.467 Yếu.
+    V reports everything (24/30 = 0.8 Khá either way) and is not listed."""
+    classification = {"id": "sonla", "bands": SONLA_BANDS}
+    fw = build(
+        node("P1", leaf("A", 10)),
+        node("P2", leaf("C", 10), leaf("D", 10, flags=["dvctt"])),
+        classification=classification,
+    )
+    vals = values(("W", "A", 10), ("W", "C", 2), ("V", "A", 8), ("V", "C", 8), ("V", "D", 8))
+    unit_frame = _flagged([("W", True, False, False), ("V", True, True, False)])
+    rules = RuleSettings(dvctt_proportional=True, dvctt_scope="index")
+    scores = score(vals, unit_frame, fw, MethodSpec("points"), rules)
+    assert cell(scores, "W", "D") == pytest.approx(6)
+    assert cell(scores, "W", "DTI", "class_label") == "Khá"
+    changes = scope_class_changes(vals, unit_frame, fw, MethodSpec("points"), rules)
+    assert changes.to_dicts() == [
+        {"unit_id": "W", "year": 2024, "points_index": pytest.approx(18), "class_index": "Khá",
+         "points_pillar": pytest.approx(14), "class_pillar": "Yếu"}
+    ]  # fmt: skip
