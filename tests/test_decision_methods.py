@@ -6,15 +6,20 @@
 - Each preset covers the years its decision governs.
 - Sơn La: the DVCTT base is the whole index (both scopes shown where the class changes); special
   units are exempted per unit.
+- Illustrative presets (Ninh Thuận's weights, Thanh Hóa's generated communes) say so.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import polars as pl
 import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
 from dti_cli.main import _years
+from pipelines.assumed import illustrative_notice
 from pipelines.dvctt_scopes import scope_class_changes
 from pipelines.preset import load_preset
 from pipelines.report.data import Band
@@ -212,3 +217,57 @@ def test_dvctt_base_is_the_whole_index_and_both_scopes_are_shown_where_the_class
         {"unit_id": "W", "year": 2024, "points_index": pytest.approx(18), "class_index": "Khá",
          "points_pillar": pytest.approx(14), "class_pillar": "Yếu"}
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- illustrative presets
+
+
+def test_illustrative_presets_say_so():
+    ninhthuan, thanhhoa = load_preset("ninhthuan"), load_preset("thanhhoa")
+    assert "minh họa" in ninhthuan.illustrative and "400 điểm" in ninhthuan.illustrative
+    assert "minh họa" in thanhhoa.illustrative and "268 xã" in thanhhoa.illustrative
+    for name in ("daklak", "hue", "sonla", "national-922"):
+        assert load_preset(name).illustrative is None
+    notice = illustrative_notice(thanhhoa.illustrative)
+    assert notice == {"banner": f"Minh họa: {thanhhoa.illustrative}", "accepted": None}
+    assert illustrative_notice(None) is None
+
+
+def test_every_report_page_and_annex_sheet_of_an_illustrative_preset_says_so(tmp_path):
+    """The tiny preset marked illustrative: the sentence is on every page (base template) and
+    every annex sheet, through the assumed-components banner's mechanism."""
+    import duckdb
+    import openpyxl
+    import reliability_support as support
+    import yaml
+
+    from pipelines.report import build_year_annex, build_year_report
+
+    fixtures = Path(__file__).parent / "fixtures"
+    for folder in ("presets", "frameworks", "units"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(fixtures / "units" / "tiny.csv", tmp_path / "units" / "tiny.csv")
+    shutil.copy(fixtures / "frameworks" / "tiny.yaml", tmp_path / "frameworks" / "tiny.yaml")
+    spec = yaml.safe_load((fixtures / "presets" / "tiny.yaml").read_text(encoding="utf-8"))
+    spec["preset"]["years"] = {"from": 2024, "to": 2024}
+    spec["preset"]["illustrative"] = "Bộ chỉ số thử nghiệm này chỉ là minh họa."
+    path = tmp_path / "presets" / "illustrative.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    preset = load_preset(path)
+    warehouse, *_ = support.scored_once(tmp_path / "home", preset, 2024)
+    out = tmp_path / "report"
+    con = duckdb.connect(str(warehouse))
+    try:
+        build_year_report(con, preset, 2024, out, data_docs=False)
+        build_year_annex(con, preset, 2024, out)
+    finally:
+        con.close()
+    banner = "Minh họa: Bộ chỉ số thử nghiệm này chỉ là minh họa."
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 5
+    missing = [p for p in pages if banner not in p.read_text(encoding="utf-8")]
+    assert missing == []
+    book = openpyxl.load_workbook(out / "2024" / "phu-luc-DTI-2024.xlsx")
+    for sheet in book.worksheets:
+        strings = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+        assert strings.count(banner) == 1, sheet.title

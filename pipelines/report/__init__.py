@@ -55,7 +55,7 @@ class ReportOutcome:
 
 
 def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> YearData:
-    return year_data(
+    data = year_data(
         con,
         year,
         preset_id=preset.id,
@@ -65,6 +65,8 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
         methods=preset.methods,
         decision=preset.decision,
     )
+    data.illustrative = preset.illustrative
+    return data
 
 
 def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Path:
@@ -79,6 +81,7 @@ def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Pa
         list(preset.levels),
         preset.id,
         preset.decision,
+        preset.illustrative,
     )
 
 

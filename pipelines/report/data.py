@@ -156,6 +156,7 @@ class YearData:
     provenance: Provenance
     validation: pl.DataFrame
     years_available: list[int] = field(default_factory=list)
+    illustrative: str | None = None  # the preset's illustrative sentence (a banner everywhere)
 
     def level(self, level: str) -> LevelData:
         return next(x for x in self.levels if x.level == level)
