@@ -4,13 +4,18 @@ base (the preset's default) and the pillar base (``docs/scoring.md``, "Per-unit 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.labels import vn_number
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import DVCTT_SCOPES, RuleSettings
+
+if TYPE_CHECKING:
+    from pipelines.preset import Preset
 
 
 def scope_class_changes(
@@ -46,3 +51,37 @@ def scope_class_changes(
         pl.col("class_index").fill_null("") != pl.col("class_pillar").fill_null("")
     )
     return changed.select(columns).sort("year", "unit_id")
+
+
+SCOPE_NAMES = {"index": "trên toàn bộ chỉ số", "pillar": "trong chỉ số chính"}
+
+
+def report_scope_changes(con: Any, preset: Preset, year: int, levels: list[str]) -> dict[str, Any]:
+    """Per level of ``levels`` whose observations the warehouse holds: the rows the report's
+    method page shows for :func:`scope_class_changes` (``name``, ``index``, ``pillar``: points
+    and class under each base), recomputed from the reported values with the preset's primary
+    method. Empty when the preset does not switch the DVCTT rule on."""
+    from pipelines.analysis_input import levels_with_data, load_input
+
+    if not preset.rules.dvctt_proportional:
+        return {}
+    out: dict[str, Any] = {}
+    for level in levels_with_data(con, preset, year):
+        if level not in levels:
+            continue
+        inp = load_input(con, preset, year, level)
+        changes = scope_class_changes(
+            inp.values, inp.units, inp.framework, inp.nominal, inp.rules, inp.reading
+        )
+        out[level] = [
+            {
+                "name": inp.names.get(r["unit_id"], r["unit_id"]),
+                **{
+                    scope: f"{vn_number(r[f'points_{scope}'])} – "
+                    f"{r[f'class_{scope}'] or 'Không xếp loại'}"
+                    for scope in DVCTT_SCOPES
+                },
+            }
+            for r in changes.iter_rows(named=True)
+        ]
+    return out

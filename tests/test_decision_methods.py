@@ -271,3 +271,39 @@ def test_every_report_page_and_annex_sheet_of_an_illustrative_preset_says_so(tmp
     for sheet in book.worksheets:
         strings = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
         assert strings.count(banner) == 1, sheet.title
+
+
+def test_sonla_method_page_shows_both_dvctt_bases_where_the_class_changes(tmp_path):
+    """Sơn La's demo year through the warehouse and the report: the method page lists exactly
+    the units whose class differs when the DVCTT base is the pillar instead of the index."""
+    import duckdb
+    import reliability_support as support
+
+    from pipelines.analysis_input import load_input
+    from pipelines.dvctt_scopes import report_scope_changes
+    from pipelines.report import build_year_report
+
+    preset = load_preset("sonla")
+    warehouse, *_ = support.scored_once(tmp_path, preset, 2024)
+    con = duckdb.connect(str(warehouse))
+    try:
+        shown = report_scope_changes(con, preset, 2024, ["department", "district"])
+        inp = load_input(con, preset, 2024, "department")
+        build_year_report(con, preset, 2024, tmp_path / "report", data_docs=False)
+    finally:
+        con.close()
+    assert set(shown) == {"department", "district"}
+    # the units without DVCTT, scored both ways by the engine, class by class
+    by_scope = {}
+    for scope in ("index", "pillar"):
+        rules = RuleSettings(**{**inp.rules.params(), "dvctt_scope": scope,
+                                "special_units": inp.rules.special_units})  # fmt: skip
+        scores = score(inp.values, inp.units, inp.framework, inp.nominal, rules, inp.reading)
+        totals = scores.filter(pl.col("node_id") == inp.framework.root_id)
+        by_scope[scope] = dict(zip(totals["unit_id"], totals["class_label"], strict=True))
+    changed = sorted(u for u in by_scope["index"] if by_scope["index"][u] != by_scope["pillar"][u])
+    assert [r["name"] for r in shown["department"]] == [inp.names[u] for u in changed]
+    page = (tmp_path / "report" / "2024" / "phuong-phap.html").read_text(encoding="utf-8")
+    assert "Quy tắc đơn vị không có DVCTT" in page
+    for row in shown["department"]:
+        assert f"<td>{row['name']}</td><td>{row['index']}</td><td>{row['pillar']}</td>" in page

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import paths
+from pipelines.dvctt_scopes import report_scope_changes
 from pipelines.labels import LEVEL_NAMES
 from pipelines.preset import Preset
 from pipelines.report.data import YearData, year_data
@@ -66,6 +67,7 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
         decision=preset.decision,
     )
     data.illustrative = preset.illustrative
+    data.scope_changes = report_scope_changes(con, preset, year, [lv.level for lv in data.levels])
     return data
 
 

@@ -678,6 +678,8 @@ def write_method_page(site: Site, data: YearData) -> Path:
                     for m, sid in level.method_snapshots.items()
                 ],
                 "uncertainty": level.uncertainty is not None,
+                "scope_changes": data.scope_changes.get(level.level),
+                "dvctt_scope": level.params.get("rules", {}).get("dvctt_scope"),
                 "reading_differences": reading_differences(
                     level.totals, level.pillars, fw.bands, fw.reading
                 ),
