@@ -26,6 +26,7 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from pipelines.assumed import illustrative_notice
 from pipelines.labels import METHOD_NAMES, vn_time
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
 from pipelines.safe_text import write_text_cell
@@ -157,6 +158,11 @@ def _title_rows(
             "DỮ LIỆU MÔ PHỎNG – không phải kết quả thật",
             fmt["warning"],
         )
+        row += 1
+    notice = illustrative_notice(data.illustrative)
+    if notice:
+        sheet.merge_range(row, 0, row, last, notice["banner"], fmt["assumed"])
+        sheet.set_row(row, 48)
         row += 1
     for level in levels:
         if level.assumed is None or not level.assumed.any_assumed:

@@ -49,6 +49,14 @@ class AssumedComponents:
         return unicodedata.normalize("NFC", text)
 
 
+def illustrative_notice(sentence: str | None) -> dict[str, str | None] | None:
+    """The banner notice (as :func:`pipelines.report.site.assumed_notices` gives them) of a
+    preset that is an illustration (``illustrative:``), None for a real one."""
+    if not sentence:
+        return None
+    return {"banner": unicodedata.normalize("NFC", f"Minh họa: {sentence}"), "accepted": None}
+
+
 def assumed_components(
     con: duckdb.DuckDBPyConnection,
     framework_hash: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -55,6 +56,9 @@ class Preset:
     reference_year: int | None = None
     decision: str | None = None  # the decision the frameworks come from ("2534/QĐ-UBND")
     rank_precision: RankPrecision = field(default_factory=RankPrecision)
+    # a Vietnamese sentence saying the preset is an illustration (shown on every report page and
+    # in the annex, like the assumed-components banner); None for a preset meant as the real one
+    illustrative: str | None = None
     _unit_ids: dict[tuple[str, int], frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -205,8 +209,18 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         rules=rules,
         lineage_path=base / spec["lineage"] if spec.get("lineage") else None,
         decision=str(spec["decision"]) if spec.get("decision") else None,
+        illustrative=_illustrative(path, spec.get("illustrative")),
         **settings,
     )
+
+
+def _illustrative(path: Path, value: Any) -> str | None:
+    """``illustrative:``: a non-empty sentence (NFC), or absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise PresetError(f"{path}: illustrative must be a sentence, not {value!r}")
+    return unicodedata.normalize("NFC", value.strip())
 
 
 def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...], optional: bool = False):

@@ -75,11 +75,11 @@ def test_every_asset_that_opens_the_warehouse_queues_in_its_pool():
 
 
 def test_annual_job_is_partitioned_by_completed_years_from_the_presets_first():
-    # Đắk Lắk's preset covers 2021–2025 (data/presets/daklak.yaml): no 2020 partition that
+    # Đắk Lắk's preset starts in 2022 (data/presets/daklak.yaml): no earlier partition that
     # could never be materialised
     job = defs.resolve_job_def("dti_annual")
     keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))
-    assert keys == ["2021", "2022", "2023", "2024", "2025"]
+    assert keys == ["2022", "2023", "2024", "2025"]
 
 
 def test_partitions_start_at_the_location_presets_first_year():

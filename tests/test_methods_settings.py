@@ -309,10 +309,10 @@ def test_minmax_goalposts_from_a_reference_year():
 
 def test_minmax_reference_year_with_equal_bounds():
     scores = reference_scores([10, 10], [20, 5, 10])
-    # 2023 bounds [10, 10]: at or above the bound n = 1, below n = 0
-    assert [cell(scores, u, "A", year=2024) for u in ("U1", "U2", "U3")] == [10, 0, 10]
+    # 2023 bounds [10, 10]: no spread → the rubric (direct, max 10): 20 → 10, 5 → 5, 10 → 10
+    assert [cell(scores, u, "A", year=2024) for u in ("U1", "U2", "U3")] == [10, 5, 10]
     assert cell(scores, "U1", "A", "rule_applied", 2024) == (
-        "minmax(goalposts of 2023; max = min → n = 1 at the bound)"
+        "minmax(goalposts of 2023; max = min → n = rubric points ÷ max)"
     )
 
 
@@ -412,9 +412,9 @@ def test_degenerate_groups_are_defined_and_never_nan(method, settings, missing):
     for column in ("points", "ratio", "z"):
         assert not any(math.isnan(v) for v in scores[column].drop_nulls()), column
     assert scores["points"].null_count() == 0
-    # all equal / a single unit: min-max n = 1 → max; z = 0 → half the maximum
-    # direct rule: points = the value 5; min-max n = 1 → 20; z = 0 → Φ(0) or 0.5 + 0 → 20 / 2
-    expected = {"points": 5, "minmax": 20, "zscore": 10}[method]
+    # all equal / a single unit: min-max falls back to the rubric; z = 0 → half the maximum
+    # direct rule: points = the value 5 (min-max too); z = 0 → Φ(0) or 0.5 + 0 → 20 / 2
+    expected = {"points": 5, "minmax": 5, "zscore": 10}[method]
     assert column_of(scores, "A", ["U1", "U2", "U3"]) == pytest.approx([expected] * 3, abs=1e-12)
     if missing == "exclude":
         assert cell(scores, "U1", "C", "excluded") is True

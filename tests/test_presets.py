@@ -34,7 +34,7 @@ PRESETS = ["thanhhoa", "hue", "sonla", "ninhthuan", "national-922", "national-17
 # preset → (years, {level: comparison group})
 SETUP = {
     "thanhhoa": ((2022, 2024), {"department": "level", "district": "level", "commune": "parent"}),
-    "hue": ((2021, 2024), {"department": "level", "district": "level"}),
+    "hue": ((2021, 2022), {"department": "level", "district": "level"}),
     "sonla": ((2024, 2024), {"department": "level", "district": "level"}),
     "ninhthuan": (
         (2022, 2024),
@@ -161,11 +161,15 @@ def test_preset_loads_with_its_years_levels_and_settings(name):
     assert preset.demo["seed"] > 0
     raw = raw_preset(name)
     assert raw["missing"] == "zero"
-    assert raw["classification"]["reading"] == "total_only"
-    assert set(raw["rules"]) == {
+    # Huế reads its table (total and every pillar); the others have no per-pillar table
+    assert raw["classification"]["reading"] == (
+        "total_and_pillars" if name == "hue" else "total_only"
+    )
+    assert set(raw["rules"]) - {"special_units"} == {
         "subordinate_best", "dvctt_proportional", "dvctt_scope", "special_units_max"
     }  # fmt: skip
-    assert raw["rules"]["dvctt_scope"] == "pillar"
+    # Sơn La's DVCTT base is the whole index; the others have no DVCTT rule
+    assert raw["rules"]["dvctt_scope"] == ("index" if name == "sonla" else "pillar")
     for level in preset.levels:
         fw = preset.framework(level)
         assert fw.level == level
@@ -291,8 +295,9 @@ def test_hue_levels_total_only():
 def test_sonla_classes_flags_units_and_rules():
     preset = load_preset("sonla")
     assert raw_preset("sonla")["rules"] == {
-        "subordinate_best": True, "dvctt_proportional": True, "dvctt_scope": "pillar",
+        "subordinate_best": True, "dvctt_proportional": True, "dvctt_scope": "index",
         "special_units_max": True,
+        "special_units": {"SL-S-TTR": ["P3.3", "P6.8"], "SL-S-BDT": ["P6.8"]},
     }  # fmt: skip
     for level in ("department", "district"):
         fw = preset.framework(level)
@@ -532,8 +537,9 @@ def test_demo_scores_every_level_and_method(name):
 
 def test_sonla_special_rules_act_on_the_demo_units():
     """With the preset's rules on, Sơn La's flagged units and components are scored by them:
-    special units get the maximum on function-specific components, units without subordinates
-    the group's best on subordinate components, units without DVCTT proportional points."""
+    special units get the maximum on the components the preset lists for each of them, units
+    without subordinates the group's best on subordinate components, units without DVCTT
+    proportional points over the whole index."""
     preset = load_preset("sonla")
     fw = preset.framework("department")
     units = units_in_year(preset.registry, "department", 2024)
@@ -548,16 +554,15 @@ def test_sonla_special_rules_act_on_the_demo_units():
     points = {(r["unit_id"], r["node_id"]): r["points"] for r in scores.iter_rows(named=True)}
     flagged = {f: [c.id for c in fw.of_type("component") if f in c.flags] for f in
                ("function_specific", "subordinate", "dvctt")}  # fmt: skip
-    special = ["SL-S-TTR", "SL-S-BDT"]
-    for unit in special:
-        for leaf_id in flagged["function_specific"]:
+    for unit, leaf_ids in {"SL-S-TTR": ["P3.3", "P6.8"], "SL-S-BDT": ["P6.8"]}.items():
+        for leaf_id in leaf_ids:
             assert points[(unit, leaf_id)] == fw.nodes[leaf_id].max_points
     with_subordinates = units.filter(pl.col("has_subordinates"))["unit_id"].to_list()
     for leaf_id in flagged["subordinate"]:
         best = max(points[(u, leaf_id)] for u in with_subordinates)
         assert points[("SL-S-KHDT", leaf_id)] == pytest.approx(best)
-    # Sở Ngoại vụ: no DVCTT, not special → (non-DVCTT points of P6 ÷ their maximum) × leaf max
-    others = [c for c in fw.nodes["P6"].children if c not in flagged["dvctt"]]
+    # Sở Ngoại vụ: no DVCTT, not special → (non-DVCTT points of the index ÷ their maximum) × max
+    others = [c.id for c in fw.of_type("component") if c.id not in flagged["dvctt"]]
     share = sum(points[("SL-S-NGV", c)] for c in others) / sum(
         fw.nodes[c].max_points for c in others
     )

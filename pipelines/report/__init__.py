@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import paths
+from pipelines.dvctt_scopes import report_scope_changes
 from pipelines.labels import LEVEL_NAMES
 from pipelines.preset import Preset
 from pipelines.report.data import YearData, year_data
@@ -55,7 +56,7 @@ class ReportOutcome:
 
 
 def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> YearData:
-    return year_data(
+    data = year_data(
         con,
         year,
         preset_id=preset.id,
@@ -65,6 +66,9 @@ def load_year(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> Year
         methods=preset.methods,
         decision=preset.decision,
     )
+    data.illustrative = preset.illustrative
+    data.scope_changes = report_scope_changes(con, preset, year, [lv.level for lv in data.levels])
+    return data
 
 
 def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Path:
@@ -79,6 +83,7 @@ def write_index(con: duckdb.DuckDBPyConnection, preset: Preset, out: Path) -> Pa
         list(preset.levels),
         preset.id,
         preset.decision,
+        preset.illustrative,
     )
 
 

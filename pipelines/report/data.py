@@ -158,6 +158,9 @@ class YearData:
     provenance: Provenance
     validation: pl.DataFrame
     years_available: list[int] = field(default_factory=list)
+    illustrative: str | None = None  # the preset's illustrative sentence (a banner everywhere)
+    # level → units whose class changes between the DVCTT bases (Sơn La; empty: rule off)
+    scope_changes: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def level(self, level: str) -> LevelData:
         return next(x for x in self.levels if x.level == level)

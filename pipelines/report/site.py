@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.assumed import acceptance_of, assumed_components
+from pipelines.assumed import acceptance_of, assumed_components, illustrative_notice
 from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
 from pipelines.report import charts
 from pipelines.report.data import (
@@ -44,6 +44,7 @@ from pipelines.report.data import (
     split_strengths,
 )
 from pipelines.report.html import write_assets, write_page
+from pipelines.report.readings import reading_differences
 from pipelines.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
@@ -168,8 +169,9 @@ def page_context(site: Site, data: YearData, root: str, here: str) -> dict[str, 
     """What every page of a year shares; a level's page warns about that level's assumed
     components, the other pages about every level's."""
     shown = [level for level in data.levels if level.level == here] or data.levels
+    illustrative = illustrative_notice(data.illustrative)
     return {
-        "assumed": assumed_notices(shown),
+        "assumed": ([illustrative] if illustrative else []) + assumed_notices(shown),
         "site": site,
         "year": data.year,
         "root": root,
@@ -676,6 +678,11 @@ def write_method_page(site: Site, data: YearData) -> Path:
                     for m, sid in level.method_snapshots.items()
                 ],
                 "uncertainty": level.uncertainty is not None,
+                "scope_changes": data.scope_changes.get(level.level),
+                "dvctt_scope": level.params.get("rules", {}).get("dvctt_scope"),
+                "reading_differences": reading_differences(
+                    level.totals, level.pillars, fw.bands, fw.reading
+                ),
             }
         )
     return _write(
@@ -697,13 +704,15 @@ def write_site_index(
     levels: list[str],
     registry: str,
     decision: str | None = None,
+    illustrative: str | None = None,
 ) -> Path:
     """``<out>/index.html``: every year with snapshots; ``decision`` is the preset's, named by
     the banner of a year whose scored components include assumed ones."""
     from pipelines.report.data import history as history_of
 
     years = snapshot_years(con, method)
-    notices = []
+    notice = illustrative_notice(illustrative)
+    notices = [notice] if notice else []
     for year in years:
         for level in levels:
             snapshot = latest_snapshot(con, year, level, method)

@@ -16,8 +16,8 @@ Min-max bounds (``MethodSpec.minmax_bounds``):
 
 Degenerate groups (documented, never NaN):
 - min-max with max = min (one unit, all present values equal, or equal reference bounds):
-  ``n = 1`` when the value reaches the bound, else ``n = 0`` — with observed bounds every unit
-  equals the best value observed, which min-max maps to 1;
+  there is no spread to place a unit on, so ``n`` = the leaf's rubric points of the value ÷ its
+  maximum — a "no" that every unit answers scores 0, not the maximum;
 - z-score with fewer than two values or sd = 0: ``z = 0`` (every unit is at the mean), so
   ``Φ(z) × max = max / 2`` (cdf) and ``(0.5 + 0.1 × 0) × max = max / 2`` (rescaled).
 """
@@ -258,11 +258,12 @@ def minmax_signed(
             basis_text = _leaf_texts(framework, basis)  # a leaf's goalposts are its own
     frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
     span = pl.col("hi_used") - pl.col("lo_used")
+    frame = _rubric_share_where_degenerate(frame, framework, span == 0)
     raw = (
         pl.when(pl.col("signed").is_null())
         .then(None)
         .when(span == 0)
-        .then(pl.when(pl.col("signed") >= pl.col("lo_used")).then(1.0).otherwise(0.0))
+        .then(pl.col(RUBRIC_SHARE))
         .otherwise((pl.col("signed") - pl.col("lo_used")) / span)
     )
     frame = frame.with_columns(raw.alias("raw_n"))
@@ -273,7 +274,7 @@ def minmax_signed(
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    degenerate = ["", "; max = min → n = 1 at the bound"]
+    degenerate = ["", "; max = min → n = rubric points ÷ max"]
     beyond = ["", "; clipped" if spec.clip else "; beyond the bounds, not clipped"]
     if basis_text is not None:
         # minmax({basis}{degenerate}{beyond}): a few texts per leaf, picked by a code
@@ -297,6 +298,41 @@ def minmax_signed(
         pl.lit(")"),
     )
     return _note(frame, note)
+
+
+RUBRIC_SHARE = "_rubric_share"
+
+
+def _rubric_share_where_degenerate(
+    frame: pl.DataFrame, framework: Framework, degenerate: pl.Expr
+) -> pl.DataFrame:
+    """Adds ``RUBRIC_SHARE``: on rows of a group without spread (max = min) the leaf's rubric
+    points of the row's value ÷ the leaf's maximum (0 for a leaf of maximum 0), so no unit earns
+    points for a value nobody achieved; null elsewhere. The rubric is applied to the distinct
+    (leaf, value) pairs only; ``relative_best`` compares the value with itself (the group's
+    best when every value is equal)."""
+    pairs = (
+        frame.filter(degenerate.fill_null(False) & pl.col("value").is_not_null())
+        .select(LEAF, "value")
+        .unique()
+    )
+    if pairs.is_empty():
+        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(RUBRIC_SHARE))
+    leaf_dtype = frame.schema[LEAF]
+    table = leaf_table(framework).with_row_index(LEAF).with_columns(pl.col(LEAF).cast(leaf_dtype))
+    pairs = pairs.join(table, on=LEAF, how="left")
+    rubric = rubric_signed(pairs, framework, keys=Keys(group=(LEAF, "value")))
+    share = rubric.select(
+        LEAF,
+        "value",
+        pl.when(pl.col("max_points") > 0)
+        .then(pl.col("points").fill_null(0.0) / pl.col("max_points"))
+        .otherwise(0.0)
+        .alias(RUBRIC_SHARE),
+    )
+    return frame.join(
+        share, on=[LEAF, "value"], how="left", nulls_equal=False, maintain_order="left"
+    )
 
 
 # ---------------------------------------------------------------- z-score

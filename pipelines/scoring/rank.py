@@ -51,12 +51,13 @@ def classify(
 ) -> pl.DataFrame:
     """Add ``class_label`` on the index row of each unit from the framework's bands.
 
-    Bands apply to the total ratio. Reading ``total_and_pillars`` (Huế 3043: "Mức I … tổng điểm
-    ≥ 90 … và điểm từng chỉ số ≥ 90% điểm tối đa") also needs every pillar's ratio to reach the
-    band's ratio; ``total_only`` looks at the total alone; None uses the framework's
-    ``pillar_minimum``. Below the lowest band the class is null (not classified). A pillar left
-    out by the ``exclude`` missing rule (ratio null) does not count against the minimum. A
-    ratio reaches a band when its key reaches the band's (:func:`pipelines.scoring.ties.ratio_key`).
+    Bands apply to the total ratio. Reading ``total_and_pillars`` (Huế 3043's table, which the
+    decision introduces with "Các mức … được xác định như sau:"; Mức I: total ≥ 90 and every
+    pillar ≥ 90 % of its maximum) also needs every pillar's ratio to reach the band's ratio;
+    ``total_only`` looks at the total alone; None uses the framework's ``pillar_minimum``.
+    Below the lowest band the class is null (not classified). A pillar left out by the
+    ``exclude`` missing rule (ratio null) does not count against the minimum. A ratio reaches a
+    band when its key reaches the band's (:func:`pipelines.scoring.ties.ratio_key`).
     """
     label = class_label(framework, reading, precision)
     if label is None:

@@ -5,9 +5,10 @@ docs/domain.md, "Sơn La"). Each rule is switched on by the preset
 (``rules:`` in docs/presets.md), applies to the units whose registry flags say so and to the leaves
 whose framework flags (own or inherited from an ancestor) say so:
 
-``special_units_max``  — a special unit (``is_special`` true) scores the **maximum** on every
-    ``function_specific`` leaf ("các tiêu chí … không liên quan đến chức năng, nhiệm vụ … được tính
-    điểm tối đa").
+``special_units_max``  — a special unit (``is_special`` true) scores the **maximum** on the leaves
+    unrelated to its own function ("các tiêu chí … không liên quan đến chức năng, nhiệm vụ … được
+    tính điểm tối đa"): the unit's own list in ``special_units`` (unit id → component ids) when
+    the preset gives one, else every ``function_specific`` leaf.
 ``subordinate_best``   — a unit without subordinate units (``has_subordinates`` false) scores, on
     every ``subordinate`` leaf, the **highest points any unit of its comparison group achieved**
     there that year ("bằng với số điểm cao nhất của các cơ quan, đơn vị đạt được"). "Achieved"
@@ -54,6 +55,9 @@ class RuleSettings:
     dvctt_proportional: bool = False
     dvctt_scope: str = "pillar"
     special_units_max: bool = False
+    # unit id → the component ids unrelated to that special unit's function (empty: the
+    # framework's function_specific flag, the same for every special unit)
+    special_units: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.dvctt_scope not in DVCTT_SCOPES:
@@ -66,7 +70,12 @@ class RuleSettings:
         return self.subordinate_best or self.dvctt_proportional or self.special_units_max
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings as recorded in a snapshot (``special_units`` only when given)."""
+        params = asdict(self)
+        params["special_units"] = {unit: list(ids) for unit, ids in self.special_units}
+        if not self.special_units:
+            del params["special_units"]
+        return params
 
     @classmethod
     def from_mapping(cls, mapping: Any, origin: str = "rules") -> RuleSettings:
@@ -79,10 +88,29 @@ class RuleSettings:
         unknown = sorted(set(mapping) - known)
         if unknown:
             raise ValueError(f"{origin}: unknown rules {unknown}; known: {sorted(known)}")
+        mapping = dict(mapping)
+        mapping["special_units"] = _special_units(mapping.get("special_units"), origin)
         for key, value in mapping.items():
-            if key != "dvctt_scope" and not isinstance(value, bool):
+            if key not in ("dvctt_scope", "special_units") and not isinstance(value, bool):
                 raise ValueError(f"{origin}: rules.{key} must be true or false, not {value!r}")
         return cls(**mapping)
+
+
+def _special_units(mapping: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``rules.special_units`` (unit id → list of component ids) as a sorted, hashable tuple."""
+    if mapping is None:
+        return ()
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{origin}: rules.special_units must map unit ids to component ids")
+    out = []
+    for unit, components in sorted(mapping.items()):
+        if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
+            raise ValueError(
+                f"{origin}: rules.special_units.{unit} must be a list of component ids, "
+                f"not {components!r}"
+            )
+        out.append((str(unit), tuple(components)))
+    return tuple(out)
 
 
 def _leaf_info(framework: Framework) -> pl.DataFrame:
@@ -136,7 +164,16 @@ def mark_targets(
         _leaf_info(framework), on="node_id", how="left"
     )
     # a null (unknown) unit flag never triggers a rule
-    special = pl.col("is_special").fill_null(False) & pl.col("f_function")
+    unrelated = pl.col("f_function")
+    if settings.special_units:  # each special unit's own list, not one list for all
+        exempt = pl.DataFrame(
+            [(u, c) for u, components in settings.special_units for c in components],
+            schema={"unit_id": pl.String, "node_id": pl.String},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("f_unrelated"))
+        frame = frame.join(exempt, on=["unit_id", "node_id"], how="left", maintain_order="left")
+        unrelated = pl.col("f_unrelated").fill_null(False)
+    special = pl.col("is_special").fill_null(False) & unrelated
     subordinate = ~pl.col("has_subordinates").fill_null(True) & pl.col("f_subordinate")
     dvctt = ~pl.col("has_dvctt").fill_null(True) & pl.col("f_dvctt")
     special = pl.lit(settings.special_units_max) & special
@@ -152,7 +189,7 @@ def mark_targets(
         .otherwise(None)
         .alias("unit_rule"),
         pl.lit(None, dtype=pl.String).alias("fallback_note"),
-    )
+    ).drop("f_unrelated", strict=False)
 
 
 def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
