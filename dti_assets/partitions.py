@@ -21,16 +21,21 @@ warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec
 LOCATION_PRESET = default_preset()
 
 
-def yearly_partitions_from(first_year: int) -> dg.TimeWindowPartitionsDefinition:
-    """One partition per completed year from ``first_year``: year N becomes available on
-    1 January of N + 1, when its evaluation starts."""
+def yearly_partitions_from(first_year: int, last_year: int) -> dg.TimeWindowPartitionsDefinition:
+    """One partition per completed year from ``first_year`` to ``last_year`` (the years the
+    preset's decision governs): year N becomes available on 1 January of N + 1, when its
+    evaluation starts."""
     return dg.TimeWindowPartitionsDefinition(
-        start=str(first_year), fmt="%Y", cron_schedule="0 0 1 1 *", timezone="Asia/Ho_Chi_Minh"
+        start=str(first_year),
+        end=str(last_year + 1),
+        fmt="%Y",
+        cron_schedule="0 0 1 1 *",
+        timezone="Asia/Ho_Chi_Minh",
     )
 
 
-FIRST_YEAR = load_preset(LOCATION_PRESET).first_year
-yearly_partitions = yearly_partitions_from(FIRST_YEAR)
+_LOCATION = load_preset(LOCATION_PRESET)
+yearly_partitions = yearly_partitions_from(_LOCATION.first_year, _LOCATION.last_year)
 
 # A multi-year backfill runs every year in one process: one DuckDB writer, no lock contention.
 single_run = dg.BackfillPolicy.single_run()

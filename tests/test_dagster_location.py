@@ -75,11 +75,14 @@ def test_every_asset_that_opens_the_warehouse_queues_in_its_pool():
 
 
 def test_annual_job_is_partitioned_by_completed_years_from_the_presets_first():
-    # Đắk Lắk's preset starts in 2022 (data/presets/daklak.yaml): no earlier partition that
-    # could never be materialised
+    # Đắk Lắk's preset covers 2022–2024 (data/presets/daklak.yaml): no earlier partition that
+    # could never be materialised, and none after the years its decision governs
     job = defs.resolve_job_def("dti_annual")
     keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 23))
-    assert keys == ["2022", "2023", "2024", "2025"]
+    assert keys == ["2022", "2023", "2024"]
+    # completed years only: during 2024 the 2024 evaluation has not started
+    keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2024, 6, 1))
+    assert keys == ["2022", "2023"]
 
 
 def test_partitions_start_at_the_location_presets_first_year():
