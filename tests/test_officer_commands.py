@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from conftest import FIXTURES
 from test_update_periods import built, year_with_updates  # noqa: F401 (fixtures)
 
 from dti_cli.main import cli
@@ -31,3 +32,39 @@ def test_history_lists_only_the_units_own_files(year_with_updates) -> None:  # n
     assert "DTI_2024_S-A.xlsx" in result.output
     for other in ("S-B", "S-C", "S-D", "THAM_DINH"):
         assert other not in result.output
+
+
+# ---------------------------------------------------------------- dti trends: rises are rises
+
+
+def test_trends_rises_list_only_rises_and_falls_only_falls(tmp_path) -> None:
+    # points method, maximum 100: A 5 → 25 (+0,20), B 40 → 25 (-0,15), C 30 → 0 (-0,30)
+    values = {
+        "A": ({"P1.1": 20, "P1.2": 0, "P2.1": 0}, {"P1.1": 100, "P1.2": 0, "P2.1": 0}),
+        "B": ({"P1.1": 100, "P1.2": 1, "P2.1": 0}, {"P1.1": 100, "P1.2": 0, "P2.1": 0}),
+        "C": ({"P1.1": 0, "P1.2": 0, "P2.1": 4}, {"P1.1": 0, "P1.2": 0, "P2.1": 0}),
+    }
+    lines = ["unit_id,year,indicator_id,value"]
+    for unit, years in values.items():
+        for year, row in zip((2023, 2024), years, strict=True):
+            lines += [f"{unit},{year},{key},{value}" for key, value in row.items()]
+            lines.append(f"{unit},{year},P2.2,")
+    data = tmp_path / "panel.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    framework = FIXTURES / "frameworks" / "tiny.yaml"
+    result = CliRunner().invoke(
+        cli,
+        ["trends", "--framework", str(framework), "--data", str(data), "--method", "points"],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    rises = result.output.split("Largest rises")[1].split("Largest falls")[0]
+    falls = result.output.split("Largest falls")[1].split("Compound annual growth")[0]
+    assert table_units(rises) == ["A"]
+    assert table_units(falls) == ["C", "B"]  # the largest fall first
+
+
+def table_units(text: str) -> list[str]:
+    """The unit_id column (the third) of a printed table's rows."""
+    rows = [line.strip("│").split("│") for line in text.splitlines() if line.startswith("│")]
+    return [cells[2].strip() for cells in rows if cells[2].strip() not in ("unit_id", "")]
