@@ -156,6 +156,14 @@ def reingest(
             outcomes = run_reingest(con, loaded, idents, year, include_accepted)
         except KeyError as exc:
             fail(str(exc.args[0]))
+    if not outcomes:
+        what = "tệp nào" if include_accepted or idents else "tệp bị từ chối nào"
+        console.print(
+            f"Không có {what} cần đánh giá lại"
+            + (f" (năm {year})" if year is not None else "")
+            + " – không có gì thay đổi."
+        )
+        return
     table = Table(title="Đánh giá lại tệp đã lưu (dti reingest)", title_justify="left")
     for column in ("Tệp", "Trước", "Sau", "Lần đánh giá mới"):
         table.add_column(column)

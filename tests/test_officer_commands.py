@@ -8,6 +8,7 @@ import json
 
 from click.testing import CliRunner
 from conftest import FIXTURES
+from rich.console import Console
 from test_update_periods import built, year_with_updates  # noqa: F401 (fixtures)
 
 from dti_cli.main import cli
@@ -68,3 +69,53 @@ def table_units(text: str) -> list[str]:
     """The unit_id column (the third) of a printed table's rows."""
     rows = [line.strip("│").split("│") for line in text.splitlines() if line.startswith("│")]
     return [cells[2].strip() for cells in rows if cells[2].strip() not in ("unit_id", "")]
+
+
+# ---------------------------------------------------------------- dti run's summary
+
+
+def test_run_summary_says_it_counts_units_with_a_missing_value(
+    year_with_updates,  # noqa: F811
+    monkeypatch,
+) -> None:
+    from dti_cli import main
+
+    _, preset, con, _ = year_with_updates
+    con.close()
+    recorded = Console(record=True, width=200)
+    monkeypatch.setattr(main, "console", recorded)
+    main._print_summary(preset, [2024])
+    text = recorded.export_text()
+    header = next(line for line in text.splitlines() if "Số đơn vị" in line)
+    assert header.split("┃")[-2].strip() == "Đơn vị thiếu số liệu (≥ 1 chỉ số)"
+    # S-D's first file left P2.2 blank, but its correction and the appraisal fill every value:
+    # the four departments are scored, none misses a value
+    row = next(line for line in text.splitlines() if "Cấp sở" in line or "Sở" in line)
+    assert row.split("│")[2].strip() == "4" and row.split("│")[-2].strip() == "0"
+
+
+def test_run_points_to_the_annex_of_the_years_just_run(tmp_path) -> None:
+    from dti_cli.report_commands import print_report_location
+
+    (tmp_path / "index.html").write_text("<html></html>", encoding="utf-8")
+    for year in (2023, 2024, 2025):
+        (tmp_path / str(year)).mkdir()
+        (tmp_path / str(year) / f"phu-luc-DTI-{year}.xlsx").write_bytes(b"")
+    recorded = Console(record=True, width=300)
+    print_report_location(recorded, tmp_path, years=[2024])
+    text = recorded.export_text()
+    assert "phu-luc-DTI-2024.xlsx" in text
+    assert "2025" not in text and "2023" not in text
+
+
+# ---------------------------------------------------------------- dti reingest with nothing to do
+
+
+def test_reingest_with_nothing_to_do_says_so_in_one_line(year_with_updates) -> None:  # noqa: F811
+    preset_path, _, con, _ = year_with_updates
+    con.close()
+    result = CliRunner().invoke(cli, ["reingest", "--preset", str(preset_path), "--year", "2024"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Không có tệp bị từ chối nào cần đánh giá lại (năm 2024) – không có gì thay đổi."
+    ]
