@@ -182,10 +182,11 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
 
     outcomes = run_years(years, settings, with_demo, progress)
     failed = [o for o in outcomes if not o.success]
-    _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    scored = [o.year for o in outcomes if o.job == "dti_annual" and o.success]
+    _print_summary(preset, scored)
     _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
-    report_commands.print_report_location(console)
+    report_commands.print_report_location(console, years=scored)
     console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
     if failed:
         console.print(
@@ -233,6 +234,19 @@ def _print_years_without_files(preset, years: list[int]) -> None:
                 )
 
 
+# The run summary's columns per level: the last counts the units with at least one indicator
+# without a value (a unit missing three values counts once).
+SUMMARY_COLUMNS = (
+    ("Cấp", "left"),
+    ("Số đơn vị", "right"),
+    ("Cao nhất", "left"),
+    ("Điểm", "right"),
+    ("Thấp nhất", "left"),
+    ("Điểm", "right"),
+    ("Đơn vị thiếu số liệu (≥ 1 chỉ số)", "right"),
+)
+
+
 def _print_summary(preset, years: list[int]) -> None:
     from pipelines.observations import levels_without_observations
     from pipelines.warehouse import run_query, session
@@ -250,21 +264,8 @@ def _print_summary(preset, years: list[int]) -> None:
                 )
             summary = run_query(con, "year_summary", year=year, method=method)
             table = Table(title=f"DTI {year} – {METHOD_NAMES[method]}", title_justify="left")
-            for column in (
-                "Cấp",
-                "Số đơn vị",
-                "Cao nhất",
-                "Điểm",
-                "Thấp nhất",
-                "Điểm",
-                "Thiếu số liệu",
-            ):
-                table.add_column(
-                    column,
-                    justify="right"
-                    if column.startswith(("Số", "Đ", "Th")) and column not in ("Thấp nhất",)
-                    else "left",
-                )
+            for column, justify in SUMMARY_COLUMNS:
+                table.add_column(column, justify=justify)
             for row in summary.iter_rows(named=True):
                 table.add_row(
                     LEVEL_NAMES.get(row["level"], row["level"]),
