@@ -20,14 +20,18 @@ def report_index(out: Path | None = None) -> Path:
     return (out or report_dir()) / "index.html"
 
 
-def print_report_location(target: Console, out: Path | None = None) -> None:
-    """The last line of ``dti demo`` / ``dti run``: where the report and annexes are."""
+def print_report_location(
+    target: Console, out: Path | None = None, years: list[int] | None = None
+) -> None:
+    """The last lines of ``dti demo`` / ``dti run`` / ``dti report``: where the report is, and
+    the Excel annex of each of ``years`` (the years just run or written; None: every year)."""
     index = report_index(out)
     if index.exists():
         target.print(f"Báo cáo công khai (public report): [bold]{index}[/]")
-        annexes = sorted(index.parent.glob("*/phu-luc-DTI-*.xlsx"))
-        if annexes:
-            target.print(f"Phụ lục Excel (annex): {annexes[-1]}")
+        folders = ["*"] if years is None else [str(year) for year in sorted(years)]
+        for folder in folders:
+            for annex in sorted(index.parent.glob(f"{folder}/phu-luc-DTI-*.xlsx")):
+                target.print(f"Phụ lục Excel (annex) năm {annex.parent.name}: {annex}")
 
 
 @click.command("report")
@@ -74,4 +78,4 @@ def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -
             )
             flag = " · DỮ LIỆU MÔ PHỎNG" if outcome.synthetic else ""
             console.print(f"  {year}: {outcome.pages} trang, {docs}, phụ lục {annex.name}{flag}")
-    print_report_location(console, out)
+    print_report_location(console, out, years)
