@@ -112,10 +112,14 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
-@click.option("--years", "years_spec", default=None, help="2024, 2021-2025 or 2021,2023.")
+@click.option(
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option("--years", "years_spec", default=None, help="Năm: 2024, 2021-2025 hoặc 2021,2023.")
 def demo(preset: str, years_spec: str | None) -> None:
-    """Generate the synthetic demo workbooks and run the yearly job on them through Dagster."""
+    """Tạo bộ tệp mô phỏng (demo) và chạy quy trình hằng năm trên đó qua Dagster.
+
+    Dữ liệu mô phỏng (synthetic), chỉ để thử: kết quả được đánh dấu DỮ LIỆU MÔ PHỎNG."""
     loaded = preset_arg(preset)
     serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
@@ -128,16 +132,22 @@ def demo(preset: str, years_spec: str | None) -> None:
 
 
 @cli.command()
-@click.option("--preset", default="daklak", show_default=True)
-@click.option("--year", "years_spec", default=None, help="2024, 2021-2025, or all (default).")
+@click.option(
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option(
+    "--year", "years_spec", default=None, help="Năm: 2024, 2021-2025 (mặc định: mọi năm)."
+)
 @click.option(
     "--inbox",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder with <year>/…/*.xlsx submissions (default: $DTI_HOME/inbox).",
+    help="Thư mục tiếp nhận <năm>/…/*.xlsx (mặc định: $DTI_HOME/inbox).",
 )
 def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
-    """Run the yearly job through Dagster for one year or all years of the preset."""
+    """Chạy quy trình hằng năm qua Dagster: tiếp nhận, kiểm tra, chấm điểm, xếp hạng, lưu kết quả.
+
+    Cho một năm, một khoảng năm hoặc mọi năm của bộ chỉ số; tệp lấy từ thư mục tiếp nhận."""
     loaded = preset_arg(preset)
     serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
@@ -281,7 +291,7 @@ def _print_summary(preset, years: list[int]) -> None:
 
 @cli.command()
 def status() -> None:
-    """What the warehouse holds per year and level."""
+    """Xem kho dữ liệu đang có gì theo từng năm và cấp: tệp, số liệu, kiểm tra, kết quả."""
     from pipelines.warehouse import run_query, session
 
     if not paths.warehouse_path().exists():
@@ -292,12 +302,44 @@ def status() -> None:
         return
     with session(read_only=True) as con:
         frame = run_query(con, "status")
-    table = Table(title=f"Warehouse {paths.warehouse_path()}", title_justify="left")
+    if frame.is_empty():
+        console.print(
+            f"Kho dữ liệu (warehouse) tại {paths.warehouse_path()} chưa có số liệu nào – "
+            "đặt tệp vào thư mục tiếp nhận rồi chạy `dti run`, hoặc chạy `dti demo`."
+        )
+        return
+    table = Table(title=f"Kho dữ liệu (warehouse) {paths.warehouse_path()}", title_justify="left")
     for column in frame.columns:
-        table.add_column(column)
-    for row in frame.iter_rows():
-        table.add_row(*["–" if v is None else str(v) for v in row])
+        header = STATUS_COLUMNS.get(column, column)
+        table.add_column(header, justify="left" if column == "level" else "right")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*[status_cell(column, value) for column, value in row.items()])
     console.print(table)
+
+
+# The columns of sql/queries/status.sql, as the officer reads them.
+STATUS_COLUMNS = {
+    "year": "Năm",
+    "level": "Cấp",
+    "submissions": "Tệp nhận",
+    "rejected": "Dòng từ chối",
+    "observations": "Số liệu",
+    "with_value": "Có giá trị",
+    "validation_passed": "Kiểm tra",
+    "snapshots": "Kết quả (snapshot)",
+    "published": "Đã công bố",
+}
+
+
+def status_cell(column: str, value) -> str:
+    """One cell of ``dti status``: levels by their Vietnamese name, checks as đạt / không đạt."""
+    if value is None:
+        return "–"
+    if column == "level":
+        return LEVEL_NAMES.get(value, value)
+    if column == "validation_passed":
+        return "đạt" if value else "không đạt"
+    return str(value)
 
 
 @cli.command()
@@ -413,13 +455,17 @@ def score(
 @cli.command()
 @click.argument("year", type=int)
 @click.argument("level")
-@click.option("--by", "granted_by", required=True, help="Who grants the override.")
-@click.option("--reason", required=True, help="Why scoring may go ahead.")
+@click.option("--by", "granted_by", required=True, help="Người cho phép.")
+@click.option("--reason", required=True, help="Lý do cho phép chấm điểm.")
 @click.option(
-    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+    "--preset",
+    default=None,
+    help="Bộ chỉ số của kho dữ liệu (mặc định: $DTI_PRESET hoặc daklak).",
 )
 def override(year: int, level: str, granted_by: str, reason: str, preset: str | None) -> None:
-    """Allow scoring a year and level despite failed blocking checks (recorded)."""
+    """Cho phép chấm điểm một năm và cấp dù kiểm tra bắt buộc không đạt (có ghi lại).
+
+    YEAR: năm; LEVEL: cấp (department, district, commune)."""
     from pipelines.observations import grant_override
     from pipelines.warehouse import session
 

@@ -35,19 +35,25 @@ def print_report_location(
 
 
 @click.command("report")
-@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
 @click.option(
-    "--year", "years_spec", default="all", show_default=True, help="2024, 2021-2025 or all."
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option(
+    "--year",
+    "years_spec",
+    default="all",
+    show_default=True,
+    help="Năm: 2024, 2021-2025 hoặc all (mọi năm).",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Site folder (default: $DTI_REPORT_DIR or $DTI_HOME/report).",
+    help="Thư mục báo cáo (mặc định: $DTI_REPORT_DIR hoặc $DTI_HOME/report).",
 )
-@click.option("--no-data-docs", is_flag=True, help="Skip building Great Expectations Data Docs.")
+@click.option("--no-data-docs", is_flag=True, help="Không dựng trang kiểm tra dữ liệu (Data Docs).")
 def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -> None:
-    """Write the Vietnamese public report (offline HTML) and the Excel annex per year."""
+    """Xuất báo cáo công khai (HTML, xem không cần mạng) và phụ lục Excel của từng năm."""
     from pipelines.report import build_year_annex, build_year_report, report_dir
     from pipelines.report.data import snapshot_years
     from pipelines.warehouse import session

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 from rich.console import Console
 from test_update_periods import built, year_with_updates  # noqa: F401 (fixtures)
 
+from dti_cli import common
 from dti_cli.main import cli
+from pipelines import paths, warehouse
 from pipelines.updates import unit_history
 
 # ---------------------------------------------------------------- dti history: one unit's files
@@ -119,3 +122,88 @@ def test_reingest_with_nothing_to_do_says_so_in_one_line(year_with_updates) -> N
     assert result.output.splitlines() == [
         "Không có tệp bị từ chối nào cần đánh giá lại (năm 2024) – không có gì thay đổi."
     ]
+
+
+# ---------------------------------------------------------------- Vietnamese help and output
+
+OFFICER_COMMANDS = sorted(common.OFFICER_COMMANDS)
+VIETNAMESE_LETTERS = set("ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ")
+ENGLISH_WORDS = (" the ", " of ", " and ", "Run ", "Show ", "Write ", "Print ", "Publish ")
+
+
+def vietnamese(line: str) -> bool:
+    """A line with Vietnamese letters and none of the common English words."""
+    padded = f" {line} "
+    return bool(set(line.lower()) & VIETNAMESE_LETTERS) and not any(
+        word in padded for word in ENGLISH_WORDS
+    )
+
+
+def test_the_officer_commands_are_the_expected_ones() -> None:
+    assert (
+        sorted(
+            [
+                "status",
+                "run",
+                "demo",
+                "template",
+                "receipt",
+                "report",
+                "publish",
+                "override",
+                "appraisal-report",
+                "history",
+                "reingest",
+            ]
+        )
+        == OFFICER_COMMANDS
+    )
+
+
+@pytest.mark.parametrize("command", OFFICER_COMMANDS)
+def test_officer_command_help_says_first_in_vietnamese_what_it_does(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = result.output.split("\n\n", 1)[1]  # after the "Usage:" line
+    first = text.strip().splitlines()[0].strip()
+    assert vietnamese(first), first
+    listing = CliRunner().invoke(cli, ["--help"], terminal_width=300).output
+    short = next(line for line in listing.splitlines() if line.strip().startswith(command + " "))
+    assert vietnamese(short.strip().removeprefix(command)), short
+
+
+def test_status_without_and_with_an_empty_warehouse_is_one_vietnamese_line() -> None:
+    bare = CliRunner().invoke(cli, ["status"], terminal_width=300)
+    assert bare.exit_code == 0 and len(bare.output.splitlines()) == 1, bare.output
+    assert bare.output.startswith("Chưa có kho dữ liệu (warehouse) tại ")
+    paths.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    warehouse.connect(paths.warehouse_path()).close()
+    empty = CliRunner().invoke(cli, ["status"], terminal_width=300)
+    assert empty.exit_code == 0 and len(empty.output.splitlines()) == 1, empty.output
+    assert "chưa có số liệu nào" in empty.output and vietnamese(empty.output)
+
+
+def test_status_of_a_filled_warehouse_is_vietnamese(year_with_updates) -> None:  # noqa: F811
+    _, _, con, _ = year_with_updates
+    con.close()
+    result = CliRunner().invoke(cli, ["status"], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Kho dữ liệu (warehouse) ")
+    header_line = next(line for line in lines if "Năm" in line)
+    header = [cell.strip() for cell in header_line.strip("┃").split("┃")]
+    assert header == [
+        "Năm",
+        "Cấp",
+        "Tệp nhận",
+        "Dòng từ chối",
+        "Số liệu",
+        "Có giá trị",
+        "Kiểm tra",
+        "Kết quả (snapshot)",
+        "Đã công bố",
+    ]
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in lines if "│" in line]
+    # the department level of 2024: S-A, S-B, S-C, S-D, S-D's correction and the appraisal
+    assert rows[0][:3] == ["2024", "Cấp sở (sở, ban, ngành)", "6"]
+    assert rows[0][6] == "–"  # the test warehouse ran no Great Expectations suite
