@@ -169,6 +169,7 @@ def serve_preset(preset: str) -> None:
 
 def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     from dti_cli.dagster_runs import run_years
+    from dti_cli.run_progress import StepProgress, seconds_text
 
     inbox = Path(settings["inbox"])
     started = time.perf_counter()
@@ -177,54 +178,60 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
         "dti_annual": "tiếp nhận → kiểm tra → chấm điểm → snapshot",
     }
 
-    def progress(job: str, year: int, outcome) -> None:
-        if outcome is None:
-            console.print(f"  {year} · {labels[job]} …", end="")
-            return
-        mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
-        console.print(f" {mark} {outcome.seconds:.1f}s")
-        if outcome.failed_checks:
-            console.print(f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}")
-        if outcome.error:
-            console.print(f"    [red]{outcome.error.strip()}[/]")
-        for year_key in sorted(outcome.intake):
-            _print_intake(int(year_key), outcome.intake[year_key], inbox)
+    with StepProgress(console) as steps:
 
-    outcomes = run_years(years, settings, with_demo, progress)
+        def progress(job: str, year: int, outcome) -> None:
+            if outcome is None:
+                steps.print(f"  {year} · {labels[job]}")
+                return
+            mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
+            steps.print(f"  {year} · {labels[job]} {mark} {seconds_text(outcome.seconds)}")
+            if outcome.failed_checks:
+                steps.print(
+                    f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}"
+                )
+            if outcome.error:
+                steps.print(f"    [red]{outcome.error.strip()}[/]")
+            for year_key in sorted(outcome.intake):
+                _print_intake(int(year_key), outcome.intake[year_key], inbox, steps.print)
+
+        outcomes = run_years(years, settings, with_demo, progress, steps.step)
     failed = [o for o in outcomes if not o.success]
     scored = [o.year for o in outcomes if o.job == "dti_annual" and o.success]
     _print_summary(preset, scored)
     _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
     report_commands.print_report_location(console, years=scored)
-    console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
+    console.print(f"Thời gian: {seconds_text(time.perf_counter() - started)}")
     if failed:
         console.print(
-            f"[red]{len(failed)} run(s) failed:[/] "
+            f"[red]{len(failed)} lần chạy không thành công:[/] "
             + ", ".join(f"{o.year} {o.job}" for o in failed)
         )
         sys.exit(1)
 
 
-def _print_intake(year: int, seen: dict, inbox: Path) -> None:
+def _print_intake(year: int, seen: dict, inbox: Path, show=None) -> None:
     """One year's intake, as the run's ``raw_submissions`` step recorded it: files seen, new,
-    unchanged and refused (and where the refused ones' receipts are)."""
+    unchanged and refused (and where the refused ones' receipts are); printed by ``show``
+    (default: the console)."""
+    show = show or console.print
     if not seen.get("files_seen"):
-        console.print(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
+        show(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
         return
     refused = seen.get("files_refused", 0)
-    console.print(
+    show(
         f"    {year}: {seen['files_seen']} tệp, {seen['files_new']} tệp mới, "
         f"{seen.get('files_unchanged', 0)} tệp không đổi (đã nhận trước đó), "
         f"{refused} tệp bị từ chối"
     )
     if refused:
         folders = ", ".join(seen.get("refused_receipts") or []) or "–"
-        console.print(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
+        show(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
     for line in seen.get("replaced_other_name") or []:
-        console.print(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
+        show(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
     for line in seen.get("receipt_failures") or []:
-        console.print(f"      [red]không ghi được biên nhận:[/] {line}")
+        show(f"      [red]không ghi được biên nhận:[/] {line}")
 
 
 def _print_years_without_files(preset, years: list[int]) -> None:

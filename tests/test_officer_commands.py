@@ -207,3 +207,51 @@ def test_status_of_a_filled_warehouse_is_vietnamese(year_with_updates) -> None: 
     # the department level of 2024: S-A, S-B, S-C, S-D, S-D's correction and the appraisal
     assert rows[0][:3] == ["2024", "Cấp sở (sở, ban, ngành)", "6"]
     assert rows[0][6] == "–"  # the test warehouse ran no Great Expectations suite
+
+
+# ---------------------------------------------------------------- progress as it happens
+
+
+def test_run_reports_each_step_while_the_run_goes_on(tmp_path, monkeypatch) -> None:
+    import time
+
+    from dti_cli.dagster_runs import dagster_instance, run_job
+    from dti_cli.run_progress import StepProgress
+
+    monkeypatch.setenv("DTI_PRESET", "daklak")
+    heard = []
+    shown = Console(record=True, width=200, force_terminal=False)
+    with StepProgress(shown) as steps:
+
+        def on_step(event) -> None:
+            heard.append((time.perf_counter(), event))
+            steps.step(event)
+
+        started = time.perf_counter()
+        outcome = run_job(
+            "dti_demo_inbox",
+            [2024],
+            dagster_instance(),
+            {"preset": "daklak", "inbox": str(tmp_path / "inbox")},
+            on_step,
+        )
+        returned = time.perf_counter()
+    assert outcome.success
+    assert [(e.step, e.kind) for _, e in heard] == [
+        ("demo_submissions", "start"),
+        ("demo_submissions", "success"),
+    ]
+    # the start was heard while the step was still writing its workbooks, not after the run
+    (start_heard, _), (_, done) = heard
+    assert start_heard < returned - 0.5 * done.seconds
+    assert 0 < done.seconds <= returned - started
+    # the count is the workbooks the step wrote
+    files = sorted((tmp_path / "inbox" / "2024").rglob("*.xlsx"))
+    assert done.counts == {"files": len(files)}
+    lines = shown.export_text().splitlines()
+    assert lines[0] == "    → tạo tệp mô phỏng (demo) (demo_submissions) …"
+    seconds = f"{done.seconds:.1f}".replace(".", ",")
+    assert (
+        lines[1]
+        == f"    ✓ tạo tệp mô phỏng (demo) (demo_submissions): {len(files)} tệp · {seconds} s"
+    )
