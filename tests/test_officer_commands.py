@@ -255,3 +255,21 @@ def test_run_reports_each_step_while_the_run_goes_on(tmp_path, monkeypatch) -> N
         lines[1]
         == f"    ✓ tạo tệp mô phỏng (demo) (demo_submissions): {len(files)} tệp · {seconds} s"
     )
+
+
+# ---------------------------------------------------------------- README
+
+
+def test_readme_command_line_lists_every_command_and_explains_publishing() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        word
+        for line in section.splitlines()
+        if line.startswith("dti ")
+        for word in line.split("#")[0].replace("|", " ").split()
+    }
+    assert sorted(set(cli.commands) - listed) == []
+    assert "chưa đánh dấu công bố" in section and "dti publish YEAR" in section
