@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 import click
@@ -9,8 +11,25 @@ from rich.console import Console
 
 from dti_cli.arguments import preset_arg, year_span, years_arg
 from dti_cli.common import fail, need_warehouse
+from dti_cli.dagster_runs import StepEvent
+from dti_cli.run_progress import StepProgress
 
 console = Console(highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def timed_step(steps: StepProgress, step: str):
+    """Show ``step`` starting, then ending with its time and the counts the block puts in the
+    yielded dict (a failure shows as such and is raised on)."""
+    steps.step(StepEvent(step, "start"))
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
+    try:
+        yield counts
+    except BaseException:
+        steps.step(StepEvent(step, "failure", time.perf_counter() - started))
+        raise
+    steps.step(StepEvent(step, "success", time.perf_counter() - started, counts))
 
 
 def report_index(out: Path | None = None) -> Path:
@@ -71,17 +90,22 @@ def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -
                 f"kho dữ liệu chưa có kết quả ({loaded.primary_method} snapshot) năm "
                 f"{year_span(missing or years)}; năm đã có: {year_span(available)}"
             )
-        for year in years:
-            last = year == years[-1]  # the index across years: once, after the last
-            outcome = build_year_report(
-                con, loaded, year, out, data_docs=not no_data_docs, refresh_index=last
-            )
-            annex = build_year_annex(con, loaded, year, out, refresh_index=last)
-            docs = (
-                "Data Docs ✓"
-                if outcome.data_docs_built
-                else f"Data Docs ✗ ({outcome.data_docs_error})"
-            )
-            flag = " · DỮ LIỆU MÔ PHỎNG" if outcome.synthetic else ""
-            console.print(f"  {year}: {outcome.pages} trang, {docs}, phụ lục {annex.name}{flag}")
+        with StepProgress(console) as steps:
+            for year in years:
+                last = year == years[-1]  # the index across years: once, after the last
+                steps.print(f"  {year}")
+                with timed_step(steps, "year_report") as counts:
+                    outcome = build_year_report(
+                        con, loaded, year, out, data_docs=not no_data_docs, refresh_index=last
+                    )
+                    counts["pages"] = outcome.pages
+                with timed_step(steps, "year_annex"):
+                    annex = build_year_annex(con, loaded, year, out, refresh_index=last)
+                docs = (
+                    "Data Docs ✓"
+                    if outcome.data_docs_built
+                    else f"Data Docs ✗ ({outcome.data_docs_error})"
+                )
+                flag = " · DỮ LIỆU MÔ PHỎNG" if outcome.synthetic else ""
+                steps.print(f"    {outcome.pages} trang, {docs}, phụ lục {annex.name}{flag}")
     print_report_location(console, out, years)

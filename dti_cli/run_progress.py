@@ -26,7 +26,7 @@ STEP_NAMES = {
     "year_report": "xuất báo cáo công khai",
     "year_annex": "xuất phụ lục Excel",
 }
-COUNT_NAMES = {"files_seen": "tệp", "files": "tệp", "rows": "dòng"}
+COUNT_NAMES = {"files_seen": "tệp", "files": "tệp", "rows": "dòng", "pages": "trang"}
 
 
 def step_name(step: str) -> str:

@@ -273,3 +273,23 @@ def test_readme_command_line_lists_every_command_and_explains_publishing() -> No
     }
     assert sorted(set(cli.commands) - listed) == []
     assert "chưa đánh dấu công bố" in section and "dti publish YEAR" in section
+
+
+def test_report_shows_each_stage_with_its_count_and_time() -> None:
+    from dti_cli.report_commands import timed_step
+    from dti_cli.run_progress import StepProgress
+
+    shown = Console(record=True, width=200, force_terminal=False)
+    with StepProgress(shown) as steps:
+        with timed_step(steps, "year_report") as counts:
+            counts["pages"] = 245
+        with pytest.raises(OSError), timed_step(steps, "year_annex"):
+            raise OSError("disk full")
+    lines = shown.export_text().splitlines()
+    assert [line.split(" · ")[0] for line in lines] == [
+        "    → xuất báo cáo công khai (year_report) …",
+        "    ✓ xuất báo cáo công khai (year_report): 245 trang",
+        "    → xuất phụ lục Excel (year_annex) …",
+        "    ✗ xuất phụ lục Excel (year_annex): lỗi",
+    ]
+    assert lines[1].endswith(",0 s") and lines[3].endswith(",0 s")
