@@ -15,6 +15,7 @@ from rich.table import Table
 from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -108,18 +109,29 @@ def publish(
                 )
             except (PublishedSnapshotError, SnapshotIntegrityError) as exc:
                 for publication in done:
-                    console.print(f"published {publication.method}: {publication.snapshot_id}")
+                    console.print(
+                        f"đã công bố {METHOD_NAMES.get(publication.method, publication.method)}: "
+                        f"{publication.snapshot_id}"
+                    )
                 fail(str(exc))
-    table = Table(title=f"Công bố DTI {year} – {level}", title_justify="left")
-    for column in ("method", "snapshot", "version", "published version", "published at (UTC)"):
+    table = Table(
+        title=f"Công bố DTI {year} – {LEVEL_NAMES.get(level, level)}", title_justify="left"
+    )
+    for column in (
+        "Phương pháp",
+        "Kết quả (snapshot)",
+        "Phiên bản",
+        "Lần công bố",
+        f"Công bố lúc ({ZONE_NAME})",
+    ):
         table.add_column(column)
     for p in done:
         table.add_row(
-            p.method,
+            METHOD_NAMES.get(p.method, p.method),
             p.snapshot_id,
             str(p.version),
             str(p.published_version),
-            f"{p.published_at:%Y-%m-%d %H:%M:%S}",
+            vn_time(p.published_at, seconds=True, zone=False),
         )
     console.print(table)
 

@@ -293,3 +293,30 @@ def test_report_shows_each_stage_with_its_count_and_time() -> None:
         "    ✗ xuất phụ lục Excel (year_annex): lỗi",
     ]
     assert lines[1].endswith(",0 s") and lines[3].endswith(",0 s")
+
+
+# ---------------------------------------------------------------- dti publish
+
+
+def test_publish_answers_in_vietnamese(tmp_path_factory) -> None:
+    import shutil
+
+    from analysis_support import TINY, analysis_warehouse
+
+    paths.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(analysis_warehouse(tmp_path_factory), paths.warehouse_path())
+    args = ["publish", "2024", "--level", "department", "--method", "points", "--preset", str(TINY)]
+    result = CliRunner().invoke(cli, args, terminal_width=300)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Công bố DTI 2024 – Cấp sở (sở, ban, ngành)"
+    header = next(line for line in lines if "Phương pháp" in line)
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
+        "Phương pháp",
+        "Kết quả (snapshot)",
+        "Phiên bản",
+        "Lần công bố",
+        "Công bố lúc (giờ Việt Nam, UTC+7)",
+    ]
+    row = next(line for line in lines if line.startswith("│"))
+    assert row.strip("│").split("│")[0].strip() == "Chấm điểm theo thang điểm (rubric)"
