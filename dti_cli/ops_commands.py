@@ -113,7 +113,17 @@ def publish(
                         f"đã công bố {METHOD_NAMES.get(publication.method, publication.method)}: "
                         f"{publication.snapshot_id}"
                     )
-                fail(str(exc))
+                where = f"kết quả (snapshot) {snapshot_id} năm {year}, {level}"
+                if isinstance(exc, PublishedSnapshotError):
+                    fail(
+                        f"{where} đã được công bố trước đó (already published): không công bố "
+                        "lại hay ghi đè được – đính chính thì chấm lại năm "
+                        f"(`dti run --year {year}`) để có phiên bản mới rồi công bố phiên bản đó"
+                    )
+                fail(
+                    f"{where}: dữ liệu đã lưu không khớp mã kiểm (content hash) – không công bố; "
+                    "xem `dti verify-snapshots`"
+                )
     table = Table(
         title=f"Công bố DTI {year} – {LEVEL_NAMES.get(level, level)}", title_justify="left"
     )
@@ -127,7 +137,7 @@ def publish(
         table.add_column(column)
     for p in done:
         table.add_row(
-            METHOD_NAMES.get(p.method, p.method),
+            f"{METHOD_NAMES.get(p.method, p.method)} · {p.method}",
             p.snapshot_id,
             str(p.version),
             str(p.published_version),

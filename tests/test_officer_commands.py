@@ -319,4 +319,8 @@ def test_publish_answers_in_vietnamese(tmp_path_factory) -> None:
         "Công bố lúc (giờ Việt Nam, UTC+7)",
     ]
     row = next(line for line in lines if line.startswith("│"))
-    assert row.strip("│").split("│")[0].strip() == "Chấm điểm theo thang điểm (rubric)"
+    assert row.strip("│").split("│")[0].strip() == "Chấm điểm theo thang điểm (rubric) · points"
+    again = CliRunner().invoke(cli, args, terminal_width=300)
+    assert again.exit_code == 2
+    assert again.output.startswith("lỗi: kết quả (snapshot) ")
+    assert "đã được công bố trước đó (already published)" in again.output
