@@ -24,6 +24,7 @@ from dti_cli.arguments import (
     preset_arg,
     text_arg,
     year_arg,
+    year_span,
     years_arg,
 )
 from dti_cli.common import data_option, fail, framework_option, need_warehouse, say
@@ -125,7 +126,7 @@ def demo(preset: str, years_spec: str | None) -> None:
     years = years_arg(loaded, years_spec, runnable=True)
     inbox = paths.dti_home() / "demo" / "inbox"
     console.print(
-        f"[bold]DTI demo[/] – {loaded.name}, {years[0]}–{years[-1]}, "
+        f"[bold]Chạy thử DTI (demo)[/] – {loaded.name}, năm {year_span(years)}, "
         f"DỮ LIỆU MÔ PHỎNG (synthetic) → {inbox}"
     )
     _run(loaded, years, {"preset": preset, "inbox": str(inbox)}, with_demo=True)
@@ -318,7 +319,10 @@ def status() -> None:
     table = Table(title=f"Kho dữ liệu (warehouse) {paths.warehouse_path()}", title_justify="left")
     for column in frame.columns:
         header = STATUS_COLUMNS.get(column, column)
-        table.add_column(header, justify="left" if column == "level" else "right")
+        if column == "level":
+            table.add_column(header, no_wrap=True)
+        else:
+            table.add_column(header, justify="right")
     for row in frame.iter_rows(named=True):
         table.add_row(*[status_cell(column, value) for column, value in row.items()])
     console.print(table)
@@ -333,17 +337,18 @@ STATUS_COLUMNS = {
     "observations": "Số liệu",
     "with_value": "Có giá trị",
     "validation_passed": "Kiểm tra",
-    "snapshots": "Kết quả (snapshot)",
+    "snapshots": "Bản kết quả",
     "published": "Đã công bố",
 }
 
 
 def status_cell(column: str, value) -> str:
-    """One cell of ``dti status``: levels by their Vietnamese name, checks as đạt / không đạt."""
+    """One cell of ``dti status``: a level by its Vietnamese name and the id ``--level`` takes,
+    checks as đạt / không đạt."""
     if value is None:
         return "–"
     if column == "level":
-        return LEVEL_NAMES.get(value, value)
+        return f"{LEVEL_NAMES.get(value, value)} · {value}"
     if column == "validation_passed":
         return "đạt" if value else "không đạt"
     return str(value)

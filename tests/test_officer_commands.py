@@ -200,12 +200,12 @@ def test_status_of_a_filled_warehouse_is_vietnamese(year_with_updates) -> None: 
         "Số liệu",
         "Có giá trị",
         "Kiểm tra",
-        "Kết quả (snapshot)",
+        "Bản kết quả",
         "Đã công bố",
     ]
     rows = [[c.strip() for c in line.strip("│").split("│")] for line in lines if "│" in line]
     # the department level of 2024: S-A, S-B, S-C, S-D, S-D's correction and the appraisal
-    assert rows[0][:3] == ["2024", "Cấp sở (sở, ban, ngành)", "6"]
+    assert rows[0][:3] == ["2024", "Cấp sở (sở, ban, ngành) · department", "6"]
     assert rows[0][6] == "–"  # the test warehouse ran no Great Expectations suite
 
 
