@@ -1,8 +1,8 @@
 """What ``dti run`` and ``dti demo`` show while Dagster works: each step (asset) in Vietnamese as
 it starts and ends, with what it counted and its time ("đọc tệp nộp: 220 tệp · 3,1 s").
 
-On a terminal a live rich progress display (a spinner and a running clock per step); otherwise
-(CI logs, a pipe) one plain line per step start and end.
+On a terminal a live rich progress display (a spinner and a running clock per running step, a
+line per finished one); otherwise (CI logs, a pipe) one plain line per step start and end.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class StepProgress:
         (self.progress.console if self.live else self.console).print(text)
 
     def step(self, event: StepEvent) -> None:
-        """A step started or ended: a new live row, or one plain line."""
+        """A step started (a live row with a spinner and clock, or a plain line) or ended (a
+        line)."""
         if event.kind == "start":
             if self.live:
                 self.tasks[event.step] = self.progress.add_task(
@@ -89,10 +90,7 @@ class StepProgress:
             else:
                 self.console.print(f"    → {step_name(event.step)} …")
             return
-        text = f"    {finished_text(event)}"
         task = self.tasks.pop(event.step, None)
-        if self.live and task is not None:
-            self.progress.update(task, description=text, completed=1)
-            self.progress.stop_task(task)
-        else:
-            self.console.print(text)
+        if self.live and task is not None:  # the running row becomes a line above the display
+            self.progress.remove_task(task)
+        self.print(f"    {finished_text(event)}")
