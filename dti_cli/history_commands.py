@@ -102,7 +102,7 @@ def trends_command(
         fail(str(exc))
     years = sorted(series["year"].unique().to_list())
     console.print(
-        f"[bold]Xu hướng (trends)[/] – years {years}, levels "
+        f"[bold]Trends[/] – years {years}, levels "
         f"{sorted(series['level'].unique().to_list())}, nodes "
         f"{', '.join(nodes) if nodes else 'index, groups, pillars, views, composites'}"
     )

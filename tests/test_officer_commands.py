@@ -64,6 +64,7 @@ def test_trends_rises_list_only_rises_and_falls_only_falls(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     rises = result.output.split("Largest rises")[1].split("Largest falls")[0]
     falls = result.output.split("Largest falls")[1].split("Compound annual growth")[0]
+    assert not set(result.output.lower()) & VIETNAMESE_LETTERS  # an analysis: English only
     assert table_units(rises) == ["A"]
     assert table_units(falls) == ["C", "B"]  # the largest fall first
 
@@ -324,3 +325,14 @@ def test_publish_answers_in_vietnamese(tmp_path_factory) -> None:
     assert again.exit_code == 2
     assert again.output.startswith("lỗi: kết quả (snapshot) ")
     assert "đã được công bố trước đó (already published)" in again.output
+
+
+ANALYSIS_COMMANDS = sorted(set(cli.commands) - common.OFFICER_COMMANDS)
+
+
+@pytest.mark.parametrize("command", ANALYSIS_COMMANDS)
+def test_analysis_command_help_stays_english(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    first = result.output.split("\n\n", 1)[1].strip().splitlines()[0]
+    assert not set(first.lower()) & VIETNAMESE_LETTERS, first
