@@ -63,7 +63,7 @@ def compare(
     from pipelines.compare import compare_methods, store_comparison
     from pipelines.scoring.methods import MISSING_RULES
 
-    print_header(inp, "So sánh phương pháp (method comparison)")
+    print_header(inp, "Method comparison")
     try:
         result = compare_methods(
             inp,
@@ -212,7 +212,7 @@ def uncertainty(
     from pipelines.scoring.methods import MISSING_RULES
     from pipelines.uncertainty import run_uncertainty, store_uncertainty
 
-    print_header(inp, "Độ bất định thứ hạng (rank uncertainty)")
+    print_header(inp, "Rank uncertainty")
     try:
         result = run_uncertainty(
             inp,
@@ -422,7 +422,7 @@ def coherence_command(
 
     from pipelines.coherence import coherence, store_coherence
 
-    print_header(inp, "Tính nhất quán thống kê (statistical coherence)")
+    print_header(inp, "Statistical coherence")
     result = coherence(inp, None, winsorise, alpha_method=alpha_method)
     how = (
         "pairwise: each (co)variance over the units with both children present; "
@@ -508,7 +508,7 @@ def strengths(
             f"--node-level {node_level!r} is not a node level of {inp.framework.id}; "
             f"valid: {', '.join(kinds)}"
         )
-    print_header(inp, "Điểm mạnh, điểm yếu (strengths and weaknesses)")
+    print_header(inp, "Strengths and weaknesses")
     frame = unit_strengths(inp, top=top, node_level=node_level)
     shown = frame.filter(pl.col("unit_id") == unit_id) if unit_id else frame
     if unit_id and shown.is_empty():

@@ -178,6 +178,6 @@ def timed(func):
     def wrapper(*args, **kwargs):
         started = time.perf_counter()
         func(*args, **kwargs)
-        console.print(f"Thời gian: {time.perf_counter() - started:.2f}s")
+        console.print(f"Time: {time.perf_counter() - started:.2f}s")
 
     return wrapper

@@ -9,6 +9,7 @@ ranges. Every year's outcome is reported as before.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -62,11 +63,110 @@ def dagster_instance():
     return DagsterInstance.get()
 
 
+@dataclass(frozen=True)
+class StepEvent:
+    """A step (an asset) of a running job starting or ending, as the instance recorded it."""
+
+    step: str  # the step key: the asset's name
+    kind: str  # start | success | failure
+    seconds: float | None = None  # start to end, for success and failure
+    # the counts the step's materializations recorded (files_seen, rows …), summed over years
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# metadata entries that count what a step produced, in the order they are reported
+COUNT_KEYS = ("files_seen", "files", "rows")
+
+
+class StepWatcher:
+    """Reads a run's step events from the instance's event log while the run executes (a
+    background thread polling every ``interval`` seconds) and hands each start and end of a step
+    to ``on_step`` as it happens; :meth:`stop` reads what is left after the run."""
+
+    def __init__(
+        self, instance, run_id: str, on_step: Callable[[StepEvent], None], interval: float = 0.2
+    ) -> None:
+        import threading
+
+        self.instance, self.run_id, self.on_step, self.interval = (
+            instance,
+            run_id,
+            on_step,
+            interval,
+        )
+        self.cursor: str | None = None
+        self.started: dict[str, float] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._poll, name=f"dti-steps-{run_id}", daemon=True)
+
+    def __enter__(self) -> StepWatcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop polling and hand over the events not yet seen."""
+        self.done.set()
+        self.thread.join()
+        self._read()
+
+    def _poll(self) -> None:
+        while not self.done.wait(self.interval):
+            self._read()
+
+    def _read(self) -> None:
+        from dagster import DagsterEventType
+
+        kinds = {
+            DagsterEventType.STEP_START,
+            DagsterEventType.STEP_SUCCESS,
+            DagsterEventType.STEP_FAILURE,
+            DagsterEventType.ASSET_MATERIALIZATION,
+        }
+        while True:
+            page = self.instance.get_records_for_run(
+                self.run_id, cursor=self.cursor, of_type=kinds, limit=200
+            )
+            for record in page.records:
+                self._handle(record.event_log_entry)
+            self.cursor = page.cursor
+            if not page.has_more:
+                return
+
+    def _handle(self, entry) -> None:
+        event = entry.dagster_event
+        step = event.step_key or ""
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            self.started[step] = entry.timestamp
+            self.on_step(StepEvent(step, "start"))
+        elif kind == "ASSET_MATERIALIZATION":
+            counts = self.counts.setdefault(step, {})
+            metadata = event.event_specific_data.materialization.metadata
+            for key in COUNT_KEYS:
+                value = metadata.get(key)
+                if value is not None and isinstance(value.value, int | float):
+                    counts[key] = counts.get(key, 0) + int(value.value)
+        else:
+            seconds = entry.timestamp - self.started.get(step, entry.timestamp)
+            outcome = "success" if kind == "STEP_SUCCESS" else "failure"
+            self.on_step(StepEvent(step, outcome, seconds, self.counts.pop(step, {})))
+
+
 def run_job(
-    job_name: str, year: int | list[int], instance, settings: dict | None = None
+    job_name: str,
+    year: int | list[int],
+    instance,
+    settings: dict | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
 ) -> RunOutcome:
     """Materialise one year (partition), or a contiguous range of years in one run, of a job in
-    this process."""
+    this process; ``on_step`` hears each step start and end while the run goes on."""
+    from dagster._core.utils import make_new_run_id
+
     from dti_assets.definitions import defs
     from dti_assets.resources import DtiSettings
 
@@ -83,13 +183,17 @@ def run_job(
                 RANGE_END_TAG: str(years[-1]),
             }
         }
-    result = job.execute_in_process(
-        instance=instance,
-        run_config=QUIET_LOGS,
-        resources=resources,
-        raise_on_error=False,
-        **where,
-    )
+    run_id = make_new_run_id()
+    watcher = StepWatcher(instance, run_id, on_step) if on_step else contextlib.nullcontext()
+    with watcher:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=QUIET_LOGS,
+            resources=resources,
+            raise_on_error=False,
+            run_id=run_id,
+            **where,
+        )
     failed_checks, error = [], None
     for event in result.all_events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
@@ -147,10 +251,12 @@ def run_years(
     settings: dict | None,
     with_demo: bool,
     on_progress: Callable[[str, int | str, RunOutcome | None], None],
+    on_step: Callable[[StepEvent], None] | None = None,
 ) -> list[RunOutcome]:
     """For each contiguous range of years: (demo inbox), then the annual job, one run each.
     ``on_progress(stage, years, outcome)`` is called before (outcome None) and after each run
-    (``years`` is the year, or ``"2021–2025"``); one outcome per year and job is returned."""
+    (``years`` is the year, or ``"2021–2025"``), ``on_step`` at each step's start and end; one
+    outcome per year and job is returned."""
     instance = dagster_instance()
     outcomes = []
     for group in year_ranges(years):
@@ -158,7 +264,7 @@ def run_years(
         jobs = (["dti_demo_inbox"] if with_demo else []) + ["dti_annual"]
         for job in jobs:
             on_progress(job, label, None)
-            outcome = run_job(job, group, instance, settings)
+            outcome = run_job(job, group, instance, settings, on_step)
             outcomes += [dataclasses.replace(outcome, year=y) for y in group]
             on_progress(job, label, outcome)
             if not outcome.success:

@@ -102,7 +102,7 @@ def trends_command(
         fail(str(exc))
     years = sorted(series["year"].unique().to_list())
     console.print(
-        f"[bold]Xu hướng (trends)[/] – years {years}, levels "
+        f"[bold]Trends[/] – years {years}, levels "
         f"{sorted(series['level'].unique().to_list())}, nodes "
         f"{', '.join(nodes) if nodes else 'index, groups, pillars, views, composites'}"
     )
@@ -128,16 +128,18 @@ def trends_command(
     else:
         last = totals.filter(pl.col("year_to") == totals["year_to"].max())
         columns = ["level", "group_id", "unit_id", *(["node_id"] if nodes else []), *CHANGE_COLUMNS]
-        print_table(
-            last.sort("ratio_change", descending=True, nulls_last=True).select(columns),
-            f"Largest rises of {what} (last pair of years)",
-            rows=10,
-        )
-        print_table(
-            last.sort("ratio_change", nulls_last=True).select(columns),
-            f"Largest falls of {what}",
-            rows=10,
-        )
+        rises = last.filter(pl.col("ratio_change") > 0)
+        falls = last.filter(pl.col("ratio_change") < 0)
+        for moved, title, descending in (
+            (rises, f"Largest rises of {what} (last pair of years)", True),
+            (falls, f"Largest falls of {what} (last pair of years)", False),
+        ):
+            if moved.is_empty():
+                console.print(f"{title}: none")
+                continue
+            print_table(
+                moved.sort("ratio_change", descending=descending).select(columns), title, rows=10
+            )
         growth = result.growth.filter(shown).sort("cagr", descending=True, nulls_last=True)
         print_table(
             growth.select(

@@ -21,21 +21,23 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
 
 
 @click.command()
-@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
-@click.option("--year", type=int, required=True, help="Evaluation year of the templates.")
-@click.option("--level", default=None, help="Only this level (department, district, commune).")
-@click.option("--unit", "unit_id", default=None, help="Only this unit (its id in the registry).")
+@click.option(
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option("--year", type=int, required=True, help="Năm đánh giá của mẫu.")
+@click.option("--level", default=None, help="Chỉ cấp này (department, district, commune).")
+@click.option("--unit", "unit_id", default=None, help="Chỉ đơn vị này (mã trong danh mục).")
 @click.option(
     "--out",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write <year>/<level>/DTI_<year>_<unit>.xlsx into.",
+    help="Thư mục ghi <năm>/<cấp>/DTI_<năm>_<đơn vị>.xlsx.",
 )
 @click.option(
     "--appraisal/--no-appraisal",
     default=False,
-    help="Also write an empty appraisal workbook per level (THAM_DINH_<year>_<level>.xlsx).",
+    help="Ghi thêm một tệp thẩm định trống cho mỗi cấp (THAM_DINH_<năm>_<cấp>.xlsx).",
 )
 def template(
     preset: str,
@@ -45,11 +47,11 @@ def template(
     out_dir: Path,
     appraisal: bool,
 ) -> None:
-    """Write the self-assessment workbooks units fill in: one per unit (or one unit, or a level).
+    """Xuất mẫu tự đánh giá (Excel) cho đơn vị điền: mỗi đơn vị một tệp (hoặc một đơn vị, một cấp).
 
-    Each has Vietnamese headers, one row per criterion with its maximum points and rubric, input,
-    evidence and self-assessed points columns, cell validation, a protected structure, and the
-    hidden identification (framework id and version, unit, year) the ingest checks."""
+    Mỗi tệp có một dòng cho mỗi tiêu chí với điểm tối đa và cách chấm, cột nhập số liệu, tài
+    liệu kiểm chứng và điểm tự đánh giá, kiểm tra ô nhập, cấu trúc được khóa, và thông tin
+    nhận dạng ẩn (bộ tiêu chí, phiên bản, đơn vị, năm) mà bước tiếp nhận kiểm tra."""
     from pipelines.registry import units_in_year
     from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
@@ -110,11 +112,11 @@ def template(
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write the receipt to this file.",
+    help="Ghi thêm biên nhận vào tệp này.",
 )
 def receipt(ident: str, out_path: Path | None) -> None:
-    """Print the receipt (biên nhận) of a submission: SUBMISSION_ID (or a unique prefix of at
-    least 8 characters) or the FILE itself (found by its content)."""
+    """In biên nhận (receipt) của một tệp đã nộp: theo mã (SUBMISSION_ID, hoặc ít nhất 8 ký tự
+    đầu không trùng) hoặc chính tệp đó (tìm theo nội dung)."""
     from pipelines.receipts import ReceiptError, find_submission, receipt_markdown
     from pipelines.warehouse import session
 
@@ -133,17 +135,17 @@ def receipt(ident: str, out_path: Path | None) -> None:
 @click.command()
 @click.argument("idents", nargs=-1)
 @click.option("--preset", default="daklak", show_default=True)
-@click.option("--year", type=int, default=None, help="Only files of this year.")
-@click.option(
-    "--all", "include_accepted", is_flag=True, help="Every file, not only the refused ones."
-)
+@click.option("--year", type=int, default=None, help="Chỉ tệp của năm này.")
+@click.option("--all", "include_accepted", is_flag=True, help="Mọi tệp, không chỉ tệp bị từ chối.")
 def reingest(
     idents: tuple[str, ...], preset: str, year: int | None, include_accepted: bool
 ) -> None:
-    """Evaluate archived files again against the current registry and framework (after a unit
-    was added to the registry, a framework corrected …). Default: every file whose latest
-    evaluation was refused; or the SUBMISSION_IDs given. A changed outcome is stored as a new
-    evaluation beside the old one (history kept), with a new receipt."""
+    """Đánh giá lại tệp đã lưu theo danh mục và bộ tiêu chí hiện hành (sau khi thêm đơn vị vào
+    danh mục, đính chính bộ tiêu chí …).
+
+    Mặc định: mọi tệp có lần đánh giá gần nhất bị từ chối; hoặc các mã SUBMISSION_ID đã nêu.
+    Kết quả thay đổi được lưu thành lần đánh giá mới bên cạnh lần cũ (giữ lịch sử), kèm biên
+    nhận mới."""
     from pipelines.reingest import reingest as run_reingest
     from pipelines.warehouse import session
 
@@ -156,6 +158,14 @@ def reingest(
             outcomes = run_reingest(con, loaded, idents, year, include_accepted)
         except KeyError as exc:
             fail(str(exc.args[0]))
+    if not outcomes:
+        what = "tệp nào" if include_accepted or idents else "tệp bị từ chối nào"
+        console.print(
+            f"Không có {what} cần đánh giá lại"
+            + (f" (năm {year})" if year is not None else "")
+            + " – không có gì thay đổi."
+        )
+        return
     table = Table(title="Đánh giá lại tệp đã lưu (dti reingest)", title_justify="left")
     for column in ("Tệp", "Trước", "Sau", "Lần đánh giá mới"):
         table.add_column(column)
@@ -176,17 +186,17 @@ def reingest(
 @click.command("appraisal-report")
 @click.option("--preset", default="daklak", show_default=True)
 @click.option("--year", type=int, required=True)
-@click.option("--level", default=None, help="Only this level.")
+@click.option("--level", default=None, help="Chỉ cấp này.")
 @click.option(
     "--out",
     "out_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="FILE.xlsx (Vietnamese headers) or FILE.csv.",
+    help="TỆP.xlsx hoặc TỆP.csv.",
 )
 def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) -> None:
-    """Differences between self-assessment and appraisal: unit, component, self-assessed,
-    appraised (value and points) and the reason, for every adjusted value."""
+    """Xuất bảng chênh lệch giữa tự đánh giá và thẩm định: đơn vị, chỉ số, giá trị và điểm tự
+    đánh giá, thẩm định, và lý do, cho mọi giá trị được điều chỉnh."""
     from pipelines.appraisal import differences, write_differences
     from pipelines.warehouse import session
 
@@ -223,10 +233,10 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
     "--method",
     type=click.Choice(["points", "minmax", "zscore"]),
     default=None,
-    help="Default: the preset's primary method.",
+    help="Mặc định: phương pháp chính của bộ chỉ số.",
 )
 def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
-    """How a unit's total points and rank moved between the update periods of a year."""
+    """Xem điểm tổng và thứ hạng của một đơn vị thay đổi qua các lần cập nhật trong năm."""
     from pipelines.updates import unit_history
     from pipelines.warehouse import session
 

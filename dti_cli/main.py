@@ -24,6 +24,7 @@ from dti_cli.arguments import (
     preset_arg,
     text_arg,
     year_arg,
+    year_span,
     years_arg,
 )
 from dti_cli.common import data_option, fail, framework_option, need_warehouse, say
@@ -112,32 +113,42 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--preset", default="daklak", show_default=True, help="Preset in data/presets.")
-@click.option("--years", "years_spec", default=None, help="2024, 2021-2025 or 2021,2023.")
+@click.option(
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option("--years", "years_spec", default=None, help="Năm: 2024, 2021-2025 hoặc 2021,2023.")
 def demo(preset: str, years_spec: str | None) -> None:
-    """Generate the synthetic demo workbooks and run the yearly job on them through Dagster."""
+    """Tạo bộ tệp mô phỏng (demo) và chạy quy trình hằng năm trên đó qua Dagster.
+
+    Dữ liệu mô phỏng (synthetic), chỉ để thử: kết quả được đánh dấu DỮ LIỆU MÔ PHỎNG."""
     loaded = preset_arg(preset)
     serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
     inbox = paths.dti_home() / "demo" / "inbox"
     console.print(
-        f"[bold]DTI demo[/] – {loaded.name}, {years[0]}–{years[-1]}, "
+        f"[bold]Chạy thử DTI (demo)[/] – {loaded.name}, năm {year_span(years)}, "
         f"DỮ LIỆU MÔ PHỎNG (synthetic) → {inbox}"
     )
     _run(loaded, years, {"preset": preset, "inbox": str(inbox)}, with_demo=True)
 
 
 @cli.command()
-@click.option("--preset", default="daklak", show_default=True)
-@click.option("--year", "years_spec", default=None, help="2024, 2021-2025, or all (default).")
+@click.option(
+    "--preset", default="daklak", show_default=True, help="Bộ chỉ số (preset) trong data/presets."
+)
+@click.option(
+    "--year", "years_spec", default=None, help="Năm: 2024, 2021-2025 (mặc định: mọi năm)."
+)
 @click.option(
     "--inbox",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder with <year>/…/*.xlsx submissions (default: $DTI_HOME/inbox).",
+    help="Thư mục tiếp nhận <năm>/…/*.xlsx (mặc định: $DTI_HOME/inbox).",
 )
 def run(preset: str, years_spec: str | None, inbox: Path | None) -> None:
-    """Run the yearly job through Dagster for one year or all years of the preset."""
+    """Chạy quy trình hằng năm qua Dagster: tiếp nhận, kiểm tra, chấm điểm, xếp hạng, lưu kết quả.
+
+    Cho một năm, một khoảng năm hoặc mọi năm của bộ chỉ số; tệp lấy từ thư mục tiếp nhận."""
     loaded = preset_arg(preset)
     serve_preset(preset)
     years = years_arg(loaded, years_spec, runnable=True)
@@ -159,6 +170,7 @@ def serve_preset(preset: str) -> None:
 
 def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
     from dti_cli.dagster_runs import run_years
+    from dti_cli.run_progress import StepProgress, seconds_text
 
     inbox = Path(settings["inbox"])
     started = time.perf_counter()
@@ -167,53 +179,60 @@ def _run(preset, years: list[int], settings: dict, with_demo: bool) -> None:
         "dti_annual": "tiếp nhận → kiểm tra → chấm điểm → snapshot",
     }
 
-    def progress(job: str, year: int, outcome) -> None:
-        if outcome is None:
-            console.print(f"  {year} · {labels[job]} …", end="")
-            return
-        mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
-        console.print(f" {mark} {outcome.seconds:.1f}s")
-        if outcome.failed_checks:
-            console.print(f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}")
-        if outcome.error:
-            console.print(f"    [red]{outcome.error.strip()}[/]")
-        for year_key in sorted(outcome.intake):
-            _print_intake(int(year_key), outcome.intake[year_key], inbox)
+    with StepProgress(console) as steps:
 
-    outcomes = run_years(years, settings, with_demo, progress)
+        def progress(job: str, year: int, outcome) -> None:
+            if outcome is None:
+                steps.print(f"  {year} · {labels[job]}")
+                return
+            mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
+            steps.print(f"  {year} · {labels[job]} {mark} {seconds_text(outcome.seconds)}")
+            if outcome.failed_checks:
+                steps.print(
+                    f"    [yellow]kiểm tra không đạt:[/] {', '.join(outcome.failed_checks)}"
+                )
+            if outcome.error:
+                steps.print(f"    [red]{outcome.error.strip()}[/]")
+            for year_key in sorted(outcome.intake):
+                _print_intake(int(year_key), outcome.intake[year_key], inbox, steps.print)
+
+        outcomes = run_years(years, settings, with_demo, progress, steps.step)
     failed = [o for o in outcomes if not o.success]
-    _print_summary(preset, [o.year for o in outcomes if o.job == "dti_annual" and o.success])
+    scored = [o.year for o in outcomes if o.job == "dti_annual" and o.success]
+    _print_summary(preset, scored)
     _print_years_without_files(preset, [o.year for o in failed if o.job == "dti_annual"])
     console.print(f"\nKho dữ liệu (DuckDB warehouse): [bold]{paths.warehouse_path()}[/]")
-    report_commands.print_report_location(console)
-    console.print(f"Thời gian: {time.perf_counter() - started:.1f}s")
+    report_commands.print_report_location(console, years=scored)
+    console.print(f"Thời gian: {seconds_text(time.perf_counter() - started)}")
     if failed:
         console.print(
-            f"[red]{len(failed)} run(s) failed:[/] "
+            f"[red]{len(failed)} lần chạy không thành công:[/] "
             + ", ".join(f"{o.year} {o.job}" for o in failed)
         )
         sys.exit(1)
 
 
-def _print_intake(year: int, seen: dict, inbox: Path) -> None:
+def _print_intake(year: int, seen: dict, inbox: Path, show=None) -> None:
     """One year's intake, as the run's ``raw_submissions`` step recorded it: files seen, new,
-    unchanged and refused (and where the refused ones' receipts are)."""
+    unchanged and refused (and where the refused ones' receipts are); printed by ``show``
+    (default: the console)."""
+    show = show or console.print
     if not seen.get("files_seen"):
-        console.print(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
+        show(f"    {year}: chưa có tệp nào trong {inbox / str(year)}")
         return
     refused = seen.get("files_refused", 0)
-    console.print(
+    show(
         f"    {year}: {seen['files_seen']} tệp, {seen['files_new']} tệp mới, "
         f"{seen.get('files_unchanged', 0)} tệp không đổi (đã nhận trước đó), "
         f"{refused} tệp bị từ chối"
     )
     if refused:
         folders = ", ".join(seen.get("refused_receipts") or []) or "–"
-        console.print(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
+        show(f"      [yellow]biên nhận của tệp bị từ chối:[/] {folders}")
     for line in seen.get("replaced_other_name") or []:
-        console.print(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
+        show(f"      [yellow]cần kiểm tra (thay tệp khác tên):[/] {line}")
     for line in seen.get("receipt_failures") or []:
-        console.print(f"      [red]không ghi được biên nhận:[/] {line}")
+        show(f"      [red]không ghi được biên nhận:[/] {line}")
 
 
 def _print_years_without_files(preset, years: list[int]) -> None:
@@ -233,6 +252,19 @@ def _print_years_without_files(preset, years: list[int]) -> None:
                 )
 
 
+# The run summary's columns per level: the last counts the units with at least one indicator
+# without a value (a unit missing three values counts once).
+SUMMARY_COLUMNS = (
+    ("Cấp", "left"),
+    ("Số đơn vị", "right"),
+    ("Cao nhất", "left"),
+    ("Điểm", "right"),
+    ("Thấp nhất", "left"),
+    ("Điểm", "right"),
+    ("Đơn vị thiếu số liệu (≥ 1 chỉ số)", "right"),
+)
+
+
 def _print_summary(preset, years: list[int]) -> None:
     from pipelines.observations import levels_without_observations
     from pipelines.warehouse import run_query, session
@@ -250,21 +282,8 @@ def _print_summary(preset, years: list[int]) -> None:
                 )
             summary = run_query(con, "year_summary", year=year, method=method)
             table = Table(title=f"DTI {year} – {METHOD_NAMES[method]}", title_justify="left")
-            for column in (
-                "Cấp",
-                "Số đơn vị",
-                "Cao nhất",
-                "Điểm",
-                "Thấp nhất",
-                "Điểm",
-                "Thiếu số liệu",
-            ):
-                table.add_column(
-                    column,
-                    justify="right"
-                    if column.startswith(("Số", "Đ", "Th")) and column not in ("Thấp nhất",)
-                    else "left",
-                )
+            for column, justify in SUMMARY_COLUMNS:
+                table.add_column(column, justify=justify)
             for row in summary.iter_rows(named=True):
                 table.add_row(
                     LEVEL_NAMES.get(row["level"], row["level"]),
@@ -280,7 +299,7 @@ def _print_summary(preset, years: list[int]) -> None:
 
 @cli.command()
 def status() -> None:
-    """What the warehouse holds per year and level."""
+    """Xem kho dữ liệu đang có gì theo từng năm và cấp: tệp, số liệu, kiểm tra, kết quả."""
     from pipelines.warehouse import run_query, session
 
     if not paths.warehouse_path().exists():
@@ -291,12 +310,48 @@ def status() -> None:
         return
     with session(read_only=True) as con:
         frame = run_query(con, "status")
-    table = Table(title=f"Warehouse {paths.warehouse_path()}", title_justify="left")
+    if frame.is_empty():
+        console.print(
+            f"Kho dữ liệu (warehouse) tại {paths.warehouse_path()} chưa có số liệu nào – "
+            "đặt tệp vào thư mục tiếp nhận rồi chạy `dti run`, hoặc chạy `dti demo`."
+        )
+        return
+    table = Table(title=f"Kho dữ liệu (warehouse) {paths.warehouse_path()}", title_justify="left")
     for column in frame.columns:
-        table.add_column(column)
-    for row in frame.iter_rows():
-        table.add_row(*["–" if v is None else str(v) for v in row])
+        header = STATUS_COLUMNS.get(column, column)
+        if column == "level":
+            table.add_column(header, no_wrap=True)
+        else:
+            table.add_column(header, justify="right")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*[status_cell(column, value) for column, value in row.items()])
     console.print(table)
+
+
+# The columns of sql/queries/status.sql, as the officer reads them.
+STATUS_COLUMNS = {
+    "year": "Năm",
+    "level": "Cấp",
+    "submissions": "Tệp nhận",
+    "rejected": "Dòng từ chối",
+    "observations": "Số liệu",
+    "with_value": "Có giá trị",
+    "validation_passed": "Kiểm tra",
+    "snapshots": "Bản kết quả",
+    "published": "Đã công bố",
+}
+
+
+def status_cell(column: str, value) -> str:
+    """One cell of ``dti status``: a level by its Vietnamese name and the id ``--level`` takes,
+    checks as đạt / không đạt."""
+    if value is None:
+        return "–"
+    if column == "level":
+        return f"{LEVEL_NAMES.get(value, value)} · {value}"
+    if column == "validation_passed":
+        return "đạt" if value else "không đạt"
+    return str(value)
 
 
 @cli.command()
@@ -412,13 +467,17 @@ def score(
 @cli.command()
 @click.argument("year", type=int)
 @click.argument("level")
-@click.option("--by", "granted_by", required=True, help="Who grants the override.")
-@click.option("--reason", required=True, help="Why scoring may go ahead.")
+@click.option("--by", "granted_by", required=True, help="Người cho phép.")
+@click.option("--reason", required=True, help="Lý do cho phép chấm điểm.")
 @click.option(
-    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+    "--preset",
+    default=None,
+    help="Bộ chỉ số của kho dữ liệu (mặc định: $DTI_PRESET hoặc daklak).",
 )
 def override(year: int, level: str, granted_by: str, reason: str, preset: str | None) -> None:
-    """Allow scoring a year and level despite failed blocking checks (recorded)."""
+    """Cho phép chấm điểm một năm và cấp dù kiểm tra bắt buộc không đạt (có ghi lại).
+
+    YEAR: năm; LEVEL: cấp (department, district, commune)."""
     from pipelines.observations import grant_override
     from pipelines.warehouse import session
 

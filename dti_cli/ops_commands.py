@@ -15,30 +15,33 @@ from rich.table import Table
 from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
 
 @click.command()
 @click.argument("year", type=int)
-@click.option("--level", required=True, help="department, district, commune …")
+@click.option("--level", required=True, help="Cấp: department, district, commune …")
 @click.option(
     "--method",
     "methods",
     multiple=True,
-    help="Only this method (repeatable); default: every method of the year's latest scoring.",
+    help="Chỉ phương pháp này (lặp lại được); mặc định: mọi phương pháp của lần chấm mới nhất.",
 )
 @click.option(
     "--accept-assumed",
     is_flag=True,
-    help="Publish although components are assumed (not from the decision); needs --by, --reason.",
+    help="Công bố dù có thành phần giả định (không có trong quyết định); cần --by, --reason.",
 )
 @click.option(
-    "--by", "accepted_by", default=None, help="Who accepts publishing assumed components."
+    "--by", "accepted_by", default=None, help="Người chấp nhận công bố thành phần giả định."
 )
-@click.option("--reason", default=None, help="Why publishing with assumed components is accepted.")
+@click.option("--reason", default=None, help="Lý do chấp nhận công bố thành phần giả định.")
 @click.option(
-    "--preset", default=None, help="Preset of the warehouse (default: $DTI_PRESET or daklak)."
+    "--preset",
+    default=None,
+    help="Bộ chỉ số của kho dữ liệu (mặc định: $DTI_PRESET hoặc daklak).",
 )
 def publish(
     year: int,
@@ -49,15 +52,15 @@ def publish(
     reason: str | None,
     preset: str | None,
 ) -> None:
-    """Publish the latest snapshot of YEAR and LEVEL (per method): its rows become read-only.
+    """Công bố kết quả mới nhất (snapshot) của năm YEAR và cấp: từ đó không sửa được nữa.
 
-    Publishing a snapshot that is already published is refused. After a correction, rescore the
-    year (`dti run --year YEAR`): that writes a new snapshot version, and publishing it is a
-    republication; the earlier published version stays as it was.
+    Kết quả đã công bố thì không công bố lại. Sau khi đính chính, chấm lại năm đó
+    (`dti run --year YEAR`): một phiên bản kết quả mới được ghi, công bố nó là công bố lại;
+    phiên bản đã công bố trước giữ nguyên.
 
-    A snapshot whose framework has components not from the decision (source: assumed) is
-    refused unless the officer records an acceptance: --accept-assumed --by NAME --reason TEXT
-    (stored, and shown on the published pages)."""
+    Kết quả có chỉ số thành phần giả định (không có trong quyết định) bị từ chối, trừ khi cán
+    bộ ghi nhận chấp nhận: --accept-assumed --by TÊN --reason LÝ DO (được lưu và hiện trên
+    trang công bố)."""
     from pipelines.assumed import refusal_text, snapshot_assumed
     from pipelines.snapshot import (
         PublishedSnapshotError,
@@ -106,18 +109,39 @@ def publish(
                 )
             except (PublishedSnapshotError, SnapshotIntegrityError) as exc:
                 for publication in done:
-                    console.print(f"published {publication.method}: {publication.snapshot_id}")
-                fail(str(exc))
-    table = Table(title=f"Công bố DTI {year} – {level}", title_justify="left")
-    for column in ("method", "snapshot", "version", "published version", "published at (UTC)"):
+                    console.print(
+                        f"đã công bố {METHOD_NAMES.get(publication.method, publication.method)}: "
+                        f"{publication.snapshot_id}"
+                    )
+                where = f"kết quả (snapshot) {snapshot_id} năm {year}, {level}"
+                if isinstance(exc, PublishedSnapshotError):
+                    fail(
+                        f"{where} đã được công bố trước đó (already published): không công bố "
+                        "lại hay ghi đè được – đính chính thì chấm lại năm "
+                        f"(`dti run --year {year}`) để có phiên bản mới rồi công bố phiên bản đó"
+                    )
+                fail(
+                    f"{where}: dữ liệu đã lưu không khớp mã kiểm (content hash) – không công bố; "
+                    "xem `dti verify-snapshots`"
+                )
+    table = Table(
+        title=f"Công bố DTI {year} – {LEVEL_NAMES.get(level, level)}", title_justify="left"
+    )
+    for column in (
+        "Phương pháp",
+        "Kết quả (snapshot)",
+        "Phiên bản",
+        "Lần công bố",
+        f"Công bố lúc ({ZONE_NAME})",
+    ):
         table.add_column(column)
     for p in done:
         table.add_row(
-            p.method,
+            f"{METHOD_NAMES.get(p.method, p.method)} · {p.method}",
             p.snapshot_id,
             str(p.version),
             str(p.published_version),
-            f"{p.published_at:%Y-%m-%d %H:%M:%S}",
+            vn_time(p.published_at, seconds=True, zone=False),
         )
     console.print(table)
 

@@ -131,5 +131,31 @@ def unit_history(
     con: duckdb.DuckDBPyConnection, year: int, unit_id: str, method: str | None = None
 ) -> pl.DataFrame:
     """Per period (and method): the unit's points, rank, group size and the change since the
-    previous period (``rank_change`` > 0 means it moved up)."""
-    return run_query(con, "unit_history", year=year, unit_id=unit_id, method=method)
+    previous period (``rank_change`` > 0 means it moved up). ``new_files`` (a JSON list) holds
+    only the period's new files that concern the unit: its own workbooks and the appraisal files
+    with a row for it."""
+    history = run_query(con, "unit_history", year=year, unit_id=unit_id, method=method)
+    own = unit_file_names(con, year, unit_id)
+    return history.with_columns(
+        pl.col("new_files").map_elements(
+            lambda names: json.dumps(
+                [name for name in json.loads(names or "[]") if name in own], ensure_ascii=False
+            ),
+            return_dtype=pl.String,
+        )
+    )
+
+
+def unit_file_names(con: duckdb.DuckDBPyConnection, year: int, unit_id: str) -> set[str]:
+    """The names of the year's files that concern one unit: its own submissions and the
+    appraisal files with an appraised value or points for it."""
+    rows = con.execute(
+        "SELECT DISTINCT s.file_name FROM submissions AS s "
+        "WHERE (s.year = $year OR s.inbox_year = $year) AND (s.unit_id = $unit "
+        "OR EXISTS (SELECT 1 FROM raw_values AS r "
+        "           WHERE r.submission_id = s.submission_id AND r.unit_id = $unit) "
+        "OR EXISTS (SELECT 1 FROM appraised_points AS a "
+        "           WHERE a.submission_id = s.submission_id AND a.unit_id = $unit))",
+        {"year": year, "unit": unit_id},
+    ).fetchall()
+    return {name for (name,) in rows}
