@@ -10,6 +10,21 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` is the older name of ``system``; tests marked ``system(first=True)`` (the
+    longest) are put first, so that a parallel run starts them before everything else."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("system"):
+            item.add_marker(pytest.mark.system)
+
+    def starts_first(item: pytest.Item) -> bool:
+        marker = item.get_closest_marker("system")
+        return bool(marker and marker.kwargs.get("first"))
+
+    items.sort(key=lambda item: not starts_first(item))
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """DTI_HOME and DAGSTER_HOME point into a fresh temporary folder for each test."""

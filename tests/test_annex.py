@@ -169,7 +169,7 @@ def test_component_detail_equals_the_warehouse(site: TinySite):
         assert found[key] == stored(value), key
 
 
-@pytest.mark.slow
+@pytest.mark.system
 def test_full_demo_year_annex_and_report(dti_executable: str, tmp_path: Path):
     """The README's main job for one year: the annex holds all 217 units to the last digit."""
     done = subprocess.run(

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from conftest import subprocess_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.system
 
 
 def _run_demo(dti: str, home: Path) -> subprocess.CompletedProcess:
