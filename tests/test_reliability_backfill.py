@@ -150,3 +150,26 @@ def test_six_year_backfill_with_the_multiprocess_executor_has_no_lock_failures(t
         assert support.duplicated_rows(con) == {}
     finally:
         con.close()
+
+
+def test_the_backfill_instance_is_the_production_one_but_for_claim_polling(tmp_path: Path):
+    """What the backfill above runs against: the repository's ``dagster.yaml`` with only the
+    event log storage's class swapped for the production class polling blocked claims promptly.
+    (Collected right after the backfill, it is the one test a parallel run queues behind it.)"""
+    import yaml
+    from dagster_postgres.event_log import PostgresEventLogStorage
+    from production_support import DAGSTER_YAML
+    from support.prompt_claims import PromptClaimsPostgresEventLogStorage
+
+    production = yaml.safe_load(DAGSTER_YAML.read_text(encoding="utf-8"))
+    home = dagster_home(tmp_path, prompt_claims=True)
+    used = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8"))
+    storage = used.pop("event_log_storage")
+    wanted = production.pop("event_log_storage")
+    assert used == production
+    assert storage["config"] == wanted["config"]
+    assert (storage["module"], storage["class"]) == (
+        "support.prompt_claims",
+        "PromptClaimsPostgresEventLogStorage",
+    )
+    assert issubclass(PromptClaimsPostgresEventLogStorage, PostgresEventLogStorage)
