@@ -37,10 +37,11 @@ system-deps:
 			"Postgres tests will skip"; \
 	fi
 
-# The unit tests first, on two workers (fail fast), then the system tests (marker `system`:
-# Dagster runs, browser, Postgres, crash and backfill), longest first, idle workers stealing work.
+# The unit tests first, on two workers (fail fast; one worker per module, and per warehouse that
+# several modules share: tests/conftest.py), then the system tests (marker `system`: Dagster runs,
+# browser, Postgres, crash and backfill), the longest first, idle workers stealing work.
 PYTEST_WORKERS ?= 2
-UNIT_TESTS := $(VENV)/bin/pytest -m "not system" -n $(PYTEST_WORKERS)
+UNIT_TESTS := $(VENV)/bin/pytest -m "not system" -n $(PYTEST_WORKERS) --dist loadfile
 SYSTEM_TESTS := $(VENV)/bin/pytest -m system -n $(PYTEST_WORKERS) --dist worksteal
 test: setup system-deps
 	$(VENV)/bin/ruff check .

@@ -13,13 +13,26 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """``slow`` is the older name of ``system``."""
+    if item.get_closest_marker("slow") and not item.get_closest_marker("system"):
+        item.add_marker(pytest.mark.system)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile``: one worker per test file, and per warehouse several files share
+    (tests/support/scheduling.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from support.scheduling import SharedBuildScheduling
+
+    return SharedBuildScheduling(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``slow`` is the older name of ``system``; tests marked ``system(first=True)`` (the
-    longest) are put first, so that a parallel run starts them before everything else."""
-    for item in items:
-        if item.get_closest_marker("slow") and not item.get_closest_marker("system"):
-            item.add_marker(pytest.mark.system)
+    """Tests marked ``system(first=True)`` (the longest) are put first, so that a parallel run
+    starts them before everything else."""
 
     def starts_first(item: pytest.Item) -> bool:
         marker = item.get_closest_marker("system")
