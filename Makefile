@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint dagster notebooks dagster-prod bench clean
+.PHONY: setup system-deps demo test test-unit test-system lint dagster notebooks dagster-prod bench clean
 
 setup: $(STAMP)
 
@@ -19,9 +19,40 @@ $(STAMP): pyproject.toml uv.lock
 demo: setup
 	$(VENV)/bin/dti demo
 
-test: setup
+# Debian packages the system tests drive: Chromium and its WebDriver (the report in a browser,
+# through Selenium) and PostgreSQL (the production Dagster instance). Installed when one is missing
+# and we are root with apt-get; otherwise those tests skip, each saying why.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql
+system-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && \
+		ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages for the system tests: $(SYSTEM_PACKAGES)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get update -qq && \
+		  apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; } || \
+		echo "apt-get failed: the browser and Postgres tests will skip"; \
+	else \
+		echo "not root with apt-get: install $(SYSTEM_PACKAGES) (Debian) or the browser and" \
+			"Postgres tests will skip"; \
+	fi
+
+# The unit tests first, on two workers (fail fast; one worker per module, and per warehouse that
+# several modules share: tests/conftest.py), then the system tests (marker `system`: Dagster runs,
+# browser, Postgres, crash and backfill), the longest first, idle workers stealing work.
+PYTEST_WORKERS ?= 2
+UNIT_TESTS := $(VENV)/bin/pytest -m "not system" -n $(PYTEST_WORKERS) --dist loadfile
+SYSTEM_TESTS := $(VENV)/bin/pytest -m system -n $(PYTEST_WORKERS) --dist worksteal
+test: setup system-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(UNIT_TESTS)
+	$(SYSTEM_TESTS)
+
+test-unit: setup
+	$(UNIT_TESTS)
+
+test-system: setup system-deps
+	$(SYSTEM_TESTS)
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -4,14 +4,13 @@ warehouse's snapshots to the last digit (bit for bit: the cell holds the warehou
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from conftest import subprocess_env
+from conftest import DemoYear
 from support.tiny_site import TinySite, build_tiny_site
 
 from pipelines.annex import CODE_HEADER, DETAIL_SHEET, HEADER_FIRST, POINTS
@@ -170,28 +169,21 @@ def test_component_detail_equals_the_warehouse(site: TinySite):
         assert found[key] == stored(value), key
 
 
-@pytest.mark.slow
-def test_full_demo_year_annex_and_report(dti_executable: str, tmp_path: Path):
+@pytest.mark.system
+def test_full_demo_year_annex_and_report(demo_2024: DemoYear):
     """The README's main job for one year: the annex holds all 217 units to the last digit."""
-    done = subprocess.run(
-        [dti_executable, "demo", "--years", "2024"],
-        env=subprocess_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done, home = demo_2024.run, demo_2024.home
     assert done.returncode == 0, done.stdout + done.stderr
-    index = tmp_path / "report" / "index.html"
+    index = home / "report" / "index.html"
     assert f"Báo cáo công khai (public report): {index}" in done.stdout.replace("\n", "")
-    annex = tmp_path / "report" / "2024" / "phu-luc-DTI-2024.xlsx"
+    annex = home / "report" / "2024" / "phu-luc-DTI-2024.xlsx"
     book = openpyxl.load_workbook(annex)
     assert book.sheetnames == ["Cấp sở", "Cấp huyện", "Cấp xã", DETAIL_SHEET]
-    counted = check_level_sheets(book, tmp_path / "warehouse" / "dti.duckdb", 2024)
+    counted = check_level_sheets(book, demo_2024.warehouse, 2024)
     assert counted == {"department": 18, "district": 15, "commune": 184}
     rows, _, _ = read_level_sheet(book["Cấp xã"])
     assert len({r["section"] for r in rows}) == 15  # one section per district
-    year = tmp_path / "report" / "2024"
+    year = home / "report" / "2024"
     assert len(list(year.glob("nhom-xa-*.html"))) == 15
     assert len(list((year / "don-vi").glob("*.html"))) == 217
     assert list((year / "data-docs" / "gx" / "validations").rglob("*.html"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import subprocess_env
+from conftest import DemoYear, subprocess_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.system
 
 
 def _run_demo(dti: str, home: Path) -> subprocess.CompletedProcess:
@@ -37,15 +37,15 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-def test_demo_job_scores_every_level_and_is_idempotent(dti_executable: str, tmp_path: Path):
-    first = _run_demo(dti_executable, tmp_path)
+def test_demo_job_scores_every_level_and_is_idempotent(dti_executable: str, demo_2024: DemoYear):
+    first, home = demo_2024.run, demo_2024.home
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     assert "DTI 2024" in out
     for level, count in (("Cấp sở (sở, ban, ngành)", 18), ("Cấp huyện", 15), ("Cấp xã", 184)):
         line = next(line for line in out.splitlines() if level in line)
         assert f" {count} " in line, line
-    warehouse = tmp_path / "warehouse" / "dti.duckdb"
+    warehouse = demo_2024.warehouse
     assert str(warehouse) in out.replace("\n", "")
 
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -70,10 +70,10 @@ def test_demo_job_scores_every_level_and_is_idempotent(dti_executable: str, tmp_
         )
     finally:
         con.close()
-    archived = list((tmp_path / "archive").rglob("*.xlsx"))
+    archived = list((home / "archive").rglob("*.xlsx"))
     assert len(archived) == n_files
 
     before = _dump(warehouse)
-    second = _run_demo(dti_executable, tmp_path)
+    second = _run_demo(dti_executable, home)
     assert second.returncode == 0, second.stdout + second.stderr
     assert _dump(warehouse) == before

@@ -3,8 +3,9 @@ schedule and event log storage, run queue, pool limit) with ``dagster-daemon`` r
 schedules and the inbox sensor; a scheduled tick produces a run, recorded in Postgres, that
 scores the year.
 
-Debian's PostgreSQL is installed if missing and started on 127.0.0.1 on a free port with a
-throwaway data directory (``production_support.postgres_server``).
+Debian's PostgreSQL (``make system-deps``) is started on 127.0.0.1 on a free port with a
+throwaway data directory (``production_support.postgres_server``); the test skips, saying why,
+where it is not installed.
 
 **Which schedule ticks.** The annual schedule's cron (``0 6 1 4 *``, 1 April) cannot be waited
 for, and ``build_schedule_context`` would call the schedule function without the daemon, the
@@ -34,7 +35,7 @@ from pipelines.demo import write_demo_submissions
 from pipelines.preset import load_preset
 from pipelines.warehouse import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.system
 
 BIN = Path(sys.executable).parent
 LOCATION = '''"""TEST ONLY: the dti code location with test resources and a per-minute schedule."""

@@ -37,7 +37,7 @@ from pipelines.demo import write_demo_submissions
 from pipelines.preset import load_preset
 from pipelines.warehouse import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.system
 
 YEAR = 2024
 CHILD = [sys.executable, str(Path(support.__file__)), "score"]

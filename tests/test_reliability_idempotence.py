@@ -15,7 +15,7 @@ from dti_assets.definitions import all_assets
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.warehouse import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.system
 
 YEAR = "2024"
 ANNUAL = set(support.ANNUAL_ASSETS)

@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 from conftest import subprocess_env
-from support.browser import BrowserUnavailable, Chromium, ensure_chromium
+from support.browser import Browser
+from support.browser import unavailable as browser_unavailable
 from support.tiny_site import TinySite, build_tiny_site
 
 from pipelines.labels import vn_number
@@ -389,30 +390,25 @@ Array.from(document.querySelectorAll('[data-chart]')).map(el => ({
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        executable = ensure_chromium()
-    except BrowserUnavailable as exc:
-        message = f"BROWSER TESTS SKIPPED – {exc}"
+    reason = browser_unavailable()
+    if reason is not None:
+        message = f"BROWSER TESTS SKIPPED – {reason}"
         print(
             "\n" + "!" * len(message) + "\n" + message + "\n" + "!" * len(message), file=sys.stderr
         )
         pytest.skip(message)
-    chromium = Chromium(executable, tmp_path_factory.mktemp("chromium-profile"))
+    chromium = Browser(tmp_path_factory.mktemp("chromium-profile"))
     yield chromium
     chromium.close()
 
 
-def _open(browser: Chromium, page: Path):
-    tab = browser.page()
-    log = tab.goto(page.as_uri())
-    rendered = tab.wait_for(
-        "document.documentElement.getAttribute('data-charts-rendered') || "
-        "document.documentElement.getAttribute('data-charts-error')"
-    )
-    tab.settle()
-    return tab, log, rendered
+RENDERED = (
+    "document.documentElement.getAttribute('data-charts-rendered') || "
+    "document.documentElement.getAttribute('data-charts-error')"
+)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize(
     "relative",
     [
@@ -427,46 +423,44 @@ def _open(browser: Chromium, page: Path):
         "2023/index.html",
     ],
 )
-def test_page_in_headless_chromium(browser: Chromium, site: TinySite, relative: str):
+def test_page_in_headless_chromium(browser: Browser, site: TinySite, relative: str):
     page = site.out / relative
-    tab, log, rendered = _open(browser, page)
-    try:
-        assert log.errors == [], log.errors
-        assert log.failed == [], log.failed
-        assert log.remote_requests == [], log.remote_requests
-        assert all(url.startswith(("file:", "data:")) for url in log.requests), log.requests
+    log = browser.open(page.as_uri(), ready=RENDERED)
+    rendered = browser.evaluate(RENDERED)
+    assert log.errors == [], log.errors
+    assert log.failed == [], log.failed
+    assert log.remote_requests == [], log.remote_requests
+    assert log.requests, "the browser's network log recorded no request"
+    assert all(url.startswith(("file:", "data:")) for url in log.requests), log.requests
 
-        charts = tab.evaluate(CHART_STATE)
-        assert rendered == str(len(charts)), (rendered, charts)
-        assert len(charts) == len(_figures(page))
-        for chart in charts:
-            assert chart["drawn"] and chart["traces"] >= 1 and chart["values"] > 0, chart
+    charts = browser.evaluate(CHART_STATE)
+    assert rendered == str(len(charts)), (rendered, charts)
+    assert len(charts) == len(_figures(page))
+    for chart in charts:
+        assert chart["drawn"] and chart["traces"] >= 1 and chart["values"] > 0, chart
 
-        text = tab.evaluate("document.body.innerText")
-        assert tab.evaluate("document.body.innerText === document.body.innerText.normalize('NFC')")
-        assert "Chuyển đổi số" in text and "Cấp xã" in text and "DỮ LIỆU MÔ PHỎNG" in text
-        assert "Ã" not in text and "á»" not in text  # no UTF-8 read as Latin-1
+    text = browser.evaluate("document.body.innerText")
+    assert browser.evaluate("document.body.innerText === document.body.innerText.normalize('NFC')")
+    assert "Chuyển đổi số" in text and "Cấp xã" in text and "DỮ LIỆU MÔ PHỎNG" in text
+    assert "Ã" not in text and "á»" not in text  # no UTF-8 read as Latin-1
 
-        if relative in ("2024/index.html", "2024/nhom-xa-h-1.html", "2024/don-vi/X-1.html"):
-            name = relative.replace("/", "-").removesuffix(".html")
-            shot = tab.screenshot(ARTIFACTS / f"report-{name}.png")
-            assert shot.stat().st_size > 20_000
-    finally:
-        tab.call("Page.close")
+    if relative in ("2024/index.html", "2024/nhom-xa-h-1.html", "2024/don-vi/X-1.html"):
+        name = relative.replace("/", "-").removesuffix(".html")
+        shot = browser.screenshot(ARTIFACTS / f"report-{name}.png")
+        assert shot.stat().st_size > 20_000
 
 
-def test_charts_render_vietnamese_numbers(browser: Chromium, site: TinySite):
+@pytest.mark.system
+def test_charts_render_vietnamese_numbers(browser: Browser, site: TinySite):
     """Plotly draws the bar labels with a decimal comma and a thousands dot."""
-    tab, _, _ = _open(browser, site.out / "2024" / "nhom-so.html")
-    try:
-        bars = next(c for c in tab.evaluate(CHART_STATE) if c["id"] == "tong-diem")
-        for row in _latest(site, "department").iter_rows(named=True):
-            assert vn_number(row["points"]) in bars["svgText"], (row, bars["svgText"])
-    finally:
-        tab.call("Page.close")
+    browser.open((site.out / "2024" / "nhom-so.html").as_uri(), ready=RENDERED)
+    bars = next(c for c in browser.evaluate(CHART_STATE) if c["id"] == "tong-diem")
+    for row in _latest(site, "department").iter_rows(named=True):
+        assert vn_number(row["points"]) in bars["svgText"], (row, bars["svgText"])
 
 
-def test_great_expectations_pages_work_offline(browser: Chromium, site: TinySite):
+@pytest.mark.system
+def test_great_expectations_pages_work_offline(browser: Browser, site: TinySite):
     docs = site.out / "2024" / "data-docs" / "gx"
     pages = [
         docs / "index.html",
@@ -474,15 +468,28 @@ def test_great_expectations_pages_work_offline(browser: Chromium, site: TinySite
         *sorted(docs.glob("expectations/*.html"))[:1],
     ]
     for page in pages:
-        tab = browser.page()
-        try:
-            log = tab.goto(page.as_uri())
-            tab.settle()
-            assert log.errors == [] and log.failed == [] and log.remote_requests == [], page
-            text = tab.evaluate("document.body.innerText")
-            assert "Great Expectations" in text or "Expectation" in text
-        finally:
-            tab.call("Page.close")
+        log = browser.open(page.as_uri())
+        assert log.errors == [] and log.failed == [] and log.remote_requests == [], page
+        text = browser.evaluate("document.body.innerText")
+        assert "Great Expectations" in text or "Expectation" in text
+
+
+@pytest.mark.system
+def test_the_browser_log_reports_errors_and_remote_requests(browser: Browser, tmp_path: Path):
+    """The checks above can fail: a page with a console error, an uncaught exception and a
+    request to the network shows all three in the log."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!doctype html><meta charset='utf-8'><title>x</title>"
+        "<img src='https://example.invalid/logo.png'>"
+        "<script>console.error('lỗi thử'); throw new Error('ngoại lệ');</script>",
+        encoding="utf-8",
+    )
+    log = browser.open(page.as_uri())
+    text = "\n".join(log.errors)
+    assert "lỗi thử" in text and "ngoại lệ" in text, log.errors
+    assert log.remote_requests == ["https://example.invalid/logo.png"], log.requests
+    assert log.failed, "the remote request did not fail"
 
 
 def _meta_workbook(path: Path, synthetic: str) -> None:
