@@ -93,7 +93,7 @@ dagster-prod: setup
 		daemon=$$!; trap 'kill -- -$$daemon' EXIT INT TERM; \
 		DAGSTER_HOME=$(PROD_HOME) $(VENV)/bin/dagster-webserver -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# National-scale benchmarks (issue #7): prints every figure with its target (not a test).
+# National-scale benchmarks: prints every figure with its target (not a test).
 bench: setup
 	$(VENV)/bin/python benchmarks/generate_national.py
 	$(VENV)/bin/python benchmarks/run.py

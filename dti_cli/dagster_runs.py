@@ -2,7 +2,7 @@
 
 Each job runs **once for a whole range of years** (a partition range: every asset has the
 single-run backfill policy, so each step covers all the years) instead of once per year: the
-demo's five years are two runs, not ten (issue #7: the per-run overhead — plan, resources,
+demo's five years are two runs, not ten (the per-run overhead — plan, resources,
 events, instance writes — was paid ten times). Years that are not contiguous run as several
 ranges. Every year's outcome is reported as before.
 """

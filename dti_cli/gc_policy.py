@@ -1,4 +1,4 @@
-"""The command line's garbage-collection policy (issue #7: the profile of ``dti demo``).
+"""The command line's garbage-collection policy (from the profile of ``dti demo``).
 
 A yearly run allocates millions of short-lived Python objects (workbook cells, GX results, report
 rows) on top of ~450,000 long-lived ones (Dagster, GX, pandas, plotly). With CPython's default

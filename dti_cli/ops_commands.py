@@ -1,4 +1,4 @@
-"""Operations commands of ``dti`` (issue #7): publish a year's results, verify snapshots, show
+"""Operations commands of ``dti``: publish a year's results, verify snapshots, show
 the warehouse's schema version.
 
 Registered on the main group by :func:`register` (one line in ``dti_cli/main.py``).

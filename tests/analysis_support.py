@@ -1,4 +1,4 @@
-"""Shared inputs of the analysis tests (issue #5).
+"""Shared inputs of the analysis tests.
 
 * :func:`analysis_warehouse` — the tiny preset (4 departments; 5 communes in 2 districts) built
   once per session through Dagster in memory for 2023 and 2024: demo workbooks, the annual

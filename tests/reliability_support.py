@@ -1,4 +1,4 @@
-"""Helpers of the reliability tests (issue #7): run the yearly stages without Dagster, check a
+"""Helpers of the reliability tests: run the yearly stages without Dagster, check a
 warehouse's consistency, and a child-process entry point the crash tests kill.
 
 ``python tests/reliability_support.py score WAREHOUSE PRESET YEAR`` runs the scoring stages

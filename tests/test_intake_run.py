@@ -274,7 +274,7 @@ def test_every_file_of_an_unsupported_type_is_archived_refused_and_answered(setu
     assert submission(con, "hop_le.xlsx")["status"] == "accepted"
 
 
-# --- 4 (issue 16). the inbox year, unchanged files -------------------------------------------
+# --- 4. the inbox year, unchanged files -------------------------------------------
 
 
 def test_a_workbook_for_another_year_is_answered_under_the_inbox_year(setup) -> None:

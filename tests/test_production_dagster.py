@@ -1,4 +1,4 @@
-"""The production Dagster set-up (issue #7): the repository's ``dagster.yaml`` (Postgres run,
+"""The production Dagster set-up: the repository's ``dagster.yaml`` (Postgres run,
 schedule and event log storage, run queue, pool limit) with ``dagster-daemon`` running the
 schedules and the inbox sensor; a scheduled tick produces a run, recorded in Postgres, that
 scores the year.

@@ -1,4 +1,4 @@
-"""Concurrent backfill (issue #7): six years (2020–2025) materialised as six concurrent runs —
+"""Concurrent backfill: six years (2020–2025) materialised as six concurrent runs —
 one run per partition, each with Dagster's multiprocess executor, i.e. without the single-run
 backfill policy — against the production instance (``dagster.yaml``: Postgres storage, pool
 limit 1) finish without a single DuckDB lock failure.

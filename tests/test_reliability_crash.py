@@ -1,4 +1,4 @@
-"""Crash safety (issue #7): a scoring run killed with SIGKILL in the middle of a write leaves the
+"""Crash safety: a scoring run killed with SIGKILL in the middle of a write leaves the
 warehouse consistent — no half snapshot, no partial year in any table — and the next run
 completes.
 

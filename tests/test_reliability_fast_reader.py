@@ -1,4 +1,4 @@
-"""The fast workbook reader (issue #7, intake speed) reads exactly what openpyxl reads.
+"""The fast workbook reader (intake speed) reads exactly what openpyxl reads.
 
 Every workbook of the malformed-file corpus, the good workbook, demo self-assessments and demo
 appraisal workbooks is read twice — through :class:`FastBook` when it accepts the file, and

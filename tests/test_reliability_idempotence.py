@@ -1,4 +1,4 @@
-"""Idempotence (issue #7): re-materialising a year with the same inputs gives a snapshot with the
+"""Idempotence: re-materialising a year with the same inputs gives a snapshot with the
 identical content hash and adds no row anywhere; the same inputs in a new warehouse give the
 same snapshots (ids and content hashes)."""
 

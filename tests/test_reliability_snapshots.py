@@ -1,4 +1,4 @@
-"""Published snapshots (issue #7): a published snapshot cannot be overwritten — every write path
+"""Published snapshots: a published snapshot cannot be overwritten — every write path
 refuses, trying again gives a clear error —, rescoring a published year writes a new version
 beside it, and publishing that one is a republication (published version 2)."""
 

@@ -1,4 +1,4 @@
-"""Schema versioning (issue #7): an older warehouse file migrates forward without data loss, and
+"""Schema versioning: an older warehouse file migrates forward without data loss, and
 an applied migration that was edited afterwards is refused (never edit an applied migration).
 
 The old file is built the way the first release built it: only the migrations 001–004 applied

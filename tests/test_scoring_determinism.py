@@ -1,4 +1,4 @@
-"""Scoring is deterministic to the last bit (issue #7, idempotence): a float sum depends on the
+"""Scoring is deterministic to the last bit (idempotence): a float sum depends on the
 order of its terms, and polars does not promise the row order of a join or of a group_by's
 groups, so the general path fixes the order of every sum it takes — the re-weighting of
 ``exclude``, views and composites. Same inputs → the same bits → the same snapshot content hash.

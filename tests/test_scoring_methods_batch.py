@@ -1,4 +1,4 @@
-"""``score_methods`` (the shared, array-based scoring of issue #7) gives, for every method,
+"""``score_methods`` (the shared, array-based scoring) gives, for every method,
 exactly the frame of the stages run one after the other (leaf → node → rank → order)."""
 
 from __future__ import annotations

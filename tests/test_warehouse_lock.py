@@ -1,4 +1,4 @@
-"""The warehouse's writer lock (issue #7, pipelines/warehouse_lock.py): a second writing process
+"""The warehouse's writer lock (pipelines/warehouse_lock.py): a second writing process
 waits for the first instead of failing on DuckDB's file lock, gives up with a clear error after
 its timeout, sessions nest within a thread, other threads wait, the Dagster resource holds it,
 and the audit log shows sessions that never overlap."""
