@@ -236,22 +236,7 @@ def uncertainty(
         f"(engine {seconds['engine']:.2f}s, replications {seconds['replications']:.2f}s) → "
         f"[bold]{result.replications_per_second:,.0f} replications/s[/]"
     )
-    units = result.units.sort(["interval_width", "nominal_rank"], descending=[True, False])
-    print_table(
-        units.select(
-            "unit_id",
-            "unit_name",
-            "group_id",
-            "nominal_rank",
-            "median_rank",
-            "p05_rank",
-            "p95_rank",
-            "interval_width",
-        ),
-        "Widest 5–95 % rank intervals",
-        rows=15,
-        digits=1,
-    )
+    print_widest_intervals(result.units, "Widest 5–95 % rank intervals")
     if result.sensitivity.height:
         import polars as pl
 
@@ -337,29 +322,14 @@ def _replay_parameters(inp, path: Path, weight_kind: str, out_dir: Path | None) 
         result = replay_parameters(inp, parameters)
     except ValueError as exc:
         fail(str(exc))
-    print_header(inp, "Phát lại các lần chạy (replay of given parameters)")
+    print_header(inp, "Replay of given parameters")
     combos = sorted(set(zip(parameters.settings, parameters.missing, strict=True)))
     console.print(
         f"{len(parameters.runs)} runs from {path.name} × {len(result.unit_ids)} units, "
         f"{len(combos)} (setting, missing rule) combinations, weights of "
         f"{len(parameters.node_ids)} nodes"
     )
-    units = result.units.sort(["interval_width", "nominal_rank"], descending=[True, False])
-    print_table(
-        units.select(
-            "unit_id",
-            "unit_name",
-            "group_id",
-            "nominal_rank",
-            "median_rank",
-            "p05_rank",
-            "p95_rank",
-            "interval_width",
-        ),
-        "Widest 5–95 % rank intervals over the runs given",
-        rows=15,
-        digits=1,
-    )
+    print_widest_intervals(result.units, "Widest 5–95 % rank intervals over the runs given")
     write_tables(
         out_dir,
         {
@@ -542,3 +512,23 @@ def register(cli: click.Group) -> None:
     """Add the analysis commands to ``dti``."""
     for command in COMMANDS:
         cli.add_command(command)
+
+
+def print_widest_intervals(units, title: str) -> None:
+    """The 15 units whose 5–95 % rank interval is widest (nominal rank breaks ties)."""
+    widest = units.sort(["interval_width", "nominal_rank"], descending=[True, False])
+    print_table(
+        widest.select(
+            "unit_id",
+            "unit_name",
+            "group_id",
+            "nominal_rank",
+            "median_rank",
+            "p05_rank",
+            "p95_rank",
+            "interval_width",
+        ),
+        title,
+        rows=15,
+        digits=1,
+    )

@@ -40,11 +40,7 @@ class Reevaluation:
 
 def current_evaluations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The latest evaluation of each received file."""
-    return con.execute(
-        "SELECT * FROM submissions QUALIFY row_number() OVER ("
-        "PARTITION BY coalesce(file_sha256, submission_id) "
-        "ORDER BY coalesce(evaluation, 1) DESC) = 1 ORDER BY received_seq"
-    ).pl()
+    return con.execute("SELECT * FROM current_submissions ORDER BY received_seq").pl()
 
 
 def reingest(

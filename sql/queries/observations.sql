@@ -8,15 +8,8 @@
 -- * overlaid with the latest appraised value, and separately the latest points set directly by
 --   the appraiser, of each (unit, indicator) across the year's appraisal files.
 -- Parameters: $year, $level
-WITH current_files AS (
-    SELECT *
-    FROM submissions
-    QUALIFY row_number() OVER (
-        PARTITION BY coalesce(file_sha256, submission_id) ORDER BY coalesce(evaluation, 1) DESC
-    ) = 1
-),
-counted AS (
-    SELECT submission_id, received_seq FROM current_files WHERE status <> 'refused'
+WITH counted AS (
+    SELECT submission_id, received_seq FROM current_submissions WHERE status <> 'refused'
 ),
 self_files AS (
     SELECT DISTINCT r.unit_id, r.submission_id, c.received_seq

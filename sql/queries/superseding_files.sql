@@ -1,13 +1,7 @@
 -- Self-assessments received later that count instead of each given one ($ids): for each given
 -- submission, the current (latest evaluation), not refused files of the same unit, year and
 -- level received after it. Receipts name them ("this file has been replaced by …").
-WITH current_files AS (
-    SELECT * FROM submissions
-    QUALIFY row_number() OVER (
-        PARTITION BY coalesce(file_sha256, submission_id)
-        ORDER BY coalesce(evaluation, 1) DESC) = 1
-),
-mine AS (
+WITH mine AS (
     SELECT DISTINCT v.submission_id AS sid, s.received_seq AS seq,
            v.unit_id, v.year, v.level
     FROM raw_values AS v JOIN submissions AS s USING (submission_id)
@@ -16,6 +10,6 @@ mine AS (
 SELECT DISTINCT m.sid, c.file_name, c.received_seq
 FROM raw_values AS r
 JOIN mine AS m USING (unit_id, year, level)
-JOIN current_files AS c ON c.submission_id = r.submission_id
+JOIN current_submissions AS c ON c.submission_id = r.submission_id
 WHERE r.kind = 'self' AND c.status <> 'refused' AND c.received_seq > m.seq
 ORDER BY m.sid, c.received_seq
