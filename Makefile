@@ -40,15 +40,20 @@ system-deps:
 # The unit tests first, on two workers (fail fast; one worker per module, and per warehouse that
 # several modules share: tests/conftest.py), then the system tests (marker `system`: Dagster runs,
 # browser, Postgres, crash and backfill), the longest first, idle workers stealing work.
+# The few tests that fork worker processes (marker `forks`) run first, in one process without
+# parallel workers: a test worker's I/O threads make the code refuse to fork.
 PYTEST_WORKERS ?= 2
-UNIT_TESTS := $(VENV)/bin/pytest -m "not system" -n $(PYTEST_WORKERS) --dist loadfile
+FORK_TESTS := $(VENV)/bin/pytest -m forks -p no:xdist
+UNIT_TESTS := $(VENV)/bin/pytest -m "not system and not forks" -n $(PYTEST_WORKERS) --dist loadfile
 SYSTEM_TESTS := $(VENV)/bin/pytest -m system -n $(PYTEST_WORKERS) --dist worksteal
 test: setup system-deps
 	$(VENV)/bin/ruff check .
+	$(FORK_TESTS)
 	$(UNIT_TESTS)
 	$(SYSTEM_TESTS)
 
 test-unit: setup
+	$(FORK_TESTS)
 	$(UNIT_TESTS)
 
 test-system: setup system-deps

@@ -9,7 +9,8 @@ the jobs instead of receiving them pickled, and only each job's result travels b
 A job run in a worker must not touch polars, DuckDB or Dagster (their thread pools and handles
 do not survive a fork): callers prepare everything in the parent and hand the workers pure
 Python (GX and pandas included) + file I/O. ``DTI_WORKERS=1`` runs everything in the calling
-process (debugging); a platform without ``fork`` always does.
+process (debugging); a platform without ``fork`` always does, and so does a process that runs
+other threads (see :func:`_forks`).
 
 Work that shares large arrays (the scoring of a national grid) runs in threads instead:
 :func:`thread_pool` keeps them for the life of the process.
@@ -60,7 +61,7 @@ def thread_pool(threads: int) -> ThreadPoolExecutor:
     with _THREAD_POOLS_LOCK:
         pool = _THREAD_POOLS.get(threads)
         if pool is None:
-            pool = ThreadPoolExecutor(threads, thread_name_prefix=f"dti-{threads}")
+            pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{POOL_THREAD_PREFIX}{threads}")
             _THREAD_POOLS[threads] = pool
         return pool
 
@@ -77,9 +78,23 @@ def worker_count() -> int:
     return max(1, min(cores, 8))
 
 
+POOL_THREAD_PREFIX = "dti-pool-"
+
+
 def _forks(workers: int) -> bool:
-    """Whether ``workers`` processes are worth forking here (two or more, and ``fork`` exists)."""
-    return workers >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    """Whether ``workers`` processes are worth forking here: two or more, ``fork`` exists, and
+    the process runs no other thread than this one (the main thread) and the idle threads of
+    :func:`thread_pool`. A thread that is busy when the process forks (a progress watcher
+    printing, a test runner's I/O thread) may hold a lock the child then waits on for ever, so
+    with such a thread alive the jobs run in the calling process."""
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    return all(
+        thread is threading.main_thread() or thread.name.startswith(POOL_THREAD_PREFIX)
+        for thread in threading.enumerate()
+    )
 
 
 def run_jobs(

@@ -19,6 +19,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.system)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: absent when it is not loaded
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``--dist loadfile``: one worker per test file, and per warehouse several files share
     (tests/support/scheduling.py)."""

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
-from dti_cli.main import _years
+from dti_cli.arguments import years_arg
 from pipelines.assumed import illustrative_notice
 from pipelines.dvctt_scopes import scope_class_changes
 from pipelines.preset import load_preset
@@ -144,7 +144,7 @@ def test_presets_cover_the_years_their_decisions_govern():
     number."""
     daklak = load_preset("daklak")
     assert (daklak.first_year, daklak.last_year) == (2022, 2024)
-    assert _years(None, daklak.first_year, daklak.last_year) == [2022, 2023, 2024]  # the demo's
+    assert years_arg(daklak, None) == [2022, 2023, 2024]  # the demo's years
     hue = load_preset("hue")
     assert (hue.first_year, hue.last_year) == (2021, 2022)
     sonla = load_preset("sonla")

@@ -12,6 +12,10 @@ import pytest
 from pipelines import parallel
 from pipelines.parallel import background, run_jobs
 
+# Forking is refused while another thread runs (a test runner's worker has I/O threads): these
+# tests run in a pytest process of their own, without parallel workers (`make test`).
+pytestmark = pytest.mark.forks
+
 
 @pytest.fixture
 def two_workers(monkeypatch):
@@ -120,3 +124,23 @@ def test_a_forked_child_starts_its_own_thread_pool() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1" and status == 0
     os.close(read)
+
+
+def test_a_running_thread_keeps_the_jobs_in_the_calling_process(two_workers) -> None:
+    """A busy thread may hold a lock at the moment of a fork, which the child would then wait
+    on for ever: while one runs, the jobs stay here (and still give every result in order)."""
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, name="progress-watcher")
+    busy.start()
+    try:
+        jobs = [partial(_pid_and_square, n) for n in range(40)]
+        done = run_jobs(jobs)
+        with background(partial(_pid_and_square, 7)) as result:
+            assert result() == (os.getpid(), 49)
+    finally:
+        stop.set()
+        busy.join()
+    assert {pid for pid, _ in done} == {os.getpid()}
+    assert [square for _, square in done] == [n * n for n in range(40)]
+    # the thread gone, the jobs fork again
+    assert os.getpid() not in {pid for pid, _ in run_jobs(jobs)}
