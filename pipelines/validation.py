@@ -168,6 +168,11 @@ class _GxState:
 
     def __init__(self) -> None:
         import great_expectations as gx
+        import tqdm
+
+        # GX makes tqdm bars (disabled ones too), and the first bar starts tqdm's monitor thread:
+        # a thread alive in the process keeps pipelines.parallel from forking its workers.
+        tqdm.tqdm.monitor_interval = 0
         from great_expectations.data_context.types.base import (
             DataContextConfig,
             InMemoryStoreBackendDefaults,

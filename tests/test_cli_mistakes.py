@@ -25,7 +25,7 @@ from dti_cli.main import cli
 from pipelines.paths import DATA_DIR
 
 PRESETS = "daklak, hue, national-1726, national-922, ninhthuan, sonla, thanhhoa"
-DAKLAK_YEARS = "2021–2025"
+DAKLAK_YEARS = "2022–2024"
 DAKLAK_LEVELS = ("department", "district", "commune")
 # Dagster's yearly partitions are the completed years, in Vietnam's time zone
 LAST_COMPLETED = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year - 1
@@ -267,7 +267,7 @@ def test_a_year_not_yet_completed_never_reaches_dagster(command, future_preset, 
     if command[0] == "demo":
         args = args[:-2]
     result = run_dti(args, homes["bare"])
-    assert_one_line(result, OFFICER, "2099", f"2021–{LAST_COMPLETED}")
+    assert_one_line(result, OFFICER, "2099", f"2022–{LAST_COMPLETED}")
     assert not (homes["bare"] / "dagster" / "storage").exists()
 
 

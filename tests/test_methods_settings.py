@@ -540,6 +540,9 @@ def test_preset_method_settings(tmp_path):
     zscore_mode: rescaled
 """
     path.write_text(base, encoding="utf-8")
+    for named in ("units/p.csv", "frameworks/p.yaml"):  # the files a preset names must exist
+        (tmp_path / named).parent.mkdir(exist_ok=True)
+        (tmp_path / named).touch()
     preset = load_preset(path)
     assert preset.method_spec("minmax") == MethodSpec(
         "minmax", minmax_bounds="goalposts", reference_year=2023, clip=False,

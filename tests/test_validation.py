@@ -413,6 +413,7 @@ def test_empty_raw_values_validate() -> None:
     assert failed(outcomes) == set()
 
 
+@pytest.mark.forks
 def test_suites_validated_together_in_worker_processes_equal_one_by_one(monkeypatch) -> None:
     """A year's levels and suites are validated at once on every core (forked workers): each
     outcome, failing rows' examples included, and each GX document equal a run on its own."""

@@ -572,17 +572,27 @@ def _params_rows(params: dict[str, Any]) -> list[dict[str, str]]:
         shown = PARAM_VALUES.get((key, str(value)))
         if key == "method":
             shown = METHOD_NAMES.get(str(value), str(value))
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        if key == "rank_precision" and isinstance(value, dict):
+            shown = _rank_precision_text(value)
+            text = shown
         rows.append(
             {
                 "key": key,
                 "label": PARAM_LABELS.get(key, key),
-                "value": json.dumps(value, ensure_ascii=False)
-                if not isinstance(value, str)
-                else value,
+                "value": text,
                 "meaning": shown or "",
             }
         )
     return rows
+
+
+def _rank_precision_text(precision: dict[str, Any]) -> str:
+    """The rank precision as a reader of the method page says it."""
+    if precision.get("decimals") is None:
+        return "chỉ coi là bằng nhau khi chênh lệch do sai số làm tròn máy tính"
+    of = "tỷ lệ (chỉ số)" if precision.get("of") == "ratio" else "điểm"
+    return f"bằng nhau khi làm tròn {precision['decimals']} chữ số thập phân của {of}"
 
 
 def _rules(level: LevelData) -> list[dict[str, Any]]:
