@@ -15,6 +15,7 @@ from support.tiny_site import TinySite, build_tiny_site
 
 from pipelines.annex import CODE_HEADER, DETAIL_SHEET, HEADER_FIRST, POINTS
 from pipelines.labels import vn_number
+from pipelines.preset import load_preset
 
 SECTION = re.compile(r"^([IVXL]+)\. (.+) \((\d+) đơn vị\)$")
 
@@ -29,15 +30,17 @@ def stored(value: float, decimals: int = 2) -> float:
     return round(value, decimals)
 
 
-def latest(warehouse: Path, year: int, node_level: str) -> pl.DataFrame:
+def latest(warehouse: Path, year: int, node_level: str, method: str = "minmax") -> pl.DataFrame:
+    """The latest snapshot's rows of ``node_level`` by ``method`` (the annex shows the preset's
+    primary method: min-max for the tiny preset)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute(
             "SELECT l.level, l.snapshot_id, s.group_id, s.unit_id, s.node_id, s.points, "
             "s.ratio, s.rank, s.class_label FROM latest_snapshots l "
             "JOIN snapshot_scores s USING (snapshot_id) "
-            "WHERE l.year = ? AND l.method = 'minmax' AND s.node_level = ?",
-            [year, node_level],
+            "WHERE l.year = ? AND l.method = ? AND s.node_level = ?",
+            [year, method, node_level],
         ).pl()
     finally:
         con.close()
@@ -73,9 +76,9 @@ def read_level_sheet(sheet) -> tuple[list[dict], list[str], int]:
     return rows, pillars, header
 
 
-def check_level_sheets(book, warehouse: Path, year: int) -> dict[str, int]:
-    totals = latest(warehouse, year, "index")
-    pillars = latest(warehouse, year, "pillar")
+def check_level_sheets(book, warehouse: Path, year: int, method: str = "minmax") -> dict[str, int]:
+    totals = latest(warehouse, year, "index", method)
+    pillars = latest(warehouse, year, "pillar", method)
     counted = {}
     sheets = {"department": "Cấp sở", "district": "Cấp huyện", "commune": "Cấp xã"}
     for level, part in totals.partition_by("level", as_dict=True).items():
@@ -179,7 +182,10 @@ def test_full_demo_year_annex_and_report(demo_2024: DemoYear):
     annex = home / "report" / "2024" / "phu-luc-DTI-2024.xlsx"
     book = openpyxl.load_workbook(annex)
     assert book.sheetnames == ["Cấp sở", "Cấp huyện", "Cấp xã", DETAIL_SHEET]
-    counted = check_level_sheets(book, demo_2024.warehouse, 2024)
+    # Đắk Lắk's annex is by points, the decision's own scale
+    counted = check_level_sheets(
+        book, demo_2024.warehouse, 2024, load_preset("daklak").primary_method
+    )
     assert counted == {"department": 18, "district": 15, "commune": 184}
     rows, _, _ = read_level_sheet(book["Cấp xã"])
     assert len({r["section"] for r in rows}) == 15  # one section per district
