@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
+from support.tiny_site import TinySite, build_site
 
 from pipelines.annex import HEADER_FIRST, POINTS, RATIO
 from pipelines.framework.load import framework_document
@@ -32,55 +32,17 @@ ENGLISH = re.compile(
 CLASS_LABELS = ("Tốt", "Khá", "Trung bình", "Yếu", "Không xếp loại")
 
 
-@dataclass(frozen=True)
-class Built:
-    home: Path
-    warehouse: Path
-    out: Path
-
-
-def _build(factory: pytest.TempPathFactory, preset: Path) -> Built:
-    import dagster as dg
-
-    from dti_assets.definitions import all_assets
-    from dti_assets.resources import DtiSettings, Warehouse
-
-    home = factory.mktemp(preset.stem)
-    built = Built(home=home, warehouse=home / "w.duckdb", out=home / "report")
-    resources = {
-        "warehouse": Warehouse(database=str(built.warehouse)),
-        "settings": DtiSettings(
-            preset=str(preset), inbox=str(home / "inbox"), archive=str(home / "archive")
-        ),
-    }
-    config = {"config": {"out": str(built.out)}}
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    run_config = {"ops": {"year_report": config, "year_annex": config}, **quiet}
-    demo = [a for a in all_assets if a.key.to_user_string() == "demo_submissions"]
-    annual = [a for a in all_assets if a.key.to_user_string() != "demo_submissions"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DTI_HOME", str(home))
-        patch.delenv("DTI_WAREHOUSE", raising=False)
-        for assets, extra in ((demo, quiet), (annual, run_config)):
-            result = dg.materialize(
-                assets,
-                partition_key=YEAR,
-                resources=resources,
-                instance=dg.DagsterInstance.ephemeral(),
-                run_config=extra,
-                raise_on_error=True,
-            )
-            assert result.success
-    return built
+def _build(factory: pytest.TempPathFactory, preset: Path) -> TinySite:
+    return build_site(factory.mktemp(preset.stem), str(preset), (YEAR,))
 
 
 @pytest.fixture(scope="module")
-def daklak(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def daklak(tmp_path_factory: pytest.TempPathFactory) -> TinySite:
     return _build(tmp_path_factory, PRESETS / "tiny-daklak.yaml")
 
 
 @pytest.fixture(scope="module")
-def sonla(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def sonla(tmp_path_factory: pytest.TempPathFactory) -> TinySite:
     return _build(tmp_path_factory, PRESETS / "tiny-sonla.yaml")
 
 
@@ -117,12 +79,12 @@ def _visible(page: Path) -> str:
     return " ".join(" ".join(_read(page).parts).split())
 
 
-def _report_pages(built: Built) -> list[Path]:
+def _report_pages(built: TinySite) -> list[Path]:
     """The report's own pages (GX's Data Docs pages are checked for what they load)."""
     return sorted(p for p in built.out.rglob("*.html") if "/gx/" not in p.as_posix())
 
 
-def _annex(built: Built) -> openpyxl.Workbook:
+def _annex(built: TinySite) -> openpyxl.Workbook:
     return openpyxl.load_workbook(built.out / YEAR / f"phu-luc-DTI-{YEAR}.xlsx")
 
 
@@ -136,7 +98,7 @@ def _strings(book: openpyxl.Workbook) -> list[tuple[str, str]]:
     ]
 
 
-def _totals(built: Built) -> pl.DataFrame:
+def _totals(built: TinySite) -> pl.DataFrame:
     con = duckdb.connect(str(built.warehouse), read_only=True)
     try:
         return con.execute(
@@ -176,7 +138,7 @@ def test_no_english_sentence_on_any_page_or_annex_sheet(name: str, request):
         assert not ENGLISH.findall(text), f"{sheet}: {text!r}"
 
 
-def test_developer_notes_stay_in_the_framework_files(daklak: Built):
+def test_developer_notes_stay_in_the_framework_files(daklak: TinySite):
     """The English notes of Đắk Lắk's framework exist, and none of them is published."""
     document = framework_document(
         Path(__file__).parents[1] / "data" / "frameworks" / "daklak-2534" / "department.yaml"
@@ -211,7 +173,7 @@ def test_presets_without_classes_in_their_decision_define_none():
             assert not ENGLISH.findall(public["classification"]["public_note"])
 
 
-def test_daklak_shows_ranks_and_no_class(daklak: Built):
+def test_daklak_shows_ranks_and_no_class(daklak: TinySite):
     totals = _totals(daklak)
     assert totals.height > 0
     assert totals["class_label"].null_count() == totals.height  # none computed, none stored
@@ -233,7 +195,7 @@ def test_daklak_shows_ranks_and_no_class(daklak: Built):
     assert not any(text in CLASS_LABELS for _, text in _strings(book))
 
 
-def test_sonla_shows_its_decisions_classes(sonla: Built):
+def test_sonla_shows_its_decisions_classes(sonla: TinySite):
     totals = _totals(sonla).filter(pl.col("method") == "points")
     expected = {
         row["unit_id"]: "Tốt"
@@ -260,7 +222,7 @@ def test_sonla_shows_its_decisions_classes(sonla: Built):
 # ---- one measure per column; the annex holds what it shows ---------------------------------------
 
 
-def test_index_table_has_one_measure_per_column(daklak: Built):
+def test_index_table_has_one_measure_per_column(daklak: TinySite):
     html = (daklak.out / "index.html").read_text(encoding="utf-8")
     table = html[html.index("<table") : html.index("</table>")]
     headers = [
@@ -305,7 +267,7 @@ def test_index_table_has_one_measure_per_column(daklak: Built):
         assert not re.search(r"\d", cells[5])  # the best unit's name, no number beside it
 
 
-def test_annex_numbers_are_the_rounded_values_shown(daklak: Built):
+def test_annex_numbers_are_the_rounded_values_shown(daklak: TinySite):
     book = _annex(daklak)
     checked = 0
     for sheet in book.worksheets:
@@ -340,7 +302,7 @@ def test_annex_numbers_are_the_rounded_values_shown(daklak: Built):
 # ---- Data Docs: offline, nothing from outside ---------------------------------------------------
 
 
-def test_data_docs_load_nothing_from_outside(daklak: Built):
+def test_data_docs_load_nothing_from_outside(daklak: TinySite):
     folder = daklak.out / YEAR / "data-docs"
     pages = sorted(folder.rglob("*.html"))
     assert len(pages) > 3  # our page, GX's index, suites and validation results
@@ -372,7 +334,7 @@ def test_time_format_names_the_zone():
     assert vn_time(None) == "–"
 
 
-def test_report_annex_and_receipts_show_times_in_vietnam(daklak: Built):
+def test_report_annex_and_receipts_show_times_in_vietnam(daklak: TinySite):
     stamp = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}(:\d{2})? " + re.escape(ZONE))
     method = _visible(daklak.out / YEAR / "phuong-phap.html")
     assert stamp.search(method.split("Dữ liệu tính đến", 1)[1])

@@ -24,19 +24,24 @@ class TinySite:
 
 def build_tiny_site(factory: pytest.TempPathFactory) -> TinySite:
     """The session's tiny site (built on first use)."""
-    if "site" in _BUILT:
-        return _BUILT["site"]
+    if "site" not in _BUILT:
+        _BUILT["site"] = build_site(factory.mktemp("tiny_report"), TINY, YEARS)
+    return _BUILT["site"]
+
+
+def build_site(home: Path, preset: str, years: tuple[str, ...]) -> TinySite:
+    """``preset``'s demo workbooks and the whole annual job (report and annex included) for
+    each of ``years``, through Dagster in memory, into ``home``."""
     import dagster as dg
 
     from dti_assets.definitions import all_assets
     from dti_assets.resources import DtiSettings, Warehouse
 
-    home = factory.mktemp("tiny_report")
-    site = TinySite(home=home, warehouse=home / "w.duckdb", out=home / "report")
+    site = TinySite(home=home, warehouse=home / "w.duckdb", out=home / "report", preset=preset)
     resources = {
         "warehouse": Warehouse(database=str(site.warehouse)),
         "settings": DtiSettings(
-            preset=TINY, inbox=str(home / "inbox"), archive=str(home / "archive")
+            preset=preset, inbox=str(home / "inbox"), archive=str(home / "archive")
         ),
     }
     config = {"config": {"out": str(site.out)}}
@@ -48,7 +53,7 @@ def build_tiny_site(factory: pytest.TempPathFactory) -> TinySite:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DTI_HOME", str(home))
         patch.delenv("DTI_WAREHOUSE", raising=False)
-        for year in YEARS:
+        for year in years:
             for assets, extra in ((demo, quiet), (annual, run_config)):
                 result = dg.materialize(
                     assets,
@@ -59,5 +64,4 @@ def build_tiny_site(factory: pytest.TempPathFactory) -> TinySite:
                     raise_on_error=True,
                 )
                 assert result.success, year
-    _BUILT["site"] = site
     return site
