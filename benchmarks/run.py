@@ -12,7 +12,7 @@ Figures (each measured in a fresh child process, so imports and memory are its o
    worst of three such children, libraries and inputs included); baseline: a plain per-unit
    Python loop doing min-max only;
 2. uncertainty analysis, 1,000 replications on the 3,321 communes × 60 components —
-   ≤ 10 s (``pipelines.uncertainty.run_uncertainty``);
+   ≤ 10 s (``pipelines.analysis.uncertainty.run_uncertainty``);
 3. intake: ≥ 100 workbooks per second (archive, identify, read, validate cells, store, receipts);
    baseline: the same files through openpyxl and one receipt at a time (the reading before #7);
 4. the demo main job from a cold CLI (``dti demo --years 2024`` in an empty home): within 10 s of
@@ -77,8 +77,8 @@ def child_scoring(repeat: str = "3") -> dict:
     process that scores once; 3: the time figure, the median run)."""
     import polars as pl
 
-    from pipelines.preset import load_preset
-    from pipelines.registry import comparison_groups, units_in_year
+    from pipelines.framework.preset import load_preset
+    from pipelines.framework.registry import comparison_groups, units_in_year
     from pipelines.scoring.engine import score_methods
 
     preset = load_preset(DATA / "presets" / "national-commune.yaml")
@@ -132,7 +132,7 @@ def child_naive() -> dict:
     no rule audit) — the straightforward implementation the engine replaces."""
     import polars as pl
 
-    from pipelines.preset import load_preset
+    from pipelines.framework.preset import load_preset
 
     preset = load_preset(DATA / "presets" / "national-commune.yaml")
     framework = preset.framework("commune")
@@ -168,14 +168,14 @@ def child_naive() -> dict:
 
 def child_uncertainty() -> dict:
     try:
-        from pipelines.uncertainty import run_uncertainty
+        from pipelines.analysis.uncertainty import run_uncertainty
     except ImportError as exc:
         return {"pending": f"pending ({exc})"}
     import polars as pl
 
-    from pipelines.analysis_input import AnalysisInput
-    from pipelines.preset import load_preset
-    from pipelines.registry import comparison_groups, units_in_year
+    from pipelines.analysis.inputs import AnalysisInput
+    from pipelines.framework.preset import load_preset
+    from pipelines.framework.registry import comparison_groups, units_in_year
     from pipelines.scoring.methods import MethodSpec
 
     preset = load_preset(DATA / "presets" / "national-commune.yaml")
@@ -206,11 +206,11 @@ def child_uncertainty() -> dict:
 def child_intake(mode: str, folder: str) -> dict:
     """Ingest every workbook under ``folder`` into a fresh warehouse; ``mode`` ``current`` or
     ``baseline`` (openpyxl for every file, one receipt at a time)."""
-    from pipelines import receipts
-    from pipelines.ingest import ingest_year
-    from pipelines.preset import load_preset
-    from pipelines.reference import store_reference
-    from pipelines.warehouse import connect
+    from pipelines.framework.preset import load_preset
+    from pipelines.intake import receipts
+    from pipelines.intake.ingest import ingest_year
+    from pipelines.store.reference import store_reference
+    from pipelines.store.warehouse import connect
     from pipelines.workbook import read
 
     if mode == "baseline":
@@ -340,8 +340,8 @@ def bench_uncertainty() -> None:
 
 def bench_intake() -> None:
     print("\n[3] intake (Đắk Lắk 2024: every unit's workbook + appraisals)", flush=True)
-    from pipelines.demo import write_demo_submissions
-    from pipelines.preset import load_preset
+    from pipelines.framework.preset import load_preset
+    from pipelines.intake.demo import write_demo_submissions
 
     folder = Path(tempfile.mkdtemp(prefix="intake-files-"))
     try:

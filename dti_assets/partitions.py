@@ -6,8 +6,8 @@ import warnings
 
 import dagster as dg
 
-from pipelines.analysis_input import default_preset
-from pipelines.preset import load_preset
+from pipelines.analysis.inputs import default_preset
+from pipelines.framework.preset import load_preset
 
 # the single-run backfill policy is the design (one DuckDB writer, see below); Dagster flags the
 # parameter as beta on every asset, which buries the CLI's output under seventeen warnings

@@ -11,22 +11,22 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines import paths
-from pipelines.analysis_input import default_preset
-from pipelines.preset import Preset, load_preset
-from pipelines.warehouse import migrate
-from pipelines.warehouse_lock import writer_lock
-from pipelines.warehouse_preset import claim_preset
+from pipelines.analysis.inputs import default_preset
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.store.lock import writer_lock
+from pipelines.store.province import claim_preset
+from pipelines.store.warehouse import migrate
 
 
 class Warehouse(DuckDBResource):
     """The DuckDB warehouse file; every connection is migrated to the schema in ``sql/`` and
-    holds the writer lock while open (:mod:`pipelines.warehouse_lock`: the pool alone does not
+    holds the writer lock while open (:mod:`pipelines.store.lock`: the pool alone does not
     keep two runs' steps apart)."""
 
     @contextmanager
     def connect(self, preset: Preset | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A migrated connection; with ``preset``, one that refuses a warehouse holding another
-        province's data (and claims an empty one: :mod:`pipelines.warehouse_preset`)."""
+        province's data (and claims an empty one: :mod:`pipelines.store.province`)."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with writer_lock(self.database), self.get_connection() as con:
             migrate(con)

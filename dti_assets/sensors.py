@@ -23,7 +23,7 @@ import dagster as dg
 from dti_assets.jobs import annual_job
 from dti_assets.partitions import yearly_partitions
 from dti_assets.resources import DtiSettings
-from pipelines.ingest import file_sha256, submission_files
+from pipelines.intake.ingest import file_sha256, submission_files
 
 CURSOR_VERSION = 1
 

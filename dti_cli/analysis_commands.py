@@ -59,8 +59,8 @@ def compare(
     """Score with every method setting and missing rule; rank correlations, moves, classes."""
     inp = analysis_input(preset, year, level, framework_path, data_path, nominal)
 
-    from pipelines.analysis_input import ALL_SETTINGS, split_list
-    from pipelines.compare import compare_methods, store_comparison
+    from pipelines.analysis.compare import compare_methods, store_comparison
+    from pipelines.analysis.inputs import ALL_SETTINGS, split_list
     from pipelines.scoring.methods import MISSING_RULES
 
     print_header(inp, "Method comparison")
@@ -208,9 +208,9 @@ def uncertainty(
         _weight_sets(inp, weight_sets_path, out_dir)
         return
 
-    from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
+    from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
+    from pipelines.analysis.uncertainty import run_uncertainty, store_uncertainty
     from pipelines.scoring.methods import MISSING_RULES
-    from pipelines.uncertainty import run_uncertainty, store_uncertainty
 
     print_header(inp, "Rank uncertainty")
     try:
@@ -246,7 +246,7 @@ def uncertainty(
             ),
             "Sensitivity of the mean absolute rank shift (first order S_i, total ST_i)",
         )
-    from pipelines.replay import parameters_of_run
+    from pipelines.analysis.replay import parameters_of_run
 
     write_tables(
         out_dir,
@@ -272,7 +272,7 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
     import numpy as np
     import polars as pl
 
-    from pipelines.uncertainty import load_replication, replay
+    from pipelines.analysis.uncertainty import load_replication, replay
 
     if from_dir is not None:
         run = json.loads((from_dir / "run.json").read_text())
@@ -315,7 +315,7 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
 
 def _replay_parameters(inp, path: Path, weight_kind: str, out_dir: Path | None) -> None:
     """``--parameters``: every run of the table scored; rank statistics; tables with --out."""
-    from pipelines.replay import read_parameters, replay_parameters
+    from pipelines.analysis.replay import read_parameters, replay_parameters
 
     try:
         parameters = read_parameters(path, inp.framework, weight_kind)
@@ -344,7 +344,7 @@ def _weight_sets(inp, path: Path, out_dir: Path | None) -> None:
     """``--weights-sets``: each named set's ranks and rank shifts against the nominal weights."""
     import polars as pl
 
-    from pipelines.replay import compare_weight_sets, read_weight_sets
+    from pipelines.analysis.replay import compare_weight_sets, read_weight_sets
 
     try:
         sets = read_weight_sets(path, inp.framework)
@@ -390,7 +390,7 @@ def coherence_command(
 
     import polars as pl
 
-    from pipelines.coherence import coherence, store_coherence
+    from pipelines.analysis.coherence import coherence, store_coherence
 
     print_header(inp, "Statistical coherence")
     result = coherence(inp, None, winsorise, alpha_method=alpha_method)
@@ -469,8 +469,8 @@ def strengths(
 
     import polars as pl
 
-    from pipelines.analysis_input import scenario_label
-    from pipelines.strengths import store_strengths, unit_strengths
+    from pipelines.analysis.inputs import scenario_label
+    from pipelines.analysis.strengths import store_strengths, unit_strengths
 
     kinds = list(dict.fromkeys(node.type for node in inp.framework.nodes.values()))
     if node_level is not None and node_level not in kinds:

@@ -67,7 +67,7 @@ def store_option(func):
 def nominal_spec(text: str | None, base=None):
     """The MethodSpec of ``SETTING|MISSING`` (``base`` when no text; its missing rule when the
     text names none)."""
-    from pipelines.analysis_input import parse_setting
+    from pipelines.analysis.inputs import parse_setting
 
     if not text:
         return base
@@ -95,8 +95,8 @@ def analysis_input(preset, year, level, framework_path, data_path, nominal):
             fail(f"no warehouse at {paths.warehouse_path()} – run `dti demo` or `dti run`")
     elif not (framework_path and data_path):
         fail("file mode needs both --framework and --data")
-    from pipelines.analysis_input import from_files, from_warehouse
-    from pipelines.datafiles import DataFileError
+    from pipelines.analysis.datafiles import DataFileError
+    from pipelines.analysis.inputs import from_files, from_warehouse
     from pipelines.framework.load import FrameworkError
 
     try:
@@ -116,7 +116,7 @@ def store_results(store: bool, inp, writer) -> None:
         return
     if not inp.source.startswith("warehouse"):
         fail("--store needs warehouse mode (--year --level)")
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     with session() as con:
         writer(con)
@@ -127,7 +127,7 @@ def write_tables(out_dir: Path | None, tables: dict) -> None:
     """Each table into ``out_dir`` (when given): ``name.parquet``, ``name.json`` or ``name.csv``."""
     if out_dir is None:
         return
-    from pipelines.safe_text import write_csv
+    from pipelines.text.safe_text import write_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
@@ -161,7 +161,7 @@ def print_table(frame, title: str, rows: int = 20, digits: int = 3) -> None:
 
 def print_header(inp, what: str) -> None:
     """One line: the analysis, framework, level, year, size, source and nominal scenario."""
-    from pipelines.analysis_input import scenario_label
+    from pipelines.analysis.inputs import scenario_label
 
     where = inp.source.replace("warehouse:", "warehouse, preset ")
     console.print(

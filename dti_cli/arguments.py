@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dti_cli.common import fail, parse_years, say
-from pipelines.labels import LEVEL_NAMES
+from pipelines.text.labels import LEVEL_NAMES
 
 if TYPE_CHECKING:  # loading a preset imports polars and the scoring: only when one is checked
-    from pipelines.preset import Preset
+    from pipelines.framework.preset import Preset
 
 
 def year_span(years: list[int]) -> str:
@@ -29,9 +29,9 @@ def year_span(years: list[int]) -> str:
 
 def preset_arg(name: str | Path | None) -> Preset:
     """The preset named ``name`` (default ``$DTI_PRESET`` or ``daklak``), or the error line."""
-    from pipelines.analysis_input import default_preset
+    from pipelines.analysis.inputs import default_preset
     from pipelines.framework.load import FrameworkError
-    from pipelines.preset import PresetError, UnknownPresetError, load_preset
+    from pipelines.framework.preset import PresetError, UnknownPresetError, load_preset
 
     name = name or default_preset()
     try:
@@ -59,8 +59,8 @@ def _same_preset_as_warehouse(preset: Preset) -> None:
     """One warehouse per province: the error line when the warehouse holds another preset's data.
     A warehouse busy with a writer is not waited for here: a run checks again when it claims the
     warehouse, and a reading command reports the busy warehouse itself."""
-    from pipelines.warehouse_lock import WarehouseBusyError
-    from pipelines.warehouse_preset import WrongPresetError, ensure_warehouse_preset
+    from pipelines.store.lock import WarehouseBusyError
+    from pipelines.store.province import WrongPresetError, ensure_warehouse_preset
 
     try:
         ensure_warehouse_preset(preset)

@@ -35,7 +35,7 @@ def coinr() -> None:
 )
 def export(framework_path: Path, data_path: Path | None, out_dir: Path) -> None:
     """Write a framework (and data) as COINr's iMeta and iData tables."""
-    from pipelines.datafiles import read_framework_file, read_observations, write_coinr
+    from pipelines.analysis.datafiles import read_framework_file, read_observations, write_coinr
     from pipelines.framework.load import FrameworkError
     from pipelines.workbook.csv_cells import CsvFileError
 
@@ -68,7 +68,7 @@ def export(framework_path: Path, data_path: Path | None, out_dir: Path) -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def import_(imeta_path: Path, scale: float | None, out_path: Path) -> None:
     """Write a COINr iMeta as the project's framework YAML."""
-    from pipelines.datafiles import write_framework_yaml
+    from pipelines.analysis.datafiles import write_framework_yaml
     from pipelines.framework.coinr import read_imeta
     from pipelines.framework.load import FrameworkError
     from pipelines.workbook.csv_cells import CsvFileError

@@ -63,7 +63,7 @@ def trends_command(
     """Year-over-year change of totals, pillars and ranks; CAGR; framework-change warnings."""
     import polars as pl
 
-    from pipelines import trends as tr
+    from pipelines.analysis import trends as tr
 
     try:
         if framework_path or data_path:
@@ -168,7 +168,7 @@ def trends_command(
     if store:
         if framework_path:
             fail("--store needs warehouse mode")
-        from pipelines.warehouse import session
+        from pipelines.store.warehouse import session
 
         loaded = preset_arg(preset)
         with session() as con:
@@ -202,10 +202,10 @@ def backfill_command(
         _backfill_files(framework_path, data_path, out_dir)
         return
     from pipelines import paths
-    from pipelines.backfill import backfill, frameworks_from_spec, records_frame
-    from pipelines.datafiles import DataFileError
+    from pipelines.analysis.datafiles import DataFileError
+    from pipelines.evaluate.backfill import backfill, frameworks_from_spec, records_frame
     from pipelines.framework.load import FrameworkError
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     years = None if all_years else years_arg(loaded, years_spec) if years_spec else []
@@ -262,7 +262,7 @@ def backfill_command(
 
 
 def _backfill_files(framework_path, data_path, out_dir) -> None:
-    from pipelines.trends import series_from_files
+    from pipelines.analysis.trends import series_from_files
 
     if not (framework_path and data_path and out_dir):
         fail("file mode needs --framework, --data (a panel) and --out")

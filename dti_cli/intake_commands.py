@@ -15,7 +15,7 @@ from rich.table import Table
 
 from dti_cli.arguments import level_arg, preset_arg, year_arg, year_span
 from dti_cli.common import fail, need_warehouse
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -52,7 +52,7 @@ def template(
     Mỗi tệp có một dòng cho mỗi tiêu chí với điểm tối đa và cách chấm, cột nhập số liệu, tài
     liệu kiểm chứng và điểm tự đánh giá, kiểm tra ô nhập, cấu trúc được khóa, và thông tin
     nhận dạng ẩn (bộ tiêu chí, phiên bản, đơn vị, năm) mà bước tiếp nhận kiểm tra."""
-    from pipelines.registry import units_in_year
+    from pipelines.framework.registry import units_in_year
     from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
     loaded = preset_arg(preset)
@@ -117,8 +117,8 @@ def template(
 def receipt(ident: str, out_path: Path | None) -> None:
     """In biên nhận (receipt) của một tệp đã nộp: theo mã (SUBMISSION_ID, hoặc ít nhất 8 ký tự
     đầu không trùng) hoặc chính tệp đó (tìm theo nội dung)."""
-    from pipelines.receipts import ReceiptError, find_submission, receipt_markdown
-    from pipelines.warehouse import session
+    from pipelines.intake.receipts import ReceiptError, find_submission, receipt_markdown
+    from pipelines.store.warehouse import session
 
     need_warehouse()
     with session(read_only=True) as con:
@@ -146,8 +146,8 @@ def reingest(
     Mặc định: mọi tệp có lần đánh giá gần nhất bị từ chối; hoặc các mã SUBMISSION_ID đã nêu.
     Kết quả thay đổi được lưu thành lần đánh giá mới bên cạnh lần cũ (giữ lịch sử), kèm biên
     nhận mới."""
-    from pipelines.reingest import reingest as run_reingest
-    from pipelines.warehouse import session
+    from pipelines.intake.reingest import reingest as run_reingest
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     if year is not None:
@@ -197,8 +197,8 @@ def reingest(
 def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) -> None:
     """Xuất bảng chênh lệch giữa tự đánh giá và thẩm định: đơn vị, chỉ số, giá trị và điểm tự
     đánh giá, thẩm định, và lý do, cho mọi giá trị được điều chỉnh."""
-    from pipelines.appraisal import differences, write_differences
-    from pipelines.warehouse import session
+    from pipelines.evaluate.appraisal import differences, write_differences
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     year_arg(loaded, year)
@@ -237,8 +237,8 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
 )
 def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     """Xem điểm tổng và thứ hạng của một đơn vị thay đổi qua các lần cập nhật trong năm."""
-    from pipelines.updates import unit_history
-    from pipelines.warehouse import session
+    from pipelines.evaluate.updates import unit_history
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     year_arg(loaded, year)

@@ -30,7 +30,7 @@ from dti_cli.arguments import (
 from dti_cli.common import data_option, fail, framework_option, need_warehouse, say
 from dti_cli.gc_policy import collect_less
 from pipelines import paths
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -48,7 +48,7 @@ class DtiGroup(click.Group):
             fail(usage_message(exc), ctx=exc.ctx)
 
     def invoke(self, ctx: click.Context):
-        from pipelines.warehouse_lock import WarehouseBusyError
+        from pipelines.store.lock import WarehouseBusyError
 
         try:
             return super().invoke(ctx)
@@ -65,9 +65,9 @@ class DtiGroup(click.Group):
 # The errors that name a user's bad input (a preset, framework or data file), by module: only
 # modules a command imported can have raised theirs, so none is imported just to be caught.
 USER_ERRORS = {
-    "pipelines.preset": "PresetError",
+    "pipelines.framework.preset": "PresetError",
     "pipelines.framework.load": "FrameworkError",
-    "pipelines.datafiles": "DataFileError",
+    "pipelines.analysis.datafiles": "DataFileError",
 }
 
 
@@ -238,8 +238,8 @@ def _print_intake(year: int, seen: dict, inbox: Path, show=None) -> None:
 def _print_years_without_files(preset, years: list[int]) -> None:
     """For each failed year no file was accepted for at all (no level has an observation):
     one line saying so, the reason the year could not be scored."""
-    from pipelines.observations import levels_without_observations
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
+    from pipelines.validate.observations import levels_without_observations
 
     if not years or not paths.warehouse_path().exists():
         return
@@ -266,8 +266,8 @@ SUMMARY_COLUMNS = (
 
 
 def _print_summary(preset, years: list[int]) -> None:
-    from pipelines.observations import levels_without_observations
-    from pipelines.warehouse import run_query, session
+    from pipelines.store.warehouse import run_query, session
+    from pipelines.validate.observations import levels_without_observations
 
     if not years:
         return
@@ -300,7 +300,7 @@ def _print_summary(preset, years: list[int]) -> None:
 @cli.command()
 def status() -> None:
     """Xem kho dữ liệu đang có gì theo từng năm và cấp: tệp, số liệu, kiểm tra, kết quả."""
-    from pipelines.warehouse import run_query, session
+    from pipelines.store.warehouse import run_query, session
 
     if not paths.warehouse_path().exists():
         console.print(
@@ -417,10 +417,10 @@ def score(
 ) -> None:
     """Score any framework and data file; writes one CSV row per unit, year and node."""
     from dti_cli.common import error_line
-    from pipelines.datafiles import read_framework_file, read_observations, units_of
-    from pipelines.safe_text import write_csv
+    from pipelines.analysis.datafiles import read_framework_file, read_observations, units_of
     from pipelines.scoring.engine import score as score_units
     from pipelines.scoring.methods import MethodSpec
+    from pipelines.text.safe_text import write_csv
 
     try:
         spec = MethodSpec(
@@ -478,8 +478,8 @@ def override(year: int, level: str, granted_by: str, reason: str, preset: str | 
     """Cho phép chấm điểm một năm và cấp dù kiểm tra bắt buộc không đạt (có ghi lại).
 
     YEAR: năm; LEVEL: cấp (department, district, commune)."""
-    from pipelines.observations import grant_override
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
+    from pipelines.validate.observations import grant_override
 
     loaded = preset_arg(preset)
     year_arg(loaded, year)
@@ -504,7 +504,7 @@ def framework() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def framework_check(path: Path) -> None:
     """Load and validate a framework file; print its shape and any declared-versus-listed notes."""
-    from pipelines.datafiles import read_framework_file
+    from pipelines.analysis.datafiles import read_framework_file
     from pipelines.framework.load import FrameworkError
 
     try:

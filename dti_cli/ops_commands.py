@@ -15,7 +15,7 @@ from rich.table import Table
 from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
 from pipelines import paths
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_time
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -61,14 +61,14 @@ def publish(
     Kết quả có chỉ số thành phần giả định (không có trong quyết định) bị từ chối, trừ khi cán
     bộ ghi nhận chấp nhận: --accept-assumed --by TÊN --reason LÝ DO (được lưu và hiện trên
     trang công bố)."""
-    from pipelines.assumed import refusal_text, snapshot_assumed
-    from pipelines.snapshot import (
+    from pipelines.framework.assumed import refusal_text, snapshot_assumed
+    from pipelines.publish.snapshot import (
         PublishedSnapshotError,
         SnapshotIntegrityError,
         latest_snapshot_ids,
         publish_snapshot,
     )
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     year_arg(loaded, year)
@@ -150,8 +150,8 @@ def publish(
 @click.option("--published-only", is_flag=True, help="Only the published snapshots.")
 def verify_snapshots_command(published_only: bool) -> None:
     """Recompute every snapshot's content hash from its stored rows; exit 1 on any mismatch."""
-    from pipelines.snapshot import verify_snapshots
-    from pipelines.warehouse import session
+    from pipelines.publish.snapshot import verify_snapshots
+    from pipelines.store.warehouse import session
 
     need_warehouse()
     with session(read_only=True) as con:
@@ -165,7 +165,7 @@ def verify_snapshots_command(published_only: bool) -> None:
 @click.command("schema")
 def schema_command() -> None:
     """The warehouse's schema version and the migrations applied."""
-    from pipelines.warehouse import migrations, session
+    from pipelines.store.warehouse import migrations, session
 
     need_warehouse()
     with session() as con:

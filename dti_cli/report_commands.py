@@ -75,7 +75,7 @@ def report(preset: str, years_spec: str, out: Path | None, no_data_docs: bool) -
     """Xuất báo cáo công khai (HTML, xem không cần mạng) và phụ lục Excel của từng năm."""
     from pipelines.report import build_year_annex, build_year_report, report_dir
     from pipelines.report.data import snapshot_years
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
     asked = None if years_spec == "all" else years_arg(loaded, years_spec)

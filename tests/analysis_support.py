@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.analysis_input import AnalysisInput, asem_dir
+from pipelines.analysis.inputs import AnalysisInput, asem_dir
 from pipelines.framework.load import load_framework
 from pipelines.scoring.methods import MethodSpec
 

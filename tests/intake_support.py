@@ -11,9 +11,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import paths, warehouse
-from pipelines.preset import Preset, load_preset
-from pipelines.reference import store_reference
+from pipelines import paths
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.store import warehouse
+from pipelines.store.reference import store_reference
 from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -30,9 +30,9 @@ ANNUAL_ASSETS = (
 
 def intake_year(con: duckdb.DuckDBPyConnection, preset, year: int, inbox: Path, archive: Path):
     """Reference data, ingest and validation of a year (the stages before scoring)."""
-    from pipelines.ingest import ingest_year
-    from pipelines.observations import build_observations
-    from pipelines.reference import store_reference
+    from pipelines.intake.ingest import ingest_year
+    from pipelines.store.reference import store_reference
+    from pipelines.validate.observations import build_observations
 
     store_reference(con, preset, year)
     ingest_year(con, preset, year, inbox, archive)
@@ -41,8 +41,8 @@ def intake_year(con: duckdb.DuckDBPyConnection, preset, year: int, inbox: Path, 
 
 def score_year(con: duckdb.DuckDBPyConnection, preset, year: int) -> list:
     """The scoring stages and the snapshot of a year, as the annual job runs them."""
-    from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
-    from pipelines.snapshot import take_snapshots
+    from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+    from pipelines.publish.snapshot import take_snapshots
 
     compute_leaf_scores(con, preset, year)
     compute_node_scores(con, preset, year)
@@ -53,8 +53,8 @@ def score_year(con: duckdb.DuckDBPyConnection, preset, year: int) -> list:
 def scored_once(home: Path, preset, year: int) -> tuple[Path, Path, Path, list]:
     """A warehouse ``home/base.duckdb`` with ``year`` of ``preset``'s demo ingested, validated and
     scored once; returns it (closed), the inbox, the archive and the snapshot records."""
-    from pipelines.demo import write_demo_submissions
-    from pipelines.warehouse import connect
+    from pipelines.intake.demo import write_demo_submissions
+    from pipelines.store.warehouse import connect
 
     inbox, archive = home / "inbox", home / "archive"
     write_demo_submissions(preset, inbox, [year])
@@ -97,7 +97,7 @@ def duplicated_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _expected(preset, year: int) -> dict[str, dict[tuple[str, str], int]]:
-    from pipelines.scoring.stages import scored_units
+    from pipelines.evaluate.stages import scored_units
 
     leaves, nodes = {}, {}
     for level in preset.levels:
@@ -120,7 +120,7 @@ def problems(
       ``levels_change_together``, some levels and not the others);
     - a stage table holding part of a year (not every unit × node × method of every level).
     """
-    from pipelines.snapshot import verify_snapshots
+    from pipelines.publish.snapshot import verify_snapshots
 
     found = []
     bad = verify_snapshots(con)
@@ -176,8 +176,8 @@ def latest_snapshot_rows(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFr
 
 def _main(argv: list[str]) -> int:
     command, warehouse, preset_path, year = argv[0], argv[1], argv[2], int(argv[3])
-    from pipelines.preset import load_preset
-    from pipelines.warehouse import session
+    from pipelines.framework.preset import load_preset
+    from pipelines.store.warehouse import session
 
     preset = load_preset(preset_path)
     if command != "score":

@@ -1,6 +1,7 @@
-"""The analysts' options: Cronbach's alpha pairwise or listwise (pipelines/coherence.py,
-``dti coherence --alpha``), trends at every node (pipelines/trends.py, ``dti trends --node``) and
-weight noise restricted to chosen levels (pipelines/uncertainty.py, ``dti uncertainty
+"""The analysts' options: Cronbach's alpha pairwise or listwise (pipelines/analysis/coherence.py,
+``dti coherence --alpha``), trends at every node (pipelines/analysis/trends.py, ``dti trends
+--node``) and
+weight noise restricted to chosen levels (pipelines/analysis/uncertainty.py, ``dti uncertainty
 --noise-levels``). Expected values are computed by hand in the comments, or independently with
 numpy in the test."""
 
@@ -16,18 +17,18 @@ from analysis_support import ASEM, hand_input
 from click.testing import CliRunner
 
 from dti_cli.main import cli
-from pipelines.analysis_input import from_files
-from pipelines.coherence import (
+from pipelines.analysis.coherence import (
     coherence,
     covariance_matrix,
     cronbach_alpha,
     node_matrix,
     pair_units,
 )
+from pipelines.analysis.inputs import from_files
+from pipelines.analysis.trends import series_from_files, trends
+from pipelines.analysis.uncertainty import noisy_node_ids, replay, run_uncertainty
 from pipelines.framework.coinr import read_imeta
 from pipelines.scoring.methods import MethodSpec
-from pipelines.trends import series_from_files, trends
-from pipelines.uncertainty import noisy_node_ids, replay, run_uncertainty
 
 NAN = np.nan
 

@@ -13,9 +13,9 @@ import pytest
 from conftest import DemoYear
 from support.tiny_site import TinySite, build_tiny_site
 
-from pipelines.annex import CODE_HEADER, DETAIL_SHEET, HEADER_FIRST, POINTS
-from pipelines.labels import vn_number
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
+from pipelines.publish.annex import CODE_HEADER, DETAIL_SHEET, HEADER_FIRST, POINTS
+from pipelines.text.labels import vn_number
 
 SECTION = re.compile(r"^([IVXL]+)\. (.+) \((\d+) đơn vị\)$")
 

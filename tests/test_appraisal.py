@@ -28,8 +28,8 @@ from intake_support import (
 from openpyxl import load_workbook
 
 from dti_cli.main import cli
-from pipelines.appraisal import apply_points_overrides, differences
-from pipelines.ingest import ingest_year
+from pipelines.evaluate.appraisal import apply_points_overrides, differences
+from pipelines.intake.ingest import ingest_year
 
 SELF = {
     "S-A": {"P1.1": 80.0, "P1.2": 1.0, "P2.1": 4.0, "P2.2": 2.0},

@@ -19,11 +19,11 @@ import yaml
 from click.testing import CliRunner
 
 from dti_cli.main import cli
-from pipelines.assumed import AssumedComponents
-from pipelines.labels import vn_time
-from pipelines.preset import load_preset
-from pipelines.receipts import receipt_markdown
+from pipelines.framework.assumed import AssumedComponents
+from pipelines.framework.preset import load_preset
+from pipelines.intake.receipts import receipt_markdown
 from pipelines.report import build_year_annex, build_year_report
+from pipelines.text.labels import vn_time
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DAKLAK = FIXTURES / "presets" / "tiny-daklak.yaml"

@@ -1,4 +1,5 @@
-"""Backfill (pipelines/backfill.py): every year recomputed with one framework as NEW snapshot
+"""Backfill (pipelines/evaluate/backfill.py): every year recomputed with one framework as NEW
+snapshot
 versions; published snapshots, earlier snapshots and the live tables are never touched."""
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ import polars as pl
 import pytest
 from analysis_support import TINY, analysis_warehouse, copy_of
 
-from pipelines.backfill import backfill, with_version
-from pipelines.preset import load_preset
-from pipelines.snapshot import publish_snapshot
-from pipelines.trends import series_from_warehouse, trends
-from pipelines.warehouse import session
+from pipelines.analysis.trends import series_from_warehouse, trends
+from pipelines.evaluate.backfill import backfill, with_version
+from pipelines.framework.preset import load_preset
+from pipelines.publish.snapshot import publish_snapshot
+from pipelines.store.warehouse import session
 
 
 @pytest.fixture

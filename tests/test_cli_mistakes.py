@@ -173,7 +173,7 @@ ALL_CASES = WRONG_PRESET + WRONG_YEAR + WRONG_LEVEL + MISSING_FILE + OTHER_MISTA
 @pytest.fixture(scope="module")
 def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``bare``: no warehouse; ``empty``: a warehouse with its schema and nothing else."""
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     bare = tmp_path_factory.mktemp("bare")
     empty = tmp_path_factory.mktemp("empty")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from scoring_fixtures import phi
 
-from pipelines.analysis_input import asem_dir
+from pipelines.analysis.inputs import asem_dir
 
 ASEM = asem_dir()
 IMETA = ASEM / "iMeta.csv"

@@ -1,5 +1,5 @@
-"""Statistical coherence (pipelines/coherence.py) and strengths/weaknesses
-(pipelines/strengths.py), with hand-computed values."""
+"""Statistical coherence (pipelines/analysis/coherence.py) and strengths/weaknesses
+(pipelines/analysis/strengths.py), with hand-computed values."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, hand_input
 
-from pipelines.coherence import coherence, cronbach_alpha, is_outlier, skew_kurtosis, winsorise
+from pipelines.analysis.coherence import (
+    coherence,
+    cronbach_alpha,
+    is_outlier,
+    skew_kurtosis,
+    winsorise,
+)
+from pipelines.analysis.strengths import strengths_weaknesses, unit_strengths
 from pipelines.framework.load import framework_from_mapping
-from pipelines.strengths import strengths_weaknesses, unit_strengths
 
 
 def test_cronbach_alpha_of_a_small_matrix_by_hand():
@@ -167,7 +173,7 @@ def test_unit_strengths_on_the_engine_scores():
 
 
 def test_asem_coherence_flags_coinrs_usual_suspects():
-    from pipelines.analysis_input import from_files
+    from pipelines.analysis.inputs import from_files
 
     result = coherence(from_files(ASEM / "iMeta.csv", ASEM / "raw_iData_full.csv"), None, True)
     flagged = set(result.outliers.filter(pl.col("flagged"))["node_id"])

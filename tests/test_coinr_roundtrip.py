@@ -1,4 +1,4 @@
-"""COINr interchange both ways (pipelines/framework/coinr.py, pipelines/datafiles.py).
+"""COINr interchange both ways (pipelines/framework/coinr.py, pipelines/analysis/datafiles.py).
 
 Writing a framework as iMeta (+ its ``.dti.json`` sidecar) and data as iData, then reading them
 back, must give the same framework (content hash) and identical scores — lossless — for any
@@ -16,14 +16,14 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from pipelines.analysis_input import asem_dir
-from pipelines.datafiles import (
+from pipelines.analysis.datafiles import (
     read_framework_file,
     read_observations,
     units_of,
     write_coinr,
     write_framework_yaml,
 )
+from pipelines.analysis.inputs import asem_dir
 from pipelines.framework.coinr import idata_frame, read_imeta, sidecar_path, write_imeta
 from pipelines.framework.load import framework_from_mapping, framework_to_mapping
 from pipelines.scoring.engine import score

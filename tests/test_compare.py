@@ -1,4 +1,4 @@
-"""Method comparison (pipelines/compare.py) with hand-computed values.
+"""Method comparison (pipelines/analysis/compare.py) with hand-computed values.
 
 Units A–D on the tiny framework (tests/analysis_support.py, HAND_VALUES):
 
@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, hand_input
 
-from pipelines.compare import compare_methods, rank_correlation
+from pipelines.analysis.compare import compare_methods, rank_correlation
 from pipelines.scoring.methods import MISSING_RULES
 
 
@@ -128,7 +128,7 @@ def test_groups_are_ranked_apart_and_pooled_by_size():
 
 
 def test_asem_comparison_runs():
-    from pipelines.analysis_input import from_files
+    from pipelines.analysis.inputs import from_files
 
     result = compare_methods(from_files(ASEM / "iMeta.csv", ASEM / "raw_iData_full.csv"))
     versus = result.versus_reference()

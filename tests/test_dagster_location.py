@@ -15,16 +15,16 @@ from dti_assets.definitions import all_assets, defs
 from dti_assets.jobs import annual_schedule
 from dti_assets.partitions import yearly_partitions
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines import warehouse
-from pipelines.observations import grant_override
-from pipelines.preset import load_preset
-from pipelines.reference import store_units
-from pipelines.warehouse_preset import (
+from pipelines.framework.preset import load_preset
+from pipelines.store import warehouse
+from pipelines.store.province import (
     WrongPresetError,
     ensure_warehouse_preset,
     load_warehouse_preset,
     warehouse_preset,
 )
+from pipelines.store.reference import store_units
+from pipelines.validate.observations import grant_override
 
 TINY = str(Path(__file__).parent / "fixtures" / "presets" / "tiny.yaml")
 ANNUAL_ASSETS = [

@@ -1,4 +1,5 @@
-"""One reader for data files (``pipelines.datafiles.read_data_file``) with the intake's CSV rules
+"""One reader for data files (``pipelines.analysis.datafiles.read_data_file``) with the intake's
+CSV rules
 (``pipelines/workbook/csv_cells.py``), for ``dti score`` and the commands in file mode.
 
 Each fault class gets a hand-written broken file and the exact one-line refusal (file, line,
@@ -18,7 +19,7 @@ import pytest
 import yaml
 from conftest import subprocess_env
 
-from pipelines.datafiles import DataFileError, read_data_file, read_observations, units_of
+from pipelines.analysis.datafiles import DataFileError, read_data_file, read_observations, units_of
 from pipelines.framework.coinr import read_imeta, write_imeta
 from pipelines.framework.load import framework_from_mapping
 from pipelines.scoring.engine import score

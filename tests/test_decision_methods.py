@@ -19,9 +19,9 @@ import pytest
 from scoring_fixtures import build, cell, leaf, node, units, values
 
 from dti_cli.arguments import years_arg
-from pipelines.assumed import illustrative_notice
-from pipelines.dvctt_scopes import scope_class_changes
-from pipelines.preset import load_preset
+from pipelines.evaluate.dvctt_scopes import scope_class_changes
+from pipelines.framework.assumed import illustrative_notice
+from pipelines.framework.preset import load_preset
 from pipelines.report.data import Band
 from pipelines.report.readings import reading_differences
 from pipelines.scoring.engine import score
@@ -279,8 +279,8 @@ def test_sonla_method_page_shows_both_dvctt_bases_where_the_class_changes(tmp_pa
     import duckdb
     import reliability_support as support
 
-    from pipelines.analysis_input import load_input
-    from pipelines.dvctt_scopes import report_scope_changes
+    from pipelines.analysis.inputs import load_input
+    from pipelines.evaluate.dvctt_scopes import report_scope_changes
     from pipelines.report import build_year_report
 
     preset = load_preset("sonla")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from scoring_fixtures import build, leaf, node
 
-from pipelines.analysis_input import asem_dir
+from pipelines.analysis.inputs import asem_dir
 from pipelines.framework.coinr import read_imeta
 from pipelines.framework.load import FrameworkError, framework_from_mapping, load_framework
 

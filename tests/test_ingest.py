@@ -1,4 +1,4 @@
-"""Tests of pipelines/ingest.py and sql/queries/observations.sql against a temporary DuckDB.
+"""Tests of pipelines/intake/ingest.py and sql/queries/observations.sql against a temporary DuckDB.
 
 Preset daklak, year 2024, commune level; a few workbooks written into ``inbox/2024/commune``.
 """
@@ -14,11 +14,12 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import ingest, warehouse
-from pipelines.ingest import ingest_year
-from pipelines.preset import Preset, load_preset
-from pipelines.reference import store_reference
-from pipelines.warehouse import run_query
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.intake import ingest
+from pipelines.intake.ingest import ingest_year
+from pipelines.store import warehouse
+from pipelines.store.reference import store_reference
+from pipelines.store.warehouse import run_query
 from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
 YEAR = 2024

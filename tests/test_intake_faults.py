@@ -17,12 +17,12 @@ import duckdb
 import pytest
 from faults import FAULTS, GOOD, YEAR, Fault, build, good_values, row_of
 
-from pipelines import warehouse
 from pipelines.framework.load import load_framework
-from pipelines.ingest import ingest_year
-from pipelines.preset import Preset, load_preset
-from pipelines.receipts import receipt_markdown
-from pipelines.reference import store_reference
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.intake.ingest import ingest_year
+from pipelines.intake.receipts import receipt_markdown
+from pipelines.store import warehouse
+from pipelines.store.reference import store_reference
 from pipelines.workbook.read import open_workbook, read_unit_workbook
 from pipelines.workbook.write import write_unit_workbook
 

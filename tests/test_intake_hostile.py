@@ -19,11 +19,11 @@ from faults import NAME, SHEET, UNIT, YEAR, edited, good_workbook, row_of
 from intake_support import load, open_warehouse, sha256, submit, tiny_copy
 from openpyxl import load_workbook
 
-from pipelines.appraisal import DIFFERENCE_COLUMNS, write_differences
-from pipelines.ingest import ingest_year
-from pipelines.preset import Preset, load_preset
-from pipelines.receipts import receipt_markdown
-from pipelines.submission_read import ParsedFile, parse_file
+from pipelines.evaluate.appraisal import DIFFERENCE_COLUMNS, write_differences
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.intake.ingest import ingest_year
+from pipelines.intake.receipts import receipt_markdown
+from pipelines.intake.submission_read import ParsedFile, parse_file
 from pipelines.workbook.structure import MAX_UNPACKED_BYTES
 
 W = f"{NAME} · trang '{SHEET}'"

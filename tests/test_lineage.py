@@ -1,4 +1,4 @@
-"""Mergers (pipelines/lineage.py): a successor's values before its effective year are the
+"""Mergers (pipelines/framework/lineage.py): a successor's values before its effective year are the
 unweighted mean of its predecessors' values, leaf by leaf; it is then scored normally
 (docs/domain.md, "Mergers (DTI 2024)"), and a year can be scored in both groupings side by side.
 
@@ -13,15 +13,15 @@ import pytest
 from scoring_fixtures import cell, values
 from test_rules import DATA, FIXTURES, MINI, flagged_units, insert_observations
 
-from pipelines.framework.load import load_framework
-from pipelines.lineage import (
+from pipelines.framework.lineage import (
     LineageError,
     load_lineage,
     pending_successors,
     score_groupings,
     successor_values,
 )
-from pipelines.preset import load_preset
+from pipelines.framework.load import load_framework
+from pipelines.framework.preset import load_preset
 from pipelines.scoring.methods import MethodSpec
 
 LINEAGE = FIXTURES / "lineage" / "sonla-mini.csv"
@@ -157,9 +157,9 @@ def test_score_both_groupings_side_by_side():
 
 
 def test_stage_stores_the_successor_grouping(tmp_path):
-    from pipelines.reference import store_reference
-    from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
-    from pipelines.warehouse import connect
+    from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+    from pipelines.store.reference import store_reference
+    from pipelines.store.warehouse import connect
 
     preset = load_preset(FIXTURES / "presets" / "sonla-mini.yaml")
     con = connect(tmp_path / "w.duckdb")

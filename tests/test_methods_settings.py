@@ -522,7 +522,7 @@ def test_goalposts_are_checked_when_the_framework_loads(goalposts, where):
 
 
 def test_preset_method_settings(tmp_path):
-    from pipelines.preset import PresetError, load_preset
+    from pipelines.framework.preset import PresetError, load_preset
 
     (tmp_path / "presets").mkdir()
     path = tmp_path / "presets" / "p.yaml"

@@ -14,8 +14,9 @@ from test_update_periods import built, year_with_updates  # noqa: F401 (fixtures
 
 from dti_cli import common
 from dti_cli.main import cli
-from pipelines import paths, warehouse
-from pipelines.updates import unit_history
+from pipelines import paths
+from pipelines.evaluate.updates import unit_history
+from pipelines.store import warehouse
 
 # ---------------------------------------------------------------- dti history: one unit's files
 

@@ -20,11 +20,11 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.demo import DemoSettings, demo_values
 from pipelines.framework.load import framework_from_mapping, load_framework
 from pipelines.framework.model import Framework, Node
-from pipelines.preset import load_preset
-from pipelines.registry import comparison_groups, units_in_year
+from pipelines.framework.preset import load_preset
+from pipelines.framework.registry import comparison_groups, units_in_year
+from pipelines.intake.demo import DemoSettings, demo_values
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 

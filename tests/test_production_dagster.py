@@ -31,9 +31,9 @@ import reliability_support as support
 from production_support import dagster_home, postgres_server, stop_process_group
 
 from dti_assets.sensors import CURSOR_VERSION, scan_inbox
-from pipelines.demo import write_demo_submissions
-from pipelines.preset import load_preset
-from pipelines.warehouse import connect
+from pipelines.framework.preset import load_preset
+from pipelines.intake.demo import write_demo_submissions
+from pipelines.store.warehouse import connect
 
 pytestmark = pytest.mark.system
 

@@ -22,7 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scoring_fixtures import build, leaf, node
 
-from pipelines.datafiles import read_framework_file, read_observations, units_of, write_coinr
+from pipelines.analysis.datafiles import (
+    read_framework_file,
+    read_observations,
+    units_of,
+    write_coinr,
+)
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 

@@ -15,10 +15,10 @@ import polars as pl
 import pytest
 from support.tiny_site import TinySite, build_site
 
-from pipelines.annex import HEADER_FIRST, POINTS, RATIO
 from pipelines.framework.load import framework_document
-from pipelines.labels import vn_number, vn_time
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
+from pipelines.publish.annex import HEADER_FIRST, POINTS, RATIO
+from pipelines.text.labels import vn_number, vn_time
 
 PRESETS = Path(__file__).parent / "fixtures" / "presets"
 YEAR = "2024"

@@ -13,8 +13,8 @@ from intake_support import T0, load, open_warehouse, sha256, submit, tiny_copy
 from openpyxl import load_workbook
 
 from dti_cli.main import cli
-from pipelines.ingest import ingest_year
-from pipelines.receipts import ReceiptError, find_submission, receipt_markdown, receipt_path
+from pipelines.intake.ingest import ingest_year
+from pipelines.intake.receipts import ReceiptError, find_submission, receipt_markdown, receipt_path
 
 EXPECTED = """\
 # Biên nhận tiếp nhận số liệu – Bộ chỉ số chuyển đổi số (DTI)

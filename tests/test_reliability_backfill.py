@@ -5,7 +5,7 @@ limit 1) finish without a single DuckDB lock failure.
 
 Two mechanisms: every warehouse step is in the pool ``dti_warehouse`` (one slot), so steps of
 different runs take turns in Dagster; and every warehouse session holds the writer lock
-(``pipelines/warehouse_lock.py``), so two sessions never overlap even when the pool lets two
+(``pipelines/store/lock.py``), so two sessions never overlap even when the pool lets two
 steps through at once — dagster 1.13's slot claim on Postgres can (seen here: two
 ``reference_data`` steps started together; tests/test_warehouse_lock.py fails without the lock).
 
@@ -31,10 +31,10 @@ import pytest
 import reliability_support as support
 from production_support import dagster_home, postgres_server
 
-from pipelines.demo import write_demo_submissions
-from pipelines.preset import load_preset
-from pipelines.warehouse import connect
-from pipelines.warehouse_lock import LOG_ENV
+from pipelines.framework.preset import load_preset
+from pipelines.intake.demo import write_demo_submissions
+from pipelines.store.lock import LOG_ENV
+from pipelines.store.warehouse import connect
 
 pytestmark = pytest.mark.system(first=True)
 
@@ -64,7 +64,7 @@ def _run_config(home: Path) -> dict:
                         "forkserver": {
                             "preload_modules": [
                                 "dti_assets.definitions",
-                                "pipelines.validation",
+                                "pipelines.validate.validation",
                                 "great_expectations",
                             ]
                         }

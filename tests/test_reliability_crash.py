@@ -8,7 +8,8 @@ of killing it:
 
 - deterministic: ``DTI_PAUSE_BEFORE_COMMIT=<table>`` makes the child stop inside the
   transaction that writes that table, after its rows are written and before COMMIT
-  (:func:`pipelines.warehouse.transaction`, test mode only); the test waits for the marker file
+  (:func:`pipelines.store.warehouse.transaction`, test mode only); the test waits for the marker
+  file
   and sends SIGKILL;
 - random: the child runs normally and is killed after a random delay (seeded), several times.
 
@@ -32,10 +33,10 @@ from pathlib import Path
 import pytest
 import reliability_support as support
 
-from pipelines.checks import run_check
-from pipelines.demo import write_demo_submissions
-from pipelines.preset import load_preset
-from pipelines.warehouse import connect
+from pipelines.framework.preset import load_preset
+from pipelines.intake.demo import write_demo_submissions
+from pipelines.store.checks import run_check
+from pipelines.store.warehouse import connect
 
 pytestmark = pytest.mark.system
 

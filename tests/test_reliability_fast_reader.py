@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from faults import FAULTS, NAME, good_workbook
 
-from pipelines.demo import write_demo_submissions
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
+from pipelines.intake.demo import write_demo_submissions
 from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.read import (
     WorkbookError,

@@ -13,7 +13,7 @@ import reliability_support as support
 
 from dti_assets.definitions import all_assets
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.warehouse import connect
+from pipelines.store.warehouse import connect
 
 pytestmark = pytest.mark.system
 

@@ -17,16 +17,16 @@ import reliability_support as support
 from click.testing import CliRunner
 
 from dti_cli.main import cli
-from pipelines.demo import write_demo_submissions
-from pipelines.preset import load_preset
-from pipelines.snapshot import (
+from pipelines.framework.preset import load_preset
+from pipelines.intake.demo import write_demo_submissions
+from pipelines.publish.snapshot import (
     PublishedSnapshotError,
     frame_hash,
     latest_snapshot_ids,
     publish_snapshot,
     verify_snapshots,
 )
-from pipelines.warehouse import connect, delete_rows, insert_frame, replace_rows
+from pipelines.store.warehouse import connect, delete_rows, insert_frame, replace_rows
 
 YEAR = 2024
 

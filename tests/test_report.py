@@ -21,10 +21,10 @@ from support.browser import Browser
 from support.browser import unavailable as browser_unavailable
 from support.tiny_site import TinySite, build_tiny_site
 
-from pipelines.labels import vn_number
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
 from pipelines.report import build_year_report, charts
 from pipelines.report.data import spearman, strengths_weaknesses
+from pipelines.text.labels import vn_number
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 YEAR = 2024

@@ -25,9 +25,9 @@ from intake_support import (
 )
 
 from dti_cli.main import cli
-from pipelines.ingest import ingest_year
-from pipelines.receipts import receipt_markdown
-from pipelines.reingest import reingest
+from pipelines.intake.ingest import ingest_year
+from pipelines.intake.receipts import receipt_markdown
+from pipelines.intake.reingest import reingest
 
 
 @pytest.fixture

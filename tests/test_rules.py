@@ -24,7 +24,7 @@ import pytest
 from scoring_fixtures import build, cell, column_of, leaf, node, values
 
 from pipelines.framework.load import load_framework
-from pipelines.preset import PresetError, load_preset
+from pipelines.framework.preset import PresetError, load_preset
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
@@ -377,7 +377,7 @@ def test_preset_rejects_unknown_values(tmp_path):
 
 @pytest.fixture
 def warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
-    from pipelines.warehouse import connect
+    from pipelines.store.warehouse import connect
 
     con = connect(tmp_path / "w.duckdb")
     yield con
@@ -385,7 +385,7 @@ def warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
 
 
 def insert_observations(con, year: int, data: dict[str, dict[str, float]]) -> None:
-    from pipelines.warehouse import insert_frame
+    from pipelines.store.warehouse import insert_frame
 
     rows = [
         {
@@ -406,10 +406,10 @@ def insert_observations(con, year: int, data: dict[str, dict[str, float]]) -> No
 def test_stages_apply_the_preset_and_store_the_audit(warehouse):
     import json
 
-    from pipelines.checks import run_check
-    from pipelines.reference import store_reference
-    from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
-    from pipelines.snapshot import take_snapshots
+    from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+    from pipelines.publish.snapshot import take_snapshots
+    from pipelines.store.checks import run_check
+    from pipelines.store.reference import store_reference
 
     preset = load_preset(FIXTURES / "presets" / "sonla-mini.yaml")
     store_reference(warehouse, preset, 2024)

@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import paths, warehouse
-from pipelines.warehouse import MigrationError, connect, migrations, run_query, schema_version
+from pipelines import paths
+from pipelines.store import warehouse
+from pipelines.store.warehouse import MigrationError, connect, migrations, run_query, schema_version
 
 OLD_VERSION = 4
 NOW = dt.datetime(2025, 4, 1, 6, 0)

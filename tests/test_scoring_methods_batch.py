@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.demo import DemoSettings, demo_values
-from pipelines.preset import load_preset
-from pipelines.registry import comparison_groups, units_in_year
+from pipelines.framework.preset import load_preset
+from pipelines.framework.registry import comparison_groups, units_in_year
+from pipelines.intake.demo import DemoSettings, demo_values
 from pipelines.scoring import batch, engine, group_split, rank_arrays
 from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
 from pipelines.scoring.methods import MethodSpec

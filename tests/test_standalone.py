@@ -149,7 +149,7 @@ def test_a_fresh_clone_alone_runs_the_asem_tests(tmp_path):
     env["PYTHONPATH"] = str(clone)
     env["DTI_HOME"] = str(tmp_path / "home")
     where = subprocess.run(
-        [sys.executable, "-c", "from pipelines.analysis_input import asem_dir; print(asem_dir())"],
+        [sys.executable, "-c", "from pipelines.analysis.inputs import asem_dir; print(asem_dir())"],
         cwd=clone,
         env=env,
         capture_output=True,

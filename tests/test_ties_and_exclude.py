@@ -18,15 +18,15 @@ import pytest
 from scipy.stats import rankdata
 from scoring_fixtures import build, cell, leaf, node, phi, units, values
 
-from pipelines.analysis_input import asem_dir
-from pipelines.datafiles import read_observations, units_of
+from pipelines.analysis.datafiles import read_observations, units_of
+from pipelines.analysis.inputs import asem_dir
+from pipelines.analysis.uncertainty_model import FastModel
 from pipelines.framework.coinr import read_imeta
 from pipelines.report.data import Band
 from pipelines.report.data import classify as report_classify
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.ties import RankPrecision, tie_keys
-from pipelines.uncertainty_model import FastModel
 
 # ---------------------------------------------------------------- ties
 
@@ -165,7 +165,7 @@ def test_uncertainty_ranks_use_the_same_key():
 
 
 def test_rank_precision_is_read_from_the_preset_and_checked():
-    from pipelines.preset import load_preset
+    from pipelines.framework.preset import load_preset
 
     national = load_preset("national-922")
     assert national.rank_precision == RankPrecision(4, "ratio")
@@ -349,31 +349,35 @@ def test_code_version_covers_the_scoring_import_closure_and_the_libraries():
     the numeric libraries; changing any one of them changes the digest."""
     from importlib.metadata import version as installed
 
-    from pipelines import version
+    from pipelines.publish import version
 
     modules = version.scoring_modules()
     scoring_dir = version.PACKAGE_DIR / "scoring"
     for path in scoring_dir.glob("*.py"):
         name = "pipelines.scoring" if path.stem == "__init__" else f"pipelines.scoring.{path.stem}"
         assert name in modules, name
-    for name in ("pipelines.appraisal", "pipelines.lineage", "pipelines.framework.model"):
+    for name in (
+        "pipelines.evaluate.appraisal",
+        "pipelines.framework.lineage",
+        "pipelines.framework.model",
+    ):
         assert name in modules, name
     assert "pipelines.report.site" not in modules  # the report does not change a number
     inputs = version.code_inputs()
     assert "module:pipelines/scoring/ties.py" in inputs
-    assert "module:pipelines/appraisal.py" in inputs
+    assert "module:pipelines/evaluate/appraisal.py" in inputs
     for library in ("numpy", "polars", "scipy", "duckdb"):
         assert inputs[f"library:{library}"] == installed(library)
     base = version.digest(inputs)
     assert version.code_version().endswith("+" + base[:12])
-    for key in ("library:numpy", "module:pipelines/lineage.py"):
+    for key in ("library:numpy", "module:pipelines/framework/lineage.py"):
         changed = {**inputs, key: inputs[key] + "x"}
         assert version.digest(changed) != base, key
 
 
 def test_a_function_level_import_is_in_the_closure(tmp_path, monkeypatch):
     """An import inside a function (as stages.py imports the lineage rule) counts."""
-    from pipelines import version
+    from pipelines.publish import version
 
     package = tmp_path / "pipelines"
     (package / "sub").mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""Trends (pipelines/trends.py): year-over-year changes, compound annual growth, framework-change
+"""Trends (pipelines/analysis/trends.py): year-over-year changes, compound annual growth,
+framework-change
 and gap warnings, mergers through the lineage — hand-made series and the tiny warehouse."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, TINY, analysis_warehouse
 
-from pipelines.trends import cagr, series_from_warehouse, trends
+from pipelines.analysis.trends import cagr, series_from_warehouse, trends
 
 
 def test_compound_annual_growth_by_hand():
@@ -130,7 +131,7 @@ def test_trends_from_the_warehouse_snapshots(tmp_path_factory):
 
 
 def test_asem_panel_trends():
-    from pipelines.trends import series_from_files
+    from pipelines.analysis.trends import series_from_files
 
     series, versions = series_from_files(ASEM / "iMeta.csv", ASEM / "D_panel_raw_iData.csv")
     result = trends(series, versions)

@@ -1,4 +1,4 @@
-"""Rank uncertainty and sensitivity (pipelines/uncertainty.py, uncertainty_model.py,
+"""Rank uncertainty and sensitivity (pipelines/analysis/uncertainty.py, uncertainty_model.py,
 sensitivity.py): the numpy fast path equals the
 engine, draws are reproducible by seed, any replication replays from its saved parameters, the
 weight noise keeps each parent's maximum, and the Saltelli/Jansen estimator by hand."""
@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, TINY, analysis_warehouse, copy_of, hand_input
 
-from pipelines.analysis_input import ALL_SETTINGS
+from pipelines.analysis.inputs import ALL_SETTINGS
+from pipelines.analysis.sensitivity import saltelli_indices, sample_design
+from pipelines.analysis.uncertainty import nominal_fast, replay, run_uncertainty
+from pipelines.analysis.uncertainty_model import build_model
 from pipelines.scoring.methods import MISSING_RULES
-from pipelines.sensitivity import saltelli_indices, sample_design
-from pipelines.uncertainty import nominal_fast, replay, run_uncertainty
-from pipelines.uncertainty_model import build_model
 
 # Gaps everywhere, and unit D reports nothing of pillar P1: "exclude" re-weights it away.
 GAPS = {
@@ -142,7 +142,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_fast_path_equals_the_engine_on_the_warehouse(warehouse):
-    from pipelines.analysis_input import from_warehouse
+    from pipelines.analysis.inputs import from_warehouse
 
     for level in ("department", "commune"):
         inp = from_warehouse(2024, level, TINY, warehouse)
@@ -150,9 +150,9 @@ def test_fast_path_equals_the_engine_on_the_warehouse(warehouse):
 
 
 def test_stored_run_replays_from_the_warehouse(warehouse, tmp_path, monkeypatch):
-    from pipelines.analysis_input import from_warehouse
-    from pipelines.uncertainty import load_replication, store_uncertainty
-    from pipelines.warehouse import session
+    from pipelines.analysis.inputs import from_warehouse
+    from pipelines.analysis.uncertainty import load_replication, store_uncertainty
+    from pipelines.store.warehouse import session
 
     copy = copy_of(warehouse, tmp_path)
     inp = from_warehouse(2024, "commune", TINY, copy)
@@ -186,7 +186,7 @@ def test_the_dagster_asset_wrote_the_report_columns(warehouse):
 
 
 def test_asem_thousand_replications():
-    from pipelines.analysis_input import from_files
+    from pipelines.analysis.inputs import from_files
 
     inp = from_files(ASEM / "iMeta.csv", ASEM / "raw_iData_full.csv")
     _assert_same(nominal_fast(inp), inp.totals(inp.nominal))
@@ -200,8 +200,8 @@ def _synthetic(preset_name: str, flags: bool = False):
     """20 units with random values (10 % missing) on a preset's first level; unit U00 reports
     nothing of the first pillar (excluded under "exclude"); with ``flags`` every third unit has
     no online public services, every fourth no subordinates (Sơn La's rules)."""
-    from pipelines.analysis_input import AnalysisInput
-    from pipelines.preset import load_preset
+    from pipelines.analysis.inputs import AnalysisInput
+    from pipelines.framework.preset import load_preset
 
     preset = load_preset(preset_name)
     level = next(iter(preset.levels))

@@ -1,4 +1,5 @@
-"""Replications given as a table and named weight sets (pipelines/replay.py, ``dti uncertainty
+"""Replications given as a table and named weight sets (pipelines/analysis/replay.py, ``dti
+uncertainty
 --parameters``, ``--weights-sets``, the ``parameters.csv`` of ``--out``). Expected values are
 computed by hand in the comments."""
 
@@ -14,15 +15,15 @@ from analysis_support import ASEM, TINY_FRAMEWORK, hand_input
 from click.testing import CliRunner
 
 from dti_cli.main import cli
-from pipelines.analysis_input import from_files
-from pipelines.replay import (
+from pipelines.analysis.inputs import from_files
+from pipelines.analysis.replay import (
     compare_weight_sets,
     parameters_of_run,
     read_parameters,
     read_weight_sets,
     replay_parameters,
 )
-from pipelines.uncertainty import run_uncertainty
+from pipelines.analysis.uncertainty import run_uncertainty
 from pipelines.workbook.csv_cells import CsvFileError
 
 # Tiny framework: P1 (max 40) = P1.1 ratio to 100 % (25) + P1.2 yes/no (15); P2 (max 60) =

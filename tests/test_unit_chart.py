@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.unit_chart import unit_bars, unit_labels
+from pipelines.analysis.unit_chart import unit_bars, unit_labels
 
 TOTALS = pl.DataFrame(
     {

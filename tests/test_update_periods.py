@@ -19,12 +19,13 @@ from intake_support import T0, load, records, submit, submit_appraisal, tiny_cop
 
 from dti_assets.definitions import defs
 from dti_cli.main import cli
-from pipelines import paths, warehouse
-from pipelines.ingest import ingest_year
-from pipelines.reference import store_reference
-from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
-from pipelines.updates import record_update_period, unit_history
-from pipelines.warehouse import replace_rows, run_query
+from pipelines import paths
+from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+from pipelines.evaluate.updates import record_update_period, unit_history
+from pipelines.intake.ingest import ingest_year
+from pipelines.store import warehouse
+from pipelines.store.reference import store_reference
+from pipelines.store.warehouse import replace_rows, run_query
 
 FIRST = {
     # 20 + 15 + 30 + 15 = 80

@@ -1,4 +1,5 @@
-"""Tests of pipelines/validation.py and the suites in expectations/ on small hand-built frames."""
+"""Tests of pipelines/validate/validation.py and the suites in expectations/ on small hand-built
+frames."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import polars as pl
 import pytest
 
 from pipelines import parallel
-from pipelines import validation as v
-from pipelines.validation import (
+from pipelines.validate import validation as v
+from pipelines.validate.validation import (
     DEFAULT_EXPECTATIONS_DIR,
     ExpectationOutcome,
     ValidationContext,

@@ -1,4 +1,4 @@
-"""The warehouse's writer lock (pipelines/warehouse_lock.py): a second writing process
+"""The warehouse's writer lock (pipelines/store/lock.py): a second writing process
 waits for the first instead of failing on DuckDB's file lock, gives up with a clear error after
 its timeout, sessions nest within a thread, other threads wait, the Dagster resource holds it,
 and the audit log shows sessions that never overlap."""
@@ -16,13 +16,13 @@ import duckdb
 import pytest
 
 from dti_assets.resources import Warehouse
-from pipelines.warehouse import session
-from pipelines.warehouse_lock import LOG_ENV, TIMEOUT_ENV, WarehouseBusyError
+from pipelines.store.lock import LOG_ENV, TIMEOUT_ENV, WarehouseBusyError
+from pipelines.store.warehouse import session
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from pipelines.warehouse import session
+from pipelines.store.warehouse import session
 database, ready, released, seconds = sys.argv[1:5]
 with session(database) as con:
     con.execute("CREATE TABLE IF NOT EXISTS t (who TEXT)")
@@ -101,8 +101,8 @@ def test_the_dagster_resource_holds_the_lock(tmp_path: Path, monkeypatch) -> Non
     database = tmp_path / "w.duckdb"
     probe = (
         "import sys\n"
-        "from pipelines.warehouse import session\n"
-        "from pipelines.warehouse_lock import WarehouseBusyError\n"
+        "from pipelines.store.warehouse import session\n"
+        "from pipelines.store.lock import WarehouseBusyError\n"
         "try:\n"
         "    with session(sys.argv[1]):\n"
         "        print('opened')\n"

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
 from pipelines.workbook.read import (
     ParsedWorkbook,
     WorkbookError,

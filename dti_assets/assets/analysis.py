@@ -16,8 +16,8 @@ from pydantic import Field
 from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.analysis_input import ALL_SETTINGS, DEFAULT_MC_SETTINGS
-from pipelines.preset import Preset
+from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS
+from pipelines.framework.preset import Preset
 from pipelines.scoring.methods import MISSING_RULES
 
 # By key, not by import: importing the asset object would make load_assets_from_modules pick it
@@ -86,7 +86,7 @@ def method_comparison(
     settings: DtiSettings,
     config: ComparisonConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.compare import compare_year
+    from pipelines.analysis.compare import compare_year
 
     return _each_year(
         context,
@@ -111,7 +111,7 @@ def rank_uncertainty(
     settings: DtiSettings,
     config: UncertaintyConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.uncertainty import uncertainty_year
+    from pipelines.analysis.uncertainty import uncertainty_year
 
     return _each_year(
         context,
@@ -142,7 +142,7 @@ def statistical_coherence(
     settings: DtiSettings,
     config: CoherenceConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.coherence import coherence_year
+    from pipelines.analysis.coherence import coherence_year
 
     return _each_year(
         context,
@@ -163,7 +163,7 @@ def unit_strengths(
     settings: DtiSettings,
     config: StrengthsConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.strengths import strengths_year
+    from pipelines.analysis.strengths import strengths_year
 
     return _each_year(
         context,
@@ -186,7 +186,7 @@ def score_trends(
     settings: DtiSettings,
     config: TrendsConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.trends import trends_year
+    from pipelines.analysis.trends import trends_year
 
     return _each_year(
         context,
@@ -208,7 +208,7 @@ def one_framework_backfill(
     settings: DtiSettings,
     config: BackfillConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.backfill import backfill, frameworks_from_spec
+    from pipelines.evaluate.backfill import backfill, frameworks_from_spec
 
     preset = settings.load_preset()
     spec = dict(config.frameworks) or {level: None for level in preset.levels}

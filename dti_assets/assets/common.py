@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.checks import CheckOutcome
+from pipelines.store.checks import CheckOutcome
 
 
 def year_metadata(context: dg.AssetExecutionContext, year: int, metadata: Mapping[str, Any]):
@@ -52,7 +52,7 @@ def checks_done(context: dg.AssetExecutionContext, *check_names: str) -> Iterato
 def outcome_check(
     context: dg.AssetExecutionContext, year: int, outcome: CheckOutcome
 ) -> dg.AssetCheckEvaluation:
-    """A :mod:`pipelines.checks` outcome of one year as that year's check evaluation."""
+    """A :mod:`pipelines.store.checks` outcome of one year as that year's check evaluation."""
     sample = outcome.offending.head(10)
     return year_check(
         context,

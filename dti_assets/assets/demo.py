@@ -5,7 +5,7 @@ import dagster as dg
 from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings
-from pipelines.demo import write_demo_submissions
+from pipelines.intake.demo import write_demo_submissions
 
 
 @dg.asset(

@@ -6,7 +6,7 @@ from dti_assets.assets.common import year_metadata
 from dti_assets.assets.reference import reference_data
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.ingest import ingest_year
+from pipelines.intake.ingest import ingest_year
 
 
 @dg.asset(

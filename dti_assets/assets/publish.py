@@ -6,7 +6,7 @@ from dti_assets.assets.common import year_metadata
 from dti_assets.assets.score import unit_ranks
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.snapshot import take_snapshots
+from pipelines.publish.snapshot import take_snapshots
 
 
 @dg.asset(

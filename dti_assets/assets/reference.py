@@ -5,7 +5,7 @@ import dagster as dg
 from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.reference import store_reference
+from pipelines.store.reference import store_reference
 
 
 @dg.asset(

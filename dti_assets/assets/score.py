@@ -7,10 +7,10 @@ from dti_assets.assets.common import checks_done, outcome_check, year_metadata
 from dti_assets.assets.validate import validated_observations
 from dti_assets.partitions import yearly_check_spec, yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.checks import run_check
-from pipelines.preset import Preset
-from pipelines.scoring.stages import compute_leaf_scores, compute_node_scores, compute_ranks
-from pipelines.year_figures import preview_markdown, score_figures, unit_totals
+from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+from pipelines.framework.preset import Preset
+from pipelines.publish.year_figures import preview_markdown, score_figures, unit_totals
+from pipelines.store.checks import run_check
 
 STAGE = {**yearly_stage("score"), "kinds": {"polars", "duckdb"}}
 PILLAR_CHECKS = ("parts_add_up", "points_within_maximum")

@@ -7,7 +7,7 @@ from dti_assets.assets.common import year_metadata
 from dti_assets.assets.score import unit_ranks
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.updates import record_update_period
+from pipelines.evaluate.updates import record_update_period
 
 
 @dg.asset(

@@ -8,9 +8,13 @@ from dti_assets.assets.common import checks_done, year_check, year_metadata
 from dti_assets.assets.ingest import raw_submissions
 from dti_assets.partitions import yearly_check_spec, yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
-from pipelines.observations import ObservationSummary, build_observations, override_for
+from pipelines.publish.year_figures import (
+    failed_expectations,
+    observation_figures,
+    preview_markdown,
+)
 from pipelines.report import report_dir
-from pipelines.year_figures import failed_expectations, observation_figures, preview_markdown
+from pipelines.validate.observations import ObservationSummary, build_observations, override_for
 
 BLOCKING_CHECK = "blocking_expectations"
 COMPLETENESS_CHECK = "completeness"

@@ -27,7 +27,7 @@ import polars as pl
 
 from pipelines.framework.load import FrameworkError, framework_from_mapping, framework_to_mapping
 from pipelines.framework.model import Framework
-from pipelines.safe_text import write_csv
+from pipelines.text.safe_text import write_csv
 from pipelines.workbook.csv_cells import (
     MISSING_MARKERS,
     CsvFileError,

@@ -26,7 +26,7 @@ from pipelines.framework.model import (
     Rule,
     View,
 )
-from pipelines.yamlfile import read_yaml
+from pipelines.framework.yamlfile import read_yaml
 
 POINTS_TOLERANCE = 1e-6
 

@@ -1,7 +1,8 @@
 """The public report of a year (static HTML, Vietnamese, offline) and its Excel annex.
 
 ``build_year_report`` writes ``<out>/<year>/…`` and refreshes ``<out>/index.html``;
-``pipelines.annex.write_annex`` writes ``<out>/<year>/phu-luc-DTI-<year>.xlsx``. Both read the
+``pipelines.publish.annex.write_annex`` writes ``<out>/<year>/phu-luc-DTI-<year>.xlsx``. Both read
+the
 year's latest snapshots (see ``pipelines.report.data``).
 """
 
@@ -16,11 +17,11 @@ from pathlib import Path
 import duckdb
 
 from pipelines import paths
-from pipelines.dvctt_scopes import report_scope_changes
-from pipelines.labels import LEVEL_NAMES
-from pipelines.preset import Preset
+from pipelines.evaluate.dvctt_scopes import report_scope_changes
+from pipelines.framework.preset import Preset
 from pipelines.report.data import YearData, year_data
 from pipelines.report.site import ANNEX_NAME, Site, page_context, write_site_index, write_year
+from pipelines.text.labels import LEVEL_NAMES
 
 __all__ = [
     "ANNEX_NAME",
@@ -159,7 +160,7 @@ def build_year_annex(
 ) -> Path:
     """The Excel annex of ``year``; the index, if there is one, is refreshed so it links the
     file (``refresh_index`` as for :func:`build_year_report`)."""
-    from pipelines.annex import write_annex
+    from pipelines.publish.annex import write_annex
 
     data = load_year(con, preset, year)
     path = write_annex(data, annex_path(Path(out), year))

@@ -21,15 +21,15 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.assumed import (
+from pipelines.framework.assumed import (
     AssumedAcceptance,
     AssumedComponents,
     acceptance_of,
     assumed_components,
 )
-from pipelines.labels import LEVEL_NAMES
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys
-from pipelines.warehouse import run_query
+from pipelines.store.warehouse import run_query
+from pipelines.text.labels import LEVEL_NAMES
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")

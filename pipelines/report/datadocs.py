@@ -1,6 +1,7 @@
 """Great Expectations Data Docs for a year, inside the report, readable offline.
 
-The validation that ran at ingest (``pipelines.observations``) stored GX's own result of every
+The validation that ran at ingest (``pipelines.validate.observations``) stored GX's own result of
+every
 suite in ``gx_results``; those documents are put into an ephemeral GX context whose Data Docs site
 is a folder of the report (``<year>/data-docs/gx``), and ``build_data_docs`` writes GX's pages
 there. The pages therefore show the run that decided whether the year could be scored — nothing
@@ -72,7 +73,7 @@ class DataDocs:
 def stored_results(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
     """GX's documents of ``year`` as stored by the validation (``gx_results``), as plain rows:
     what :func:`build_data_docs` reads (it needs no warehouse, so it can run in a worker)."""
-    from pipelines.warehouse import run_query
+    from pipelines.store.warehouse import run_query
 
     return run_query(con, "gx_results", year=year).to_dicts()
 
@@ -113,7 +114,7 @@ def _build(stored: list[dict[str, Any]], year: int, levels: list[str], gx_dir: P
         ExpectationConfiguration,
     )
 
-    from pipelines import validation as v
+    from pipelines.validate import validation as v
 
     if not stored:
         raise LookupError(f"no Great Expectations results stored for {year}: validate it again")

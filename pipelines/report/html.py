@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from pipelines.labels import vn_number, vn_time
+from pipelines.text.labels import vn_number, vn_time
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -10,7 +10,7 @@ Layout (all links relative, plotly.js bundled once in ``<out>/assets``; no netwo
     <out>/<year>/don-vi/<unit_id>.html
     <out>/<year>/phuong-phap.html
     <out>/<year>/data-docs/index.html (+ gx/: Great Expectations Data Docs)
-    <out>/<year>/phu-luc-DTI-<year>.xlsx (pipelines.annex)
+    <out>/<year>/phu-luc-DTI-<year>.xlsx (pipelines.publish.annex)
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.assumed import acceptance_of, assumed_components, illustrative_notice
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
+from pipelines.framework.assumed import acceptance_of, assumed_components, illustrative_notice
 from pipelines.report import charts
 from pipelines.report.data import (
     LEVEL_UNITS,
@@ -45,7 +44,8 @@ from pipelines.report.data import (
 )
 from pipelines.report.html import write_assets, write_page
 from pipelines.report.readings import reading_differences
-from pipelines.rows import Row, rows_by
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
+from pipelines.text.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
 PARAM_LABELS = {

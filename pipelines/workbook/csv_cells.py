@@ -1,7 +1,8 @@
 """Reading CSV text the intake's way: one implementation for every CSV the project reads.
 
 Used by the inbox's CSV submissions (:mod:`pipelines.workbook.csvfile`) and by the data files of
-``dti score``, the analyses in file mode and ``dti coinr`` (:mod:`pipelines.datafiles`, COINr's
+``dti score``, the analyses in file mode and ``dti coinr`` (:mod:`pipelines.analysis.datafiles`,
+COINr's
 ``iMeta`` in :mod:`pipelines.framework.coinr`):
 
 - encoding UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused with the line

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipelines.preset import load_preset
+from pipelines.framework.preset import load_preset
 from pipelines.workbook.write import write_unit_workbook
 
 YEAR = 2024

@@ -1,0 +1,1 @@
+"""A year scored against the warehouse: the stages, appraisal, backfill, updates."""

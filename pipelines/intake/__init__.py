@@ -1,0 +1,1 @@
+"""Received files → archived, identified, read into raw values, with a receipt each."""

@@ -1,0 +1,1 @@
+"""Immutable snapshots, the code version they record, the annex, a year's figures."""

@@ -1,0 +1,433 @@
+"""The Excel annex to the decision approving a year's DTI results (``phu-luc-DTI-<year>.xlsx``).
+
+One sheet per level, laid out as the annex of a Vietnamese decision ("Phụ lục I … (Kèm theo
+Quyết định số …/QĐ-UBND …)"): title rows, a header with merged cells and numbered columns, then
+rank, unit, pillar points, total, DTI value and, where the framework sets classes, the class.
+Levels ranked as one group (departments,
+districts) are one table; communes, ranked within their district, are one table with a Roman
+numbered section per district, the way provincial annexes group sub-lists, so the whole level
+prints and is signed as one table instead of fifteen small sheets. A last sheet, "Chi tiết chỉ số
+thành phần", gives every unit's points on every component.
+
+Every number is the snapshot's value (never a re-summed figure) rounded to the precision shown:
+2 decimals for points, 4 for the DTI value, so that what a reader copies is what they see. Cells
+are formatted with the same decimals, which Excel shows in the reader's locale (1.234,56 in
+Vietnamese); a note under each table says that rounded parts may not add up to the rounded total.
+The sheets write Python's shortest round-trip form of each number (``_ExactNumbers``), so the
+cell holds exactly the rounded double.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from pipelines.framework.assumed import illustrative_notice
+from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
+from pipelines.text.labels import METHOD_NAMES, vn_time
+from pipelines.text.safe_text import write_text_cell
+
+DETAIL_SHEET = "Chi tiết chỉ số thành phần"
+LEVEL_SHEETS = {
+    "department": "Cấp sở",
+    "district": "Cấp huyện",
+    "commune": "Cấp xã",
+    "province": "Cấp tỉnh",
+}
+ROMAN = [
+    "I",
+    "II",
+    "III",
+    "IV",
+    "V",
+    "VI",
+    "VII",
+    "VIII",
+    "IX",
+    "X",
+    "XI",
+    "XII",
+    "XIII",
+    "XIV",
+    "XV",
+    "XVI",
+    "XVII",
+    "XVIII",
+    "XIX",
+    "XX",
+    "XXI",
+    "XXII",
+    "XXIII",
+    "XXIV",
+    "XXV",
+]
+POINTS = "#,##0.00"
+RATIO = "0.0000"
+POINT_DECIMALS = 2  # the decimals POINTS shows
+RATIO_DECIMALS = 4  # the decimals RATIO shows
+HEADER_FIRST = "Xếp hạng"  # first header cell of every level table (tests find tables by it)
+CODE_HEADER = "Mã đơn vị"
+
+
+class _ExactNumbers(Worksheet):
+    """A worksheet whose number cells hold exactly the double they were given (``repr``, up to
+    17 significant digits) instead of xlsxwriter's 16. Overrides xlsxwriter 3.3's cell writer;
+    ``tests/test_annex.py`` compares every total bit for bit, so a change there shows."""
+
+    def _xml_number_element(self, number, attributes=None) -> None:
+        attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in (attributes or []))
+        text = repr(number) if isinstance(number, float) else str(number)
+        self.fh.write(f"<c{attr}><v>{text}</v></c>")
+
+
+ROUNDING_NOTE = (
+    "Điểm được làm tròn đến 2 chữ số thập phân, chỉ số DTI đến 4 chữ số thập phân; mỗi số "
+    "được làm tròn riêng nên tổng các phần có thể không bằng đúng tổng điểm."
+)
+
+
+def _points(value: float) -> float:
+    """Points at the precision the cell shows."""
+    return round(value, POINT_DECIMALS)
+
+
+def roman(n: int) -> str:
+    return ROMAN[n - 1] if n <= len(ROMAN) else str(n)
+
+
+def _formats(book: xlsxwriter.Workbook) -> dict[str, xlsxwriter.format.Format]:
+    base = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
+    cell = {**base, "border": 1}
+
+    def f(start: dict, **kw) -> xlsxwriter.format.Format:
+        return book.add_format({**start, **kw})
+
+    return {
+        "annex": f(base, bold=True, align="center"),
+        "title": f(base, bold=True, align="center", text_wrap=True, font_size=13),
+        "subtitle": f(base, italic=True, align="center"),
+        "warning": f(base, bold=True, align="center", font_color="#C00000"),
+        "assumed": f(base, bold=True, align="center", text_wrap=True, font_color="#C00000"),
+        "note": f(base, italic=True, font_size=10),
+        "header": f(cell, bold=True, align="center", text_wrap=True, bg_color="#DCE6F1"),
+        "colno": f(cell, italic=True, align="center", font_size=10),
+        "section": f(cell, bold=True, bg_color="#F2F2F2"),
+        "text": f(cell, text_wrap=True),
+        "center": f(cell, align="center"),
+        "code": f(cell, align="center", font_size=10, font_color="#595959"),
+        "points": f(cell, num_format=POINTS),
+        "points_bold": f(cell, num_format=POINTS, bold=True),
+        "ratio": f(cell, num_format=RATIO),
+    }
+
+
+def _authority(data: YearData) -> str:
+    name = data.preset_name
+    return "Ủy ban nhân dân " + (name[:1].lower() + name[1:] if name else "")
+
+
+def _title_rows(
+    sheet, fmt, data: YearData, number: int, title: str, width: int, levels: list[LevelData]
+) -> int:
+    """Annex number, title, 'attached to decision …', provenance, the banner of each of
+    ``levels`` whose components include assumed ones; returns the next free row."""
+    last = width - 1
+    sheet.merge_range(0, 0, 0, last, f"Phụ lục {roman(number)}", fmt["annex"])
+    sheet.merge_range(1, 0, 1, last, title, fmt["title"])
+    sheet.set_row(1, 36)
+    sheet.merge_range(
+        2,
+        0,
+        2,
+        last,
+        f"(Kèm theo Quyết định số        /QĐ-UBND ngày     tháng     năm {data.year + 1} "
+        f"của {_authority(data)})",
+        fmt["subtitle"],
+    )
+    row = 3
+    if data.provenance.synthetic:
+        sheet.merge_range(
+            row,
+            0,
+            row,
+            last,
+            "DỮ LIỆU MÔ PHỎNG – không phải kết quả thật",
+            fmt["warning"],
+        )
+        row += 1
+    notice = illustrative_notice(data.illustrative)
+    if notice:
+        sheet.merge_range(row, 0, row, last, notice["banner"], fmt["assumed"])
+        sheet.set_row(row, 48)
+        row += 1
+    for level in levels:
+        if level.assumed is None or not level.assumed.any_assumed:
+            continue
+        lines = [level.assumed.banner] + ([level.acceptance.text] if level.acceptance else [])
+        for line in lines:
+            sheet.merge_range(row, 0, row, last, line, fmt["assumed"])
+            sheet.set_row(row, 48)
+            row += 1
+    return row + 1
+
+
+def _level_title(level: LevelData, year: int) -> str:
+    return (
+        f"KẾT QUẢ ĐÁNH GIÁ, XẾP HẠNG CHỈ SỐ CHUYỂN ĐỔI SỐ NĂM {year} "
+        f"CỦA CÁC {LEVEL_UNITS.get(level.level, 'đơn vị').upper()}"
+    )
+
+
+def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
+    sheet = book.add_worksheet(
+        LEVEL_SHEETS.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
+    )
+    pillars = level.pillar_nodes.to_dicts()
+    n_p = len(pillars)
+    classified = level.framework.classified
+    # columns: rank | unit | pillars… | total | DTI value | class (if any) | unit code
+    c_total, c_ratio = 2 + n_p, 3 + n_p
+    c_class = 4 + n_p if classified else None
+    c_code = 5 + n_p if classified else 4 + n_p
+    width = c_code + 1
+    row = _title_rows(sheet, fmt, data, number, _level_title(level, data.year), width, [level])
+    snap = level.snapshot
+    sheet.merge_range(
+        row - 1,
+        0,
+        row - 1,
+        width - 1,
+        f"Phương pháp: {METHOD_NAMES.get(snap['method'], snap['method'])}; bộ chỉ số "
+        f"{level.framework.version}; snapshot {snap['snapshot_id']}",
+        fmt["note"],
+    )
+    top = row
+    scale = level.framework.scale
+    sheet.merge_range(top, 0, top + 1, 0, HEADER_FIRST, fmt["header"])
+    sheet.merge_range(top, 1, top + 1, 1, "Tên đơn vị", fmt["header"])
+    if n_p > 1:
+        sheet.merge_range(top, 2, top, 1 + n_p, "Điểm các chỉ số chính", fmt["header"])
+    elif n_p == 1:
+        sheet.write(top, 2, "Điểm các chỉ số chính", fmt["header"])
+    for i, p in enumerate(pillars):
+        sheet.write(top + 1, 2 + i, f"{p['name']} (tối đa {p['max_points']:g})", fmt["header"])
+    sheet.merge_range(
+        top,
+        c_total,
+        top + 1,
+        c_total,
+        f"Tổng điểm (tối đa {scale:,.0f})".replace(",", "."),
+        fmt["header"],
+    )
+    sheet.merge_range(top, c_ratio, top + 1, c_ratio, "Chỉ số DTI", fmt["header"])
+    if c_class is not None:
+        sheet.merge_range(top, c_class, top + 1, c_class, "Xếp loại", fmt["header"])
+    sheet.merge_range(top, c_code, top + 1, c_code, CODE_HEADER, fmt["header"])
+    sheet.set_row(top + 1, 64)
+    for col in range(width):
+        sheet.write(top + 2, col, f"({col + 1})", fmt["colno"])
+    row = top + 3
+
+    points = {
+        (u, n): p for u, n, p in level.pillars.select("unit_id", "node_id", "points").iter_rows()
+    }
+    multi = len(level.groups) > 1
+    for k, group in enumerate(level.groups, start=1):
+        part = level.totals.filter(pl.col("group_id") == group.group_id).sort("rank", "unit_name")
+        if multi:
+            sheet.merge_range(
+                row,
+                0,
+                row,
+                width - 1,
+                f"{roman(k)}. {group.name} ({part.height} đơn vị)",
+                fmt["section"],
+            )
+            row += 1
+        for unit in part.iter_rows(named=True):
+            sheet.write_number(row, 0, unit["rank"], fmt["center"])
+            write_text_cell(sheet, row, 1, unit["unit_name"], fmt["text"])
+            for i, p in enumerate(pillars):
+                value = points.get((unit["unit_id"], p["node_id"]))
+                if value is None:
+                    sheet.write_blank(row, 2 + i, None, fmt["points"])
+                else:
+                    sheet.write_number(row, 2 + i, _points(value), fmt["points"])
+            sheet.write_number(row, c_total, _points(unit["points"]), fmt["points_bold"])
+            sheet.write_number(row, c_ratio, round(unit["ratio"], RATIO_DECIMALS), fmt["ratio"])
+            if c_class is not None:
+                sheet.write_string(row, c_class, unit["class_label"] or "", fmt["center"])
+            write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
+            row += 1
+    row += 1
+    notes = [
+        f"Xếp hạng trong nhóm so sánh; đồng điểm thì cùng hạng. Thang điểm {scale:,.0f}; "
+        "chỉ số DTI = tổng điểm ÷ điểm tối đa.".replace(",", "."),
+        ROUNDING_NOTE,
+        f"Số liệu tính đến: {_as_of(data)}.",
+    ]
+    if multi:
+        notes.insert(
+            0,
+            "Cấp xã được đánh giá, xếp hạng trong phạm vi từng huyện (mỗi mục I, II, … "
+            "là một nhóm so sánh).",
+        )
+    if not classified:
+        notes.append("Quyết định không quy định xếp loại: các đơn vị chỉ được xếp hạng.")
+    elif level.framework.bands_source == "assumed":
+        notes.append("Ngưỡng xếp loại là giả định: không có trong văn bản quyết định.")
+    for note in notes:
+        sheet.merge_range(row, 0, row, width - 1, "Ghi chú: " + note, fmt["note"])
+        row += 1
+
+    sheet.set_column(0, 0, 8)
+    sheet.set_column(1, 1, 36)
+    sheet.set_column(2, 1 + n_p, 13)
+    sheet.set_column(c_total, c_total, 13)
+    sheet.set_column(c_ratio, c_ratio, 10)
+    if c_class is not None:
+        sheet.set_column(c_class, c_class, 12)
+    sheet.set_column(c_code, c_code, 13)
+    sheet.freeze_panes(top + 3, 2)
+    sheet.repeat_rows(top, top + 2)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
+
+
+def _as_of(data: YearData) -> str:
+    moment = data.provenance.data_as_of
+    return vn_time(moment) if moment else "không xác định"
+
+
+def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
+    sheet = book.add_worksheet(DETAIL_SHEET, worksheet_class=_ExactNumbers)
+    widest = max(len(level.component_nodes) for level in data.levels) + 4
+    row = _title_rows(
+        sheet,
+        fmt,
+        data,
+        number,
+        f"ĐIỂM CÁC CHỈ SỐ THÀNH PHẦN NĂM {data.year}",
+        min(widest, 20),
+        data.levels,
+    )
+    sheet.set_column(0, 0, 6)
+    sheet.set_column(1, 1, 34)
+    sheet.set_column(2, 2, 22)
+    sheet.set_column(3, widest, 9)
+    letters = "ABCDEFGHIJ"
+    for b, level in enumerate(data.levels):
+        comps = level.component_nodes.to_dicts()
+        pillars = level.pillar_nodes.to_dicts()
+        c_total = 3 + len(comps)
+        c_code = c_total + 1
+        sheet.merge_range(
+            row,
+            0,
+            row,
+            min(c_code, 19),
+            f"{letters[b]}. {level.label.upper()} – snapshot {level.snapshot['snapshot_id']}",
+            fmt["section"],
+        )
+        row += 1
+        top = row
+        sheet.merge_range(top, 0, top + 2, 0, "TT", fmt["header"])
+        sheet.merge_range(top, 1, top + 2, 1, "Tên đơn vị", fmt["header"])
+        sheet.merge_range(top, 2, top + 2, 2, "Nhóm so sánh", fmt["header"])
+        col = 3
+        for p in pillars:
+            span = [c for c in comps if c["pillar_id"] == p["node_id"]]
+            if not span:
+                continue
+            if len(span) > 1:
+                sheet.merge_range(top, col, top, col + len(span) - 1, p["name"], fmt["header"])
+            else:
+                sheet.write(top, col, p["name"], fmt["header"])
+            col += len(span)
+        ordered = [c for p in pillars for c in comps if c["pillar_id"] == p["node_id"]]
+        ordered += [c for c in comps if c not in ordered]
+        for i, c in enumerate(ordered):
+            sheet.write(top + 1, 3 + i, c["node_id"], fmt["header"])
+            sheet.write(top + 2, 3 + i, f"({c['max_points']:g})", fmt["colno"])
+        sheet.merge_range(top, c_total, top + 2, c_total, "Tổng điểm", fmt["header"])
+        sheet.merge_range(top, c_code, top + 2, c_code, CODE_HEADER, fmt["header"])
+        sheet.set_row(top, 48)
+        row = top + 3
+        lookup = {
+            (u, n): p
+            for u, n, p in level.components.select("unit_id", "node_id", "points").iter_rows()
+        }
+        group_names = {g.group_id: g.name for g in level.groups}
+        order = {g.group_id: i for i, g in enumerate(level.groups)}
+        units = level.totals.with_columns(
+            pl.col("group_id").replace_strict(order).alias("_g")
+        ).sort("_g", "rank", "unit_name")
+        for n, unit in enumerate(units.iter_rows(named=True), start=1):
+            sheet.write_number(row, 0, n, fmt["center"])
+            write_text_cell(sheet, row, 1, unit["unit_name"], fmt["text"])
+            write_text_cell(sheet, row, 2, group_names[unit["group_id"]], fmt["text"])
+            for i, c in enumerate(ordered):
+                value = lookup.get((unit["unit_id"], c["node_id"]))
+                if value is None:
+                    sheet.write_blank(row, 3 + i, None, fmt["points"])
+                else:
+                    sheet.write_number(row, 3 + i, _points(value), fmt["points"])
+            sheet.write_number(row, c_total, _points(unit["points"]), fmt["points_bold"])
+            write_text_cell(sheet, row, c_code, unit["unit_id"], fmt["code"])
+            row += 1
+        row += 1
+        sheet.merge_range(row, 0, row, min(c_code, 12), "Ghi chú: " + ROUNDING_NOTE, fmt["note"])
+        row += 2
+        sheet.write(row, 1, "Danh mục chỉ số thành phần", fmt["annex"])
+        row += 1
+        for c in ordered:
+            assumed = " (giả định)" if c["source"] == "assumed" else ""
+            write_text_cell(sheet, row, 0, c["node_id"], fmt["code"])
+            sheet.merge_range(
+                row,
+                1,
+                row,
+                min(c_code, 12),
+                f"{c['name']} – tối đa {c['max_points']:g} điểm{assumed}",
+                fmt["text"],
+            )
+            row += 1
+        row += 2
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+
+
+def write_annex(data: YearData, path: Path) -> Path:
+    """Write the annex of ``data``'s year to ``path`` (replaced if present)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".xlsx.part")
+    book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False})
+    created = min(
+        (lv.snapshot["created_at"] for lv in data.levels), default=dt.datetime(data.year, 12, 31)
+    )
+    book.set_properties(
+        {
+            "title": f"Phụ lục kết quả DTI năm {data.year}",
+            "subject": "Kết quả đánh giá, xếp hạng chỉ số chuyển đổi số",
+            "author": "dti",
+            "company": data.preset_name,
+            "created": created,
+            "comments": "Snapshot: " + ", ".join(data.snapshot_ids),
+        }
+    )
+    fmt = _formats(book)
+    number = 0
+    for number, level in enumerate(data.levels, start=1):
+        _level_sheet(book, fmt, data, level, number)
+    _detail_sheet(book, fmt, data, number + 1)
+    book.close()
+    tmp.replace(path)
+    return path

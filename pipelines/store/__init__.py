@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema migrations, the writer's lock, reference data, checks."""

@@ -1,0 +1,1 @@
+"""What people read: Vietnamese wording and numbers, plain rows, harmless unit text."""
