@@ -42,6 +42,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework, Node
+from pipelines.text.labels import vn_value
 from pipelines.workbook.cells import EXCEL_ERRORS, CellReading, read_number
 from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.fastbook import FastBook, NotPlain
@@ -623,14 +624,14 @@ def refuse_percent_scale_mismatch(
             if scale == 100.0:
                 detail = (
                     f"tỷ lệ {value:g} có vẻ nhập theo thang 0–1 (mọi tỷ lệ trong tệp đều ≤ 1) "
-                    f"trong khi chỉ số dùng thang 0–100; nếu là {_vn(value * 100)}% thì nhập "
-                    f"{_vn(value * 100)}"
+                    f"trong khi chỉ số dùng thang 0–100; nếu là {vn_value(value * 100)}% thì nhập "
+                    f"{vn_value(value * 100)}"
                 )
             else:
                 detail = (
                     f"tỷ lệ {value:g} có vẻ nhập theo thang 0–100 (tệp có tỷ lệ lớn hơn 1) "
-                    f"trong khi chỉ số dùng thang 0–1; nếu là {_vn(value)}% thì nhập "
-                    f"{_vn(value / 100)}"
+                    f"trong khi chỉ số dùng thang 0–1; nếu là {vn_value(value)}% thì nhập "
+                    f"{vn_value(value / 100)}"
                 )
             who = f"đơn vị {entry['unit_id']}, " if entry.get("unit_id") else ""
             parsed.refuse(
@@ -642,11 +643,6 @@ def refuse_percent_scale_mismatch(
                 column_label=entry.get("column_label"),
                 **{k: entry[k] for k in ("unit_id", "indicator_id", "raw_text") if k in entry},
             )
-
-
-def _vn(value: float) -> str:
-    """A number the way a Vietnamese user types it: decimal comma, no exponent (85,5)."""
-    return format(round(value, 9), ".10g").replace(".", ",")
 
 
 def _is_yes_no(node: Node) -> bool:
