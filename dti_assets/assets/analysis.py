@@ -18,7 +18,7 @@ from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS
 from pipelines.framework.preset import Preset
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 
 # By key, not by import: importing the asset object would make load_assets_from_modules pick it
 # up a second time.

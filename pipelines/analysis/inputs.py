@@ -28,8 +28,9 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import MISSING_RULES
 from pipelines.scoring.engine import SCORE_COLUMNS, leaf_scores, node_scores, ranked
-from pipelines.scoring.methods import MISSING_RULES, MethodSpec
+from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
 ALL_SETTINGS: tuple[str, ...] = (

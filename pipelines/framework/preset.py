@@ -15,7 +15,7 @@ from pipelines.framework.model import Framework
 from pipelines.framework.registry import load_registry, units_in_year
 from pipelines.framework.yamlfile import read_yaml
 from pipelines.paths import DATA_DIR
-from pipelines.scoring.methods import (
+from pipelines.scoring.choices import (
     BOUNDS,
     COMPARISON_GROUPS,
     METHODS,
@@ -26,10 +26,10 @@ from pipelines.scoring.methods import (
     ClassificationReading,
     ComparisonGroup,
     Method,
-    MethodSpec,
     MissingRule,
     ZscoreMode,
 )
+from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 from pipelines.scoring.ties import RankPrecision
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.scoring.methods import COMPARISON_GROUPS
+from pipelines.scoring.choices import COMPARISON_GROUPS
 
 REGISTRY_SCHEMA = {
     "unit_id": pl.String,

@@ -18,7 +18,7 @@ from pipelines.report.data import (
     FrameworkInfo,
     LevelData,
 )
-from pipelines.scoring.methods import METHODS
+from pipelines.scoring.choices import METHODS
 from pipelines.text.labels import METHOD_SHORT_NAMES, vn_number, vn_value
 
 Figure = dict[str, Any]

@@ -44,7 +44,7 @@ from pipelines.report.data import (
 )
 from pipelines.report.html import write_assets, write_page
 from pipelines.report.readings import reading_differences
-from pipelines.scoring.methods import METHODS
+from pipelines.scoring.choices import METHODS
 from pipelines.text.labels import (
     LEVEL_NAMES,
     METHOD_NAMES,

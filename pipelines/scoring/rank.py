@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.methods import READINGS
+from pipelines.scoring.choices import READINGS
 from pipelines.scoring.ties import (
     NOISE_ONLY,
     RankPrecision,

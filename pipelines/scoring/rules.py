@@ -36,8 +36,8 @@ from typing import Any
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
-from pipelines.scoring.methods import DVCTT_SCOPES, DvcttScope
 from pipelines.scoring.normalise import num_text
 
 RULE_PREFIX = "sonla"
