@@ -28,16 +28,16 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.framework.assumed import illustrative_notice
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
-from pipelines.text.labels import METHOD_NAMES, vn_number, vn_time, vn_value
+from pipelines.text.labels import (
+    LEVEL_SHORT_NAMES,
+    METHOD_NAMES,
+    vn_number,
+    vn_time,
+    vn_value,
+)
 from pipelines.text.safe_text import write_text_cell
 
 DETAIL_SHEET = "Chi tiết chỉ số thành phần"
-LEVEL_SHEETS = {
-    "department": "Cấp sở",
-    "district": "Cấp huyện",
-    "commune": "Cấp xã",
-    "province": "Cấp tỉnh",
-}
 ROMAN = [
     "I",
     "II",
@@ -184,7 +184,7 @@ def _level_title(level: LevelData, year: int) -> str:
 
 def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
     sheet = book.add_worksheet(
-        LEVEL_SHEETS.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
+        LEVEL_SHORT_NAMES.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
     )
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)

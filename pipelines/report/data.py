@@ -29,7 +29,7 @@ from pipelines.framework.assumed import (
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys
 from pipelines.store.warehouse import run_query
-from pipelines.text.labels import LEVEL_NAMES, UNCLASSIFIED
+from pipelines.text.labels import LEVEL_NAMES, LEVEL_UNIT_NAMES, UNCLASSIFIED
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")
@@ -37,12 +37,7 @@ UNCLASSIFIED_COLOUR = "#9e9e9e"
 UNCLASSIFIED_LABEL = UNCLASSIFIED
 
 # Short Vietnamese names of the units of a level, for sentences ("18 sở, ban, ngành").
-LEVEL_UNITS = {
-    "department": "sở, ban, ngành",
-    "district": "huyện, thị xã, thành phố",
-    "commune": "xã, phường, thị trấn",
-    "province": "tỉnh",
-}
+LEVEL_UNITS = LEVEL_UNIT_NAMES
 # File-name slugs of the comparison groups (ASCII, stable).
 LEVEL_SLUGS = {"department": "so", "district": "huyen", "commune": "xa", "province": "tinh"}
 

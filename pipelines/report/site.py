@@ -592,7 +592,7 @@ def _rules(level: LevelData) -> list[dict[str, Any]]:
         rules.append(
             {
                 "rule": RULE_NAMES.get(f"missing.{level.params.get('missing')}")
-                or f"Quy tắc thiếu số liệu: {level.params.get('missing')}",
+                or f"{PARAM_LABELS['missing']}: {level.params.get('missing')}",
                 "count": missing.height,
                 "who": [f"{r['unit_name']} ({r['n_missing']} chỉ số)" for r in missing.to_dicts()],
             }

@@ -11,11 +11,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # ---------------------------------------------------------------- names of levels and settings
 
-LEVEL_NAMES = {
-    "department": "Cấp sở (sở, ban, ngành)",
+# a level as a title (a sheet of the annex: at most 31 characters) …
+LEVEL_SHORT_NAMES = {
+    "department": "Cấp sở",
     "district": "Cấp huyện",
     "commune": "Cấp xã",
     "province": "Cấp tỉnh",
+}
+# … what its units are called …
+LEVEL_UNIT_NAMES = {
+    "department": "sở, ban, ngành",
+    "district": "huyện, thị xã, thành phố",
+    "commune": "xã, phường, thị trấn",
+    "province": "tỉnh",
+}
+# … and as tables and headings name it
+LEVEL_NAMES = {
+    **LEVEL_SHORT_NAMES,
+    "department": f"{LEVEL_SHORT_NAMES['department']} ({LEVEL_UNIT_NAMES['department']})",
 }
 
 # The keys of each table are the values of the matching type in pipelines/scoring/methods.py
