@@ -31,7 +31,7 @@ from dti_cli.common import data_option, fail, framework_option, need_warehouse, 
 from dti_cli.gc_policy import collect_less
 from dti_cli.setting_options import bounds_option, method_option, missing_option, zscore_option
 from pipelines import paths
-from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_number, vn_value
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -297,9 +297,9 @@ def _print_summary(preset, years: list[int]) -> None:
                     LEVEL_NAMES.get(row["level"], row["level"]),
                     str(row["n_units"]),
                     row["top_unit"],
-                    f"{vn_number(row['top_points'])}/{row['max_points']:g}",
+                    f"{vn_number(row['top_points'])}/{vn_value(row['max_points'])}",
                     row["bottom_unit"],
-                    f"{vn_number(row['bottom_points'])}/{row['max_points']:g}",
+                    f"{vn_number(row['bottom_points'])}/{vn_value(row['max_points'])}",
                     str(row["n_units_with_missing"]),
                 )
             console.print(table)
