@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from pipelines.text.labels import vn_number, vn_percent, vn_signed, vn_time
+from pipelines.text.labels import UNCLASSIFIED, vn_number, vn_percent, vn_signed, vn_time
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -73,6 +73,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(vn=vn_number, pct=vn_percent, signed=vn_signed, vndate=vn_time)
+    env.globals["UNCLASSIFIED"] = UNCLASSIFIED  # a unit below every band
     env.policies["json.dumps_function"] = finite_json  # ``figures | tojson``
     return env
 
