@@ -262,3 +262,21 @@ def test_an_officer_command_refuses_an_unknown_method_in_vietnamese(tmp_path):
         "lỗi: giá trị không hợp lệ cho '--method': 'median' không phải một trong: "
         "points, minmax, zscore (xem `dti history --help`)"
     )
+
+
+def test_the_dagster_configs_refuse_an_unknown_missing_rule_or_method():
+    """Refused when the run's config is read, naming the value and the choices."""
+    from pydantic import ValidationError
+
+    from dti_assets.assets.analysis import ComparisonConfig, TrendsConfig, UncertaintyConfig
+
+    assert ComparisonConfig().missing_rules == list(choices.MISSING_RULES)
+    assert TrendsConfig(method="zscore").method == "zscore"
+    for make, text in [
+        (lambda: ComparisonConfig(missing_rules=["zero", "median"]), "missing-data rule 'median'"),
+        (lambda: UncertaintyConfig(missing_rules=["nothing"]), "missing-data rule 'nothing'"),
+        (lambda: TrendsConfig(method="median"), "method 'median'"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            make()
+        assert text in str(refused.value) and "choose one of" in str(refused.value)

@@ -179,7 +179,7 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
     method_setup = spec.get("methods") or {}
     computed = method_setup.get("computed", METHODS)
     if isinstance(computed, str) or not computed:
-        computed = [computed]  # one name, or none: refused by name below
+        computed = [computed]  # one name is a list of one; none (null, []) is refused below
     methods = tuple(_choice(path, "methods.computed", method, METHODS) for method in computed)
     primary = _choice(path, "methods.primary", method_setup.get("primary", methods[0]), METHODS)
     if primary not in methods:
