@@ -61,7 +61,7 @@ def compare(
 
     from pipelines.analysis.compare import compare_methods, store_comparison
     from pipelines.analysis.inputs import ALL_SETTINGS, split_list
-    from pipelines.scoring.methods import MISSING_RULES
+    from pipelines.scoring.choices import MISSING_RULES
 
     print_header(inp, "Method comparison")
     try:
@@ -210,7 +210,7 @@ def uncertainty(
 
     from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
     from pipelines.analysis.uncertainty import run_uncertainty, store_uncertainty
-    from pipelines.scoring.methods import MISSING_RULES
+    from pipelines.scoring.choices import MISSING_RULES
 
     print_header(inp, "Rank uncertainty")
     try:

@@ -18,6 +18,7 @@ from dti_cli.analysis_options import (
 )
 from dti_cli.arguments import file_arg, level_arg, preset_arg, year_span, years_arg
 from dti_cli.common import data_option, fail, framework_option
+from dti_cli.setting_options import method_option
 
 # the year-over-year figures shown for a unit or a total
 CHANGE_COLUMNS = ["ratio_before", "ratio", "ratio_change", "rank_before", "rank", "rank_change"]
@@ -29,7 +30,7 @@ CHANGE_COLUMNS = ["ratio_before", "ratio", "ratio_change", "rank_before", "rank"
 @click.command("trends")
 @click.option("--preset", default=None, help="Preset of the warehouse.")
 @click.option("--level", default=None, help="One level (default: all).")
-@click.option("--method", default=None, help="Method (default: the preset's primary).")
+@method_option(help="Method (default: the preset's primary).")
 @click.option(
     "--framework-hash",
     default=None,

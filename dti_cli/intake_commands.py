@@ -15,7 +15,8 @@ from rich.table import Table
 
 from dti_cli.arguments import level_arg, preset_arg, year_arg, year_span
 from dti_cli.common import fail, need_warehouse
-from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time
+from dti_cli.setting_options import method_option
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_number, vn_time, vn_value
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
@@ -229,12 +230,7 @@ def appraisal_report(preset: str, year: int, level: str | None, out_path: Path) 
 @click.option("--preset", default="daklak", show_default=True)
 @click.option("--year", type=int, required=True)
 @click.option("--unit", "unit_id", required=True)
-@click.option(
-    "--method",
-    type=click.Choice(["points", "minmax", "zscore"]),
-    default=None,
-    help="Mặc định: phương pháp chính của bộ chỉ số.",
-)
+@method_option(help="Mặc định: phương pháp chính của bộ chỉ số.")
 def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
     """Xem điểm tổng và thứ hạng của một đơn vị thay đổi qua các lần cập nhật trong năm."""
     from pipelines.evaluate.updates import unit_history
@@ -278,7 +274,7 @@ def history(preset: str, year: int, unit_id: str, method: str | None) -> None:
         table.add_row(
             str(row["period"]),
             vn_time(row["recorded_at"], zone=False),
-            f"{vn_number(row['points'])}/{row['max_points']:g}",
+            f"{vn_number(row['points'])}/{vn_value(row['max_points'])}",
             "–" if change is None else ("+" if change > 0 else "") + vn_number(change),
             f"{row['rank']}/{row['group_size']}",
             _moved(moved),

@@ -29,8 +29,9 @@ from dti_cli.arguments import (
 )
 from dti_cli.common import data_option, fail, framework_option, need_warehouse, say
 from dti_cli.gc_policy import collect_less
+from dti_cli.setting_options import bounds_option, method_option, missing_option, zscore_option
 from pipelines import paths
-from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_number
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_number, vn_value
 
 # Wide enough for the summary tables when output is piped (CI logs default to 80 columns).
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -96,6 +97,13 @@ def usage_message(exc: click.UsageError) -> str:
         return say(
             f"không có tùy chọn {exc.option_name} (no such option); có: {', '.join(known)}",
             f"no such option {exc.option_name}; valid: {', '.join(known)}",
+            ctx,
+        )
+    if isinstance(exc, click.BadParameter) and exc.param is not None and ctx is not None:
+        hint = exc.param.get_error_hint(ctx)
+        return say(
+            f"giá trị không hợp lệ cho {hint}: {exc.message} (xem `{where}`)",
+            f"invalid value for {hint}: {exc.message} (see `{where}`)",
             ctx,
         )
     return say(
@@ -289,9 +297,9 @@ def _print_summary(preset, years: list[int]) -> None:
                     LEVEL_NAMES.get(row["level"], row["level"]),
                     str(row["n_units"]),
                     row["top_unit"],
-                    f"{vn_number(row['top_points'])}/{row['max_points']:g}",
+                    f"{vn_number(row['top_points'])}/{vn_value(row['max_points'])}",
                     row["bottom_unit"],
-                    f"{vn_number(row['bottom_points'])}/{row['max_points']:g}",
+                    f"{vn_number(row['bottom_points'])}/{vn_value(row['max_points'])}",
                     str(row["n_units_with_missing"]),
                 )
             console.print(table)
@@ -357,26 +365,9 @@ def status_cell(column: str, value) -> str:
 @cli.command()
 @framework_option()
 @data_option()
-@click.option(
-    "--method",
-    type=click.Choice(["points", "minmax", "zscore"]),
-    default="minmax",
-    show_default=True,
-)
-@click.option(
-    "--missing",
-    type=click.Choice(["zero", "exclude", "mean"]),
-    default="zero",
-    show_default=True,
-    help="Missing values: 0 points, left out with siblings re-weighted, or the group mean.",
-)
-@click.option(
-    "--bounds",
-    type=click.Choice(["observed", "pooled", "goalposts"]),
-    default="observed",
-    show_default=True,
-    help="Min-max bounds: the year's group, all years pooled, or fixed goalposts.",
-)
+@method_option(default="minmax")
+@missing_option()
+@bounds_option()
 @click.option(
     "--reference-year",
     type=int,
@@ -389,14 +380,7 @@ def status_cell(column: str, value) -> str:
     show_default=True,
     help="Goalposts: values beyond them score 0 or the maximum.",
 )
-@click.option(
-    "--zscore",
-    "zscore_mode",
-    type=click.Choice(["cdf", "rescaled"]),
-    default="cdf",
-    show_default=True,
-    help="z → points: Φ(z) × max, or clip(0.5 + 0.1 z, 0, 1) × max.",
-)
+@zscore_option()
 @click.option(
     "--explain",
     is_flag=True,

@@ -14,7 +14,9 @@ from rich.table import Table
 
 from dti_cli.arguments import level_arg, preset_arg, year_arg
 from dti_cli.common import fail, need_warehouse
+from dti_cli.setting_options import SettingChoice
 from pipelines import paths
+from pipelines.scoring.choices import METHODS
 from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, ZONE_NAME, vn_time
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -26,6 +28,7 @@ console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isat
 @click.option(
     "--method",
     "methods",
+    type=SettingChoice(METHODS),
     multiple=True,
     help="Chỉ phương pháp này (lặp lại được); mặc định: mọi phương pháp của lần chấm mới nhất.",
 )

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from dti_cli.dagster_runs import StepEvent
+from pipelines.text.labels import vn_count, vn_seconds
 
 # The steps of the demo and yearly jobs (sensor and analysis steps keep their asset name)
 STEP_NAMES = {
@@ -37,12 +38,12 @@ def step_name(step: str) -> str:
 
 def seconds_text(seconds: float) -> str:
     """``3,1 s``: seconds with a decimal comma."""
-    return f"{seconds:.1f}".replace(".", ",") + " s"
+    return vn_seconds(seconds)
 
 
 def finished_text(event: StepEvent) -> str:
     """``đọc tệp nộp (raw_submissions): 220 tệp · 3,1 s`` (✗ and "lỗi" for a failed step)."""
-    counts = [f"{value:,}".replace(",", ".") + f" {COUNT_NAMES[key]}" for key, value in
+    counts = [f"{vn_count(value)} {COUNT_NAMES[key]}" for key, value in
               event.counts.items() if key in COUNT_NAMES]  # fmt: skip
     parts = [*counts[:1], seconds_text(event.seconds or 0.0)]
     if event.kind == "failure":

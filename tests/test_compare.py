@@ -23,7 +23,7 @@ import pytest
 from analysis_support import ASEM, hand_input
 
 from pipelines.analysis.compare import compare_methods, rank_correlation
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 
 
 def test_spearman_and_kendall_of_tiny_rankings_by_hand():

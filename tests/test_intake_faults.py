@@ -192,12 +192,12 @@ def test_values_on_0_100_where_0_1_is_declared_are_refused_not_rescaled(tmp_path
         (
             9,
             "percent_out_of_range",
-            f"{where} 9 · cột G: chỉ số P1.1: tỷ lệ 85.5 vượt 1 (chỉ số dùng thang 0–1)",
+            f"{where} 9 · cột G: chỉ số P1.1: tỷ lệ 85,5 vượt 1 (chỉ số dùng thang 0–1)",
         ),
         (
             10,
             "percent_scale_mismatch",
-            f"{where} 10 · cột G: chỉ số P1.2: tỷ lệ 0.6 có vẻ nhập theo thang 0–100 (tệp có tỷ lệ "
+            f"{where} 10 · cột G: chỉ số P1.2: tỷ lệ 0,6 có vẻ nhập theo thang 0–100 (tệp có tỷ lệ "
             "lớn hơn 1) trong khi chỉ số dùng thang 0–1; nếu là 0,6% thì nhập 0,006",
         ),
     ]

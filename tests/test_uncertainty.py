@@ -14,7 +14,7 @@ from pipelines.analysis.inputs import ALL_SETTINGS
 from pipelines.analysis.sensitivity import saltelli_indices, sample_design
 from pipelines.analysis.uncertainty import nominal_fast, replay, run_uncertainty
 from pipelines.analysis.uncertainty_model import build_model
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 
 # Gaps everywhere, and unit D reports nothing of pillar P1: "exclude" re-weights it away.
 GAPS = {

@@ -292,7 +292,7 @@ def test_synthetic_workbook_says_so(tmp_path: Path, framework: Framework, unit: 
             100.5,
             "P3.1",
             "percent_out_of_range",
-            "loi.xlsx · trang 'Tự đánh giá' · dòng 20 · cột G: chỉ số P3.1: tỷ lệ 100.5 vượt 100%",
+            "loi.xlsx · trang 'Tự đánh giá' · dòng 20 · cột G: chỉ số P3.1: tỷ lệ 100,5 vượt 100%",
         ),
         (
             "G9",
@@ -308,7 +308,7 @@ def test_synthetic_workbook_says_so(tmp_path: Path, framework: Framework, unit: 
             "P6.12",
             "above_maximum",
             "loi.xlsx · trang 'Tự đánh giá' · dòng 51 · cột G: "
-            "chỉ số P6.12: điểm 15.5 vượt điểm tối đa 15",
+            "chỉ số P6.12: điểm 15,5 vượt điểm tối đa 15",
         ),
         (
             "G13",

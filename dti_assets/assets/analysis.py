@@ -11,14 +11,14 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dti_assets.assets.common import year_metadata
 from dti_assets.partitions import yearly_stage, years_of
 from dti_assets.resources import DtiSettings, Warehouse
 from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS
 from pipelines.framework.preset import Preset
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import METHODS, MISSING_RULES, check_choice
 
 # By key, not by import: importing the asset object would make load_assets_from_modules pick it
 # up a second time.
@@ -27,9 +27,18 @@ year_snapshot = dg.AssetKey("year_snapshot")
 ANALYSIS = {**yearly_stage("analysis"), "kinds": {"polars", "duckdb"}}
 
 
+def _missing_rules(rules: list[str]) -> list[str]:
+    """The missing-data rules of a run's config, each one of MISSING_RULES."""
+    for rule in rules:
+        check_choice("missing-data rule", rule, MISSING_RULES)
+    return rules
+
+
 class ComparisonConfig(dg.Config):
     settings: list[str] = Field(default_factory=lambda: list(ALL_SETTINGS))
     missing_rules: list[str] = Field(default_factory=lambda: list(MISSING_RULES))
+
+    _check_missing = field_validator("missing_rules")(_missing_rules)
 
 
 class UncertaintyConfig(dg.Config):
@@ -38,6 +47,8 @@ class UncertaintyConfig(dg.Config):
     seed: int = 2534
     settings: list[str] = Field(default_factory=lambda: list(DEFAULT_MC_SETTINGS))
     missing_rules: list[str] = Field(default_factory=lambda: list(MISSING_RULES))
+
+    _check_missing = field_validator("missing_rules")(_missing_rules)
 
 
 class CoherenceConfig(dg.Config):
@@ -50,6 +61,13 @@ class StrengthsConfig(dg.Config):
 
 class TrendsConfig(dg.Config):
     method: str = ""  # empty: the preset's primary method
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        if method:
+            check_choice("method", method, METHODS)
+        return method
 
 
 class BackfillConfig(dg.Config):

@@ -36,7 +36,7 @@ from pipelines.analysis.inputs import (
     scenario_label,
     setting_label,
 )
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 
 
 @dataclass

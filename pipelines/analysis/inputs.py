@@ -28,17 +28,16 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import BOUNDS, MISSING_RULES, ZSCORE_MODES
 from pipelines.scoring.engine import SCORE_COLUMNS, leaf_scores, node_scores, ranked
-from pipelines.scoring.methods import MISSING_RULES, MethodSpec
+from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
+# Every method setting by its label: points, min-max with each bounds, z-score with each form.
 ALL_SETTINGS: tuple[str, ...] = (
     "points",
-    "minmax:observed",
-    "minmax:pooled",
-    "minmax:goalposts",
-    "zscore:cdf",
-    "zscore:rescaled",
+    *(f"minmax:{bounds}" for bounds in BOUNDS),
+    *(f"zscore:{mode}" for mode in ZSCORE_MODES),
 )
 # The Monte Carlo's default choice of method: the three methods every preset computes.
 DEFAULT_MC_SETTINGS: tuple[str, ...] = ("points", "minmax:observed", "zscore:cdf")

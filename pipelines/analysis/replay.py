@@ -44,7 +44,7 @@ from pipelines.analysis.uncertainty import (
 )
 from pipelines.analysis.uncertainty_model import build_model
 from pipelines.framework.model import Framework
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 from pipelines.workbook.csv_cells import (
     CsvFileError,
     CsvTable,

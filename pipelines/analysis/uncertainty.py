@@ -59,7 +59,7 @@ from pipelines.analysis.sensitivity import Design, saltelli_indices, sample_desi
 from pipelines.analysis.uncertainty_model import FastModel, build_model
 from pipelines.framework.coinr import _heights as coinr_levels
 from pipelines.framework.model import Framework
-from pipelines.scoring.methods import MISSING_RULES
+from pipelines.scoring.choices import MISSING_RULES
 
 
 def noisy_node_ids(framework: Framework, noise_levels: list[str] | None = None) -> list[str]:

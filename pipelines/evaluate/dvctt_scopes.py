@@ -12,7 +12,7 @@ from pipelines.framework.model import Framework
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import DVCTT_SCOPES, RuleSettings
-from pipelines.text.labels import vn_number
+from pipelines.text.labels import UNCLASSIFIED, vn_number
 
 if TYPE_CHECKING:
     from pipelines.framework.preset import Preset
@@ -53,9 +53,6 @@ def scope_class_changes(
     return changed.select(columns).sort("year", "unit_id")
 
 
-SCOPE_NAMES = {"index": "trên toàn bộ chỉ số", "pillar": "trong chỉ số chính"}
-
-
 def report_scope_changes(con: Any, preset: Preset, year: int, levels: list[str]) -> dict[str, Any]:
     """Per level of ``levels`` whose observations the warehouse holds: the rows the report's
     method page shows for :func:`scope_class_changes` (``name``, ``index``, ``pillar``: points
@@ -78,7 +75,7 @@ def report_scope_changes(con: Any, preset: Preset, year: int, levels: list[str])
                 "name": inp.names.get(r["unit_id"], r["unit_id"]),
                 **{
                     scope: f"{vn_number(r[f'points_{scope}'])} – "
-                    f"{r[f'class_{scope}'] or 'Không xếp loại'}"
+                    f"{r[f'class_{scope}'] or UNCLASSIFIED}"
                     for scope in DVCTT_SCOPES
                 },
             }

@@ -15,8 +15,21 @@ from pipelines.framework.model import Framework
 from pipelines.framework.registry import load_registry, units_in_year
 from pipelines.framework.yamlfile import read_yaml
 from pipelines.paths import DATA_DIR
-from pipelines.scoring.methods import BOUNDS, METHODS, MISSING_RULES, ZSCORE_MODES, MethodSpec
-from pipelines.scoring.rank import READINGS
+from pipelines.scoring.choices import (
+    BOUNDS,
+    COMPARISON_GROUPS,
+    METHODS,
+    MISSING_RULES,
+    READINGS,
+    ZSCORE_MODES,
+    Bounds,
+    ClassificationReading,
+    ComparisonGroup,
+    Method,
+    MissingRule,
+    ZscoreMode,
+)
+from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 from pipelines.scoring.ties import RankPrecision
 
@@ -29,7 +42,7 @@ class PresetError(ValueError):
 class LevelSetup:
     level: str
     framework_path: Path
-    comparison_group: str  # level | parent
+    comparison_group: ComparisonGroup
 
 
 @dataclass
@@ -42,17 +55,17 @@ class Preset:
     first_year: int
     last_year: int
     levels: dict[str, LevelSetup]
-    primary_method: str
-    methods: tuple[str, ...]
+    primary_method: Method
+    methods: tuple[Method, ...]
     demo: dict[str, Any] = field(default_factory=dict)
     origin: Path = Path()
-    missing: str = "zero"  # zero | exclude | mean
-    classification_reading: str | None = None  # total_only | total_and_pillars | framework's
+    missing: MissingRule = "zero"
+    classification_reading: ClassificationReading | None = None  # None: the framework's own
     rules: RuleSettings = field(default_factory=RuleSettings)
     lineage_path: Path | None = None
-    minmax_bounds: str = "observed"
+    minmax_bounds: Bounds = "observed"
     clip: bool = True
-    zscore_mode: str = "cdf"
+    zscore_mode: ZscoreMode = "cdf"
     reference_year: int | None = None
     decision: str | None = None  # the decision the frameworks come from ("2534/QĐ-UBND")
     rank_precision: RankPrecision = field(default_factory=RankPrecision)
@@ -67,10 +80,10 @@ class Preset:
         """The full settings of one method under this preset (recorded in snapshots)."""
         return MethodSpec(
             method=method,  # type: ignore[arg-type]
-            missing=self.missing,  # type: ignore[arg-type]
-            minmax_bounds=self.minmax_bounds,  # type: ignore[arg-type]
+            missing=self.missing,
+            minmax_bounds=self.minmax_bounds,
             clip=self.clip,
-            zscore_mode=self.zscore_mode,  # type: ignore[arg-type]
+            zscore_mode=self.zscore_mode,
             reference_year=self.reference_year,
             rank_precision=self.rank_precision,
         )
@@ -154,15 +167,26 @@ def load_preset(name_or_path: str | Path = "daklak") -> Preset:
         level: LevelSetup(
             level=level,
             framework_path=base / setup["framework"],
-            comparison_group=setup.get("comparison_group", "level"),
+            comparison_group=_choice(
+                path,
+                f"levels.{level}.comparison_group",
+                setup.get("comparison_group", "level"),
+                COMPARISON_GROUPS,
+            ),
         )
         for level, setup in spec["levels"].items()
     }
     method_setup = spec.get("methods") or {}
-    methods = tuple(method_setup.get("computed", METHODS))
-    primary = method_setup.get("primary", methods[0])
+    computed = method_setup.get("computed", METHODS)
+    if isinstance(computed, str) or not computed:
+        computed = [computed]  # one name is a list of one; none (null, []) is refused below
+    methods = tuple(_choice(path, "methods.computed", method, METHODS) for method in computed)
+    primary = _choice(path, "methods.primary", method_setup.get("primary", methods[0]), METHODS)
     if primary not in methods:
-        raise ValueError(f"{path}: primary method {primary!r} is not among computed {methods}")
+        raise PresetError(
+            f"{path}: methods.primary {primary!r} is not among methods.computed "
+            f"({', '.join(methods)})"
+        )
     classification = spec.get("classification") or {}
     settings = {
         "missing": _choice(path, "missing", spec.get("missing", "zero"), MISSING_RULES),
@@ -224,6 +248,8 @@ def _illustrative(path: Path, value: Any) -> str | None:
 
 
 def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...], optional: bool = False):
+    """``value`` when it is one of ``allowed`` (or None and ``optional``); else the
+    :class:`PresetError` naming the file, the key, the choices and the value."""
     if value is None and optional:
         return None
     if value not in allowed:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.scoring.choices import COMPARISON_GROUPS
+
 REGISTRY_SCHEMA = {
     "unit_id": pl.String,
     "level": pl.String,
@@ -66,8 +68,9 @@ def units_in_year(registry: pl.DataFrame, level: str, year: int) -> pl.DataFrame
 def comparison_groups(units: pl.DataFrame, grouping: str, year: int) -> pl.DataFrame:
     """``unit_id, year, group_id`` for scoring: ``level`` puts every unit of the level in one group;
     ``parent`` groups units by their parent (communes ranked within their district)."""
-    if grouping not in ("level", "parent"):
-        raise ValueError(f"comparison_group must be 'level' or 'parent', not {grouping!r}")
+    if grouping not in COMPARISON_GROUPS:
+        choices = ", ".join(COMPARISON_GROUPS)
+        raise ValueError(f"comparison_group must be one of {choices}, not {grouping!r}")
     group = pl.col("parent_id") if grouping == "parent" else pl.col("level")
     return units.select(
         "unit_id", pl.lit(year, dtype=pl.Int32).alias("year"), group.alias("group_id")

@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.framework.assumed import framework_assumed
 from pipelines.store.warehouse import query_text
-from pipelines.text.labels import LEVEL_NAMES, vn_time
+from pipelines.text.labels import LEVEL_NAMES, vn_time, vn_value
 from pipelines.text.rows import Row, rows_by
 from pipelines.text.safe_text import escape_markup
 
@@ -215,7 +215,7 @@ def write_receipts(
 def _vn(value: float | None) -> str:
     if value is None:
         return "để trống (thiếu số liệu)"
-    return format(value, ".10g").replace(".", ",")
+    return vn_value(value)
 
 
 def _shown(raw: str | None, value: float | None) -> str:

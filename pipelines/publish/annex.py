@@ -28,16 +28,16 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.framework.assumed import illustrative_notice
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
-from pipelines.text.labels import METHOD_NAMES, vn_time
+from pipelines.text.labels import (
+    LEVEL_SHORT_NAMES,
+    METHOD_NAMES,
+    vn_number,
+    vn_time,
+    vn_value,
+)
 from pipelines.text.safe_text import write_text_cell
 
 DETAIL_SHEET = "Chi tiết chỉ số thành phần"
-LEVEL_SHEETS = {
-    "department": "Cấp sở",
-    "district": "Cấp huyện",
-    "commune": "Cấp xã",
-    "province": "Cấp tỉnh",
-}
 ROMAN = [
     "I",
     "II",
@@ -184,7 +184,7 @@ def _level_title(level: LevelData, year: int) -> str:
 
 def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
     sheet = book.add_worksheet(
-        LEVEL_SHEETS.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
+        LEVEL_SHORT_NAMES.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
     )
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)
@@ -214,13 +214,14 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
     elif n_p == 1:
         sheet.write(top, 2, "Điểm các chỉ số chính", fmt["header"])
     for i, p in enumerate(pillars):
-        sheet.write(top + 1, 2 + i, f"{p['name']} (tối đa {p['max_points']:g})", fmt["header"])
+        header = f"{p['name']} (tối đa {vn_value(p['max_points'])})"
+        sheet.write(top + 1, 2 + i, header, fmt["header"])
     sheet.merge_range(
         top,
         c_total,
         top + 1,
         c_total,
-        f"Tổng điểm (tối đa {scale:,.0f})".replace(",", "."),
+        f"Tổng điểm (tối đa {vn_number(scale, 0)})",
         fmt["header"],
     )
     sheet.merge_range(top, c_ratio, top + 1, c_ratio, "Chỉ số DTI", fmt["header"])
@@ -265,8 +266,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
             row += 1
     row += 1
     notes = [
-        f"Xếp hạng trong nhóm so sánh; đồng điểm thì cùng hạng. Thang điểm {scale:,.0f}; "
-        "chỉ số DTI = tổng điểm ÷ điểm tối đa.".replace(",", "."),
+        f"Xếp hạng trong nhóm so sánh; đồng điểm thì cùng hạng. Thang điểm {vn_number(scale, 0)}; "
+        "chỉ số DTI = tổng điểm ÷ điểm tối đa.",
         ROUNDING_NOTE,
         f"Số liệu tính đến: {_as_of(data)}.",
     ]
@@ -354,7 +355,7 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
         ordered += [c for c in comps if c not in ordered]
         for i, c in enumerate(ordered):
             sheet.write(top + 1, 3 + i, c["node_id"], fmt["header"])
-            sheet.write(top + 2, 3 + i, f"({c['max_points']:g})", fmt["colno"])
+            sheet.write(top + 2, 3 + i, f"({vn_value(c['max_points'])})", fmt["colno"])
         sheet.merge_range(top, c_total, top + 2, c_total, "Tổng điểm", fmt["header"])
         sheet.merge_range(top, c_code, top + 2, c_code, CODE_HEADER, fmt["header"])
         sheet.set_row(top, 48)
@@ -394,7 +395,7 @@ def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
                 1,
                 row,
                 min(c_code, 12),
-                f"{c['name']} – tối đa {c['max_points']:g} điểm{assumed}",
+                f"{c['name']} – tối đa {vn_value(c['max_points'])} điểm{assumed}",
                 fmt["text"],
             )
             row += 1

@@ -3,8 +3,8 @@ scoring path that can change a number.
 
 What is hashed: the source of every ``pipelines`` module in the import closure of the scoring
 path's entry points (:data:`SCORING_ROOTS`: the warehouse stages, backfill, the lineage rule,
-the appraisal override, the engine) — found by reading their ``import`` statements, those inside
-functions included — and the installed versions of the numeric libraries
+the appraisal override, the engine, the snapshot) — found by reading their ``import`` statements,
+those inside functions included — and the installed versions of the numeric libraries
 (:data:`NUMERIC_LIBRARIES`). A report or CLI change outside that closure does not make an
 otherwise identical snapshot look new; a numpy upgrade does.
 """
@@ -19,13 +19,16 @@ from pathlib import Path
 
 PACKAGE = "pipelines"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # pipelines/
-# the entry points of everything that turns inputs into a snapshot's numbers
+# the entry points of everything that turns inputs into a snapshot's numbers: the warehouse
+# stages and backfill (evaluate/), the appraisal override, the lineage rule, the engine, and the
+# snapshot that stores them
 SCORING_ROOTS: tuple[str, ...] = (
     "pipelines.evaluate.stages",
-    "pipelines.scoring.engine",
     "pipelines.evaluate.backfill",
-    "pipelines.framework.lineage",
     "pipelines.evaluate.appraisal",
+    "pipelines.framework.lineage",
+    "pipelines.scoring.engine",
+    "pipelines.publish.snapshot",
 )
 NUMERIC_LIBRARIES: tuple[str, ...] = ("numpy", "polars", "scipy", "duckdb")
 

@@ -18,12 +18,13 @@ from pipelines.report.data import (
     FrameworkInfo,
     LevelData,
 )
+from pipelines.scoring.choices import METHODS
+from pipelines.text.labels import METHOD_SHORT_NAMES, vn_number, vn_value
 
 Figure = dict[str, Any]
 
 FONT = "Segoe UI, Roboto, 'Noto Sans', 'DejaVu Sans', Arial, sans-serif"
 METHOD_COLOURS = {"points": "#6d4c41", "minmax": "#1565c0", "zscore": "#2e7d32"}
-METHOD_SHORT = {"points": "Thang điểm", "minmax": "Min-Max", "zscore": "Z-Score"}
 SERIES = ("#1565c0", "#c62828", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037")
 
 
@@ -82,7 +83,7 @@ def bar_totals(totals: pl.DataFrame, framework: FrameworkInfo, title: str) -> Fi
                 "textposition": "outside",
                 "cliponaxis": False,
                 "hovertemplate": "<b>%{y}</b><br>Tổng điểm: %{x:,.2f}/"
-                + f"{scale:,.0f}".replace(",", ".")
+                + vn_number(scale, 0)
                 + "<br>Chỉ số: %{customdata[2]:,.4f}<br>Hạng: %{customdata[0]}"
                 + ("<br>Xếp loại: %{customdata[1]}" if framework.classified else "")
                 + "<extra></extra>",
@@ -113,12 +114,12 @@ def stacked_pillars(
             {
                 "type": "bar",
                 "orientation": "h",
-                "name": f"{node['name']} (tối đa {node['max_points']:g})",
+                "name": f"{node['name']} (tối đa {vn_value(node['max_points'])})",
                 "x": [points.get((u, node["node_id"]), 0.0) for u in order["unit_id"]],
                 "y": [names[u] for u in order["unit_id"]],
                 "marker": {"color": SERIES[i % len(SERIES)]},
                 "hovertemplate": f"<b>%{{y}}</b><br>{node['name']}: %{{x:,.2f}}"
-                f"/{node['max_points']:g}<extra></extra>",
+                f"/{vn_value(node['max_points'])}<extra></extra>",
             }
         )
     return {
@@ -516,7 +517,7 @@ def method_ranks(methods: pl.DataFrame, names: dict[str, str], primary: str, tit
     primary_rows = methods.filter(pl.col("method") == primary).sort("rank", descending=True)
     order = primary_rows["unit_id"].to_list()
     traces = []
-    for method in ("points", "minmax", "zscore"):
+    for method in METHODS:
         part = methods.filter(pl.col("method") == method)
         if part.is_empty():
             continue
@@ -526,7 +527,7 @@ def method_ranks(methods: pl.DataFrame, names: dict[str, str], primary: str, tit
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": METHOD_SHORT[method] + (" (chính)" if method == primary else ""),
+                "name": METHOD_SHORT_NAMES[method] + (" (chính)" if method == primary else ""),
                 "x": [rank.get(u) for u in order],
                 "y": [names.get(u, u) for u in order],
                 "customdata": [points.get(u) for u in order],
@@ -537,7 +538,7 @@ def method_ranks(methods: pl.DataFrame, names: dict[str, str], primary: str, tit
                     "opacity": 0.85,
                 },
                 "hovertemplate": "<b>%{y}</b><br>"
-                + METHOD_SHORT[method]
+                + METHOD_SHORT_NAMES[method]
                 + ": hạng %{x} (%{customdata:,.2f} điểm)<extra></extra>",
             }
         )

@@ -29,20 +29,15 @@ from pipelines.framework.assumed import (
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys
 from pipelines.store.warehouse import run_query
-from pipelines.text.labels import LEVEL_NAMES
+from pipelines.text.labels import LEVEL_NAMES, LEVEL_UNIT_NAMES, UNCLASSIFIED
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")
 UNCLASSIFIED_COLOUR = "#9e9e9e"
-UNCLASSIFIED_LABEL = "Không xếp loại"
+UNCLASSIFIED_LABEL = UNCLASSIFIED
 
 # Short Vietnamese names of the units of a level, for sentences ("18 sở, ban, ngành").
-LEVEL_UNITS = {
-    "department": "sở, ban, ngành",
-    "district": "huyện, thị xã, thành phố",
-    "commune": "xã, phường, thị trấn",
-    "province": "tỉnh",
-}
+LEVEL_UNITS = LEVEL_UNIT_NAMES
 # File-name slugs of the comparison groups (ASCII, stable).
 LEVEL_SLUGS = {"department": "so", "district": "huyen", "commune": "xa", "province": "tinh"}
 
@@ -429,20 +424,6 @@ def _checked_bands(
     return fw
 
 
-RULE_NAMES = {
-    "missing.zero": "Không có số liệu báo cáo → 0 điểm",
-    "missing.exclude": "Không có số liệu → loại khỏi tính toán, tái phân bổ trọng số",
-    "missing.mean": "Không có số liệu → điểm trung bình nhóm",
-    "sonla.special_units_max": "Đơn vị đặc thù: tiêu chí không liên quan chức năng → điểm tối đa",
-    "sonla.subordinate_best": "Không có đơn vị trực thuộc → điểm cao nhất của nhóm",
-    "sonla.dvctt_proportional": "Không có DVCTT → điểm theo tỷ lệ các chỉ số không phải DVCTT",
-    "points.ratio": "Thang điểm: tỷ lệ so với mục tiêu",
-    "points.steps": "Thang điểm: theo bậc",
-    "points.yesno": "Thang điểm: có/không",
-    "points.categorical": "Thang điểm: theo loại",
-    "points.relative_best": "Thang điểm: so với đơn vị tốt nhất",
-    "points.direct": "Thang điểm: điểm nhập trực tiếp",
-}
 _RULE_FAMILY = re.compile(r"^\s*([A-Za-z_]+\.[A-Za-z_]+)")
 
 

@@ -13,29 +13,11 @@ from typing import Any
 
 import jinja2
 
-from pipelines.text.labels import vn_number, vn_time
+from pipelines.text.labels import UNCLASSIFIED, vn_number, vn_percent, vn_signed, vn_time
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 ASSETS = HERE / "assets"
-
-
-def vn(value: float | None, decimals: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return vn_number(float(value), decimals)
-
-
-def vn_percent(value: float | None, decimals: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{vn_number(value * 100, decimals)}%"
-
-
-def vn_signed(value: float | None, decimals: int = 2) -> str:
-    if value is None:
-        return "–"
-    return ("+" if value > 0 else "") + vn_number(value, decimals)
 
 
 def clean(value: Any) -> Any:
@@ -90,7 +72,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(vn=vn, pct=vn_percent, signed=vn_signed, vndate=vn_time)
+    env.filters.update(vn=vn_number, pct=vn_percent, signed=vn_signed, vndate=vn_time)
+    env.globals["UNCLASSIFIED"] = UNCLASSIFIED  # a unit below every band
     env.policies["json.dumps_function"] = finite_json  # ``figures | tojson``
     return env
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.report.data import Band, classify
-
-UNCLASSIFIED = "Không xếp loại"
+from pipelines.text.labels import UNCLASSIFIED
 
 
 def reading_differences(

@@ -44,44 +44,19 @@ from pipelines.report.data import (
 )
 from pipelines.report.html import write_assets, write_page
 from pipelines.report.readings import reading_differences
-from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES, vn_time
+from pipelines.scoring.choices import METHODS
+from pipelines.text.labels import (
+    LEVEL_NAMES,
+    METHOD_NAMES,
+    METHOD_SHORT_NAMES,
+    PARAM_LABELS,
+    PARAM_VALUES,
+    RULE_NAMES,
+    vn_time,
+)
 from pipelines.text.rows import Row, rows_by
 
 ANNEX_NAME = "phu-luc-DTI-{year}.xlsx"
-PARAM_LABELS = {
-    "method": "Phương pháp",
-    "missing": "Quy tắc thiếu số liệu",
-    "rank_precision": "Độ chính xác khi so sánh điểm để xếp hạng",
-    "ties": "Đồng hạng",
-    "preset": "Bộ cấu hình (preset)",
-    "comparison_group": "Nhóm so sánh",
-    "classification_reading": "Cách đọc ngưỡng xếp loại",
-    "clip": "Giới hạn điểm trong khoảng 0 – điểm tối đa",
-    "lineage": "Tệp kế thừa đơn vị (chia tách, sáp nhập)",
-    "minmax_bounds": "Cận của chuẩn hóa Min-Max",
-    "reference_year": "Năm tham chiếu",
-    "rules": "Quy tắc đặc thù",
-    "zscore_mode": "Cách quy đổi Z-Score ra điểm",
-    "zscore_rescale": "Công thức quy đổi Z-Score",
-}
-PARAM_VALUES = {
-    ("missing", "zero"): "không có số liệu → 0 điểm",
-    ("ties", "min"): "đồng điểm thì cùng hạng thấp nhất (1, 2, 2, 4)",
-    ("comparison_group", "level"): "toàn bộ đơn vị cùng cấp",
-    ("comparison_group", "parent"): "theo đơn vị cấp trên (xã xếp hạng trong huyện)",
-    ("classification_reading", "None"): "không xếp loại",
-    ("classification_reading", "total_only"): "chỉ xét tổng điểm",
-    ("classification_reading", "total_and_pillars"): "xét tổng điểm và từng chỉ số chính",
-    ("clip", "True"): "có",
-    ("clip", "False"): "không",
-    ("lineage", "None"): "không có",
-    ("reference_year", "None"): "không có (mỗi năm chuẩn hóa riêng)",
-    ("minmax_bounds", "observed"): "giá trị nhỏ nhất và lớn nhất trong nhóm so sánh",
-    ("minmax_bounds", "goalposts"): "cận cố định của bộ chỉ số",
-    ("zscore_mode", "cdf"): "Φ(z) × điểm tối đa",
-}
-
-
 # Where a unit's flags come from (units.flags_source), as the method page says it.
 SOURCE_VALUES = {
     "assumed": "giả định",
@@ -352,7 +327,7 @@ def _level_trend_rows(history: pl.DataFrame, levels: list[str]) -> pl.DataFrame:
 def _method_table(level: LevelData, group_id: str, primary: str) -> dict[str, Any]:
     part = level.methods.filter(pl.col("group_id") == group_id)
     of_method = {m: rows for (m,), rows in part.partition_by("method", as_dict=True).items()}
-    methods = [m for m in ("points", "minmax", "zscore") if m in of_method]
+    methods = [m for m in METHODS if m in of_method]
     by_method = {
         m: dict(zip(of_method[m]["unit_id"], of_method[m]["points"], strict=True)) for m in methods
     }
@@ -361,7 +336,7 @@ def _method_table(level: LevelData, group_id: str, primary: str) -> dict[str, An
     for i, a in enumerate(methods):
         for b in methods[i + 1 :]:
             rho = spearman([by_method[a][u] for u in units], [by_method[b][u] for u in units])
-            pairs.append({"a": charts.METHOD_SHORT[a], "b": charts.METHOD_SHORT[b], "rho": rho})
+            pairs.append({"a": METHOD_SHORT_NAMES[a], "b": METHOD_SHORT_NAMES[b], "rho": rho})
     ranks = {
         m: dict(zip(of_method[m]["unit_id"], of_method[m]["rank"], strict=True)) for m in methods
     }
@@ -453,7 +428,7 @@ def write_group_page(site: Site, data: YearData, level: LevelData, group_id: str
         mean=float(totals["points"].mean()),
         methods=_method_table(level, group_id, data.method),
         monte_carlo=monte_carlo,
-        method_names=charts.METHOD_SHORT,
+        method_names=METHOD_SHORT_NAMES,
         n_years=history["year"].n_unique(),
         figures=figures,
     )
@@ -503,7 +478,7 @@ class UnitPieces:
         )
         methods = level.methods.sort("method").with_columns(
             pl.col("method")
-            .replace_strict(charts.METHOD_SHORT, return_dtype=pl.String)
+            .replace_strict(METHOD_SHORT_NAMES, return_dtype=pl.String)
             .alias("name")
         )
         return cls(
@@ -570,8 +545,6 @@ def _params_rows(params: dict[str, Any]) -> list[dict[str, str]]:
     rows = []
     for key, value in params.items():
         shown = PARAM_VALUES.get((key, str(value)))
-        if key == "method":
-            shown = METHOD_NAMES.get(str(value), str(value))
         text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
         if key == "rank_precision" and isinstance(value, dict):
             shown = _rank_precision_text(value)
@@ -597,8 +570,6 @@ def _rank_precision_text(precision: dict[str, Any]) -> str:
 
 def _rules(level: LevelData) -> list[dict[str, Any]]:
     """Which rules changed whose points, in this snapshot."""
-    from pipelines.report.data import RULE_NAMES
-
     totals = level.totals
     names = dict(zip(totals["unit_id"], totals["unit_name"], strict=True))
     rules: list[dict[str, Any]] = []
@@ -621,7 +592,7 @@ def _rules(level: LevelData) -> list[dict[str, Any]]:
         rules.append(
             {
                 "rule": RULE_NAMES.get(f"missing.{level.params.get('missing')}")
-                or f"Quy tắc thiếu số liệu: {level.params.get('missing')}",
+                or f"{PARAM_LABELS['missing']}: {level.params.get('missing')}",
                 "count": missing.height,
                 "who": [f"{r['unit_name']} ({r['n_missing']} chỉ số)" for r in missing.to_dicts()],
             }

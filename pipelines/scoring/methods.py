@@ -1,21 +1,22 @@
-"""The settings of one scoring run, recorded verbatim in every snapshot."""
+"""The settings of one scoring run, recorded verbatim in every snapshot (the choices of each
+setting: :mod:`pipelines.scoring.choices`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
 
+from pipelines.scoring.choices import (
+    BOUNDS,
+    METHODS,
+    MISSING_RULES,
+    ZSCORE_MODES,
+    Bounds,
+    Method,
+    MissingRule,
+    ZscoreMode,
+    check_choice,
+)
 from pipelines.scoring.ties import RankPrecision
-
-Method = Literal["points", "minmax", "zscore"]
-MissingRule = Literal["zero", "exclude", "mean"]
-Bounds = Literal["observed", "pooled", "goalposts"]
-ZscoreMode = Literal["cdf", "rescaled"]
-
-METHODS: tuple[str, ...] = ("points", "minmax", "zscore")
-MISSING_RULES: tuple[str, ...] = ("zero", "exclude", "mean")
-BOUNDS: tuple[str, ...] = ("observed", "pooled", "goalposts")
-ZSCORE_MODES: tuple[str, ...] = ("cdf", "rescaled")
 
 # z-score "rescaled": a node's ratio is the linear map RESCALE_CENTRE + RESCALE_SPREAD × z of its
 # aggregated z, clipped to [0, 1] (a T-score 50 + 10 z on a 0–100 scale). The map is applied to
@@ -44,20 +45,10 @@ class MethodSpec:
     rank_precision: RankPrecision = field(default_factory=RankPrecision)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.missing not in MISSING_RULES:
-            raise ValueError(
-                f"unknown missing-data rule {self.missing!r}; available: {', '.join(MISSING_RULES)}"
-            )
-        if self.minmax_bounds not in BOUNDS:
-            raise ValueError(
-                f"unknown min-max bounds {self.minmax_bounds!r}; available: {', '.join(BOUNDS)}"
-            )
-        if self.zscore_mode not in ZSCORE_MODES:
-            raise ValueError(
-                f"unknown z-score mode {self.zscore_mode!r}; available: {', '.join(ZSCORE_MODES)}"
-            )
+        check_choice("method", self.method, METHODS)
+        check_choice("missing-data rule", self.missing, MISSING_RULES)
+        check_choice("min-max bounds", self.minmax_bounds, BOUNDS)
+        check_choice("z-score mode", self.zscore_mode, ZSCORE_MODES)
         if self.reference_year is not None and self.minmax_bounds != "goalposts":
             raise ValueError("reference_year is only used with minmax_bounds='goalposts'")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import READINGS
 from pipelines.scoring.ties import (
     NOISE_ONLY,
     RankPrecision,
@@ -28,14 +29,13 @@ def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ON
     )
 
 
-READINGS = ("total_only", "total_and_pillars")
-
-
 def effective_reading(framework: Framework, reading: str | None = None) -> str | None:
     """The classification reading used: the one asked for, else the framework's own
     (``pillar_minimum`` → ``total_and_pillars``); None when the framework has no classes."""
     if reading is not None and reading not in READINGS:
-        raise ValueError(f"classification reading must be one of {READINGS}, not {reading!r}")
+        raise ValueError(
+            f"classification reading must be one of {', '.join(READINGS)}, not {reading!r}"
+        )
     if framework.classification is None:
         return None
     if reading is not None:

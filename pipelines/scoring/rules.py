@@ -36,11 +36,11 @@ from typing import Any
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.normalise import num_text
 
 RULE_PREFIX = "sonla"
-DVCTT_SCOPES = ("pillar", "index")
 UNIT_FLAGS = ("has_subordinates", "has_dvctt", "is_special")
 SPECIAL, SUBORDINATE, DVCTT = "special_units_max", "subordinate_best", "dvctt_proportional"
 SUB_NOBODY = f"{RULE_PREFIX}.{SUBORDINATE}: no unit of the group scored this leaf"
@@ -53,7 +53,7 @@ class RuleSettings:
 
     subordinate_best: bool = False
     dvctt_proportional: bool = False
-    dvctt_scope: str = "pillar"
+    dvctt_scope: DvcttScope = "pillar"
     special_units_max: bool = False
     # unit id → the component ids unrelated to that special unit's function (empty: the
     # framework's function_specific flag, the same for every special unit)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.framework.model import Framework, Node
+from pipelines.text.labels import vn_value
 from pipelines.workbook.cells import read_number
 from pipelines.workbook.csv_cells import (
     CsvFileError,
@@ -295,7 +296,9 @@ class _Reading:
             reading.value is None or 0 <= reading.value <= node.max_points
         ):
             return reading.value
-        detail = reading.message or f"điểm {reading.value:g} ngoài khoảng 0–{node.max_points:g}"
+        detail = reading.message or (
+            f"điểm {vn_value(reading.value)} ngoài khoảng 0–{vn_value(node.max_points)}"
+        )
         self.refuse(
             line,
             "self_points",
@@ -362,9 +365,10 @@ class _Reading:
                 ((reading.rule, reading.message or "") if reading.rule else None),
             )
             if problem is None and points is not None and points < 0:
-                problem = ("negative_value", f"điểm {points:g} âm")
+                problem = ("negative_value", f"điểm {vn_value(points)} âm")
             if problem is None and points is not None and points > node.max_points:
-                problem = ("above_maximum", f"điểm {points:g} vượt điểm tối đa {node.max_points:g}")
+                maximum = vn_value(node.max_points)
+                problem = ("above_maximum", f"điểm {vn_value(points)} vượt điểm tối đa {maximum}")
             if problem:
                 self.refuse(
                     line,

@@ -42,6 +42,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from pipelines.framework.model import Framework, Node
+from pipelines.text.labels import vn_value
 from pipelines.workbook.cells import EXCEL_ERRORS, CellReading, read_number
 from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.fastbook import FastBook, NotPlain
@@ -502,7 +503,7 @@ def _self_points(
         elif reading.value is not None and not 0 <= reading.value <= node.max_points:
             problem = (
                 "invalid_self_points",
-                f"điểm {reading.value:g} ngoài khoảng 0–{node.max_points:g}",
+                f"điểm {vn_value(reading.value)} ngoài khoảng 0–{vn_value(node.max_points)}",
             )
         else:
             return reading.value
@@ -622,15 +623,16 @@ def refuse_percent_scale_mismatch(
             # the value as stored, then the suggestion as the unit would type it (85,5)
             if scale == 100.0:
                 detail = (
-                    f"tỷ lệ {value:g} có vẻ nhập theo thang 0–1 (mọi tỷ lệ trong tệp đều ≤ 1) "
-                    f"trong khi chỉ số dùng thang 0–100; nếu là {_vn(value * 100)}% thì nhập "
-                    f"{_vn(value * 100)}"
+                    f"tỷ lệ {vn_value(value)} có vẻ nhập theo thang 0–1 "
+                    "(mọi tỷ lệ trong tệp đều ≤ 1) "
+                    f"trong khi chỉ số dùng thang 0–100; nếu là {vn_value(value * 100)}% thì nhập "
+                    f"{vn_value(value * 100)}"
                 )
             else:
                 detail = (
-                    f"tỷ lệ {value:g} có vẻ nhập theo thang 0–100 (tệp có tỷ lệ lớn hơn 1) "
-                    f"trong khi chỉ số dùng thang 0–1; nếu là {_vn(value)}% thì nhập "
-                    f"{_vn(value / 100)}"
+                    f"tỷ lệ {vn_value(value)} có vẻ nhập theo thang 0–100 (tệp có tỷ lệ lớn hơn 1) "
+                    f"trong khi chỉ số dùng thang 0–1; nếu là {vn_value(value)}% thì nhập "
+                    f"{vn_value(value / 100)}"
                 )
             who = f"đơn vị {entry['unit_id']}, " if entry.get("unit_id") else ""
             parsed.refuse(
@@ -644,11 +646,6 @@ def refuse_percent_scale_mismatch(
             )
 
 
-def _vn(value: float) -> str:
-    """A number the way a Vietnamese user types it: decimal comma, no exponent (85,5)."""
-    return format(round(value, 9), ".10g").replace(".", ",")
-
-
 def _is_yes_no(node: Node) -> bool:
     return node.rule is not None and node.rule.kind == "yesno"
 
@@ -657,13 +654,15 @@ def _range_problem(node: Node, value: float | None) -> tuple[str, str] | None:
     if value is None:
         return None
     if value < 0:
-        return "negative_value", f"giá trị {value:g} âm"
+        return "negative_value", f"giá trị {vn_value(value)} âm"
     if node.rule is not None and node.rule.kind == "direct" and value > node.max_points:
-        return "above_maximum", f"điểm {value:g} vượt điểm tối đa {node.max_points:g}"
+        maximum = vn_value(node.max_points)
+        return "above_maximum", f"điểm {vn_value(value)} vượt điểm tối đa {maximum}"
     if node.percent_scale and value > node.percent_scale:
         if node.percent_scale == 1:
-            return "percent_out_of_range", f"tỷ lệ {value:g} vượt 1 (chỉ số dùng thang 0–1)"
-        return "percent_out_of_range", f"tỷ lệ {value:g} vượt {node.percent_scale:g}%"
+            return "percent_out_of_range", f"tỷ lệ {vn_value(value)} vượt 1 (chỉ số dùng thang 0–1)"
+        scale = vn_value(node.percent_scale)
+        return "percent_out_of_range", f"tỷ lệ {vn_value(value)} vượt {scale}%"
     if _is_yes_no(node) and value not in (0.0, 1.0):
-        return "not_yes_no", f"giá trị {value:g} không phải Có/Không"
+        return "not_yes_no", f"giá trị {vn_value(value)} không phải Có/Không"
     return None

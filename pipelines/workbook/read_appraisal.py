@@ -6,6 +6,7 @@ directly, each with its reason; every refusal located by file, sheet, row and co
 from __future__ import annotations
 
 from pipelines.framework.model import Framework, Node
+from pipelines.text.labels import vn_value
 from pipelines.workbook.cells import read_number
 from pipelines.workbook.layout import APPRAISAL_COLUMNS, column_letter
 from pipelines.workbook.read import (
@@ -283,10 +284,10 @@ def _points_reading(
         return None, (reading.rule, reading.message or "")
     value = reading.value
     if value is not None and value < 0:
-        return None, ("negative_value", f"điểm {value:g} âm")
+        return None, ("negative_value", f"điểm {vn_value(value)} âm")
     if value is not None and value > node.max_points:
         return None, (
             "above_maximum",
-            f"điểm {value:g} vượt điểm tối đa {node.max_points:g}",
+            f"điểm {vn_value(value)} vượt điểm tối đa {vn_value(node.max_points)}",
         )
     return value, None

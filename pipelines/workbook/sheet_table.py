@@ -11,9 +11,10 @@ import unicodedata
 from typing import Any
 
 from pipelines.framework.model import Node
+from pipelines.text.labels import vn_count
 from pipelines.workbook.errors import WorkbookError
 from pipelines.workbook.layout import META_SHEET, column_letter
-from pipelines.workbook.structure import MAX_CELL_CHARS, SheetFacts, dotted
+from pipelines.workbook.structure import MAX_CELL_CHARS, SheetFacts
 
 
 def header_key(text: object) -> str:
@@ -130,7 +131,7 @@ def overlong_cell(cells: tuple, columns: dict[str, int], read: tuple[str, ...]) 
 def too_long_message(column: str, row: int, length: int) -> str:
     """The refusal of a cell whose text is longer than Excel allows."""
     return (
-        f"ô {column}{row} có {dotted(length)} ký tự, vượt giới hạn {dotted(MAX_CELL_CHARS)} ký "
+        f"ô {column}{row} có {vn_count(length)} ký tự, vượt giới hạn {vn_count(MAX_CELL_CHARS)} ký "
         "tự của một ô Excel"
     )
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from pipelines.text.labels import vn_count
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -92,14 +94,15 @@ def archive_problem(archive: zipfile.ZipFile, verify_parts: bool = True) -> tupl
     if len(members) > MAX_ARCHIVE_MEMBERS:
         return (
             "file_too_large",
-            f"tệp gồm {dotted(len(members))} phần, vượt giới hạn {dotted(MAX_ARCHIVE_MEMBERS)} "
+            f"tệp gồm {vn_count(len(members))} phần, vượt giới hạn {vn_count(MAX_ARCHIVE_MEMBERS)} "
             "phần của một tệp số liệu; lưu lại tệp từ mẫu DTI bằng Excel",
         )
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_UNPACKED_BYTES:
         return (
             "file_too_large",
-            f"tệp giải nén ra {dotted(unpacked)} byte, vượt giới hạn {dotted(MAX_UNPACKED_BYTES)} "
+            f"tệp giải nén ra {vn_count(unpacked)} byte, vượt giới hạn "
+            f"{vn_count(MAX_UNPACKED_BYTES)} "
             "byte của một tệp số liệu; xóa nội dung thừa (ảnh, trang không thuộc mẫu) rồi gửi lại",
         )
     for member in members if verify_parts else ():
@@ -121,11 +124,6 @@ def read_part(archive: zipfile.ZipFile, name: str) -> bytes:
     declares (:mod:`zipfile` stops there, then fails its checksum), never all at once."""
     with archive.open(name) as part:
         return b"".join(iter(lambda: part.read(1 << 20), b""))
-
-
-def dotted(count: int) -> str:
-    """A whole number with Vietnamese thousands dots (20.971.520)."""
-    return f"{count:,}".replace(",", ".")
 
 
 def sheet_is_hidden(sheet) -> bool:

@@ -22,6 +22,7 @@ import xlsxwriter
 import xlsxwriter.workbook
 
 from pipelines.framework.model import Framework, Node
+from pipelines.text.labels import vn_value
 from pipelines.workbook.layout import (
     APPRAISAL_COLUMNS,
     APPRAISAL_SHEET,
@@ -103,7 +104,7 @@ def write_unit_workbook(
     sheet.write_string(1, 0, f"{UNIT_LABEL} {unit['name']}")
     sheet.write_string(2, 0, f"{FRAMEWORK_LABEL} {framework.name}")
     sheet.write(3, 0, f"Căn cứ: Quyết định {framework.source.get('decision', framework.version)}")
-    sheet.write(4, 0, f"Thang điểm: {framework.scale:g} điểm")
+    sheet.write(4, 0, f"Thang điểm: {vn_value(framework.scale)} điểm")
     if synthetic:
         sheet.write(5, 0, SYNTHETIC_BANNER, fmt["warning"])
     keys = list(SELF_COLUMNS)

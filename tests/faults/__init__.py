@@ -225,7 +225,7 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _value_fault("negative_count", "P1.4", -3, "negative_value", "giá trị -3 âm"),
     _value_fault(
-        "percent_above_100", "P3.1", 100.5, "percent_out_of_range", "tỷ lệ 100.5 vượt 100%"
+        "percent_above_100", "P3.1", 100.5, "percent_out_of_range", "tỷ lệ 100,5 vượt 100%"
     ),
     _value_fault("yes_no_not_0_or_1", "P1.1", 2, "not_yes_no", "giá trị 2 không phải Có/Không"),
     _value_fault(
@@ -233,7 +233,7 @@ FAULTS: tuple[Fault, ...] = (
         "P6.12",
         15.5,
         "above_maximum",
-        "điểm 15.5 vượt điểm tối đa 15",
+        "điểm 15,5 vượt điểm tối đa 15",
     ),
     _value_fault(
         "formula_error_div0", "P1.5", "#DIV/0!", "formula_error", "ô chứa lỗi công thức #DIV/0!"
@@ -286,9 +286,9 @@ FAULTS: tuple[Fault, ...] = (
                 f"thì nhập {meant}",
             )
             for ind, row, shown, meant in (
-                ("P1.5", 13, "0.855", "85,5"),
+                ("P1.5", 13, "0,855", "85,5"),
                 ("P3.1", 20, "1", "100"),
-                ("P3.2", 21, "0.6", "60"),
+                ("P3.2", 21, "0,6", "60"),
             )
         ),
         changed=frozenset({"P1.5", "P3.1", "P3.2"}),
