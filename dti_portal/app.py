@@ -46,11 +46,13 @@ from dti_portal.pipeline import (
     dry_run,
     land_in_inbox,
     pillars,
+    received_now,
     template_bytes,
     unit_label,
     units_of_year,
     write_text_cell,
 )
+from dti_portal.receipt_view import receipt_html
 from dti_portal.store import audit, connect
 from dti_portal.upload_check import MAX_UPLOAD_BYTES, UploadRefused, check_upload
 
@@ -95,6 +97,7 @@ def _environment() -> jinja2.Environment:
     env.filters["vn"] = _vn
     env.globals["LEVEL_NAMES"] = LEVEL_NAMES
     env.globals["STATUS_NAMES"] = STATUS_NAMES
+    env.filters["receipt_html"] = receipt_html
     return env
 
 
@@ -308,13 +311,14 @@ def create_app(config: PortalConfig) -> Starlette:
     def receive(user: User, unit: dict, content: bytes, via: str, where: str):
         """Dry-run ``content`` as the inbox would, land it when the rules say so; audited."""
         sha = hashlib.sha256(content).hexdigest()
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        received = received_now()
+        stamp = received.strftime("%Y%m%dT%H%M%SZ")
         safe_unit = _SAFE_ID.sub("_", unit["unit_id"])
         name = f"DTI_{year}_{safe_unit}_{stamp}_{sha[:8]}.xlsx"
         with tempfile.TemporaryDirectory(prefix="dti-portal-") as folder:
             path = Path(folder) / name
             path.write_bytes(content)
-            outcome = dry_run(preset, path, year, name, sha)
+            outcome = dry_run(preset, path, year, name, sha, received)
         problems = []
         if outcome.kind != "self" and outcome.status != "refused":
             problems.append("tệp không phải tệp tự đánh giá")
@@ -328,7 +332,7 @@ def create_app(config: PortalConfig) -> Starlette:
             land = land and not outcome.refusals
         landed = None
         if land:
-            landed = land_in_inbox(content, year, f"portal/{unit['level']}", name)
+            landed = land_in_inbox(content, year, f"portal/{unit['level']}", name, received)
         status = outcome.status if not problems else "refused"
         with connect() as con:
             con.execute(
@@ -677,15 +681,16 @@ def create_app(config: PortalConfig) -> Starlette:
         level = unit["level"]
         content = appraisal_workbook_bytes(preset, level, year, rows)
         sha = hashlib.sha256(content).hexdigest()
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        received = received_now()
+        stamp = received.strftime("%Y%m%dT%H%M%SZ")
         name = f"THAM_DINH_{year}_{level}_{_SAFE_ID.sub('_', unit['unit_id'])}_{stamp}.xlsx"
         with tempfile.TemporaryDirectory(prefix="dti-portal-") as folder:
             path = Path(folder) / name
             path.write_bytes(content)
-            outcome = dry_run(preset, path, year, name, sha)
+            outcome = dry_run(preset, path, year, name, sha, received)
         landed = None
         if outcome.status != "refused" and not outcome.refusals:
-            landed = land_in_inbox(content, year, f"portal/{level}", name)
+            landed = land_in_inbox(content, year, f"portal/{level}", name, received)
         with connect() as con:
             con.execute(
                 "INSERT INTO portal_submissions VALUES (?, ?, ?, ?, 'appraisal', ?, 'appraisal', "

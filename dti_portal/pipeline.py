@@ -9,6 +9,7 @@ it is put in ``inbox/<year>/`` where the ingest reads it again like any dropped 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import threading
@@ -53,6 +54,7 @@ __all__ = [
     "neutralise_formula",
     "pillars",
     "read_number",
+    "received_now",
     "template_bytes",
     "unit_label",
     "units_of_year",
@@ -155,13 +157,27 @@ def _database(preset: Preset, year: int) -> _ReceiptDatabase:
         return _DATABASES[key]
 
 
-def dry_run(preset: Preset, path: Path, year: int, display_name: str, sha256: str) -> DryRun:
+def received_now() -> dt.datetime:
+    """Now in UTC to the second, without a zone: when the portal received a file, as the ingest
+    will read it back from the landed file's modification time (:func:`land_in_inbox`)."""
+    return utc_now().replace(microsecond=0)
+
+
+def dry_run(
+    preset: Preset,
+    path: Path,
+    year: int,
+    display_name: str,
+    sha256: str,
+    received_at: dt.datetime | None = None,
+) -> DryRun:
     """Read ``path`` as the ingest reads a file of ``inbox/<year>/`` and give its receipt, without
-    touching the warehouse or the inbox. The receipt's id is the file's sha256, as the ingest's."""
+    touching the warehouse or the inbox. The receipt's id is the file's sha256, as the ingest's;
+    ``received_at`` is the time it shows (default now)."""
     name = unicodedata.normalize("NFC", display_name)
     parsed = read_file(preset, path, year, name)
-    now = utc_now()
-    evaluation = Evaluation(sha256, sha256, 1, 1, now, now, path, year)
+    received = received_at or received_now()
+    evaluation = Evaluation(sha256, sha256, 1, 1, received, utc_now(), path, year)
     frames = evaluation_frames(parsed, evaluation)
     database = _database(preset, year)
     with database.lock:
@@ -187,10 +203,14 @@ def dry_run(preset: Preset, path: Path, year: int, display_name: str, sha256: st
     )
 
 
-def land_in_inbox(content: bytes, year: int, folder: str, name: str) -> Path:
+def land_in_inbox(
+    content: bytes, year: int, folder: str, name: str, received_at: dt.datetime | None = None
+) -> Path:
     """Put ``content`` in ``inbox/<year>/<folder>/<name>`` atomically: written to a hidden
     temporary file of the same folder (the ingest and the sensor skip hidden files), flushed,
-    then renamed. ``folder`` and ``name`` are chosen by the portal, never by the client."""
+    then renamed. ``folder`` and ``name`` are chosen by the portal, never by the client. The
+    file's modification time is ``received_at`` (naive UTC), which the ingest records as the
+    time the file was received, so its receipt says what the dry run's said."""
     target_dir = inbox_dir() / str(year) / folder
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / name
@@ -201,6 +221,9 @@ def land_in_inbox(content: bytes, year: int, folder: str, name: str) -> Path:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temp, 0o640)
+        if received_at is not None:
+            stamp = int(received_at.replace(tzinfo=dt.UTC).timestamp()) * 1_000_000_000
+            os.utime(temp, ns=(stamp, stamp))
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
