@@ -42,6 +42,7 @@ from dti_portal.online_entry import (
 )
 from dti_portal.pipeline import (
     LEVEL_NAMES,
+    METHOD_NAMES,
     Preset,
     dry_run,
     land_in_inbox,
@@ -96,6 +97,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["vn"] = _vn
     env.globals["LEVEL_NAMES"] = LEVEL_NAMES
+    env.globals["METHOD_NAMES"] = METHOD_NAMES
     env.globals["STATUS_NAMES"] = STATUS_NAMES
     env.filters["receipt_html"] = receipt_html
     return env
@@ -507,12 +509,25 @@ def create_app(config: PortalConfig) -> Starlette:
             landed=landed,
         )
 
+    def released_period() -> int:
+        with connect() as con:
+            row = con.execute(
+                "SELECT max(period) FROM released_periods WHERE year = ?", (year,)
+            ).fetchone()
+        return row[0] or 0
+
     async def unit_results(request: Request) -> Response:
         user = need_user(request)
         unit = unit_for(user, request.path_params["unit_id"])
-        periods = await run_in_threadpool(results.unit_periods, year, unit["unit_id"])
-        adjustments = await run_in_threadpool(
-            results.unit_adjustments, preset, year, unit["unit_id"]
+        released = released_period()
+        periods = await run_in_threadpool(results.unit_periods, year, unit["unit_id"], released)
+        latest = await run_in_threadpool(results.latest_period, year)
+        # the adjustments are the warehouse's current state: shown once that state is released
+        current = latest is not None and released >= latest["period"]
+        adjustments = (
+            await run_in_threadpool(results.unit_adjustments, preset, year, unit["unit_id"])
+            if current
+            else []
         )
         return page(
             request,
@@ -521,6 +536,8 @@ def create_app(config: PortalConfig) -> Starlette:
             unit=unit,
             periods=periods,
             adjustments=adjustments,
+            released=released,
+            current=current,
         )
 
     # --- officer ----------------------------------------------------------------------------
@@ -557,9 +574,32 @@ def create_app(config: PortalConfig) -> Starlette:
         for row in rows:
             per_level = counts.setdefault(row["level"], {})
             per_level[row["state"]] = per_level.get(row["state"], 0) + 1
+        latest = await run_in_threadpool(results.latest_period, year)
         return page(
-            request, "officer.html", user=user, rows=rows, counts=counts, deadline=deadline()
+            request,
+            "officer.html",
+            user=user,
+            rows=rows,
+            counts=counts,
+            deadline=deadline(),
+            latest=latest,
+            released=released_period(),
         )
+
+    async def officer_release(request: Request) -> Response:
+        user = need_user(request, "officer")
+        form = await checked_form(request, user)
+        latest = await run_in_threadpool(results.latest_period, year)
+        period = str(form.get("period", ""))
+        if latest is None or period != str(latest["period"]):
+            raise HTTPException(422, "Chỉ công bố được đợt cập nhật mới nhất")
+        with connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO released_periods VALUES (?, ?, ?, datetime('now'))",
+                (year, latest["period"], user.login),
+            )
+            audit(con, user.login, address(request), "period_release", f"{year}/{period}")
+        return RedirectResponse("/officer", status_code=303)
 
     async def officer_export(request: Request) -> Response:
         user = need_user(request, "officer")
@@ -731,6 +771,7 @@ def create_app(config: PortalConfig) -> Starlette:
         Route("/officer", officer),
         Route("/officer/board.xlsx", officer_export),
         Route("/officer/deadline", officer_deadline, methods=["POST"]),
+        Route("/officer/release", officer_release, methods=["POST"]),
         Route("/appraisal", appraisal_home),
         Route("/appraisal/{unit_id}", appraisal_unit, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

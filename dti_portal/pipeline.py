@@ -22,7 +22,7 @@ import duckdb
 
 from pipelines.framework.model import Framework, Node
 from pipelines.ingest import Evaluation, evaluation_frames, read_file, store_batch, utc_now
-from pipelines.labels import LEVEL_NAMES
+from pipelines.labels import LEVEL_NAMES, METHOD_NAMES
 from pipelines.paths import dti_home, inbox_dir
 from pipelines.preset import Preset, load_preset
 from pipelines.receipts import receipt_markdown
@@ -39,6 +39,7 @@ __all__ = [
     "LEVEL_NAMES",
     "MAX_ARCHIVE_MEMBERS",
     "MAX_UNPACKED_BYTES",
+    "METHOD_NAMES",
     "DryRun",
     "Framework",
     "Node",

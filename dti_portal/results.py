@@ -104,12 +104,27 @@ def published_unit(unit_query: str) -> list[dict]:
         )
 
 
-def unit_periods(year: int, unit_id: str) -> list[dict]:
-    """The unit's points and rank after each update period of ``year`` (its own only)."""
+def latest_period(year: int) -> dict | None:
+    """The last update period the pipeline recorded for ``year`` (period, when, files)."""
+    with reading() as con:
+        if con is None or not _has(con, "update_periods"):
+            return None
+        row = con.execute(
+            "SELECT period, recorded_at, n_submissions FROM update_periods WHERE year = ? "
+            "ORDER BY period DESC LIMIT 1",
+            [year],
+        ).fetchone()
+    return dict(zip(("period", "recorded_at", "n_submissions"), row, strict=True)) if row else None
+
+
+def unit_periods(year: int, unit_id: str, released: int) -> list[dict]:
+    """The unit's points and rank after each update period of ``year`` up to the last one the
+    officer ``released`` (its own rows only)."""
     with reading() as con:
         if con is None or not _has(con, "update_periods"):
             return []
-        return unit_history(con, year, unit_id).to_dicts()
+        history = unit_history(con, year, unit_id)
+        return history.filter(history["period"] <= released).to_dicts()
 
 
 def unit_adjustments(preset: Preset, year: int, unit_id: str) -> list[dict]:

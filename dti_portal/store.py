@@ -1,5 +1,6 @@
 """The portal's own state, in one SQLite file under ``$DTI_HOME/portal/`` (never the warehouse):
-accounts, sessions, login attempts, the audit log, the deadline and what units sent through it."""
+accounts, sessions, login attempts, the audit log, the deadline, the update periods the officer
+released to the units, the units' drafts and what was sent through the portal."""
 
 from __future__ import annotations
 
@@ -66,6 +67,13 @@ CREATE TABLE IF NOT EXISTS drafts (
     evidence     TEXT NOT NULL DEFAULT '',
     updated_at   TEXT NOT NULL,
     PRIMARY KEY (unit_id, year, indicator_id)
+);
+CREATE TABLE IF NOT EXISTS released_periods (
+    year        INTEGER NOT NULL,
+    period      INTEGER NOT NULL,
+    released_by TEXT NOT NULL,
+    released_at TEXT NOT NULL,
+    PRIMARY KEY (year, period)
 );
 CREATE TABLE IF NOT EXISTS deadlines (
     year        INTEGER PRIMARY KEY,
