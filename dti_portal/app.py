@@ -363,7 +363,7 @@ def create_app(config: PortalConfig) -> Starlette:
         return outcome, problems, landed
 
     async def unit_upload(request: Request) -> Response:
-        user = need_user(request)
+        user = need_user(request, "unit", "officer")  # the officer may upload a mailed workbook
         unit = unit_for(user, request.path_params["unit_id"])
         form = await checked_form(request, user)
         upload = form.get("file")

@@ -104,6 +104,8 @@ def test_another_units_workbook_uploaded_under_ones_own_is_not_landed(portal: Po
 def test_an_appraiser_sees_only_its_level(portal: Portal) -> None:
     client = portal.logged_in("thamdinh-department")
     assert client.get("/appraisal/S-A").status_code == 200
+    token = csrf(client, "/appraisal/S-A")
+    assert upload(client, "S-A", template_of("S-A"), token=token).status_code == 403
     assert client.get("/appraisal/X-1").status_code == 403
     assert client.get("/unit/X-1").status_code == 403
     assert client.get("/officer").status_code == 403
