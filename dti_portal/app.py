@@ -320,7 +320,7 @@ def create_app(config: PortalConfig) -> Starlette:
         with tempfile.TemporaryDirectory(prefix="dti-portal-") as folder:
             path = Path(folder) / name
             path.write_bytes(content)
-            outcome = dry_run(preset, path, year, name, sha, received)
+            outcome = dry_run(preset, path, year, name, sha, received, results.next_received_seq())
         problems = []
         if outcome.kind != "self" and outcome.status != "refused":
             problems.append("tệp không phải tệp tự đánh giá")
@@ -727,7 +727,7 @@ def create_app(config: PortalConfig) -> Starlette:
         with tempfile.TemporaryDirectory(prefix="dti-portal-") as folder:
             path = Path(folder) / name
             path.write_bytes(content)
-            outcome = dry_run(preset, path, year, name, sha, received)
+            outcome = dry_run(preset, path, year, name, sha, received, results.next_received_seq())
         landed = None
         if outcome.status != "refused" and not outcome.refusals:
             landed = land_in_inbox(content, year, f"portal/{level}", name, received)

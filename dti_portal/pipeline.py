@@ -171,14 +171,16 @@ def dry_run(
     display_name: str,
     sha256: str,
     received_at: dt.datetime | None = None,
+    received_seq: int = 1,
 ) -> DryRun:
     """Read ``path`` as the ingest reads a file of ``inbox/<year>/`` and give its receipt, without
     touching the warehouse or the inbox. The receipt's id is the file's sha256, as the ingest's;
-    ``received_at`` is the time it shows (default now)."""
+    ``received_at`` and ``received_seq`` are the time and arrival number it shows (default now,
+    1)."""
     name = unicodedata.normalize("NFC", display_name)
     parsed = read_file(preset, path, year, name)
     received = received_at or received_now()
-    evaluation = Evaluation(sha256, sha256, 1, 1, received, utc_now(), path, year)
+    evaluation = Evaluation(sha256, sha256, 1, received_seq, received, utc_now(), path, year)
     frames = evaluation_frames(parsed, evaluation)
     database = _database(preset, year)
     with database.lock:

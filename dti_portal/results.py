@@ -138,6 +138,17 @@ def unit_adjustments(preset: Preset, year: int, unit_id: str) -> list[dict]:
         return frame.filter(frame["unit_id"] == unit_id).to_dicts()
 
 
+def next_received_seq() -> int:
+    """The arrival number the next file the ingest picks up will get, if no other comes first
+    (as :func:`pipelines.ingest.ingest_files` numbers them)."""
+    with reading() as con:
+        if con is None or not _has(con, "submissions"):
+            return 1
+        return con.execute("SELECT coalesce(max(received_seq), 0) + 1 FROM submissions").fetchone()[
+            0
+        ]
+
+
 def submission_states(year: int) -> dict[str, str]:
     """Per unit, the state of its latest self-assessment in the warehouse for ``year``
     (accepted, partially_accepted or refused), and ``appraised`` for units an appraisal covers."""

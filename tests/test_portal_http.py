@@ -334,6 +334,19 @@ def test_the_public_sees_published_snapshots_only(portal: Portal) -> None:
     assert "71,50" in found.text and "12,25" not in found.text
 
 
+def test_the_portal_never_writes_the_warehouse(portal: Portal) -> None:
+    from pipelines.paths import warehouse_path
+
+    _warehouse_with_snapshots()
+    before = hashlib.sha256(warehouse_path().read_bytes()).hexdigest()
+    client = portal.logged_in("X-1")
+    assert upload(client, "X-1", template_of("X-1", {"P2.1": 2})).status_code == 200
+    for url in ("/public", "/public/snapshot/pub", "/public/lookup?q=X", "/unit/X-1/results"):
+        assert client.get(url).status_code == 200, url
+    assert hashlib.sha256(warehouse_path().read_bytes()).hexdigest() == before
+    assert len(inbox_files()) == 1
+
+
 def test_pages_are_vietnamese_and_load_nothing_from_outside(portal: Portal) -> None:
     import re
     import unicodedata
