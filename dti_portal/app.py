@@ -286,11 +286,13 @@ def create_app(config: PortalConfig) -> Starlette:
         user = need_user(request)
         unit = unit_for(user, request.path_params["unit_id"])
         framework = preset.framework(unit["level"])
+        states = await run_in_threadpool(results.submission_states, year)
         return page(
             request,
             "unit.html",
             user=user,
             unit=unit,
+            state=states.get(unit["unit_id"]),
             deadline=deadline(),
             pillars=[(p, len(leaves)) for p, leaves in pillars(framework)],
             history=unit_history(unit["unit_id"]),

@@ -119,6 +119,7 @@ def check_password(con: sqlite3.Connection, login: str, password: str) -> sqlite
 
 def open_session(con: sqlite3.Connection, login: str) -> str:
     """A new session for ``login``: its id (random, 256 bits) and its own CSRF token."""
+    con.execute("DELETE FROM sessions WHERE expires_at <= ?", (now_text(),))
     session_id = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=SESSION_HOURS)
     con.execute(

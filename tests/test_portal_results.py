@@ -45,6 +45,8 @@ def test_a_unit_sees_its_released_results_only(site: TinySite, monkeypatch) -> N
     portal = make_portal()
     client = portal.logged_in(unit)
 
+    home = client.get(f"/unit/{unit}").text
+    assert '<strong id="state">Đã thẩm định</strong>' in home  # the warehouse's state of the unit
     before = client.get(f"/unit/{unit}/results").text
     assert "Chưa có đợt cập nhật nào có kết quả" in before
     assert "Kết quả thẩm định chưa được công bố" in before
