@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from dti_portal import pages_appraisal, pages_officer, pages_public, pages_unit
+from dti_portal import pages_account, pages_appraisal, pages_officer, pages_public, pages_unit
 from dti_portal.web import HERE, Portal, PortalConfig, SecurityHeaders
 
 __all__ = ["PortalConfig", "create_app"]
@@ -37,6 +37,7 @@ def create_app(config: PortalConfig) -> Starlette:
         *pages_unit.routes(portal),
         *pages_officer.routes(portal),
         *pages_appraisal.routes(portal),
+        *pages_account.routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(

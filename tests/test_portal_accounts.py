@@ -86,3 +86,24 @@ def test_a_rotated_secret_logs_everyone_out() -> None:
     rotated.cookies = client.cookies
     assert client.get("/unit/X-1").status_code == 200
     assert rotated.get("/unit/X-1").status_code == 303
+
+
+def test_a_user_changes_its_password_and_its_other_sessions_close() -> None:
+    from support.portal import csrf
+
+    portal = make_portal()
+    other = portal.logged_in("X-4")
+    client = portal.logged_in("X-4")
+    token = csrf(client, "/account/password")
+    old = portal.passwords["X-4"]
+    form = {"csrf": token, "current": old, "new": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"}
+    assert client.post("/account/password", data={**form, "csrf": ""}).status_code == 403
+    assert client.post("/account/password", data={**form, "current": "sai"}).status_code == 403
+    assert client.post("/account/password", data={**form, "new": "ngan"}).status_code == 422
+    assert client.post("/account/password", data={**form, "confirm": "khac"}).status_code == 422
+    done = client.post("/account/password", data=form)
+    assert done.status_code == 200 and "Đã đổi mật khẩu" in done.text
+    assert client.get("/unit/X-4").status_code == 200  # this session stays
+    assert other.get("/unit/X-4").status_code == 303  # the other one is closed
+    assert log_in(portal.client(), "X-4", old).status_code == 401
+    assert log_in(portal.client(), "X-4", "mat-khau-moi-1").status_code == 303

@@ -107,6 +107,10 @@ def test_an_appraiser_sees_only_its_level(portal: Portal) -> None:
     token = csrf(client, "/appraisal/S-A")
     assert upload(client, "S-A", template_of("S-A"), token=token).status_code == 403
     assert client.get("/appraisal/X-1").status_code == 403
+    posted = client.post(
+        "/appraisal/X-1", data={"csrf": token, "value-P1.1": "1", "reason-P1.1": "x"}
+    )
+    assert posted.status_code == 403
     assert client.get("/unit/X-1").status_code == 403
     assert client.get("/officer").status_code == 403
 
