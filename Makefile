@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup system-deps demo test test-unit test-system lint dagster notebooks dagster-prod bench clean
+.PHONY: setup system-deps demo test test-unit test-system lint dagster notebooks dagster-prod bench clean portal
 
 setup: $(STAMP)
 
@@ -97,6 +97,12 @@ dagster-prod: setup
 	set -m; DAGSTER_HOME=$(PROD_HOME) $(VENV)/bin/dagster-daemon run -w workspace.yaml & \
 		daemon=$$!; trap 'kill -- -$$daemon' EXIT INT TERM; \
 		DAGSTER_HOME=$(PROD_HOME) $(VENV)/bin/dagster-webserver -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# The web portal (docs/portal.md) on 127.0.0.1: `make portal PORTAL_PORT=8200 PORTAL_YEAR=2024`.
+PORTAL_PORT ?= 8100
+PORTAL_YEAR ?=
+portal: setup
+	$(VENV)/bin/dti portal --port $(PORTAL_PORT) $(if $(PORTAL_YEAR),--year $(PORTAL_YEAR))
 
 # National-scale benchmarks: prints every figure with its target (not a test).
 bench: setup

@@ -33,6 +33,7 @@ OFFICER_COMMANDS = frozenset(
         "appraisal-report",
         "history",
         "reingest",
+        "portal",
     }
 )
 

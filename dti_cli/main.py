@@ -17,6 +17,7 @@ from dti_cli import (
     history_commands,
     intake_commands,
     ops_commands,
+    portal_commands,
     report_commands,
 )
 from dti_cli.arguments import (
@@ -520,6 +521,7 @@ intake_commands.register(cli)
 analysis_commands.register(cli)
 history_commands.register(cli)
 ops_commands.register(cli)
+portal_commands.register(cli)
 
 if __name__ == "__main__":
     cli()

@@ -60,6 +60,8 @@ WRONG_PRESET = [
         ("strengths", ["--year", "2024", "--level", "commune"], ANALYST),
         ("trends", [], ANALYST),
         ("backfill", ["--years", "2024", "--framework-level", "commune"], ANALYST),
+        ("portal", [], OFFICER),
+        ("portal accounts", ["--year", "2024", "--out", "{tmp}/a.xlsx"], OFFICER),
     ]
 ]  # fmt: skip
 
@@ -84,6 +86,8 @@ WRONG_YEAR = [
         ("strengths", ["--year", "2030", "--level", "commune"], "2030", ANALYST),
         ("backfill", ["--years", "2030", "--framework-level", "commune"], "2030", ANALYST),
         ("backfill", ["--years", "2019"], "2019", ANALYST),
+        ("portal", ["--year", "2030"], "2030", OFFICER),
+        ("portal accounts", ["--year", "2030", "--out", "{tmp}/a.xlsx"], "2030", OFFICER),
     ]
 ]  # fmt: skip
 
@@ -136,6 +140,12 @@ MISSING_FILE = [
          "bare", ANALYST, MISSING),
     case("framework-check", ["framework", "check", MISSING], "bare", ANALYST, MISSING),
     case("schema-no-warehouse", ["schema"], "bare", ANALYST, "{home}"),
+    case("portal-accounts-folder", ["portal", "accounts", "--year", "2024", "--out",
+         "/nowhere/dir/a.xlsx"], "bare", OFFICER, "/nowhere/dir"),
+    case("portal-accounts-suffix", ["portal", "accounts", "--year", "2024", "--out",
+         "{tmp}/a.csv"], "bare", OFFICER, "a.csv", ".xlsx"),
+    case("portal-accounts-reset", ["portal", "accounts", "--year", "2024", "--out",
+         "{tmp}/a.xlsx", "--reset", "S-NOPE"], "bare", OFFICER, "'S-NOPE'", "canbo"),
     case("verify-snapshots-no-warehouse", ["verify-snapshots"], "bare", ANALYST, "{home}"),
 ]  # fmt: skip
 

@@ -156,6 +156,7 @@ def test_the_officer_commands_are_the_expected_ones() -> None:
                 "appraisal-report",
                 "history",
                 "reingest",
+                "portal",
             ]
         )
         == OFFICER_COMMANDS
