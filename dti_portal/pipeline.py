@@ -21,15 +21,15 @@ from pathlib import Path
 import duckdb
 
 from pipelines.framework.model import Framework, Node
-from pipelines.ingest import Evaluation, evaluation_frames, read_file, store_batch, utc_now
-from pipelines.labels import LEVEL_NAMES, METHOD_NAMES
+from pipelines.framework.preset import Preset, load_preset
+from pipelines.framework.registry import units_in_year
+from pipelines.intake.ingest import Evaluation, evaluation_frames, read_file, store_batch, utc_now
+from pipelines.intake.receipts import receipt_markdown
 from pipelines.paths import dti_home, inbox_dir
-from pipelines.preset import Preset, load_preset
-from pipelines.receipts import receipt_markdown
-from pipelines.reference import store_reference
-from pipelines.registry import units_in_year
-from pipelines.safe_text import neutralise_formula, write_text_cell
-from pipelines.warehouse import migrate
+from pipelines.store.reference import store_reference
+from pipelines.store.warehouse import migrate
+from pipelines.text.labels import LEVEL_NAMES, METHOD_NAMES
+from pipelines.text.safe_text import neutralise_formula, write_text_cell
 from pipelines.workbook.cells import read_number
 from pipelines.workbook.read import check_value
 from pipelines.workbook.structure import MAX_ARCHIVE_MEMBERS, MAX_UNPACKED_BYTES, archive_problem

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import duckdb
 
-from pipelines.appraisal import differences
+from pipelines.evaluate.appraisal import differences
+from pipelines.evaluate.updates import unit_history
+from pipelines.framework.preset import Preset
 from pipelines.paths import warehouse_path
-from pipelines.preset import Preset
-from pipelines.updates import unit_history
-from pipelines.warehouse import connect
+from pipelines.store.warehouse import connect
 
 
 @contextmanager
@@ -140,7 +140,7 @@ def unit_adjustments(preset: Preset, year: int, unit_id: str) -> list[dict]:
 
 def next_received_seq() -> int:
     """The arrival number the next file the ingest picks up will get, if no other comes first
-    (as :func:`pipelines.ingest.ingest_files` numbers them)."""
+    (as :func:`pipelines.intake.ingest.ingest_files` numbers them)."""
     with reading() as con:
         if con is None or not _has(con, "submissions"):
             return 1

@@ -310,7 +310,7 @@ def _warehouse_with_snapshots() -> None:
     import datetime as dt
 
     from pipelines.paths import warehouse_path
-    from pipelines.warehouse import session
+    from pipelines.store.warehouse import session
 
     now = dt.datetime(2025, 4, 1)
     with session(warehouse_path()) as con:

@@ -12,13 +12,13 @@ import pytest
 from support.portal import TINY, YEAR, csrf, make_portal
 
 from dti_portal.receipt_view import receipt_html
-from pipelines.ingest import ingest_year
+from pipelines.framework.preset import load_preset
+from pipelines.framework.registry import units_in_year
+from pipelines.intake.ingest import ingest_year
+from pipelines.intake.receipts import receipt_markdown
 from pipelines.paths import archive_dir, dti_home, inbox_dir
-from pipelines.preset import load_preset
-from pipelines.receipts import receipt_markdown
-from pipelines.reference import store_reference
-from pipelines.registry import units_in_year
-from pipelines.warehouse import session
+from pipelines.store.reference import store_reference
+from pipelines.store.warehouse import session
 from pipelines.workbook.write import write_unit_workbook
 
 EVIDENCE = "Quyết định 12/QĐ-UBND ngày 3/2/2024"

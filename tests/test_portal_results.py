@@ -9,8 +9,8 @@ from support.portal import YEAR, csrf, make_portal
 from support.tiny_site import TinySite, build_tiny_site
 
 from dti_portal.pipeline import load_preset
-from pipelines.appraisal import differences
-from pipelines.warehouse import session
+from pipelines.evaluate.appraisal import differences
+from pipelines.store.warehouse import session
 
 
 @pytest.fixture(scope="module")
