@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, hand_input
 
-from pipelines.analysis.coherence import (
-    coherence,
+from pipelines.analysis.coherence import coherence
+from pipelines.analysis.coherence_statistics import (
     cronbach_alpha,
     is_outlier,
     skew_kurtosis,

@@ -142,7 +142,7 @@ def statistical_coherence(
     settings: DtiSettings,
     config: CoherenceConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.analysis.coherence import coherence_year
+    from pipelines.analysis.coherence_store import coherence_year
 
     return _each_year(
         context,
