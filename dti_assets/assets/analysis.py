@@ -186,7 +186,7 @@ def score_trends(
     settings: DtiSettings,
     config: TrendsConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.analysis.trends import trends_year
+    from pipelines.analysis.trends_store import trends_year
 
     return _each_year(
         context,
