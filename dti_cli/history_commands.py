@@ -205,7 +205,7 @@ def backfill_command(
     from pipelines import paths
     from pipelines.analysis.datafiles import DataFileError
     from pipelines.evaluate.backfill import backfill, frameworks_from_spec, records_frame
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
     from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)

@@ -505,7 +505,7 @@ def framework() -> None:
 def framework_check(path: Path) -> None:
     """Load and validate a framework file; print its shape and any declared-versus-listed notes."""
     from pipelines.analysis.datafiles import read_framework_file
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
 
     try:
         loaded = read_framework_file(path)

@@ -18,7 +18,7 @@ from pipelines.analysis.coherence_statistics import (
     winsorise,
 )
 from pipelines.analysis.strengths import strengths_weaknesses, unit_strengths
-from pipelines.framework.load import framework_from_mapping
+from pipelines.framework.from_mapping import framework_from_mapping
 
 
 def test_cronbach_alpha_of_a_small_matrix_by_hand():

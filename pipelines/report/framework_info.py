@@ -62,7 +62,8 @@ def framework_info(con: duckdb.DuckDBPyConnection, framework_hash: str) -> Frame
     origin = Path(info["origin"])
     status = f"không đọc được tệp bộ chỉ số {origin.name}: chỉ hiển thị nhãn xếp loại đã lưu"
     if origin.exists():
-        from pipelines.framework.load import framework_document, framework_from_mapping
+        from pipelines.framework.from_mapping import framework_from_mapping
+        from pipelines.framework.load import framework_document
 
         try:
             # the document too: the classification's note is not kept by the model
