@@ -66,7 +66,7 @@ class DtiGroup(click.Group):
 # modules a command imported can have raised theirs, so none is imported just to be caught.
 USER_ERRORS = {
     "pipelines.framework.preset": "PresetError",
-    "pipelines.framework.load": "FrameworkError",
+    "pipelines.framework.from_mapping": "FrameworkError",
     "pipelines.analysis.datafiles": "DataFileError",
 }
 

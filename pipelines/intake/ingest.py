@@ -13,6 +13,8 @@ evaluates
   archived files again (after the registry or the framework changed) and stores a new evaluation
   beside the old one when the outcome differs.
 - **Reading.** :mod:`pipelines.intake.submission_read` identifies and reads one file.
+- **Storing.** :mod:`pipelines.intake.received_files` lists, orders and archives the files;
+  :mod:`pipelines.intake.submission_rows` turns each evaluation into the warehouse's rows.
 - **Receipts.** After each pass a Vietnamese receipt per new submission is written beside the
   archive (``receipts/<year>/…receipt.md``, see :mod:`pipelines.intake.receipts`); ``dti receipt``
   prints it again.

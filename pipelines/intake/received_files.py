@@ -7,6 +7,9 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+MAX_ARCHIVE_SUFFIX = 10
+SYSTEM_FILES = ("thumbs.db", "desktop.ini")
+
 
 def archive_suffix(path: Path) -> str:
     """The archived copy's extension: the file's own, lower-case, when it is a short plain one
@@ -51,12 +54,6 @@ def submission_files(inbox: Path, year: int) -> list[Path]:
         return []
     found = [p for p in folder.rglob("*") if p.is_file() and is_submission_candidate(p)]
     return sorted(found, key=arrival_key)
-
-
-MAX_ARCHIVE_SUFFIX = 10
-
-
-SYSTEM_FILES = ("thumbs.db", "desktop.ini")
 
 
 def mtime_ns(path: Path) -> int:
