@@ -207,7 +207,7 @@ def child_intake(mode: str, folder: str) -> dict:
     """Ingest every workbook under ``folder`` into a fresh warehouse; ``mode`` ``current`` or
     ``baseline`` (openpyxl for every file, one receipt at a time)."""
     from pipelines.framework.preset import load_preset
-    from pipelines.intake import receipts
+    from pipelines.intake import ingest, receipts
     from pipelines.intake.ingest import ingest_year
     from pipelines.store.reference import store_reference
     from pipelines.store.warehouse import connect
@@ -223,7 +223,7 @@ def child_intake(mode: str, folder: str) -> dict:
             return [path for i in ids for path in batch(con, [i], failures)]
 
         read.FastBook = openpyxl_only
-        receipts.write_receipts = one_by_one
+        ingest.write_receipts = one_by_one  # the name the intake pass calls
     preset = load_preset("daklak")
     work = Path(tempfile.mkdtemp(prefix=f"intake-{mode}-"))
     con = connect(work / "w.duckdb")

@@ -23,7 +23,8 @@ import dagster as dg
 from dti_assets.jobs import annual_job
 from dti_assets.partitions import yearly_partitions
 from dti_assets.resources import DtiSettings
-from pipelines.intake.ingest import file_sha256, submission_files
+from pipelines.intake.ingest import file_sha256
+from pipelines.intake.received_files import submission_files
 
 CURSOR_VERSION = 1
 

@@ -390,7 +390,8 @@ def coherence_command(
 
     import polars as pl
 
-    from pipelines.analysis.coherence import coherence, store_coherence
+    from pipelines.analysis.coherence import coherence
+    from pipelines.analysis.coherence_store import store_coherence
 
     print_header(inp, "Statistical coherence")
     result = coherence(inp, None, winsorise, alpha_method=alpha_method)

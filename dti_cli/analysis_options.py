@@ -97,7 +97,7 @@ def analysis_input(preset, year, level, framework_path, data_path, nominal):
         fail("file mode needs both --framework and --data")
     from pipelines.analysis.datafiles import DataFileError
     from pipelines.analysis.inputs import from_files, from_warehouse
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
 
     try:
         if framework_path:

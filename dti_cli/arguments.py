@@ -30,7 +30,7 @@ def year_span(years: list[int]) -> str:
 def preset_arg(name: str | Path | None) -> Preset:
     """The preset named ``name`` (default ``$DTI_PRESET`` or ``daklak``), or the error line."""
     from pipelines.analysis.inputs import default_preset
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
     from pipelines.framework.preset import PresetError, UnknownPresetError, load_preset
 
     name = name or default_preset()

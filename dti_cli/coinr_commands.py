@@ -36,7 +36,7 @@ def coinr() -> None:
 def export(framework_path: Path, data_path: Path | None, out_dir: Path) -> None:
     """Write a framework (and data) as COINr's iMeta and iData tables."""
     from pipelines.analysis.datafiles import read_framework_file, read_observations, write_coinr
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
     from pipelines.workbook.csv_cells import CsvFileError
 
     try:
@@ -70,7 +70,7 @@ def import_(imeta_path: Path, scale: float | None, out_path: Path) -> None:
     """Write a COINr iMeta as the project's framework YAML."""
     from pipelines.analysis.datafiles import write_framework_yaml
     from pipelines.framework.coinr import read_imeta
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
     from pipelines.workbook.csv_cells import CsvFileError
 
     try:

@@ -64,6 +64,7 @@ def trends_command(
     """Year-over-year change of totals, pillars and ranks; CAGR; framework-change warnings."""
     import polars as pl
 
+    from pipelines.analysis import trend_series, trends_store
     from pipelines.analysis import trends as tr
 
     try:
@@ -71,7 +72,7 @@ def trends_command(
             if not (framework_path and data_path):
                 fail("file mode needs both --framework and --data")
             spec = nominal_spec(method) if method else None
-            series, versions = tr.series_from_files(framework_path, data_path, spec)
+            series, versions = trend_series.series_from_files(framework_path, data_path, spec)
             successors, lineage = None, None
         else:
             from pipelines import paths
@@ -86,7 +87,7 @@ def trends_command(
                 )
             if not paths.warehouse_path().exists():
                 fail(f"no warehouse at {paths.warehouse_path()}")
-            series, versions, successors, lineage = tr.series_from_warehouse(
+            series, versions, successors, lineage = trend_series.series_from_warehouse(
                 method, [level] if level else None, framework_hash, preset=preset
             )
     except (ValueError, KeyError) as exc:
@@ -173,7 +174,7 @@ def trends_command(
 
         loaded = preset_arg(preset)
         with session() as con:
-            tr.store_trends(con, result, int(max(years)), method or loaded.primary_method)
+            trends_store.store_trends(con, result, int(max(years)), method or loaded.primary_method)
         console.print("[green]stored in the warehouse[/]")
 
 
@@ -205,7 +206,7 @@ def backfill_command(
     from pipelines import paths
     from pipelines.analysis.datafiles import DataFileError
     from pipelines.evaluate.backfill import backfill, frameworks_from_spec, records_frame
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
     from pipelines.store.warehouse import session
 
     loaded = preset_arg(preset)
@@ -263,7 +264,7 @@ def backfill_command(
 
 
 def _backfill_files(framework_path, data_path, out_dir) -> None:
-    from pipelines.analysis.trends import series_from_files
+    from pipelines.analysis.trend_series import series_from_files
 
     if not (framework_path and data_path and out_dir):
         fail("file mode needs --framework, --data (a panel) and --out")

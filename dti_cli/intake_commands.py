@@ -118,7 +118,8 @@ def template(
 def receipt(ident: str, out_path: Path | None) -> None:
     """In biên nhận (receipt) của một tệp đã nộp: theo mã (SUBMISSION_ID, hoặc ít nhất 8 ký tự
     đầu không trùng) hoặc chính tệp đó (tìm theo nội dung)."""
-    from pipelines.intake.receipts import ReceiptError, find_submission, receipt_markdown
+    from pipelines.intake.receipts import ReceiptError, receipt_markdown
+    from pipelines.intake.submission_lookup import find_submission
     from pipelines.store.warehouse import session
 
     need_warehouse()

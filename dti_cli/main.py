@@ -68,7 +68,7 @@ class DtiGroup(click.Group):
 # modules a command imported can have raised theirs, so none is imported just to be caught.
 USER_ERRORS = {
     "pipelines.framework.preset": "PresetError",
-    "pipelines.framework.load": "FrameworkError",
+    "pipelines.framework.from_mapping": "FrameworkError",
     "pipelines.analysis.datafiles": "DataFileError",
 }
 
@@ -490,7 +490,7 @@ def framework() -> None:
 def framework_check(path: Path) -> None:
     """Load and validate a framework file; print its shape and any declared-versus-listed notes."""
     from pipelines.analysis.datafiles import read_framework_file
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
 
     try:
         loaded = read_framework_file(path)

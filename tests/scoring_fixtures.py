@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.framework.load import framework_from_mapping
+from pipelines.framework.from_mapping import framework_from_mapping
 from pipelines.framework.model import Framework
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec

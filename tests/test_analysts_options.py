@@ -17,15 +17,11 @@ from analysis_support import ASEM, hand_input
 from click.testing import CliRunner
 
 from dti_cli.main import cli
-from pipelines.analysis.coherence import (
-    coherence,
-    covariance_matrix,
-    cronbach_alpha,
-    node_matrix,
-    pair_units,
-)
+from pipelines.analysis.coherence import coherence, node_matrix
+from pipelines.analysis.coherence_statistics import covariance_matrix, cronbach_alpha, pair_units
 from pipelines.analysis.inputs import from_files
-from pipelines.analysis.trends import series_from_files, trends
+from pipelines.analysis.trend_series import series_from_files
+from pipelines.analysis.trends import trends
 from pipelines.analysis.uncertainty import noisy_node_ids, replay, run_uncertainty
 from pipelines.framework.coinr import read_imeta
 from pipelines.scoring.methods import MethodSpec

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from analysis_support import TINY, analysis_warehouse, copy_of
 
-from pipelines.analysis.trends import series_from_warehouse, trends
+from pipelines.analysis.trend_series import series_from_warehouse
+from pipelines.analysis.trends import trends
 from pipelines.evaluate.backfill import backfill, with_version
 from pipelines.framework.preset import load_preset
 from pipelines.publish.snapshot import publish_snapshot

@@ -10,15 +10,15 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, hand_input
 
-from pipelines.analysis.coherence import (
-    coherence,
+from pipelines.analysis.coherence import coherence
+from pipelines.analysis.coherence_statistics import (
     cronbach_alpha,
     is_outlier,
     skew_kurtosis,
     winsorise,
 )
 from pipelines.analysis.strengths import strengths_weaknesses, unit_strengths
-from pipelines.framework.load import framework_from_mapping
+from pipelines.framework.from_mapping import framework_from_mapping
 
 
 def test_cronbach_alpha_of_a_small_matrix_by_hand():

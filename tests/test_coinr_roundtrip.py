@@ -25,7 +25,8 @@ from pipelines.analysis.datafiles import (
 )
 from pipelines.analysis.inputs import asem_dir
 from pipelines.framework.coinr import idata_frame, read_imeta, sidecar_path, write_imeta
-from pipelines.framework.load import framework_from_mapping, framework_to_mapping
+from pipelines.framework.from_mapping import framework_from_mapping
+from pipelines.framework.to_mapping import framework_to_mapping
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 

@@ -21,7 +21,7 @@ from conftest import subprocess_env
 
 from pipelines.analysis.datafiles import DataFileError, read_data_file, read_observations, units_of
 from pipelines.framework.coinr import read_imeta, write_imeta
-from pipelines.framework.load import framework_from_mapping
+from pipelines.framework.from_mapping import framework_from_mapping
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
 

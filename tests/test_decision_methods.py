@@ -22,7 +22,7 @@ from dti_cli.arguments import years_arg
 from pipelines.evaluate.dvctt_scopes import scope_class_changes
 from pipelines.framework.assumed import illustrative_notice
 from pipelines.framework.preset import load_preset
-from pipelines.report.data import Band
+from pipelines.report.contents import Band
 from pipelines.report.readings import reading_differences
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec

@@ -9,7 +9,7 @@ from reliability_support import TINY6
 from pipelines import parallel
 from pipelines.framework.preset import load_preset
 from pipelines.intake.demo import write_demo_submissions
-from pipelines.intake.ingest import submission_files
+from pipelines.intake.received_files import submission_files
 
 
 def test_demo_files_arrive_in_the_order_they_are_listed(tmp_path: Path, monkeypatch) -> None:

@@ -16,7 +16,8 @@ from scoring_fixtures import build, leaf, node
 
 from pipelines.analysis.inputs import asem_dir
 from pipelines.framework.coinr import read_imeta
-from pipelines.framework.load import FrameworkError, framework_from_mapping, load_framework
+from pipelines.framework.from_mapping import FrameworkError, framework_from_mapping
+from pipelines.framework.load import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 DAKLAK = ROOT / "data" / "frameworks" / "daklak-2534"

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.framework.preset import Preset, load_preset
-from pipelines.intake import ingest
+from pipelines.intake import submission_rows
 from pipelines.intake.ingest import ingest_year
 from pipelines.store import warehouse
 from pipelines.store.reference import store_reference
@@ -608,19 +608,19 @@ def test_interrupted_store_leaves_nothing_and_is_simply_run_again(
     con, preset: Preset, inbox: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     submit_three(preset, inbox)
-    real_insert = ingest.insert_frame
+    real_insert = submission_rows.insert_frame
 
     def failing_insert(connection, table, frame):
         if table == "rejected_rows":
             raise RuntimeError("killed while storing")
         return real_insert(connection, table, frame)
 
-    monkeypatch.setattr(ingest, "insert_frame", failing_insert)
+    monkeypatch.setattr(submission_rows, "insert_frame", failing_insert)
     with pytest.raises(RuntimeError, match="killed while storing"):
         ingest_year(con, preset, YEAR, inbox, archive)
     assert counts(con) == {"submissions": 0, "raw_values": 0, "rejected_rows": 0}
 
-    monkeypatch.setattr(ingest, "insert_frame", real_insert)
+    monkeypatch.setattr(submission_rows, "insert_frame", real_insert)
     summary = ingest_year(con, preset, YEAR, inbox, archive)
     assert (summary.files_seen, summary.files_new) == (3, 3)
     assert counts(con) == {"submissions": 3, "raw_values": 165, "rejected_rows": 0}

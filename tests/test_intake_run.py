@@ -31,9 +31,10 @@ from intake_support import (
 )
 
 from dti_cli.main import cli
-from pipelines.intake.ingest import Evaluation, evaluation_frames, ingest_year
+from pipelines.intake.ingest import evaluation_frames, ingest_year
 from pipelines.intake.receipts import MAX_NAME_BYTES, bounded_name, receipt_path
 from pipelines.intake.submission_read import ParsedFile
+from pipelines.intake.submission_rows import Evaluation
 from pipelines.workbook.layout import META_ROWS, META_SHEET
 from pipelines.workbook.read import ParsedWorkbook
 from pipelines.workbook.write import write_unit_workbook

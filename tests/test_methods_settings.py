@@ -513,7 +513,7 @@ def test_cli_mean_and_rescaled_and_bad_combination(tmp_path):
     [([5, 5], "A"), ([10, 0], "A"), (["a", 1], "A"), ([0, 1, 2], "A"), ([0, 10], "P1")],
 )
 def test_goalposts_are_checked_when_the_framework_loads(goalposts, where):
-    from pipelines.framework.load import FrameworkError
+    from pipelines.framework.from_mapping import FrameworkError
 
     a = leaf("A", 10, goalposts=goalposts) if where == "A" else leaf("A", 10)
     p1 = node("P1", a, goalposts=goalposts) if where == "P1" else node("P1", a)

@@ -20,7 +20,8 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.framework.load import framework_from_mapping, load_framework
+from pipelines.framework.from_mapping import framework_from_mapping
+from pipelines.framework.load import load_framework
 from pipelines.framework.model import Framework, Node
 from pipelines.framework.preset import load_preset
 from pipelines.framework.registry import comparison_groups, units_in_year

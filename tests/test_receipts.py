@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 
 from dti_cli.main import cli
 from pipelines.intake.ingest import ingest_year
-from pipelines.intake.receipts import ReceiptError, find_submission, receipt_markdown, receipt_path
+from pipelines.intake.receipts import ReceiptError, receipt_markdown, receipt_path
+from pipelines.intake.submission_lookup import find_submission
 
 EXPECTED = """\
 # Biên nhận tiếp nhận số liệu – Bộ chỉ số chuyển đổi số (DTI)

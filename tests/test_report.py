@@ -22,8 +22,8 @@ from support.browser import unavailable as browser_unavailable
 from support.tiny_site import TinySite, build_tiny_site
 
 from pipelines.framework.preset import load_preset
-from pipelines.report import build_year_report, charts
-from pipelines.report.data import spearman, strengths_weaknesses
+from pipelines.report import build_year_report, unit_charts
+from pipelines.report.derived_figures import spearman, strengths_weaknesses
 from pipelines.text.labels import vn_number
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -216,12 +216,14 @@ def test_every_figure_is_a_valid_plotly_figure(site: TinySite):
             kinds.add(figure["data"][0]["type"] if figure["data"] else name)
     assert {"bar", "heatmap", "scatter", "box"} <= kinds
     # the tiny framework has 2 pillars (grouped bars); with 3 or more it is a radar
-    radar = charts.radar("Xã A", ["Một", "Hai", "Ba"], [0.5, 0.2, 1.0], [0.4, 0.4, 0.4], "nhóm")
+    radar = unit_charts.radar(
+        "Xã A", ["Một", "Hai", "Ba"], [0.5, 0.2, 1.0], [0.4, 0.4, 0.4], "nhóm"
+    )
     go.Figure(radar)
     assert radar["data"][1]["type"] == "scatterpolar"
     assert radar["data"][1]["r"] == [0.5, 0.2, 1.0, 0.5]  # closed polygon
     assert (
-        charts.radar("Xã A", ["Một", "Hai"], [0.5, 0.2], [0.4, 0.4], "nhóm")["data"][0]["type"]
+        unit_charts.radar("Xã A", ["Một", "Hai"], [0.5, 0.2], [0.4, 0.4], "nhóm")["data"][0]["type"]
         == "bar"
     )
 
@@ -510,7 +512,7 @@ def test_synthetic_flag_is_read_once_per_version_of_a_file(tmp_path: Path, monke
     an archived workbook is opened once, and again only when the file changes."""
     import fastexcel
 
-    from pipelines.report import data
+    from pipelines.report import provenance
 
     opened: list[str] = []
     real_read = fastexcel.read_excel
@@ -522,10 +524,10 @@ def test_synthetic_flag_is_read_once_per_version_of_a_file(tmp_path: Path, monke
     monkeypatch.setattr(fastexcel, "read_excel", counting_read)
     book = tmp_path / "X-BMT-01_2024.xlsx"
     _meta_workbook(book, "true")
-    assert data._meta_synthetic(book) is True
-    assert data._meta_synthetic(book) is True
+    assert provenance._meta_synthetic(book) is True
+    assert provenance._meta_synthetic(book) is True
     assert len(opened) == 1
     _meta_workbook(book, "false")  # another version: a different size
-    assert data._meta_synthetic(book) is False
+    assert provenance._meta_synthetic(book) is False
     assert len(opened) == 2
-    assert data._meta_synthetic(tmp_path / "missing.xlsx") is None
+    assert provenance._meta_synthetic(tmp_path / "missing.xlsx") is None

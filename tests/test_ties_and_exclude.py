@@ -22,7 +22,7 @@ from pipelines.analysis.datafiles import read_observations, units_of
 from pipelines.analysis.inputs import asem_dir
 from pipelines.analysis.uncertainty_model import FastModel
 from pipelines.framework.coinr import read_imeta
-from pipelines.report.data import Band
+from pipelines.report.contents import Band
 from pipelines.report.data import classify as report_classify
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
 from pipelines.scoring.methods import MethodSpec

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from analysis_support import ASEM, TINY, analysis_warehouse
 
-from pipelines.analysis.trends import cagr, series_from_warehouse, trends
+from pipelines.analysis.trend_series import series_from_warehouse
+from pipelines.analysis.trends import cagr, trends
 
 
 def test_compound_annual_growth_by_hand():
@@ -131,7 +132,7 @@ def test_trends_from_the_warehouse_snapshots(tmp_path_factory):
 
 
 def test_asem_panel_trends():
-    from pipelines.analysis.trends import series_from_files
+    from pipelines.analysis.trend_series import series_from_files
 
     series, versions = series_from_files(ASEM / "iMeta.csv", ASEM / "D_panel_raw_iData.csv")
     result = trends(series, versions)

@@ -160,7 +160,7 @@ def statistical_coherence(
     settings: DtiSettings,
     config: CoherenceConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.analysis.coherence import coherence_year
+    from pipelines.analysis.coherence_store import coherence_year
 
     return _each_year(
         context,
@@ -204,7 +204,7 @@ def score_trends(
     settings: DtiSettings,
     config: TrendsConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.analysis.trends import trends_year
+    from pipelines.analysis.trends_store import trends_year
 
     return _each_year(
         context,

@@ -42,22 +42,28 @@ runs them).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from pipelines.analysis.coherence_statistics import (
+    ALPHA_METHODS,
+    WINMAX,
+    cronbach_alpha,
+    is_outlier,
+    pair_units,
+    passes_skew_kurtosis,
+    pearson_spearman,
+    skew_kurtosis,
+    winsorise,
+)
 from pipelines.analysis.inputs import AnalysisInput
 from pipelines.framework.model import Framework
 from pipelines.scoring.methods import MethodSpec
 
-SKEW_THRESHOLD = 2.0
-KURT_THRESHOLD = 3.5
 REDUNDANT_R = 0.9
 SIGNIFICANCE = 0.05
-WINMAX = 5
 
 
 @dataclass
@@ -100,130 +106,6 @@ class Coherence:
         for row in self.alpha.filter(pl.col("alpha") < 0.7).iter_rows(named=True):
             lines.append(("low_alpha", row["node_id"], f"alpha = {row['alpha']:.3f}"))
         return pl.DataFrame(lines, schema=["flag", "node_id", "detail"], orient="row")
-
-
-ALPHA_METHODS = ("pairwise", "listwise")
-
-
-def pair_units(items: np.ndarray) -> np.ndarray:
-    """Items × items: how many units have both items present (the diagonal: each item)."""
-    present = (~np.isnan(np.asarray(items, dtype=float))).astype(np.int64)
-    return present.T @ present
-
-
-def covariance_matrix(items: np.ndarray, use: str = "pairwise") -> np.ndarray:
-    """Sample (n − 1) covariance matrix of a units × items matrix, as R's ``stats::cov`` with
-    ``use = "pairwise.complete.obs"`` (each entry over the units where both items are present,
-    NaN with fewer than 2) or ``"complete.obs"`` (``listwise``: complete units only)."""
-    items = np.asarray(items, dtype=float)
-    if use not in ALPHA_METHODS:
-        raise ValueError(f"alpha method {use!r}: use one of {', '.join(ALPHA_METHODS)}")
-    if use == "listwise":
-        items = items[~np.isnan(items).any(axis=1)]
-    k = items.shape[1]
-    out = np.full((k, k), np.nan)
-    for i in range(k):
-        for j in range(i, k):
-            both = ~(np.isnan(items[:, i]) | np.isnan(items[:, j]))
-            if both.sum() >= 2:
-                a, b = items[both, i], items[both, j]
-                out[i, j] = out[j, i] = float(
-                    ((a - a.mean()) * (b - b.mean())).sum() / (both.sum() - 1)
-                )
-    return out
-
-
-def cronbach_alpha(items: np.ndarray, use: str = "pairwise") -> float | None:
-    """Cronbach's alpha of a units × items matrix (module docstring) from its ``pairwise`` or
-    ``listwise`` covariance matrix; None when undefined."""
-    items = np.asarray(items, dtype=float)
-    if items.ndim != 2:
-        raise ValueError("items must be a units × items matrix")
-    k = items.shape[1]
-    if k < 2:
-        return None
-    cov = covariance_matrix(items, use)
-    if np.isnan(cov).all():
-        return None
-    total = float(np.nansum(cov))
-    if total == 0:
-        return None
-    return float(k / (k - 1) * (1 - np.nansum(np.diag(cov)) / total))
-
-
-def skew_kurtosis(values: np.ndarray) -> tuple[float | None, float | None]:
-    """COINr's ``skew()`` and ``kurt()`` (e1071 type 2, excess kurtosis) of the present values."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    skew = kurt = None
-    if x.size >= 3 and np.ptp(x) > 0:
-        skew = float(stats.skew(x, bias=False))
-    if x.size >= 4 and np.ptp(x) > 0:
-        kurt = float(stats.kurtosis(x, fisher=True, bias=False))
-    return skew, kurt
-
-
-def is_outlier(skew: float | None, kurt: float | None) -> bool:
-    """COINr's ``Flag.SkewKurt``: |skew| > 2 and kurtosis > 3.5."""
-    return (
-        skew is not None
-        and kurt is not None
-        and abs(skew) > SKEW_THRESHOLD
-        and (kurt > KURT_THRESHOLD)
-    )
-
-
-def _passes(skew: float | None, kurt: float | None) -> bool:
-    """COINr's ``check_SkewKurt``: |skew| < 2 or kurtosis < 3.5 (undefined passes)."""
-    if skew is None or kurt is None:
-        return True
-    return abs(skew) < SKEW_THRESHOLD or kurt < KURT_THRESHOLD
-
-
-def winsorise(values: np.ndarray, winmax: int = WINMAX) -> tuple[np.ndarray, list[tuple]]:
-    """COINr's ``winsorise()`` (module docstring): the treated vector and the changes as
-    ``(position, original, treated, side)``."""
-    x = np.asarray(values, dtype=float).copy()
-    original = x.copy()
-    changed: dict[int, str] = {}
-    present = ~np.isnan(x)
-    while not _passes(*skew_kurtosis(x)) and len(changed) < winmax:
-        skew, _ = skew_kurtosis(x)
-        live = x[present]
-        if skew is not None and skew >= 0:
-            top = np.nanmax(x)
-            hit = np.flatnonzero(present & (x == top))
-            rest = live[live != top]
-            if rest.size == 0:
-                break
-            x[hit] = rest.max()
-            side = "high"
-        else:
-            bottom = np.nanmin(x)
-            hit = np.flatnonzero(present & (x == bottom))
-            rest = live[live != bottom]
-            if rest.size == 0:
-                break
-            x[hit] = rest.min()
-            side = "low"
-        for i in hit:
-            changed[int(i)] = side
-    return x, [(i, original[i], x[i], side) for i, side in sorted(changed.items())]
-
-
-def _pairs_r(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None, float | None]:
-    """Pearson r, its p-value and Spearman ρ over rows where both are present."""
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return None, None, None
-    pearson = stats.pearsonr(a, b)
-    rho = stats.spearmanr(a, b).statistic
-    return (
-        float(pearson.statistic),
-        float(pearson.pvalue),
-        None if math.isnan(rho) else float(rho),
-    )
 
 
 def node_matrix(scores: pl.DataFrame, framework: Framework) -> tuple[list[str], dict]:
@@ -287,7 +169,7 @@ def coherence(
                 }
             )
             for a, b in itertools.combinations(children, 2):
-                r, p, rho = _pairs_r(vectors[a], vectors[b])
+                r, p, rho = pearson_spearman(vectors[a], vectors[b])
                 pair_rows.append(
                     {
                         "parent_id": node.id,
@@ -301,7 +183,7 @@ def coherence(
                     }
                 )
         if node.parent_id is not None and node.id in vectors and node.parent_id in vectors:
-            r, p, rho = _pairs_r(vectors[node.id], vectors[node.parent_id])
+            r, p, rho = pearson_spearman(vectors[node.id], vectors[node.parent_id])
             corr_rows.append(
                 {
                     "node_id": node.id,
@@ -338,7 +220,7 @@ def coherence(
             "treated_kurtosis": None,
             "still_flagged": None,
         }
-        if winsorise_outliers and not _passes(skew, kurt):
+        if winsorise_outliers and not passes_skew_kurtosis(skew, kurt):
             treated, changes = winsorise(x, winmax)
             t_skew, t_kurt = skew_kurtosis(treated)
             row.update(
@@ -430,68 +312,3 @@ WINSOR_SCHEMA = {
     "treated": pl.Float64,
     "side": pl.String,
 }
-
-
-# ---------------------------------------------------------------- warehouse
-
-
-def store_coherence(con, result: Coherence, year: int, level: str) -> int:
-    """Rewrite the coherence tables of the year and level."""
-    from pipelines.store.warehouse import replace_rows
-
-    keys = {"year": year, "level": level}
-
-    def tag(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(
-            pl.lit(year, dtype=pl.Int32).alias("year"),
-            pl.lit(level).alias("level"),
-            pl.lit(result.method).alias("method"),
-        )
-
-    parents = result.correlations.select(
-        pl.lit("parent").alias("kind"),
-        "parent_id",
-        pl.col("node_id").alias("node_a"),
-        pl.col("parent_id").alias("node_b"),
-        "r",
-        "p_value",
-        "spearman",
-        "significant",
-        "negative",
-        pl.lit(False).alias("redundant"),
-    )
-    pairs = result.pairs.select(
-        pl.lit("siblings").alias("kind"),
-        "parent_id",
-        "node_a",
-        "node_b",
-        "r",
-        "p_value",
-        "spearman",
-        (pl.col("p_value") < SIGNIFICANCE).alias("significant"),
-        "negative",
-        "redundant",
-    )
-    rows = replace_rows(con, "coherence_alpha", tag(result.alpha), keys)
-    replace_rows(con, "coherence_correlations", tag(pl.concat([parents, pairs])), keys)
-    replace_rows(con, "indicator_outliers", tag(result.outliers), keys)
-    replace_rows(con, "winsorised_values", tag(result.winsorised), keys)
-    return rows
-
-
-def coherence_year(con, preset, year: int, winsorise_outliers: bool = False) -> dict[str, dict]:
-    """Every level of the preset in ``year``: checks stored; a summary per level."""
-    from pipelines.analysis.inputs import levels_with_data, load_input
-
-    summary = {}
-    for level in levels_with_data(con, preset, year):
-        result = coherence(load_input(con, preset, year, level), None, winsorise_outliers)
-        store_coherence(con, result, year, level)
-        pillars = result.alpha.filter(pl.col("node_level") == "pillar")
-        summary[level] = {
-            "min_pillar_alpha": pillars["alpha"].drop_nulls().min(),
-            "outliers": int(result.outliers["flagged"].sum()),
-            "negative_pairs": int(result.pairs["negative"].sum()),
-            "redundant_pairs": int(result.pairs["redundant"].sum()),
-        }
-    return summary

@@ -20,8 +20,9 @@ import polars as pl
 import yaml
 
 from pipelines.framework.coinr import read_imeta, sidecar_path, write_idata, write_imeta
-from pipelines.framework.load import framework_to_mapping, load_framework
+from pipelines.framework.load import load_framework
 from pipelines.framework.model import Framework
+from pipelines.framework.to_mapping import framework_to_mapping
 from pipelines.workbook.csv_cells import (
     MISSING_MARKERS,
     CsvFileError,

@@ -239,7 +239,8 @@ def records_frame(records: list[BackfillRecord]) -> pl.DataFrame:
 def with_version(framework: Framework, version: str) -> Framework:
     """The same framework under another version label (a new content hash): what a revised
     decision looks like to the backfill when only its label changed (tests, notebook)."""
-    from pipelines.framework.load import framework_from_mapping, framework_to_mapping
+    from pipelines.framework.from_mapping import framework_from_mapping
+    from pipelines.framework.to_mapping import framework_to_mapping
 
     mapping = framework_to_mapping(framework)
     mapping["version"] = version

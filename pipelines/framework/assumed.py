@@ -50,7 +50,7 @@ class AssumedComponents:
 
 
 def illustrative_notice(sentence: str | None) -> dict[str, str | None] | None:
-    """The banner notice (as :func:`pipelines.report.site.assumed_notices` gives them) of a
+    """The banner notice (as :func:`pipelines.report.pages.assumed_notices` gives them) of a
     preset that is an illustration (``illustrative:``), None for a real one."""
     if not sentence:
         return None

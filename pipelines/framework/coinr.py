@@ -25,8 +25,9 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.framework.load import FrameworkError, framework_from_mapping, framework_to_mapping
+from pipelines.framework.from_mapping import FrameworkError, framework_from_mapping
 from pipelines.framework.model import Framework
+from pipelines.framework.to_mapping import framework_to_mapping
 from pipelines.text.safe_text import write_csv
 from pipelines.workbook.csv_cells import (
     MISSING_MARKERS,

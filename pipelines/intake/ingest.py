@@ -13,6 +13,8 @@ evaluates
   archived files again (after the registry or the framework changed) and stores a new evaluation
   beside the old one when the outcome differs.
 - **Reading.** :mod:`pipelines.intake.submission_read` identifies and reads one file.
+- **Storing.** :mod:`pipelines.intake.received_files` lists, orders and archives the files;
+  :mod:`pipelines.intake.submission_rows` turns each evaluation into the warehouse's rows.
 - **Receipts.** After each pass a Vietnamese receipt per new submission is written beside the
   archive (``receipts/<year>/…receipt.md``, see :mod:`pipelines.intake.receipts`); ``dti receipt``
   prints it again.
@@ -22,128 +24,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import shutil
-import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipelines.framework.preset import Preset
+from pipelines.intake.pass_summary import IngestSummary
+from pipelines.intake.receipts import missing_receipts, receipt_path, write_receipts
+from pipelines.intake.received_files import (
+    archive_file,
+    archive_suffix,
+    arrival_key,
+    display_name,
+    mtime_ns,
+    submission_files,
+)
 from pipelines.intake.submission_read import (
     ParsedFile,
     parse_file,
     read_plain_workbooks,
     refused_file,
 )
-from pipelines.store.warehouse import insert_frame, query_text, transaction
-
-SUBMISSION_COLUMNS = {
-    "submission_id": pl.String,
-    "received_seq": pl.Int64,
-    "kind": pl.String,
-    "file_name": pl.String,
-    "archived_path": pl.String,
-    "year": pl.Int32,
-    "level": pl.String,
-    "unit_id": pl.String,
-    "framework_id": pl.String,
-    "framework_version": pl.String,
-    "n_accepted": pl.Int32,
-    "n_rejected": pl.Int32,
-    "status": pl.String,
-    "file_sha256": pl.String,
-    "evaluation": pl.Int32,
-    "replaces_submission_id": pl.String,
-    "received_at": pl.Datetime("us"),
-    "evaluated_at": pl.Datetime("us"),
-    "source_format": pl.String,
-    "inbox_year": pl.Int32,
-}
-RAW_COLUMNS = {
-    "submission_id": pl.String,
-    "file_name": pl.String,
-    "sheet": pl.String,
-    "row_number": pl.Int32,
-    "column_name": pl.String,
-    "year": pl.Int32,
-    "level": pl.String,
-    "unit_id": pl.String,
-    "indicator_id": pl.String,
-    "kind": pl.String,
-    "raw_text": pl.String,
-    "value": pl.Float64,
-    "reason": pl.String,
-    "evidence": pl.String,
-    "self_points": pl.Float64,
-}
-REJECTED_COLUMNS = {
-    "submission_id": pl.String,
-    "file_name": pl.String,
-    "sheet": pl.String,
-    "row_number": pl.Int32,
-    "column_name": pl.String,
-    "year": pl.Int32,
-    "unit_id": pl.String,
-    "indicator_id": pl.String,
-    "raw_text": pl.String,
-    "rule": pl.String,
-    "message": pl.String,
-}
-POINTS_COLUMNS = {
-    "submission_id": pl.String,
-    "file_name": pl.String,
-    "sheet": pl.String,
-    "row_number": pl.Int32,
-    "column_name": pl.String,
-    "year": pl.Int32,
-    "level": pl.String,
-    "unit_id": pl.String,
-    "indicator_id": pl.String,
-    "raw_text": pl.String,
-    "points": pl.Float64,
-    "reason": pl.String,
-}
-MISSING_COLUMNS = {"submission_id": pl.String, "unit_id": pl.String, "indicator_id": pl.String}
-TABLES = ("submissions", "raw_values", "rejected_rows", "appraised_points", "missing_indicators")
-
-
-@dataclass
-class IngestSummary:
-    """What one ingest pass did, for progress output and Dagster metadata: every file seen is
-    new (received now) or unchanged (the same bytes were received before); new files refused as
-    a whole are named in ``files_refused``, their receipts in ``refused_receipts``."""
-
-    files_seen: int = 0
-    files_new: int = 0
-    files_unchanged: int = 0
-    values_accepted: int = 0
-    values_rejected: int = 0
-    files_refused: list[str] = field(default_factory=list)
-    # "<new file> thay tệp <earlier file> (đơn vị <unit>)": a self-assessment counted instead of
-    # the unit's earlier file sent under another name
-    replaced_other_name: list[str] = field(default_factory=list)
-    submission_ids: list[str] = field(default_factory=list, repr=False)
-    receipts: list[Path] = field(default_factory=list, repr=False)
-    refused_receipts: list[Path] = field(default_factory=list, repr=False)
-    receipt_failures: list[str] = field(default_factory=list)
-
-    def as_metadata(self) -> dict:
-        """Plain counts and names (JSON), as the ``raw_submissions`` asset records them."""
-        return {
-            "files_seen": self.files_seen,
-            "files_new": self.files_new,
-            "files_unchanged": self.files_unchanged,
-            "files_refused": len(self.files_refused),
-            "refused_names": self.files_refused[:50],
-            "refused_receipts": sorted({str(p.parent) for p in self.refused_receipts}),
-            "replaced_other_name": self.replaced_other_name[:50],
-            "receipt_failures": self.receipt_failures[:50],
-            "values_accepted": self.values_accepted,
-            "values_rejected": self.values_rejected,
-        }
+from pipelines.intake.submission_rows import Evaluation, store_batch, submission_frames, utc_now
+from pipelines.store.warehouse import query_text
 
 
 def file_sha256(path: Path) -> str:
@@ -152,51 +57,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def archive_suffix(path: Path) -> str:
-    """The archived copy's extension: the file's own, lower-case, when it is a short plain one
-    (``.xlsx``, ``.csv``, ``.pdf``); none otherwise (a name is no place for 200 bytes of it)."""
-    suffix = unicodedata.normalize("NFC", path.suffix.lower())
-    if 1 < len(suffix) <= MAX_ARCHIVE_SUFFIX and suffix[1:].isascii() and suffix[1:].isalnum():
-        return suffix
-    return ""
-
-
-def archive_file(path: Path, archive: Path, digest: str) -> Path:
-    """Copy the file, untouched, to ``archive/<sha[:2]>/<sha><suffix>`` (kept forever)."""
-    target = archive / digest[:2] / f"{digest}{archive_suffix(path)}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)
-    return target
-
-
-def arrival_key(path: Path) -> tuple[int, str]:
-    """The order files of one pass are numbered in: modification time, then path (a file whose
-    time cannot be read comes first; it is refused when it is read)."""
-    return (_mtime_ns(path), str(path))
-
-
-def is_submission_candidate(path: Path) -> bool:
-    """Every file under the inbox is answered, whatever its type (a type the intake does not
-    read is refused, :mod:`pipelines.intake.submission_types`), except what the operating system or
-    Excel leave beside the files: hidden files (``.DS_Store``), Excel's lock files (``~$…``),
-    ``Thumbs.db`` and ``desktop.ini``."""
-    name = path.name
-    return not (name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES)
-
-
-def submission_files(inbox: Path, year: int) -> list[Path]:
-    """The files for ``year``: everything under ``inbox/<year>/`` (:func:`is_submission_candidate`),
-    in arrival order (:func:`arrival_key`)."""
-    folder = inbox / str(year)
-    if not folder.exists():
-        return []
-    found = [p for p in folder.rglob("*") if p.is_file() and is_submission_candidate(p)]
-    return sorted(found, key=arrival_key)
 
 
 def ingest_year(
@@ -210,8 +70,6 @@ def ingest_year(
     """Ingest every new file of ``inbox/<year>``; a file received before (same bytes) is counted
     as unchanged and not read again. Receipts of the year's earlier submissions that are missing
     (a pass that could not write them) are written again."""
-    from pipelines.intake.receipts import missing_receipts, write_receipts
-
     summary = ingest_files(con, preset, submission_files(inbox, year), archive, year, on_file)
     again = missing_receipts(con, year)
     if again:
@@ -279,8 +137,6 @@ def ingest_files(
 
 
 UNREADABLE = "unreadable-"
-MAX_ARCHIVE_SUFFIX = 10
-SYSTEM_FILES = ("thumbs.db", "desktop.ini")
 
 
 def _digest(path: Path) -> str:
@@ -289,22 +145,8 @@ def _digest(path: Path) -> str:
     try:
         return file_sha256(path)
     except OSError:
-        stamp = f"{path}|{_mtime_ns(path)}".encode("utf-8", "surrogateescape")
+        stamp = f"{path}|{mtime_ns(path)}".encode("utf-8", "surrogateescape")
         return UNREADABLE + hashlib.sha256(stamp).hexdigest()[: 64 - len(UNREADABLE)]
-
-
-def _mtime_ns(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
-def display_name(path: Path) -> str:
-    """The file's name as messages and the warehouse give it: NFC (a Mac sends NFD names), and
-    valid text even when the name's bytes are not UTF-8."""
-    name = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return unicodedata.normalize("NFC", name)
 
 
 def _receive(
@@ -331,7 +173,7 @@ def _receive(
         parsed = failure_refusal(name, "không lưu trữ được tệp", exc, expected_year, path)
     else:
         parsed = read_file(preset, path, expected_year, name, book)
-    mtime = _mtime_ns(path)
+    mtime = mtime_ns(path)
     evaluation = Evaluation(
         submission_id=digest,
         file_sha256=digest,
@@ -394,44 +236,13 @@ def evaluation_frames(
         return submission_frames(refusal, evaluation, summary)
 
 
-# --- storing ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Where and when one evaluation of a received file happened."""
-
-    submission_id: str
-    file_sha256: str
-    evaluation: int
-    received_seq: int
-    received_at: dt.datetime | None
-    evaluated_at: dt.datetime
-    archived: Path
-    inbox_year: int | None
-    replaces: str | None = None
-
-
-def utc_now() -> dt.datetime:
-    """Now in UTC, without a zone (how ``submissions`` stores received_at and evaluated_at)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def store_batch(con: duckdb.DuckDBPyConnection, batch: list[dict[str, pl.DataFrame]]) -> None:
-    """Every evaluation's frames (:func:`submission_frames`) in one transaction."""
-    if not batch:
-        return
-    with transaction(con):
-        for table in TABLES:
-            insert_frame(con, table, pl.concat([b[table] for b in batch]))
+# --- after the batch is stored -------------------------------------------------------------
 
 
 def write_new_receipts(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
     """Receipts are derived from what was stored (after the commit): failing to write one loses
     nothing (the others are written; ``dti receipt`` writes it again) and is named in
     ``summary.receipt_failures``."""
-    from pipelines.intake.receipts import receipt_path, write_receipts
-
     if not summary.submission_ids:
         return
     refused = {
@@ -458,83 +269,3 @@ def replaced_under_other_name(con: duckdb.DuckDBPyConnection, ids: list[str]) ->
         f"{new} thay tệp {old} (đơn vị {unit})"
         for _, unit, new, old in con.execute(query_text("replaced_files"), {"ids": ids}).fetchall()
     ]
-
-
-def submission_frames(
-    parsed: ParsedFile, evaluation: Evaluation, summary: IngestSummary | None = None
-) -> dict[str, pl.DataFrame]:
-    """The submission row, its accepted values, refused cells, points and missing indicators."""
-    book = parsed.workbook
-    accepted, rejected = len(book.accepted) + len(book.adjusted_points), len(book.rejected)
-    status = "refused" if parsed.refused else "partially_accepted" if rejected else "accepted"
-    digest = evaluation.submission_id
-    submission = pl.DataFrame(
-        [
-            {
-                "submission_id": digest,
-                "received_seq": evaluation.received_seq,
-                "kind": parsed.kind or "unknown",
-                "file_name": book.file_name,
-                "archived_path": str(evaluation.archived),
-                "year": parsed.year,
-                "level": parsed.level,
-                "unit_id": parsed.unit_id,
-                "framework_id": parsed.framework_id,
-                "framework_version": parsed.framework_version,
-                "n_accepted": accepted,
-                "n_rejected": rejected,
-                "status": status,
-                "file_sha256": evaluation.file_sha256,
-                "evaluation": evaluation.evaluation,
-                "replaces_submission_id": evaluation.replaces,
-                "received_at": evaluation.received_at,
-                "evaluated_at": evaluation.evaluated_at,
-                "source_format": parsed.source_format,
-                "inbox_year": evaluation.inbox_year,
-            }
-        ],
-        schema=SUBMISSION_COLUMNS,
-    )
-
-    def located(row: dict, columns: dict) -> dict:
-        out = {k: row.get(k) for k in columns}
-        out.update(
-            submission_id=digest,
-            file_name=book.file_name,
-            year=row.get("year", parsed.year),
-            unit_id=row.get("unit_id", parsed.unit_id),
-        )
-        if "level" in columns:
-            out["level"] = row.get("level", parsed.level)
-        return out
-
-    raw = pl.DataFrame([located(r, RAW_COLUMNS) for r in book.accepted], schema=RAW_COLUMNS)
-    refused = pl.DataFrame(
-        [located(r, REJECTED_COLUMNS) for r in book.rejected], schema=REJECTED_COLUMNS
-    )
-    points = pl.DataFrame(
-        [located(r, POINTS_COLUMNS) for r in book.adjusted_points], schema=POINTS_COLUMNS
-    )
-    missing_by_unit = dict(book.missing_by_unit)
-    if book.missing_indicators and parsed.unit_id:
-        missing_by_unit.setdefault(parsed.unit_id, book.missing_indicators)
-    missing = pl.DataFrame(
-        [
-            {"submission_id": digest, "unit_id": unit, "indicator_id": indicator}
-            for unit, indicators in missing_by_unit.items()
-            for indicator in indicators
-        ],
-        schema=MISSING_COLUMNS,
-    )
-    if summary is not None:
-        if status == "refused":
-            summary.files_refused.append(book.file_name)
-        summary.values_accepted += accepted
-        summary.values_rejected += rejected
-    return {
-        "submissions": submission,
-        "raw_values": raw,
-        "rejected_rows": refused,
-        "appraised_points": points,
-        "missing_indicators": missing,
-    }

@@ -14,16 +14,9 @@ import duckdb
 import polars as pl
 
 from pipelines.framework.preset import Preset
-from pipelines.intake.ingest import (
-    TABLES,
-    Evaluation,
-    IngestSummary,
-    evaluation_frames,
-    read_file,
-    store_batch,
-    utc_now,
-    write_new_receipts,
-)
+from pipelines.intake.ingest import evaluation_frames, read_file, write_new_receipts
+from pipelines.intake.pass_summary import IngestSummary
+from pipelines.intake.submission_rows import TABLES, Evaluation, store_batch, utc_now
 
 
 @dataclass(frozen=True)

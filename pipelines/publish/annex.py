@@ -27,7 +27,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.framework.assumed import illustrative_notice
-from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
+from pipelines.report.contents import LEVEL_UNITS, LevelData, YearData
 from pipelines.text.labels import (
     LEVEL_SHORT_NAMES,
     METHOD_NAMES,

@@ -19,8 +19,10 @@ import duckdb
 from pipelines import paths
 from pipelines.evaluate.dvctt_scopes import report_scope_changes
 from pipelines.framework.preset import Preset
-from pipelines.report.data import YearData, year_data
-from pipelines.report.site import ANNEX_NAME, Site, page_context, write_site_index, write_year
+from pipelines.report.contents import YearData
+from pipelines.report.data import year_data
+from pipelines.report.pages import ANNEX_NAME, Site, page_context
+from pipelines.report.site import write_site_index, write_year
 from pipelines.text.labels import LEVEL_NAMES
 
 __all__ = [

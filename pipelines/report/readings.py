@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.report.data import Band, classify
+from pipelines.report.contents import Band
+from pipelines.report.data import classify
 from pipelines.text.labels import UNCLASSIFIED
 
 
