@@ -1,5 +1,5 @@
 """Ties at a declared precision (pipelines/scoring/ties.py) and ``--missing exclude`` re-weighted
-level by level for every method (pipelines/scoring/aggregate.py).
+level by level for every method (pipelines/scoring/tree.py).
 
 Ranks are descending, ties share the lowest rank (1, 2, 2, 4) — R's ``rank(-x, ties = "min")``.
 By default only float noise ties (1e-9 of the node's maximum); a preset may declare that totals
