@@ -77,7 +77,7 @@ def unit_blocks(frame: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
     """``(units, columns)`` when ``frame`` is one block of rows per unit (``unit_id, year,
     group_id``), every block listing the same ``node_id`` in the same order: the first row of
     each block, and the block's length. None otherwise."""
-    if frame.is_empty():
+    if frame.is_empty() or not set(UNIT_KEYS) <= set(frame.columns):
         return None
     runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
     n_units = int(runs[-1]) + 1

@@ -167,12 +167,16 @@ def _by_unit(mask: np.ndarray, lead: int) -> np.ndarray:
     return flipped.reshape(flipped.shape[0], *(1,) * lead, flipped.shape[1])
 
 
-def _ordered_sum(parts: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """Σ ``parts[picks[0]] + parts[picks[1]] + …`` (first axis), strictly left to right."""
-    total = parts[picks[0]].copy()
+def _ordered_sum(parts: np.ndarray, picks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σ ``parts[picks[0]] + parts[picks[1]] + …`` (first axis), strictly left to right, into
+    ``out`` when given (no fresh allocation)."""
+    if out is None:
+        out = parts[picks[0]].copy()
+    else:
+        np.copyto(out, parts[picks[0]])
     for j in picks[1:]:
-        total += parts[j]
-    return total
+        out += parts[j]
+    return out
 
 
 def aggregate(
@@ -203,7 +207,7 @@ def aggregate(
     out = np.empty((n_columns, *points.shape[:-1]))
     below = [tree.below(k) for k in range(n_nodes)]
     for k in range(n_nodes):
-        out[k] = _ordered_sum(by_leaf, below[k])
+        _ordered_sum(by_leaf, below[k], out[k])
     left_out = np.zeros((n_units, n_columns), dtype=bool)
     under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
     if excluded is not None and excluded.any():
@@ -224,14 +228,14 @@ def aggregate(
                     out[parent],
                 )
     node_z = None if z is None else _node_z(tree, z, left_out, under)
-    missing = np.zeros((n_units, n_columns), dtype=np.int64)
-    if n_missing is not None:
-        by_leaf_missing = np.ascontiguousarray(n_missing.T.astype(np.int64))
+    missing = np.zeros((n_columns, n_units), dtype=np.int32)
+    if n_missing is not None and n_missing.any():
+        by_leaf_missing = np.ascontiguousarray(n_missing.T, dtype=np.int32)
         for k in range(n_nodes):
-            missing[:, k] = _ordered_sum(by_leaf_missing, below[k])
+            _ordered_sum(by_leaf_missing, below[k], missing[k])
     all_max = np.empty((*lead, 1, n_columns))
     all_max[..., :n_nodes] = node_max
-    result = Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, node_z, missing)
+    result = Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, node_z, missing.T)
     _views(tree, result, nominal)
     _composites(tree, result)
     return result
@@ -262,15 +266,18 @@ def _node_z(tree: Tree, z: np.ndarray, left_out: np.ndarray, under: np.ndarray) 
     """The aggregated z of every column (``units × columns``; NaN: none)."""
     n_units, n_nodes = z.shape[0], tree.n_nodes
     weight = tree.max_points[: tree.n_nodes][tree.leaf_column]
-    has_z = ~np.isnan(z)
-    z_weighted = np.ascontiguousarray(np.where(has_z, z * weight, 0.0).T)
-    z_weight = np.ascontiguousarray(np.where(has_z, weight, 0.0).T)
+    by_leaf = np.ascontiguousarray(z.T)
+    has_z = ~np.isnan(by_leaf)
+    z_weighted = np.where(has_z, by_leaf * weight[:, None], 0.0)
+    z_weight = np.where(has_z, weight[:, None], 0.0)
     out = np.full((len(tree.node_ids), n_units), np.nan)
+    den = np.empty(n_units)
     for k in range(n_nodes):
         picks = tree.below(k)
+        _ordered_sum(z_weighted, picks, out[k])
+        _ordered_sum(z_weight, picks, den)
         with np.errstate(invalid="ignore", divide="ignore"):
-            # no leaf with a z: 0 / 0 → NaN → null
-            out[k] = _ordered_sum(z_weighted, picks) / _ordered_sum(z_weight, picks)
+            out[k] /= den  # no leaf with a z: 0 / 0 → NaN → null
     node_max = tree.max_points
     for level in tree.levels:
         for parent, children in level:
