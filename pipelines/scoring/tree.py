@@ -327,9 +327,8 @@ def _views(tree: Tree, result: Aggregate, nominal: bool) -> None:
         )
         divisor = tree.max_points[column]
         if not nominal:  # the view's ratio stays a share when its nodes' maxima move
-            nominal_sum = _ordered_sum(tree.max_points, covered)
-            divisor = divisor * _ordered_sum(np.moveaxis(node_max, -1, 0), np.arange(covered.size))
-            divisor = divisor / nominal_sum
+            moved = _ordered_sum(np.moveaxis(node_max, -1, 0), np.arange(covered.size))
+            divisor = divisor * (moved / _ordered_sum(tree.max_points, covered))
         result.max_points[..., column] = divisor
         result.excluded[:, column] = result.excluded[:, covered].all(axis=1)
         if result.z is not None:
