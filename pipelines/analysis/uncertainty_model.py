@@ -25,7 +25,7 @@ from pipelines.scoring.rank import rank_by_group
 from pipelines.scoring.ties import RankPrecision
 from pipelines.scoring.tree import Tree, aggregate, build_tree
 
-_CHUNK = 256  # replications evaluated together (bounded memory: chunk × units × leaves)
+_CHUNK = 256  # at most this many replications evaluated together
 
 
 @dataclass
@@ -99,27 +99,38 @@ class FastModel:
                 rel[:, ch] = rel[:, [parent]] * mult[:, ch] * share[:, None]
         return rel
 
-    def evaluate(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(
+        self, combo: Combo, rel: np.ndarray, only: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Every column's points (replications × units × columns) under relative maxima
         ``rel`` (replications × nodes), and which columns are left out (units × columns): the
-        engine's aggregation (:func:`pipelines.scoring.tree.aggregate`) with each leaf's
-        points scaled by its maximum's change (its normalised share stays)."""
+        engine's aggregation (:func:`pipelines.scoring.tree.aggregate`; ``only``: its
+        argument) with each leaf's points scaled by its maximum's change (its normalised share
+        stays)."""
         tree = self.tree
         leaf_rel = rel[:, tree.leaf_column]  # replications × leaves
-        points = combo.points[None, :, :] * leaf_rel[:, None, :]
+        # built leaf-major (leaves × replications × units), the layout the sums read
+        by_leaf = combo.points.T[:, None, :] * leaf_rel.T[:, :, None]
         maxima = (rel * self.nominal_max[None, :])[:, None, :]
-        result = aggregate(tree, points, combo.excluded, maxima=maxima)
+        result = aggregate(
+            tree, np.moveaxis(by_leaf, 0, -1), combo.excluded, maxima=maxima, only=only
+        )
         return result.points, result.excluded
+
+    def _chunks(self, n_reps: int) -> list[slice]:
+        """Replications in chunks of about 4 million leaf values (bounded memory)."""
+        size = len(self.unit_ids) * len(self.tree.node_ids)
+        step = max(1, min(_CHUNK, (1 << 22) // max(1, size)))
+        return [slice(start, min(start + step, n_reps)) for start in range(0, n_reps, step)]
 
     def totals(self, key: tuple[str, str], rel: np.ndarray) -> np.ndarray:
         """The ranked total's points, units × replications, under one combination for
         relative maxima ``rel`` (replications × nodes), a chunk of replications at a time."""
         combo = self.combos[key]
         out = np.empty((len(self.unit_ids), rel.shape[0]))
-        for start in range(0, rel.shape[0], _CHUNK):
-            stop = min(start + _CHUNK, rel.shape[0])
-            points, _ = self.evaluate(combo, rel[start:stop])
-            out[:, start:stop] = points[:, :, self.target].T
+        for chunk in self._chunks(rel.shape[0]):
+            points, _ = self.evaluate(combo, rel[chunk], only=self.target)
+            out[:, chunk] = points[:, :, self.target].T
         return out
 
     def node_points(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,10 +139,9 @@ class FastModel:
         n_columns = len(self.tree.node_ids)
         out = np.empty((len(self.unit_ids), rel.shape[0], n_columns))
         excluded = np.zeros((len(self.unit_ids), n_columns), dtype=bool)
-        for start in range(0, rel.shape[0], _CHUNK):
-            stop = min(start + _CHUNK, rel.shape[0])
-            points, excluded = self.evaluate(combo, rel[start:stop])
-            out[:, start:stop, :] = np.moveaxis(points, 0, 1)
+        for chunk in self._chunks(rel.shape[0]):
+            points, excluded = self.evaluate(combo, rel[chunk])
+            out[:, chunk, :] = np.moveaxis(points, 0, 1)
         return out, excluded
 
     @property

@@ -186,6 +186,7 @@ def aggregate(
     z: np.ndarray | None = None,
     n_missing: np.ndarray | None = None,
     maxima: np.ndarray | None = None,
+    only: int | None = None,
 ) -> Aggregate:
     """Every column's numbers from the leaves' (module docstring).
 
@@ -193,7 +194,9 @@ def aggregate(
     are not read); ``excluded``, ``z`` (NaN: none), ``n_missing``: ``units × leaves``;
     ``maxima``: the tree nodes' maxima (``(…, 1, tree nodes)``, one row per replication when
     weights vary; None: the framework's). A node's points are the sum of its children's, so
-    replications scale the leaves' points by their maxima before calling this.
+    replications scale the leaves' points by their maxima before calling this. ``only``: the
+    one tree-node column a caller reads (the Monte Carlo's ranked total); when nothing is left
+    out, the other columns are not computed (NaN).
     """
     nominal = maxima is None
     lead = points.shape[:-2]
@@ -206,11 +209,21 @@ def aggregate(
     n_nodes, n_columns = tree.n_nodes, len(tree.node_ids)
     out = np.empty((n_columns, *points.shape[:-1]))
     below = [tree.below(k) for k in range(n_nodes)]
+    anything_out = excluded is not None and bool(excluded.any())
+    if only is not None and only < n_nodes and not anything_out:
+        out[:] = np.nan
+        _ordered_sum(by_leaf, below[only], out[only])
+        maxima_only = np.empty((*lead, 1, n_columns))
+        maxima_only[..., :n_nodes] = node_max
+        missing = np.zeros((n_units, n_columns), dtype=np.int32)
+        no_one = np.zeros((n_units, n_columns), dtype=bool)
+        return Aggregate(np.moveaxis(out, 0, -1), maxima_only, no_one, None, missing)
     for k in range(n_nodes):
         _ordered_sum(by_leaf, below[k], out[k])
     left_out = np.zeros((n_units, n_columns), dtype=bool)
     under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
-    if excluded is not None and excluded.any():
+    if anything_out:
+        assert excluded is not None
         left_out[:, tree.leaf_column] = excluded
         under = excluded.astype(np.float64) @ tree.weights > 0
         some = np.zeros((n_units, n_nodes), dtype=bool)
