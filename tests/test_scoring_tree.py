@@ -274,3 +274,27 @@ def test_the_report_uses_the_same_classifier():
     assert report_classify(0.61725, [], one, None, RankPrecision(4, "ratio")) == "Tốt"
     # bands known by their stored labels only classify nobody
     assert report_classify(0.95, [], [Band("Tốt", None, "#000")], None) is None
+
+
+# ---------------------------------------------------------------- the frames at the boundary
+
+
+def test_node_scores_read_any_row_order_and_refuse_a_gap():
+    """The leaf frame in another row order gives the same node frame; a unit without one of
+    its leaves is refused (the leaf stage always gives one row per unit and leaf)."""
+    from scoring_fixtures import units, values
+
+    from pipelines.scoring.engine import leaf_scores, node_scores
+    from pipelines.scoring.methods import MethodSpec
+
+    fw = framework()
+    rows = [("U1", "A", 0.5), ("U1", "C", 2.0), ("U2", "A", 1.0), ("U2", "B", 2.0)]
+    rows += [("U2", "C", 1.0), ("U2", "D", 1.0), ("U2", "E", 2.0)]
+    leaves = leaf_scores(values(*rows), units("U1", "U2"), fw, MethodSpec(missing="exclude"))
+    nodes = node_scores(leaves, fw)
+    assert node_scores(leaves.sample(fraction=1.0, shuffle=True, seed=5), fw).equals(nodes)
+    dti = nodes.filter(pl.col("node_id") == "DTI")
+    assert dti["points"].to_list() == pytest.approx([20 / 3, 7.0])  # as aggregated by hand
+    assert dti["n_missing"].to_list() == [3, 0]
+    with pytest.raises(ValueError, match="one row per unit and leaf"):
+        node_scores(leaves.filter(~((pl.col("unit_id") == "U2") & (pl.col("node_id") == "E"))), fw)

@@ -257,18 +257,13 @@ def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid)."""
     grid = leaf_grid(leaves, framework)
     tree = build_tree(framework, grid.leaf_ids)
-    frame = grid.frame
-    excluded = (
-        frame["excluded"].fill_null(False).to_numpy().reshape(grid.units.height, -1)
-        if "excluded" in frame.columns
-        else None
+    result = aggregate(
+        tree,
+        grid.column("points", 0.0),
+        grid.optional("excluded", False),
+        grid.column("z"),
+        grid.optional("n_missing", 0),
     )
-    missing = (
-        frame["n_missing"].fill_null(0).to_numpy().reshape(grid.units.height, -1)
-        if "n_missing" in frame.columns
-        else None
-    )
-    result = aggregate(tree, grid.column("points", 0.0), excluded, grid.column("z"), missing)
     return node_frame(grid, tree, result)
 
 

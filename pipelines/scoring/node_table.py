@@ -49,6 +49,14 @@ class LeafGrid:
             series = series.fill_null(fill)
         return series.to_numpy().reshape(self.units.height, len(self.leaf_ids))
 
+    def optional(self, name: str, fill: bool | int) -> np.ndarray | None:
+        """A flag or count column as a ``units × leaves`` array (null → ``fill``); None when
+        the frame has no such column."""
+        if name not in self.frame.columns:
+            return None
+        values = self.frame[name].fill_null(fill).to_numpy()
+        return values.reshape(self.units.height, len(self.leaf_ids))
+
 
 def _blocks(frame: pl.DataFrame, leaf_ids: set[str]) -> tuple[int, list[str]] | None:
     """``(units, leaf order)`` when ``frame`` is one block per unit of every leaf once, each
