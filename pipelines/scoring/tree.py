@@ -210,17 +210,16 @@ def aggregate(
     out = np.empty((n_columns, *points.shape[:-1]))
     below = [tree.below(k) for k in range(n_nodes)]
     anything_out = excluded is not None and bool(excluded.any())
+    all_max = np.empty((*lead, 1, n_columns))
+    all_max[..., :n_nodes] = node_max
+    left_out = np.zeros((n_units, n_columns), dtype=bool)
     if only is not None and only < n_nodes and not anything_out:
         out[:] = np.nan
         _ordered_sum(by_leaf, below[only], out[only])
-        maxima_only = np.empty((*lead, 1, n_columns))
-        maxima_only[..., :n_nodes] = node_max
-        missing = np.zeros((n_units, n_columns), dtype=np.int32)
-        no_one = np.zeros((n_units, n_columns), dtype=bool)
-        return Aggregate(np.moveaxis(out, 0, -1), maxima_only, no_one, None, missing)
+        no_missing = np.zeros((n_units, n_columns), dtype=np.int32)
+        return Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, None, no_missing)
     for k in range(n_nodes):
         _ordered_sum(by_leaf, below[k], out[k])
-    left_out = np.zeros((n_units, n_columns), dtype=bool)
     under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
     if anything_out:
         assert excluded is not None
@@ -246,8 +245,6 @@ def aggregate(
         by_leaf_missing = np.ascontiguousarray(n_missing.T, dtype=np.int32)
         for k in range(n_nodes):
             _ordered_sum(by_leaf_missing, below[k], missing[k])
-    all_max = np.empty((*lead, 1, n_columns))
-    all_max[..., :n_nodes] = node_max
     result = Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, node_z, missing.T)
     _views(tree, result, nominal)
     _composites(tree, result)
