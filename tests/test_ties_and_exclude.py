@@ -1,5 +1,5 @@
 """Ties at a declared precision (pipelines/scoring/ties.py) and ``--missing exclude`` re-weighted
-level by level for every method (pipelines/scoring/aggregate.py).
+level by level for every method (pipelines/scoring/tree.py).
 
 Ranks are descending, ties share the lowest rank (1, 2, 2, 4) — R's ``rank(-x, ties = "min")``.
 By default only float noise ties (1e-9 of the node's maximum); a preset may declare that totals
@@ -27,6 +27,7 @@ from pipelines.report.data import classify as report_classify
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.ties import RankPrecision, tie_keys
+from pipelines.scoring.tree import build_tree
 
 # ---------------------------------------------------------------- ties
 
@@ -150,15 +151,14 @@ def test_classes_compare_at_the_same_precision():
 def test_uncertainty_ranks_use_the_same_key():
     """The Monte Carlo's ranks of totals (units × replications) at the declared precision."""
     totals = np.array([[9.189817], [13.88982202125], [9.189817 + 1e-15], [13.888125]])
+    framework, _, _ = _ties_inputs()
     model = FastModel(
+        tree=build_tree(framework),
         unit_ids=list(TIES_VALUES),
         group_ids=["all"] * 4,
-        node_ids=["DTI", "P1"],
-        parent=np.array([-1, 0]),
-        nominal_max=np.array([22.5, 12.5]),
-        leaf_index=np.array([1]),
         noisy=np.array([1]),
     )
+    assert model.total_max == 22.5
     assert model.ranks(totals)[:, 0].tolist() == DEFAULT_RANKS["DTI"]
     model.precision = RankPrecision(4, "ratio")
     assert model.ranks(totals)[:, 0].tolist() == RATIO_4_RANKS["DTI"]

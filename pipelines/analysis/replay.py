@@ -293,10 +293,10 @@ def replay_parameters(inp: AnalysisInput, parameters: Parameters) -> ReplayResul
         chosen = np.flatnonzero(
             (np.array(resolved) == setting) & (np.array(parameters.missing) == missing)
         )
-        totals[:, chosen] = model.totals((setting, missing), rel[chosen])
         points, excluded = model.node_points(model.combos[(setting, missing)], rel[chosen])
-        node_points[:, chosen, :] = points
-        node_excluded[:, chosen, :] = excluded[:, None, :]
+        totals[:, chosen] = points[:, :, model.target]
+        node_points[:, chosen, :] = points[:, :, : len(model.node_ids)]
+        node_excluded[:, chosen, :] = excluded[:, None, : len(model.node_ids)]
     ranks = model.ranks(totals)
     target = inp.target_id
     n_units = len(model.unit_ids)
@@ -313,7 +313,7 @@ def replay_parameters(inp: AnalysisInput, parameters: Parameters) -> ReplayResul
     frames = []
     for k, node_id in enumerate(model.node_ids):
         points = totals if node_id == target else node_points[:, :, k]
-        node_ranks = ranks if node_id == target else model.ranks(points)
+        node_ranks = ranks if node_id == target else model.ranks(points, model.nominal_max[k])
         frames.append(_long(keys, node_id, points, node_ranks, node_excluded[:, :, k]))
     if target not in model.node_ids:  # a composite (national 1726)
         none = np.zeros_like(totals, dtype=bool)

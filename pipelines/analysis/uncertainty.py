@@ -15,12 +15,14 @@ Each *replication* draws three things:
   sub-indices vary, every indicator keeps its weight within its pillar). The noisy nodes are
   recorded in ``params["noisy_nodes"]``.
 
-and yields every unit's total and its rank within its comparison group (descending, ties share
-the lowest rank, totals compared at 6 decimals, as the engine ranks).
+and yields every unit's total and its rank within its comparison group, ranked as the engine
+ranks (:mod:`pipelines.scoring.rank`: descending, ties share the lowest rank, totals compared
+by their tie key at the preset's declared precision).
 
-**Fast path.** The engine runs once per (method setting, missing rule) and every replication is then
-numpy over its leaf points (:mod:`pipelines.analysis.uncertainty_model`, which says how and what it
-approximates); at the nominal weights it reproduces the engine (``tests/test_uncertainty.py``).
+**Many replications at once.** The engine's leaf stage runs once per (method setting, missing
+rule); the replications are then evaluated a chunk at a time by the engine's own aggregation
+(:mod:`pipelines.analysis.uncertainty_model`, which says how and what it approximates); at the
+nominal weights it reproduces the engine (``tests/test_uncertainty.py``).
 
 **Design and sensitivity.** Saltelli's design (A, B and AB_i blocks) with ``sensitivity``
 (default), independent draws without; first-order and total indices of each factor for the mean

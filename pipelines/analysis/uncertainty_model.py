@@ -1,13 +1,14 @@
-"""The uncertainty analysis's fast model (:mod:`pipelines.analysis.uncertainty`): the tree as arrays
+"""The uncertainty analysis's model (:mod:`pipelines.analysis.uncertainty`): the engine's tree
 and the engine's leaf points of every (method setting, missing rule) analysed.
 
-**Fast path.** Calling the polars engine a thousand times would take minutes. Instead the engine
-is called once per (method setting, missing rule) — so every leaf's points are exactly the
-engine's, per-unit rules and the appraiser's points included — and each replication is then numpy:
-a weight change scales a leaf's points by ``max'(leaf) / max(leaf)`` (its normalised share stays),
-parents sum their children (missing ``zero``/``mean``) or re-weight over the present children
-level by level (``exclude``, the engine's formula), and ranks are counted per group. At the
-nominal weights the fast path reproduces the engine (``tests/test_uncertainty.py``). One
+Calling the whole engine a thousand times would take minutes. Instead the engine's leaf stage
+runs once per (method setting, missing rule) — so every leaf's points are exactly the engine's,
+per-unit rules and the appraiser's points included — and the replications are then evaluated
+many at once by the engine's own aggregation (:func:`pipelines.scoring.tree.aggregate`, with a
+leading replications axis): a weight change scales a leaf's points by ``max'(leaf) / max(leaf)``
+(its normalised share stays) and moves the nodes' maxima, which the ``exclude`` re-weighting,
+views and composites read. Ranks are the engine's (:func:`pipelines.scoring.rank.rank_by_group`).
+At the nominal weights this reproduces the engine (``tests/test_uncertainty.py``). One
 approximation is documented: a leaf whose points a per-unit rule derives from other leaves
 (Sơn La's DVCTT proportional rule) keeps its nominal share when weights move.
 """
@@ -20,215 +21,142 @@ import numpy as np
 import polars as pl
 
 from pipelines.analysis.inputs import AnalysisInput
-from pipelines.scoring.ties import RankPrecision, tie_keys
+from pipelines.scoring.rank import rank_by_group
+from pipelines.scoring.ties import RankPrecision
+from pipelines.scoring.tree import Tree, aggregate, build_tree
 
-_CHUNK = 256  # replications evaluated together under the exclude rule (bounded memory)
+_CHUNK = 256  # at most this many replications evaluated together
 
 
 @dataclass
 class Combo:
-    """Leaf points of one (setting, missing rule) from the engine: units × leaves."""
+    """Leaf points of one (setting, missing rule) from the engine: units × leaves, in the
+    tree's leaf order, and which leaves the ``exclude`` rule left out."""
 
     points: np.ndarray
     excluded: np.ndarray
-    node_excluded: np.ndarray | None = None  # units × nodes (exclude rule only)
-    some_excluded: np.ndarray | None = None
 
 
 @dataclass
 class FastModel:
-    """The tree as arrays, and the engine's leaf points of every combination analysed."""
+    """The engine's tree (:class:`pipelines.scoring.tree.Tree`) and leaf points of every
+    combination analysed; replications are weight sets applied to them."""
 
+    tree: Tree
     unit_ids: list[str]
     group_ids: list[str]
-    node_ids: list[str]  # tree nodes in document order (parents before children)
-    parent: np.ndarray  # index of the parent, −1 at the root
-    nominal_max: np.ndarray
-    leaf_index: np.ndarray  # node index of each leaf, in framework.leaf_ids() order
-    noisy: np.ndarray  # node indices whose weight gets noise (every node but the root)
+    noisy: np.ndarray  # node columns whose weight gets noise (every node but the root)
     combos: dict[tuple[str, str], Combo] = field(default_factory=dict)
-    # the ranked total when it is a composite of views/nodes (national 1726: 0.4 gov + …):
-    # views as (covered node indices, divisor); composite terms as (kind, index, weight)
-    views: list[tuple[np.ndarray, float]] = field(default_factory=list)
-    composite: list[tuple[str, int, float]] | None = None
     precision: RankPrecision = field(default_factory=RankPrecision)  # when totals tie
 
     @property
+    def node_ids(self) -> list[str]:
+        """The tree nodes, in document order (parents before children)."""
+        return list(self.tree.node_ids[: self.tree.n_nodes])
+
+    @property
+    def nominal_max(self) -> np.ndarray:
+        return self.tree.max_points[: self.tree.n_nodes]
+
+    @property
+    def parent(self) -> np.ndarray:
+        """The index of each node's parent, −1 at the root."""
+        parent = np.full(self.tree.n_nodes, -1, dtype=np.int64)
+        for level in self.tree.levels:
+            for node, children in level:
+                parent[children] = node
+        return parent
+
+    @property
     def root(self) -> int:
-        return int(np.flatnonzero(self.parent < 0)[0])
+        return self.tree.root
+
+    @property
+    def target(self) -> int:
+        """The column of the ranked total: the first composite (national 1726: 0.4 gov + …)
+        when there is one, else the index."""
+        composites = self.tree.columns_of("composite")
+        return int(composites[0]) if composites.size else self.root
 
     def children(self) -> dict[int, np.ndarray]:
-        out: dict[int, list[int]] = {}
-        for child, parent in enumerate(self.parent):
-            if parent >= 0:
-                out.setdefault(int(parent), []).append(child)
-        return {p: np.array(c, dtype=np.int64) for p, c in out.items()}
-
-    def depth(self) -> np.ndarray:
-        depth = np.zeros(len(self.node_ids), dtype=np.int64)
-        for i, parent in enumerate(self.parent):
-            if parent >= 0:
-                depth[i] = depth[parent] + 1
-        return depth
+        return {node: kids for level in self.tree.levels for node, kids in level}
 
     def relative_max(self, multipliers: np.ndarray) -> np.ndarray:
         """``max'(node) / max(node)`` (replications × nodes) for weight multipliers of the noisy
-        nodes (replications × noisy). Exactly 1 where every multiplier is 1."""
-        n_reps = multipliers.shape[0]
-        mult = np.ones((n_reps, len(self.node_ids)))
+        nodes (replications × noisy): each parent's maximum is shared among its children in
+        proportion to their perturbed weights, top down. Exactly 1 where every multiplier is 1."""
+        n_reps, n_nodes = multipliers.shape[0], self.tree.n_nodes
+        mult = np.ones((n_reps, n_nodes))
         mult[:, self.noisy] = multipliers
-        rel = np.ones((n_reps, len(self.node_ids)))
-        kids = self.children()
-        depth = self.depth()
-        for parent in sorted(kids, key=lambda p: depth[p]):
-            ch = kids[parent]
-            base = self.nominal_max[ch]
-            nominal_sum = _sum_last(base[None, :] * np.ones((1, ch.size)))
-            perturbed_sum = _sum_last(base[None, :] * mult[:, ch])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(perturbed_sum > 0, nominal_sum / perturbed_sum, 1.0)
-            rel[:, ch] = rel[:, [parent]] * mult[:, ch] * share[:, None]
+        rel = np.ones((n_reps, n_nodes))
+        for level in reversed(self.tree.levels):  # top down
+            for parent, ch in level:
+                base = self.nominal_max[ch]
+                nominal_sum = _sum_last(base[None, :] * np.ones((1, ch.size)))
+                perturbed_sum = _sum_last(base[None, :] * mult[:, ch])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    share = np.where(perturbed_sum > 0, nominal_sum / perturbed_sum, 1.0)
+                rel[:, ch] = rel[:, [parent]] * mult[:, ch] * share[:, None]
         return rel
 
+    def evaluate(
+        self, combo: Combo, rel: np.ndarray, only: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every column's points (replications × units × columns) under relative maxima
+        ``rel`` (replications × nodes), and which columns are left out (units × columns): the
+        engine's aggregation (:func:`pipelines.scoring.tree.aggregate`; ``only``: its
+        argument) with each leaf's points scaled by its maximum's change (its normalised share
+        stays)."""
+        tree = self.tree
+        leaf_rel = rel[:, tree.leaf_column]  # replications × leaves
+        # built leaf-major (leaves × replications × units), the layout the sums read
+        by_leaf = combo.points.T[:, None, :] * leaf_rel.T[:, :, None]
+        maxima = (rel * self.nominal_max[None, :])[:, None, :]
+        result = aggregate(
+            tree, np.moveaxis(by_leaf, 0, -1), combo.excluded, maxima=maxima, only=only
+        )
+        return result.points, result.excluded
+
+    def _chunks(self, n_reps: int) -> list[slice]:
+        """Replications in chunks of about 4 million leaf values (bounded memory)."""
+        size = len(self.unit_ids) * len(self.tree.node_ids)
+        step = max(1, min(_CHUNK, (1 << 22) // max(1, size)))
+        return [slice(start, min(start + step, n_reps)) for start in range(0, n_reps, step)]
+
     def totals(self, key: tuple[str, str], rel: np.ndarray) -> np.ndarray:
-        """Index points, units × replications, under one combination for relative maxima
-        ``rel`` (replications × nodes)."""
+        """The ranked total's points, units × replications, under one combination for
+        relative maxima ``rel`` (replications × nodes), a chunk of replications at a time."""
         combo = self.combos[key]
-        if self.composite is not None:
-            out = np.empty((len(self.unit_ids), rel.shape[0]))
-            for start in range(0, rel.shape[0], _CHUNK):
-                stop = min(start + _CHUNK, rel.shape[0])
-                points, excluded = self.node_points(combo, rel[start:stop])
-                out[:, start:stop] = self._composite_points(points, excluded, rel[start:stop])
-            return out
-        if not combo.excluded.any():
-            # Σ over the leaves, left to right — not a matrix product nor ndarray.sum, whose
-            # summation order depends on the array's shape: a replication replayed alone must
-            # give bit-identical totals
-            leaf_rel = rel[:, self.leaf_index]  # replications × leaves
-            total = np.zeros((len(self.unit_ids), rel.shape[0]))
-            for j in range(leaf_rel.shape[1]):
-                total += np.outer(combo.points[:, j], leaf_rel[:, j])
-            return total
         out = np.empty((len(self.unit_ids), rel.shape[0]))
-        for start in range(0, rel.shape[0], _CHUNK):
-            stop = min(start + _CHUNK, rel.shape[0])
-            out[:, start:stop] = self.node_points(combo, rel[start:stop])[0][:, :, self.root]
+        for chunk in self._chunks(rel.shape[0]):
+            points, _ = self.evaluate(combo, rel[chunk], only=self.target)
+            out[:, chunk] = points[:, :, self.target].T
         return out
 
     def node_points(self, combo: Combo, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Points of every node (units × replications × nodes) and which nodes are excluded
-        (units × nodes). The exclude rule, level by level: a parent's points are the plain sum
-        when none of its children is excluded, 0 when all are, else Σ present points ÷ Σ present
-        maxima × its maximum (all maxima perturbed)."""
-        n_units, n_reps = len(self.unit_ids), rel.shape[0]
-        new_max = rel * self.nominal_max[None, :]  # reps × nodes
-        points = np.zeros((n_units, n_reps, len(self.node_ids)))
-        points[:, :, self.leaf_index] = combo.points[:, None, :] * rel[None, :, self.leaf_index]
-        if combo.node_excluded is None or combo.some_excluded is None:
-            nothing = np.zeros((n_units, len(self.node_ids)), dtype=bool)
-            combo = Combo(combo.points, combo.excluded, nothing, nothing)
-        assert combo.node_excluded is not None and combo.some_excluded is not None
-        kids = self.children()
-        depth = self.depth()
-        for parent in sorted(kids, key=lambda p: -depth[p]):
-            ch = kids[parent]
-            child_points = points[:, :, ch]  # units × reps × children
-            present = ~combo.node_excluded[:, ch]  # units × children
-            plain = _sum_last(child_points)
-            present_points = _sum_last(child_points * present[:, None, :])
-            present_max = _sum_last(present[:, None, :] * new_max[None, :, ch])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                weighted = np.where(
-                    present_max > 0, present_points / present_max * new_max[None, :, parent], 0.0
-                )
-            some = combo.some_excluded[:, parent][:, None]
-            every = combo.node_excluded[:, parent][:, None]
-            points[:, :, parent] = np.where(every, 0.0, np.where(some, weighted, plain))
-        return points, combo.node_excluded
-
-    def _composite_points(
-        self, points: np.ndarray, excluded: np.ndarray, rel: np.ndarray
-    ) -> np.ndarray:
-        """The composite (units × replications) from the node points, as the engine's views and
-        composites compute it (``pipelines/scoring/aggregate.py``): a view sums its nodes
-        (re-weighted over the present ones when some are excluded) and divides by its divisor —
-        scaled by the change of its nodes' maxima, so its ratio stays a share; the composite is
-        Σ weight × ratio, re-weighted over the present terms."""
-        new_max = rel * self.nominal_max[None, :]
-        view_ratio, view_excluded = [], []
-        for covered, divisor in self.views:
-            node_points = points[:, :, covered]
-            present = ~excluded[:, covered]
-            total_max = _sum_last(new_max[:, covered])  # reps
-            scale = total_max / _sum_last(self.nominal_max[None, covered])
-            present_max = _sum_last(present[:, None, :] * new_max[None, :, covered])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                reweighted = np.where(
-                    present_max > 0,
-                    _sum_last(node_points * present[:, None, :]) / present_max * total_max,
-                    0.0,
-                )
-            some = (~present).any(axis=1)[:, None]
-            view_points = np.where(some, reweighted, _sum_last(node_points))
-            new_divisor = divisor * scale  # reps
-            with np.errstate(divide="ignore", invalid="ignore"):
-                view_ratio.append(
-                    np.where(new_divisor > 0, view_points / new_divisor[None, :], 0.0)
-                )
-            view_excluded.append((~present).all(axis=1))
-        assert self.composite is not None
-        terms, flags, weights = [], [], []
-        for kind, index, weight in self.composite:
-            if kind == "view":
-                ratio, flag = view_ratio[index], view_excluded[index]
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio = np.where(
-                        new_max[None, :, index] > 0,
-                        points[:, :, index] / new_max[None, :, index],
-                        0.0,
-                    )
-                flag = excluded[:, index]
-            terms.append(ratio * weight)
-            flags.append(flag)
-            weights.append(weight)
-        stacked = np.stack(terms, axis=2)  # units × reps × terms
-        absent = np.stack(flags, axis=1)  # units × terms
-        w = np.array(weights)
-        present_w = _sum_last(np.where(absent, 0.0, w[None, :]))  # units
-        plain = _sum_last(stacked)
-        present_sum = _sum_last(stacked * ~absent[:, None, :])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reweighted = np.where(
-                present_w[:, None] > 0,
-                present_sum / present_w[:, None] * _sum_last(w[None, :]),
-                0.0,
-            )
-        return np.where(absent.any(axis=1)[:, None], reweighted, plain)
+        """Points of every column — tree nodes, views, composites — (units × replications ×
+        columns) and which columns are left out (units × columns)."""
+        n_columns = len(self.tree.node_ids)
+        out = np.empty((len(self.unit_ids), rel.shape[0], n_columns))
+        excluded = np.zeros((len(self.unit_ids), n_columns), dtype=bool)
+        for chunk in self._chunks(rel.shape[0]):
+            points, excluded = self.evaluate(combo, rel[chunk])
+            out[:, chunk, :] = np.moveaxis(points, 0, 1)
+        return out, excluded
 
     @property
     def total_max(self) -> float:
         """The ranked total's maximum: 1 for a composite, else the root's (the root's weight
         gets no noise, so it is the same in every replication)."""
-        return 1.0 if self.composite is not None else float(self.nominal_max[self.root])
+        return float(self.tree.max_points[self.target])
 
-    def ranks(self, totals: np.ndarray) -> np.ndarray:
-        """Ranks within each comparison group, descending, ties share the lowest rank, totals
-        compared by their tie key (:mod:`pipelines.scoring.ties`; units × replications)."""
-        rounded = tie_keys(totals, self.total_max, self.precision)
-        out = np.empty(totals.shape, dtype=np.int32)
-        groups = np.array(self.group_ids)
-        for group in np.unique(groups):
-            idx = np.flatnonzero(groups == group)
-            block = rounded[idx]
-            n = idx.size
-            step = max(1, int(4e7 // max(1, n * n)))
-            for start in range(0, block.shape[1], step):
-                part = block[:, start : start + step]
-                higher = (part[None, :, :] > part[:, None, :]).sum(axis=1)
-                out[idx, start : start + step] = 1 + higher
-        return out
+    def ranks(self, totals: np.ndarray, max_points: float | None = None) -> np.ndarray:
+        """Ranks within each comparison group (units × replications), as the engine ranks
+        (:func:`pipelines.scoring.rank.rank_by_group`), points of maximum ``max_points``
+        (None: the ranked total's) compared by their tie key."""
+        groups = pl.DataFrame({"year": [0] * len(self.group_ids), "group_id": self.group_ids})
+        maximum = self.total_max if max_points is None else max_points
+        return rank_by_group(totals, np.float64(maximum), groups, self.precision)
 
 
 def _sum_last(array: np.ndarray) -> np.ndarray:
@@ -246,35 +174,15 @@ def build_model(
     missing_rules: tuple[str, ...],
 ) -> FastModel:
     """Call the engine once per (setting, missing rule) and keep the leaf points as matrices."""
-    framework = inp.framework
-    nodes = list(framework.nodes.values())
-    node_ids = [n.id for n in nodes]
-    position = {node_id: i for i, node_id in enumerate(node_ids)}
-    parent = np.array([position[n.parent_id] if n.parent_id else -1 for n in nodes], dtype=np.int64)
+    tree = build_tree(inp.framework)
     units = inp.units.sort(["group_id", "unit_id"])
     model = FastModel(
+        tree=tree,
         unit_ids=units["unit_id"].to_list(),
         group_ids=units["group_id"].cast(pl.String).to_list(),
-        node_ids=node_ids,
-        parent=parent,
-        nominal_max=np.array([float(n.max_points) for n in nodes]),
-        leaf_index=np.array([position[i] for i in framework.leaf_ids()], dtype=np.int64),
-        noisy=np.flatnonzero(parent >= 0),
+        noisy=np.array([k for k in range(tree.n_nodes) if k != tree.root], dtype=np.int64),
         precision=inp.nominal.rank_precision,
     )
-    if framework.composites:
-        composite = framework.composites[0]
-        view_index = {view.id: i for i, view in enumerate(framework.views)}
-        model.views = [
-            (np.array([position[n] for n in view.over], dtype=np.int64), float(view.divisor))
-            for view in framework.views
-        ]
-        model.composite = [
-            ("view", view_index[node], float(weight))
-            if node in view_index
-            else ("node", position[node], float(weight))
-            for node, weight in composite.weights.items()
-        ]
     for setting in settings:
         for missing in missing_rules:
             model.combos[(setting, missing)] = _combo(model, inp, inp.spec(setting, missing))
@@ -287,25 +195,12 @@ def _combo(model: FastModel, inp: AnalysisInput, spec) -> Combo:
         pl.DataFrame({"unit_id": model.unit_ids})
         .with_row_index("u")
         .join(
-            pl.DataFrame({"node_id": inp.framework.leaf_ids()}).with_row_index("leaf"),
-            how="cross",
+            pl.DataFrame({"node_id": list(model.tree.leaf_ids)}).with_row_index("leaf"), how="cross"
         )
         .join(leaves, on=["unit_id", "node_id"], how="left")
         .sort("u", "leaf")
     )
-    shape = (len(model.unit_ids), len(model.leaf_index))
+    shape = (len(model.unit_ids), len(model.tree.leaf_ids))
     points = grid["points"].fill_null(0.0).to_numpy().reshape(shape).astype(float)
     excluded = grid["excluded"].fill_null(False).to_numpy().reshape(shape).astype(bool)
-    combo = Combo(points=points, excluded=excluded)
-    if excluded.any():
-        node_excluded = np.zeros((shape[0], len(model.node_ids)), dtype=bool)
-        some = np.zeros_like(node_excluded)
-        node_excluded[:, model.leaf_index] = excluded
-        depth = model.depth()
-        kids = model.children()
-        for parent in sorted(kids, key=lambda p: -depth[p]):
-            ch = kids[parent]
-            node_excluded[:, parent] = node_excluded[:, ch].all(axis=1)
-            some[:, parent] = node_excluded[:, ch].any(axis=1)
-        combo.node_excluded, combo.some_excluded = node_excluded, some
-    return combo
+    return Combo(points=points, excluded=excluded)

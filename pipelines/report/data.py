@@ -8,6 +8,7 @@ Every number in the report comes from ``snapshots`` + ``snapshot_scores`` (never
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +33,8 @@ from pipelines.report.contents import (
 from pipelines.report.framework_info import framework_info, framework_nodes, node_pillars
 from pipelines.report.provenance import provenance
 from pipelines.report.rule_audit import rule_audit
-from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys
+from pipelines.scoring.rank import class_labels
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
 from pipelines.store.warehouse import run_query
 from pipelines.text.labels import LEVEL_NAMES
 
@@ -102,24 +104,20 @@ def classify(
     reading: str | None,
     precision: RankPrecision = NOISE_ONLY,
 ) -> str | None:
-    """The band a unit falls in (the rule of ``docs/scoring.md``), None below every band.
-    Ratios and bands are compared by the scoring's own key
-    (:func:`pipelines.scoring.ties.ratio_keys`)."""
+    """The band a unit falls in, None below every band: the scoring's own classifier
+    (:func:`pipelines.scoring.rank.class_labels`) on the total ratio and the weakest pillar
+    ratio (pillars without a ratio do not count). Bands without a ratio (stored labels only)
+    and the bands after them classify nobody."""
     if ratio is None:
         return None
-    pillars = [r for r in pillar_ratios if r is not None]
-    thresholds = [b.min_ratio for b in bands if b.min_ratio is not None]
-    keys = ratio_keys(np.array([ratio, *pillars, *thresholds], dtype=np.float64), precision)
-    total_key, pillar_keys = keys[0], keys[1 : 1 + len(pillars)]
-    band_keys = iter(keys[1 + len(pillars) :])
+    known = []
     for band in bands:
         if band.min_ratio is None:
-            return None
-        floor = next(band_keys)
-        pillars_ok = reading != "total_and_pillars" or bool(np.all(pillar_keys >= floor))
-        if total_key >= floor and pillars_ok:
-            return band.label
-    return None
+            break
+        known.append((band.label, band.min_ratio))
+    pillars = [r for r in pillar_ratios if r is not None]
+    weakest = min(pillars) if pillars else math.nan
+    return class_labels(np.array([ratio]), np.array([weakest]), known, reading, precision)[0]
 
 
 def _checked_bands(

@@ -21,11 +21,11 @@ from collections.abc import Iterator, Mapping
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.dense import dense_layout, dense_node_scores, sort_unit_blocks
+from pipelines.scoring.dense import dense_layout, sort_unit_blocks
 from pipelines.scoring.group_split import dense_scorer
-from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
+from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.node_table import leaf_grid, node_frame
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
 from pipelines.scoring.rules import (
@@ -36,6 +36,7 @@ from pipelines.scoring.rules import (
     mark_targets,
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
+from pipelines.scoring.tree import aggregate, build_tree
 
 NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
 
@@ -252,31 +253,18 @@ def _leaf_stage(
 
 
 def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Stage 2: points, maximum, ratio, aggregated z and missing count at every node."""
-    dense = dense_node_scores(leaves, framework)  # a complete grid: column sums (fast path)
-    if dense is not None:
-        return dense
-    tree = aggregate_tree(leaves, framework)
-    closure = framework.leaf_ancestry().rename({"leaf_id": "node_id", "node_id": "ancestor"})
-    missing = (
-        leaves.join(closure, on="node_id")
-        .group_by([*UNIT_KEYS, "ancestor"])
-        .agg(pl.col("n_missing").sum())
-        .rename({"ancestor": "node_id"})
+    """Stage 2: points, maximum, ratio, aggregated z and missing count at every node, view and
+    composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid)."""
+    grid = leaf_grid(leaves, framework)
+    tree = build_tree(framework, grid.leaf_ids)
+    result = aggregate(
+        tree,
+        grid.column("points", 0.0),
+        grid.optional("excluded", False),
+        grid.column("z"),
+        grid.optional("n_missing", 0),
     )
-    tree = tree.join(
-        missing, on=[*UNIT_KEYS, "node_id"], how="left", nulls_equal=True
-    ).with_columns(pl.col("n_missing").fill_null(0).cast(pl.Int32))
-    if "rule_applied" in leaves.columns:
-        tree = tree.join(
-            leaves.select(*UNIT_KEYS, "node_id", "rule_applied"),
-            on=[*UNIT_KEYS, "node_id"],
-            how="left",
-            nulls_equal=True,
-        )
-    else:
-        tree = tree.with_columns(pl.lit(None, dtype=pl.String).alias("rule_applied"))
-    return tree
+    return node_frame(grid, tree, result)
 
 
 def ranked(

@@ -1,32 +1,126 @@
-"""Ranks within comparison groups and classes from the framework's bands."""
+"""Ranks within comparison groups and classes from the framework's bands, on arrays.
+
+One ranker (:func:`rank_runs`: R's ``rank(-x, ties.method = "min")`` by
+``scipy.stats.rankdata`` over each comparison group's block of units, on the tie keys of
+:mod:`pipelines.scoring.ties`) and one classifier (:func:`class_labels`: a total ratio and the
+unit's weakest pillar ratio → the band's label), used by the engine's frames, the Monte Carlo
+and the report's check of stored labels.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import polars as pl
+from scipy.stats import rankdata
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import READINGS
-from pipelines.scoring.ties import (
-    NOISE_ONLY,
-    RankPrecision,
-    rank_descending,
-    ratio_key,
-    ratio_keys,
-    tie_key_column,
-)
+from pipelines.scoring.keys import UNIT_KEYS
+from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys, tie_keys
+
+
+def rank_runs(keys: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Ranks (int32, the shape of ``keys``: rows × columns) of ``keys`` within each run of rows
+    (runs beginning at the ascending ``starts``, the first 0), column by column: the highest key
+    ranks 1 and equal keys share the lowest rank (1, 2, 2, 4). A NaN key ranks 0 (no rank) and
+    does not count against the others.
+
+    Runs of the same length are ranked together, by one ``rankdata`` call on a
+    runs × length × columns block."""
+    n_rows = keys.shape[0]
+    out = np.zeros(keys.shape, dtype=np.int32)
+    if n_rows == 0:
+        return out
+    sizes = np.diff(np.append(starts, n_rows))
+    missing = np.isnan(keys)
+    descending = np.where(missing, np.inf, -keys)  # NaN last: the others' ranks stay
+    for size in np.unique(sizes):
+        rows = starts[sizes == size][:, None] + np.arange(size)  # runs × size
+        out[rows] = rankdata(descending[rows], method="min", axis=1)
+    out[missing] = 0
+    return out
+
+
+def group_starts(units: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, starts)``: the rows of ``units`` (``year, group_id`` …) ordered so that each
+    comparison group (year, group) is one run of rows, and where each run begins."""
+    order = (
+        units.select("year", "group_id")
+        .with_row_index("_i")
+        .sort(["year", "group_id"], nulls_last=True, maintain_order=True)
+    )
+    run = order.select(pl.struct("year", "group_id").rle_id())[:, 0].to_numpy()
+    starts = np.flatnonzero(np.diff(run, prepend=-1))
+    return order["_i"].to_numpy(), starts
+
+
+def rank_by_group(
+    points: np.ndarray,
+    max_points: np.ndarray,
+    units: pl.DataFrame,
+    precision: RankPrecision = NOISE_ONLY,
+) -> np.ndarray:
+    """Ranks (units × columns) of ``points`` (units × columns, maxima broadcast against them)
+    within each unit's comparison group (``units``: ``year, group_id`` per row), points
+    compared by their tie key."""
+    order, starts = group_starts(units)
+    keys = tie_keys(points[order], max_points, precision)
+    out = np.empty(points.shape, dtype=np.int32)
+    out[order] = rank_runs(keys, starts)
+    return out
+
+
+def unit_blocks(frame: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
+    """``(units, columns)`` when ``frame`` is one block of rows per unit (``unit_id, year,
+    group_id``), every block listing the same ``node_id`` in the same order: the first row of
+    each block, and the block's length. None otherwise."""
+    if frame.is_empty() or not set(UNIT_KEYS) <= set(frame.columns):
+        return None
+    runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
+    n_units = int(runs[-1]) + 1
+    if frame.height % n_units:
+        return None
+    width = frame.height // n_units
+    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), width)):
+        return None
+    first = frame["node_id"].head(width)
+    if first.n_unique() != width or not frame["node_id"].equals(
+        first.gather(np.tile(np.arange(width), n_units))
+    ):
+        return None
+    units = frame.gather(np.arange(n_units) * width)
+    if units.select(UNIT_KEYS).is_duplicated().any():
+        return None
+    return units, width
 
 
 def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ONLY) -> pl.DataFrame:
-    """Rank every node's points within (year, group, node), descending; ties share the lowest
-    rank (1, 2, 2, 4). Points are compared by their tie key (:mod:`pipelines.scoring.ties`)."""
-    key = tie_key_column(scores["points"], scores["max_points"], precision).alias("_key")
-    return (
-        scores.with_columns(key)
-        .with_columns(
-            rank_descending(pl.col("_key")).over(["year", "group_id", "node_id"]).alias("rank")
+    """Add ``rank``: every node's points ranked within (year, group, node), descending, ties the
+    lowest rank, points compared by their tie key (:mod:`pipelines.scoring.ties`)."""
+    blocks = unit_blocks(scores)
+    points = scores["points"].cast(pl.Float64).to_numpy()  # null → NaN
+    maxima = scores["max_points"].cast(pl.Float64).to_numpy()
+    if blocks is not None:
+        units, width = blocks
+        shape = (units.height, width)
+        rank = rank_by_group(
+            points.reshape(shape), maxima[:width][None, :], units, precision
+        ).reshape(-1)
+    else:  # any other frame: rows sorted into (year, group, node) runs
+        order = (
+            scores.select("year", "group_id", "node_id")
+            .with_row_index("_i")
+            .sort(["year", "group_id", "node_id"], nulls_last=True, maintain_order=True)
         )
-        .drop("_key")
-    )
+        run = order.select(pl.struct("year", "group_id", "node_id").rle_id())[:, 0].to_numpy()
+        rows = order["_i"].to_numpy()
+        keys = tie_keys(points[rows], maxima[rows], precision)[:, None]
+        rank = np.empty(scores.height, dtype=np.int32)
+        rank[rows] = rank_runs(keys, np.flatnonzero(np.diff(run, prepend=-1)))[:, 0]
+    column = pl.Series("rank", rank, dtype=pl.Int32)
+    return scores.with_columns(pl.when(column > 0).then(column).otherwise(None).alias("rank"))
 
 
 def effective_reading(framework: Framework, reading: str | None = None) -> str | None:
@@ -43,59 +137,95 @@ def effective_reading(framework: Framework, reading: str | None = None) -> str |
     return "total_and_pillars" if framework.classification.pillar_minimum else "total_only"
 
 
+def class_labels(
+    ratio: np.ndarray,
+    weakest_pillar: np.ndarray,
+    bands: Sequence[tuple[str, float]],
+    reading: str | None,
+    precision: RankPrecision = NOISE_ONLY,
+) -> np.ndarray:
+    """The class of each total (an object array of labels, None below every band).
+
+    ``bands`` (label, minimum ratio), highest first: a total takes the first band its ratio
+    reaches; reading ``total_and_pillars`` (Huế 3043's table: Mức I ≥ 90 in total and ≥ 90 % of
+    every pillar) also needs the unit's weakest pillar ratio to reach it (NaN: no pillar with a
+    ratio, e.g. every pillar left out by ``exclude``, which does not count against the
+    minimum). Ratios and bands are compared by :func:`pipelines.scoring.ties.ratio_keys`."""
+    ratio = np.asarray(ratio, dtype=np.float64)
+    weakest = np.broadcast_to(np.asarray(weakest_pillar, dtype=np.float64), ratio.shape)
+    total_key = ratio_keys(ratio, precision)
+    pillar_key = ratio_keys(weakest, precision)
+    labels = np.full(ratio.shape, None, dtype=object)
+    open_ = np.ones(ratio.shape, dtype=bool)
+    for label, min_ratio in bands:
+        floor = ratio_keys(float(min_ratio), precision)
+        reached = open_ & (total_key >= floor)  # NaN never reaches
+        if reading == "total_and_pillars":
+            reached &= np.isnan(weakest) | (pillar_key >= floor)
+        labels[reached] = label
+        open_ &= ~reached
+    return labels
+
+
+def _bands(framework: Framework) -> list[tuple[str, float]]:
+    assert framework.classification is not None
+    return [(b.label, b.min_ratio) for b in framework.classification.bands]
+
+
 def classify(
     scores: pl.DataFrame,
     framework: Framework,
     reading: str | None = None,
     precision: RankPrecision = NOISE_ONLY,
 ) -> pl.DataFrame:
-    """Add ``class_label`` on the index row of each unit from the framework's bands.
-
-    Bands apply to the total ratio. Reading ``total_and_pillars`` (Huế 3043's table, which the
-    decision introduces with "Các mức … được xác định như sau:"; Mức I: total ≥ 90 and every
-    pillar ≥ 90 % of its maximum) also needs every pillar's ratio to reach the band's ratio;
-    ``total_only`` looks at the total alone; None uses the framework's ``pillar_minimum``.
-    Below the lowest band the class is null (not classified). A pillar left out by the
-    ``exclude`` missing rule (ratio null) does not count against the minimum. A ratio reaches a
-    band when its key reaches the band's (:func:`pipelines.scoring.ties.ratio_key`).
-    """
-    label = class_label(framework, reading, precision)
-    if label is None:
+    """Add ``class_label`` on the index row of each unit (:func:`class_labels` of its total
+    ratio and weakest pillar ratio; null elsewhere and below every band). ``reading``:
+    ``total_only`` or ``total_and_pillars``; None: the framework's ``pillar_minimum``."""
+    reading = effective_reading(framework, reading)
+    if reading is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
-    keys = ["unit_id", "year", "group_id"]
-    total = pl.col("node_id") == framework.root_id
-    # the weakest pillar ratio of each unit (a window: no join on three keys over every row)
-    scored = scores.with_columns(
-        pl.col("ratio")
-        .filter(pl.col("node_level") == "pillar")
-        .min()
-        .over(keys)
-        .alias("weakest_pillar")
+    ratio = scores["ratio"].cast(pl.Float64).to_numpy()
+    blocks = unit_blocks(scores)
+    if blocks is not None:
+        units, width = blocks
+        by_unit = ratio.reshape(units.height, width)
+        levels = scores["node_level"].head(width).to_numpy()
+        with np.errstate(invalid="ignore"):
+            pillars = by_unit[:, levels == "pillar"]
+            weakest_unit = np.fmin.reduce(pillars, axis=1) if pillars.shape[1] else np.nan
+        weakest = np.repeat(np.broadcast_to(weakest_unit, (units.height,)), width)
+    else:
+        weakest = scores.select(
+            pl.col("ratio")
+            .filter(pl.col("node_level") == "pillar")
+            .min()
+            .over(UNIT_KEYS)
+            .cast(pl.Float64)
+        )[:, 0].to_numpy()
+    total = np.flatnonzero((scores["node_id"] == framework.root_id).to_numpy())
+    labels = class_labels(ratio[total], weakest[total], _bands(framework), reading, precision)
+    column = (
+        pl.Series("class_label", [None], dtype=pl.String)
+        .gather(np.zeros(scores.height, dtype=np.int64))
+        .scatter(total, pl.Series(labels.tolist(), dtype=pl.String))
     )
-    return scored.with_columns(
-        pl.when(total).then(label).otherwise(None).alias("class_label")
-    ).drop("weakest_pillar")
+    return scores.with_columns(column)
 
 
 def class_label(
     framework: Framework, reading: str | None = None, precision: RankPrecision = NOISE_ONLY
 ) -> pl.Expr | None:
-    """The class of a total from its ``ratio`` and ``weakest_pillar`` (the lowest pillar
-    ratio of the unit, null when none); None when the framework has no classes. Ratios and
-    bands are compared by :func:`pipelines.scoring.ties.ratio_key` (monotone: the weakest
-    pillar's key is the lowest pillar key)."""
-    classification = framework.classification
+    """:func:`class_labels` as an expression on ``ratio`` and ``weakest_pillar`` columns;
+    None when the framework has no classes."""
     reading = effective_reading(framework, reading)
-    if classification is None:
+    if reading is None:
         return None
-    label = pl.lit(None, dtype=pl.String)
-    for band in reversed(classification.bands):  # highest band is applied last, so it wins
-        floor = float(ratio_keys(band.min_ratio, precision))
-        reached = ratio_key(pl.col("ratio"), precision) >= floor
-        if reading == "total_and_pillars":
-            reached = reached & (
-                pl.col("weakest_pillar").is_null()
-                | (ratio_key(pl.col("weakest_pillar"), precision) >= floor)
-            )
-        label = pl.when(reached).then(pl.lit(band.label)).otherwise(label)
-    return label
+    bands = _bands(framework)
+
+    def labels(pair: pl.Series) -> pl.Series:
+        ratio = pair.struct.field("ratio").cast(pl.Float64).to_numpy()
+        weakest = pair.struct.field("weakest_pillar").cast(pl.Float64).to_numpy()
+        found = class_labels(ratio, weakest, bands, reading, precision)
+        return pl.Series(found.tolist(), dtype=pl.String)
+
+    return pl.struct("ratio", "weakest_pillar").map_batches(labels, return_dtype=pl.String)

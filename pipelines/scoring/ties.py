@@ -113,25 +113,9 @@ def ratio_keys(ratios: np.ndarray | float, precision: RankPrecision = NOISE_ONLY
     return tie_keys(ratios, 1.0, of_ratio)
 
 
-def tie_key_column(points: pl.Series, max_points: pl.Series, precision: RankPrecision) -> pl.Series:
-    """:func:`tie_keys` of a frame's points and maxima as a column (null where points are)."""
-    keys = tie_keys(
-        points.cast(pl.Float64).to_numpy(), max_points.cast(pl.Float64).to_numpy(), precision
-    )
-    return pl.Series("key", keys, dtype=pl.Float64, nan_to_null=True)
-
-
-def ratio_key(ratio: pl.Expr, precision: RankPrecision = NOISE_ONLY) -> pl.Expr:
-    """:func:`ratio_keys` as an expression on a whole column (not within a window)."""
-    return ratio.map_batches(
-        lambda column: pl.Series(
-            ratio_keys(column.cast(pl.Float64).to_numpy(), precision), nan_to_null=True
-        ),
-        return_dtype=pl.Float64,
-    )
-
-
 def rank_descending(key: pl.Expr) -> pl.Expr:
     """Ranks by key, highest first; equal keys share the lowest rank (1, 2, 2, 4) — R's
-    ``rank(-x, ties.method = "min")``."""
+    ``rank(-x, ties.method = "min")``. Only the array scorer's fallback
+    (:mod:`pipelines.scoring.batch`) ranks this way; the engine ranks with
+    :func:`pipelines.scoring.rank.rank_runs`."""
     return key.rank(method="min", descending=True).cast(pl.Int32)

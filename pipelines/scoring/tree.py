@@ -1,0 +1,368 @@
+"""Leaf points → every node, view and composite of a framework, on arrays (DOMAIN.md,
+"aggregation"; docs/scoring.md, "Aggregation").
+
+A :class:`Tree` is the framework as arrays for one order of the leaves (the columns of a dense
+``units × leaves`` grid): the leaf → node weight matrix (1 where a leaf is below a node), the
+child → parent matrices of every level, and views and composites as weighted sums over nodes.
+:func:`aggregate` applies them to leaf points (with an ``excluded`` mask) and gives every node's
+points, maximum, ratio, aggregated z and missing count, ``units × columns``. Points may carry
+leading axes (replications × units × leaves, with each replication's node maxima): the Monte
+Carlo evaluates many weight sets at once through the same code the engine scores with.
+
+The rules:
+
+- **points**: a node's points are the sum of its children's, which is the sum of the points of
+  the leaves below it (the weight matrix);
+- **exclude**: where something below a node is left out, the node is computed level by level:
+  ``Σ present children's points ÷ Σ their maxima × the node's maximum`` when a child is left
+  out, the plain sum of its children otherwise; a node whose children are all left out is left
+  out itself (0 points, no ratio) — the same code for every method;
+- **z**: a node's aggregated z is the max-points-weighted mean of the z of the leaves below it
+  that have one; where something below the node is left out, it is re-weighted level by level
+  like the points (the mean of its present children's z weighted by their maxima, over the
+  children that have a z), which is COINr's aggregation with missing values left out;
+- **views**: the points of the nodes covered, re-weighted over the present ones when some are
+  left out, on the view's divisor; the view's z is the mean of its nodes' z;
+- **composites**: ``Σ weight × ratio`` of their nodes and views, re-weighted over the present
+  terms when some are left out; maximum 1.
+
+Sums run left to right in a fixed order (the grid's leaf order, the children's document order),
+as explicit adds rather than a matrix product: a BLAS product's summation order changes with the
+array's shape, and the same inputs must give the same bits whether a replication is evaluated
+alone or among a thousand (and whatever the number of units scored).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.framework.model import Framework
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A framework as arrays over the leaf columns ``leaf_ids``.
+
+    Columns of a result: the tree nodes with a leaf below them (document order), then the
+    views, then the composites (``node_ids``, ``node_types``, ``ordinals``, ``max_points``).
+    """
+
+    leaf_ids: tuple[str, ...]
+    node_ids: tuple[str, ...]
+    node_types: tuple[str, ...]
+    ordinals: np.ndarray  # the framework's ordinal of each column (nodes, views, composites)
+    max_points: np.ndarray  # nominal maximum of each column (a view: its divisor; composite: 1)
+    n_nodes: int  # the tree nodes among the columns
+    weights: np.ndarray  # leaves × tree nodes: 1 where the leaf is below (or is) the node
+    leaf_column: np.ndarray  # the tree-node column of each leaf
+    levels: tuple[tuple[tuple[int, np.ndarray], ...], ...]  # deepest first: (parent, children)
+    views: tuple[np.ndarray, ...]  # the tree-node columns each view covers
+    composites: tuple[tuple[np.ndarray, np.ndarray], ...]  # (term columns, their weights)
+
+    @property
+    def root(self) -> int:
+        """The column of the index (the tree node no other node is below)."""
+        return int(np.argmax(self.weights.sum(axis=0)))
+
+    def below(self, column: int) -> np.ndarray:
+        """The leaf positions below a tree node, left to right."""
+        return np.flatnonzero(self.weights[:, column])
+
+    def columns_of(self, node_type: str) -> np.ndarray:
+        """The columns of the nodes of one type (``pillar``, ``view`` …)."""
+        return np.array([k for k, t in enumerate(self.node_types) if t == node_type], dtype=int)
+
+
+def build_tree(framework: Framework, leaf_ids: Sequence[str] | None = None) -> Tree:
+    """The :class:`Tree` of ``framework`` with leaf columns in ``leaf_ids`` order (default:
+    sorted by id, the order of the engine's grid)."""
+    order = tuple(sorted(framework.leaf_ids()) if leaf_ids is None else leaf_ids)
+    position = {leaf: j for j, leaf in enumerate(order)}
+    has_leaf: set[str] = set()
+    for leaf in order:
+        has_leaf.update([leaf, *framework.ancestors(leaf)])
+    nodes = [node for node in framework.nodes.values() if node.id in has_leaf]
+    column = {node.id: k for k, node in enumerate(nodes)}
+    weights = np.zeros((len(order), len(nodes)))
+    for leaf in order:
+        for node_id in [leaf, *framework.ancestors(leaf)]:
+            weights[position[leaf], column[node_id]] = 1.0
+    depth = {node.id: len(framework.ancestors(node.id)) for node in nodes}
+    by_depth: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for node in nodes:
+        children = [column[c] for c in node.children if c in column]
+        if children:
+            by_depth.setdefault(depth[node.id], []).append(
+                (column[node.id], np.array(children, dtype=int))
+            )
+    levels = tuple(tuple(by_depth[d]) for d in sorted(by_depth, reverse=True))
+    ordinal = {node_id: i for i, node_id in enumerate(framework.nodes)}
+    ids = [node.id for node in nodes]
+    types = [node.type for node in nodes]
+    ordinals = [ordinal[node.id] for node in nodes]
+    maxima = [float(node.max_points) for node in nodes]
+    views = []
+    for j, view in enumerate(framework.views):
+        covered = sorted((column[n] for n in view.over if n in column), key=lambda k: ordinals[k])
+        views.append(np.array(covered, dtype=int))
+        ids.append(view.id)
+        types.append("view")
+        ordinals.append(len(framework.nodes) + j)
+        maxima.append(float(view.divisor))
+    composites = []
+    for j, composite in enumerate(framework.composites):
+        where = {node_id: k for k, node_id in enumerate(ids)}
+        terms = sorted(
+            ((where[n], float(w)) for n, w in composite.weights.items() if n in where),
+            key=lambda term: ordinals[term[0]],
+        )
+        composites.append(
+            (np.array([k for k, _ in terms], dtype=int), np.array([w for _, w in terms]))
+        )
+        ids.append(composite.id)
+        types.append("composite")
+        ordinals.append(len(framework.nodes) + len(framework.views) + j)
+        maxima.append(1.0)
+    return Tree(
+        leaf_ids=order,
+        node_ids=tuple(ids),
+        node_types=tuple(types),
+        ordinals=np.array(ordinals, dtype=np.int32),
+        max_points=np.array(maxima),
+        n_nodes=len(nodes),
+        weights=weights,
+        leaf_column=np.array([column[leaf] for leaf in order], dtype=int),
+        levels=levels,
+        views=tuple(views),
+        composites=tuple(composites),
+    )
+
+
+@dataclass
+class Aggregate:
+    """Every column's numbers (``units × columns``, with the points' leading axes)."""
+
+    points: np.ndarray
+    max_points: np.ndarray  # broadcasts against ``points``
+    excluded: np.ndarray  # units × columns
+    z: np.ndarray | None  # NaN where a node has no z; None when no z was given
+    n_missing: np.ndarray  # units × columns (views and composites: 0)
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """points ÷ maximum; NaN for a node of maximum ≤ 0 or left out."""
+        maxima = np.broadcast_to(self.max_points, self.points.shape)
+        usable = (maxima > 0) & ~self.excluded
+        return np.divide(self.points, maxima, out=np.full(self.points.shape, np.nan), where=usable)
+
+
+def _by_unit(mask: np.ndarray, lead: int) -> np.ndarray:
+    """A ``units × k`` mask as ``k × (1,)*lead × units`` floats, to multiply ``(k, …, units)``
+    arrays term by term."""
+    flipped = mask.T.astype(np.float64)
+    return flipped.reshape(flipped.shape[0], *(1,) * lead, flipped.shape[1])
+
+
+def _ordered_sum(parts: np.ndarray, picks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σ ``parts[picks[0]] + parts[picks[1]] + …`` (first axis), strictly left to right, into
+    ``out`` when given (no fresh allocation)."""
+    if out is None:
+        out = parts[picks[0]].copy()
+    else:
+        np.copyto(out, parts[picks[0]])
+    for j in picks[1:]:
+        out += parts[j]
+    return out
+
+
+def aggregate(
+    tree: Tree,
+    points: np.ndarray,
+    excluded: np.ndarray | None = None,
+    z: np.ndarray | None = None,
+    n_missing: np.ndarray | None = None,
+    maxima: np.ndarray | None = None,
+    only: int | None = None,
+) -> Aggregate:
+    """Every column's numbers from the leaves' (module docstring).
+
+    ``points``: ``(…, units, leaves)`` in ``tree.leaf_ids`` order (a left-out leaf's points
+    are not read); ``excluded``, ``z`` (NaN: none), ``n_missing``: ``units × leaves``;
+    ``maxima``: the tree nodes' maxima (``(…, 1, tree nodes)``, one row per replication when
+    weights vary; None: the framework's). A node's points are the sum of its children's, so
+    replications scale the leaves' points by their maxima before calling this. ``only``: the
+    one tree-node column a caller reads (the Monte Carlo's ranked total); when nothing is left
+    out, the other columns are not computed (NaN).
+    """
+    nominal = maxima is None
+    lead = points.shape[:-2]
+    node_max = np.broadcast_to(
+        tree.max_points[: tree.n_nodes] if maxima is None else maxima, (*lead, 1, tree.n_nodes)
+    )
+    # leaves first: each leaf's units contiguous for the sums
+    by_leaf = np.ascontiguousarray(np.moveaxis(points, -1, 0))
+    n_units = points.shape[-2]
+    n_nodes, n_columns = tree.n_nodes, len(tree.node_ids)
+    out = np.empty((n_columns, *points.shape[:-1]))
+    below = [tree.below(k) for k in range(n_nodes)]
+    anything_out = excluded is not None and bool(excluded.any())
+    all_max = np.empty((*lead, 1, n_columns))
+    all_max[..., :n_nodes] = node_max
+    left_out = np.zeros((n_units, n_columns), dtype=bool)
+    if only is not None and only < n_nodes and not anything_out:
+        out[:] = np.nan
+        _ordered_sum(by_leaf, below[only], out[only])
+        no_missing = np.zeros((n_units, n_columns), dtype=np.int32)
+        return Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, None, no_missing)
+    for k in range(n_nodes):
+        _ordered_sum(by_leaf, below[k], out[k])
+    under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
+    if anything_out:
+        assert excluded is not None
+        left_out[:, tree.leaf_column] = excluded
+        under = excluded.astype(np.float64) @ tree.weights > 0
+        some = np.zeros((n_units, n_nodes), dtype=bool)
+        for level in tree.levels:
+            for parent, children in level:
+                left_out[:, parent] = left_out[:, children].all(axis=1)
+                some[:, parent] = left_out[:, children].any(axis=1)
+        for level in tree.levels:
+            for parent, children in level:
+                if not under[:, parent].any():
+                    continue
+                out[parent] = np.where(
+                    under[:, parent],
+                    _reweighted(out, node_max, left_out, some, parent, children),
+                    out[parent],
+                )
+    node_z = None if z is None else _node_z(tree, z, left_out, under)
+    missing = np.zeros((n_columns, n_units), dtype=np.int32)
+    if n_missing is not None and n_missing.any():
+        by_leaf_missing = np.ascontiguousarray(n_missing.T, dtype=np.int32)
+        for k in range(n_nodes):
+            _ordered_sum(by_leaf_missing, below[k], missing[k])
+    result = Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, node_z, missing.T)
+    _views(tree, result, nominal)
+    _composites(tree, result)
+    return result
+
+
+def _reweighted(
+    out: np.ndarray,
+    node_max: np.ndarray,
+    left_out: np.ndarray,
+    some: np.ndarray,
+    parent: int,
+    children: np.ndarray,
+) -> np.ndarray:
+    """A parent's points level by level: 0 when every child is left out, Σ present ÷ Σ their
+    maxima × its maximum when some are, the plain sum otherwise (``(…, units)``)."""
+    present = _by_unit(~left_out[:, children], node_max.ndim - 2)
+    child_max = np.moveaxis(node_max[..., children], -1, 0)  # children × (…, 1)
+    plain = _ordered_sum(out, children)
+    present_points = _ordered_sum(out[children] * present, np.arange(children.size))
+    present_max = _ordered_sum(child_max * present, np.arange(children.size))
+    parent_max = node_max[..., parent]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weighted = np.where(present_max > 0, present_points / present_max * parent_max, 0.0)
+    return np.where(left_out[:, parent], 0.0, np.where(some[:, parent], weighted, plain))
+
+
+def _node_z(tree: Tree, z: np.ndarray, left_out: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """The aggregated z of every column (``units × columns``; NaN: none)."""
+    n_units, n_nodes = z.shape[0], tree.n_nodes
+    weight = tree.max_points[: tree.n_nodes][tree.leaf_column]
+    by_leaf = np.ascontiguousarray(z.T)
+    has_z = ~np.isnan(by_leaf)
+    z_weighted = np.where(has_z, by_leaf * weight[:, None], 0.0)
+    z_weight = np.where(has_z, weight[:, None], 0.0)
+    out = np.full((len(tree.node_ids), n_units), np.nan)
+    den = np.empty(n_units)
+    for k in range(n_nodes):
+        picks = tree.below(k)
+        _ordered_sum(z_weighted, picks, out[k])
+        _ordered_sum(z_weight, picks, den)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k] /= den  # no leaf with a z: 0 / 0 → NaN → null
+    node_max = tree.max_points
+    for level in tree.levels:
+        for parent, children in level:
+            if not under[:, parent].any():
+                continue
+            child_z = out[children]
+            counts = ~np.isnan(child_z) & (~left_out[:, children]).T
+            num = _ordered_sum(
+                np.where(counts, child_z * node_max[children, None], 0.0), np.arange(children.size)
+            )
+            den = _ordered_sum(
+                np.where(counts, node_max[children, None], 0.0), np.arange(children.size)
+            )
+            with np.errstate(invalid="ignore", divide="ignore"):
+                level_z = np.where(den > 0, num / den, np.nan)
+            out[parent] = np.where(under[:, parent], level_z, out[parent])
+    return out.T.copy()
+
+
+def _reweighted_sum(values: np.ndarray, weights: np.ndarray, absent: np.ndarray) -> np.ndarray:
+    """Σ values (last axis), or over the present ones re-weighted to the full weight when some
+    are absent (0 when all are). ``values``: ``(…, units, terms)``; ``weights``: broadcast
+    against them; ``absent``: ``units × terms``."""
+    picks = np.arange(values.shape[-1])
+    by_term = np.moveaxis(values, -1, 0)
+    lead = values.shape[:-2]
+    weight = np.moveaxis(np.broadcast_to(weights, (*lead, 1, values.shape[-1])), -1, 0)
+    present = _by_unit(~absent, len(lead))
+    plain = _ordered_sum(by_term, picks)
+    present_values = _ordered_sum(by_term * present, picks)
+    present_weight = _ordered_sum(weight * present, picks)
+    total_weight = _ordered_sum(weight, picks)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reweighted = np.where(
+            present_weight > 0, present_values / present_weight * total_weight, 0.0
+        )
+    return np.where(absent.any(axis=1), reweighted, plain)
+
+
+def _views(tree: Tree, result: Aggregate, nominal: bool) -> None:
+    """Each view's points, divisor, z and exclusion into ``result``'s view columns."""
+    for j, covered in enumerate(tree.views):
+        column = tree.n_nodes + j
+        node_max = result.max_points[..., covered]
+        result.points[..., column] = _reweighted_sum(
+            result.points[..., covered], node_max, result.excluded[:, covered]
+        )
+        divisor = tree.max_points[column]
+        if not nominal:  # the view's ratio stays a share when its nodes' maxima move
+            moved = _ordered_sum(np.moveaxis(node_max, -1, 0), np.arange(covered.size))
+            divisor = divisor * (moved / _ordered_sum(tree.max_points, covered))
+        result.max_points[..., column] = divisor
+        result.excluded[:, column] = result.excluded[:, covered].all(axis=1)
+        if result.z is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # no z at all: NaN, no warning
+                result.z[:, column] = np.nanmean(result.z[:, covered], axis=1)
+
+
+def _composites(tree: Tree, result: Aggregate) -> None:
+    """Each composite's ``Σ weight × ratio`` into ``result``'s composite columns."""
+    first = tree.n_nodes + len(tree.views)
+    for j, (terms, weights) in enumerate(tree.composites):
+        column = first + j
+        maxima = np.broadcast_to(result.max_points[..., terms], result.points[..., terms].shape)
+        ratio = np.divide(
+            result.points[..., terms],
+            maxima,
+            out=np.zeros(maxima.shape),
+            where=maxima > 0,
+        )
+        result.points[..., column] = _reweighted_sum(
+            ratio * weights, weights, result.excluded[:, terms]
+        )
+        result.max_points[..., column] = 1.0
+        result.excluded[:, column] = result.excluded[:, terms].all(axis=1)
+        if result.z is not None:
+            result.z[:, column] = np.nan
