@@ -15,7 +15,7 @@ from pipelines.framework.assumed import (
     AssumedAcceptance,
     AssumedComponents,
 )
-from pipelines.text.labels import LEVEL_UNIT_NAMES, UNCLASSIFIED
+from pipelines.text.labels import LEVEL_UNIT_NAMES, MISSING_RULE_NAMES, UNCLASSIFIED
 
 # Colours of classification bands, best band first; "not classified" is grey.
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#00838f")
@@ -117,6 +117,12 @@ class LevelData:
 
     def group(self, group_id: str) -> Group:
         return next(g for g in self.groups if g.group_id == group_id)
+
+    @property
+    def missing_rule_name(self) -> str:
+        """How this snapshot scored a component without a value, in the words of the method
+        page (the missing-data rule it was scored with; ``zero`` when none was recorded)."""
+        return MISSING_RULE_NAMES[self.params.get("missing") or "zero"]
 
 
 @dataclass

@@ -74,6 +74,7 @@ def level_summary(data: YearData, level: LevelData) -> dict[str, Any]:
         "classes": class_counts(level, totals),
         "classified": level.framework.classified,
         "n_missing_units": int((totals["n_missing"] > 0).sum()),
+        "missing_rule": level.missing_rule_name,
         "snapshot_id": level.snapshot["snapshot_id"],
     }
 
