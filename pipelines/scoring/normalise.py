@@ -18,44 +18,52 @@ Degenerate groups (documented, never NaN):
 - min-max with max = min (one unit, all present values equal, or equal reference bounds):
   there is no spread to place a unit on, so ``n`` = the leaf's rubric points of the value ÷ its
   maximum — a "no" that every unit answers scores 0, not the maximum;
-- z-score with fewer than two values or sd = 0: ``z = 0`` (every unit is at the mean), so
-  ``Φ(z) × max = max / 2`` (cdf) and ``(0.5 + 0.1 × 0) × max = max / 2`` (rescaled).
+- z-score with fewer than two values or sd = 0: the same rule — ``z = 0`` (every unit is at
+  the mean) but ``n`` = the rubric points ÷ the maximum, not ``Φ(0)`` = half the maximum
+  (:func:`_rubric_share_where_degenerate`, shared by both methods).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
-LEAF = "_leaf"  # the row's position in framework.leaves() (attached by :func:`_signed`)
-RULE_CODE = "_rule"  # rule_applied as an index into Keys.texts (see :class:`Keys`)
+# the leaf attributes the methods read, gathered onto the rows by the leaf's position
+ATTRIBUTES = ("max_points", "direction", "rule_kind", "target", "goalpost_lo", "goalpost_hi")
 
 
 @dataclass(frozen=True)
 class Keys:
     """The columns the group statistics are taken over: ``group`` = one comparison group, year
-    and leaf; ``pooled`` = one group and leaf over every year. The batch scorer
-    (:mod:`pipelines.scoring.batch`) passes one integer code column for each instead of the
-    string keys: the same groups, the same rows in the same order, so the same numbers."""
+    and leaf; ``pooled`` = one group and leaf over every year. A grid with integer codes
+    (:func:`pipelines.scoring.grid.with_codes`) is read by one code column for each
+    (:func:`keys_of`): the same groups, the same rows in the same order, so the same numbers."""
 
     group: tuple[str, ...] = tuple(GROUP_KEYS)
     pooled: tuple[str, ...] = ("group_id", "node_id")
-    # given (an empty list): ``rule_applied`` is left as an integer code, column ``RULE_CODE``
-    # (null where the value gave no points), and the texts it indexes are appended here — the
-    # batch scorer builds the string column once, in the final rows, from a few texts
-    texts: list[str | None] | None = field(default=None, compare=False)
 
 
 DEFAULT_KEYS = Keys()
+
+
+def keys_of(frame: pl.DataFrame, history: pl.DataFrame | None = None) -> Keys:
+    """The integer codes of ``frame`` when it has them, else the text keys; pooled bounds
+    over other years' values (``history``) are matched by the text keys."""
+    if GROUP_CODE not in frame.columns:
+        return DEFAULT_KEYS
+    other_years = history is not None and not history.is_empty()
+    pooled = DEFAULT_KEYS.pooled if other_years else (POOLED_CODE,)
+    return Keys(group=(GROUP_CODE,), pooled=pooled)
 
 
 def num_text(expr: pl.Expr) -> pl.Expr:
@@ -87,11 +95,14 @@ def leaf_table(framework: Framework) -> pl.DataFrame:
 
 
 def _signed(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Attach leaf attributes and the direction-adjusted value (lower-is-better is negated)."""
-    table = leaf_table(framework).with_row_index(LEAF)
-    return values.join(table, on="node_id", how="left").with_columns(
-        (pl.col("value") * pl.col("direction")).alias("signed")
-    )
+    """Attach the leaf attributes (by the leaf's position: :func:`with_codes`) and the
+    direction-adjusted value (lower-is-better is negated)."""
+    # the rule kind is only compared: a categorical (4 bytes a row, not a 16-byte view)
+    table = leaf_table(framework).with_columns(pl.col("rule_kind").cast(pl.Categorical))
+    frame = with_codes(values, framework).drop(ATTRIBUTES, strict=False)
+    return frame.with_columns(
+        pl.lit(table[column]).gather(pl.col(LEAF)).alias(column) for column in ATTRIBUTES
+    ).with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
 
 
 def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
@@ -107,19 +118,9 @@ def _note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _note_pick(
-    frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr, keys: Keys
-) -> pl.DataFrame:
-    """:func:`_note` of ``texts[code]``; with ``keys.texts`` the code alone (``RULE_CODE``)."""
-    if keys.texts is None:
-        return _note(frame, pick(texts, code))
-    keys.texts.extend(texts)
-    return frame.with_columns(
-        pl.when(pl.col("points").is_null())
-        .then(None)
-        .otherwise(code.cast(pl.Int32))
-        .alias(RULE_CODE)
-    )
+def _note_pick(frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr) -> pl.DataFrame:
+    """:func:`_note` of ``texts[code]``."""
+    return _note(frame, pick(texts, code))
 
 
 def _leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
@@ -140,7 +141,8 @@ def _points(
     history: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """A method's public form: the input columns plus ``OUTPUT``, from its ``*_signed`` core."""
-    frame = signed_method(_signed(values, framework), framework, spec, history)
+    frame = _signed(values, framework)
+    frame = signed_method(frame, framework, spec, history, keys_of(frame, history))
     return frame.select(*values.columns, *OUTPUT)
 
 
@@ -274,7 +276,7 @@ def minmax_signed(
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    degenerate = ["", "; max = min → n = rubric points ÷ max"]
+    degenerate = ["", f"; max = min {NO_SPREAD}"]
     beyond = ["", "; clipped" if spec.clip else "; beyond the bounds, not clipped"]
     if basis_text is not None:
         # minmax({basis}{degenerate}{beyond}): a few texts per leaf, picked by a code
@@ -287,9 +289,7 @@ def minmax_signed(
         variant = (span == 0).fill_null(False).cast(pl.Int32) * 2 + clipped.fill_null(False).cast(
             pl.Int32
         )
-        return _note_pick(frame, texts, _leaf_code(4, variant), keys)
-    if keys.texts is not None:
-        raise ValueError("rule codes need one basis text per leaf (no reference year)")
+        return _note_pick(frame, texts, _leaf_code(4, variant))
     note = pl.concat_str(
         pl.lit("minmax("),
         basis,
@@ -301,12 +301,14 @@ def minmax_signed(
 
 
 RUBRIC_SHARE = "_rubric_share"
+NO_SPREAD = "→ n = rubric points ÷ max"  # how rule_applied says a group had no spread
 
 
 def _rubric_share_where_degenerate(
     frame: pl.DataFrame, framework: Framework, degenerate: pl.Expr
 ) -> pl.DataFrame:
-    """Adds ``RUBRIC_SHARE``: on rows of a group without spread (max = min) the leaf's rubric
+    """The no-spread rule of min-max and z-score (a group where max = min, sd = 0, or a single
+    value): adds ``RUBRIC_SHARE``, on the rows of such a group the leaf's rubric
     points of the row's value ÷ the leaf's maximum (0 for a leaf of maximum 0), so no unit earns
     points for a value nobody achieved; null elsewhere. The rubric is applied to the distinct
     (leaf, value) pairs only; ``relative_best`` compares the value with itself (the group's
@@ -375,17 +377,23 @@ def zscore_signed(
     else:
         cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64, copy=False))
         frame = frame.with_columns(pl.Series("normalised", cdf, nan_to_null=True))
+    frame = _rubric_share_where_degenerate(frame, framework, degenerate)
+    frame = frame.with_columns(
+        pl.when(degenerate & pl.col("signed").is_not_null())
+        .then(pl.col(RUBRIC_SHARE))
+        .otherwise(pl.col("normalised"))
+        .alias("normalised")
+    )
     frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
     mode = spec.zscore_mode
     return _note_pick(
         frame,
         [
             f"zscore({mode})",
-            f"zscore({mode}; fewer than 2 values → z = 0)",
-            f"zscore({mode}; sd = 0 → z = 0)",
+            f"zscore({mode}; fewer than 2 values {NO_SPREAD})",
+            f"zscore({mode}; sd = 0 {NO_SPREAD})",
         ],
         pl.when(pl.col("sd").is_null()).then(1).when(pl.col("sd") == 0).then(2).otherwise(0),
-        keys,
     )
 
 
@@ -468,7 +476,7 @@ def rubric_signed(
         None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
     ]
     nobody = (kind == "relative_best") & ~lower & (pl.col("best") <= 0)
-    return _note_pick(frame, texts, _leaf_code(2, nobody.fill_null(False)), keys)
+    return _note_pick(frame, texts, _leaf_code(2, nobody.fill_null(False)))
 
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:

@@ -1,15 +1,12 @@
-"""A fast path for aggregation when the leaf frame is a complete grid (national scale).
+"""The complete grid of a year: one block of rows per unit, one row per leaf.
 
-The leaf stage always produces one row per unit and leaf, in blocks: every unit's leaves are
-consecutive and in the same order (:func:`pipelines.scoring.engine.complete_grid`). Then the
-leaf points are a dense ``units × leaves`` matrix and every node's points are sums of columns,
-which numpy does in milliseconds where a grouped join over the closure table (14 million rows
-for 10,000 units × 60 components × 6 years) takes seconds.
-
-The numbers are the same as :func:`pipelines.scoring.aggregate.aggregate_tree`'s (sums of the
-same leaves, left to right in leaf order). When a frame is not such a grid, or when the
-``exclude`` missing-data rule left leaves out (level-by-level re-weighting), the callers use the
-general path.
+Every scoring step reads the grid (:func:`pipelines.scoring.engine.complete_grid`): each unit's
+leaves are consecutive and in the same order, so the leaf values are a dense
+``units × leaves`` matrix. :func:`dense_layout` builds it by positions (no three-key join, no
+four-key sort), and :meth:`DenseLayout.frame` gives it with integer codes of the comparison
+groups (:func:`with_codes`): the group statistics of the methods are windows over one integer
+per (year, group, leaf) instead of three text columns — the same groups, the same rows in the
+same order, so the same numbers.
 """
 
 from __future__ import annotations
@@ -20,8 +17,12 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.keys import UNIT_KEYS
 
-UNIT_KEYS = ["unit_id", "year", "group_id"]
+LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
+GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
+POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together
+CODES = (LEAF, GROUP_CODE, POOLED_CODE)
 
 
 @dataclass
@@ -34,25 +35,56 @@ class DenseLayout:
     leaf_ids: list[str]
     values: pl.Series
 
-    def value_series(self) -> pl.Series:
-        return self.values
-
-    def subset(self, unit_rows: np.ndarray) -> DenseLayout:
-        """The layout of some of its units (``unit_rows`` ascending, so still sorted)."""
-        n_leaves = len(self.leaf_ids)
-        rows = (unit_rows[:, None] * n_leaves + np.arange(n_leaves)[None, :]).reshape(-1)
-        return DenseLayout(self.units.gather(unit_rows), self.leaf_ids, self.values.gather(rows))
-
-    def frame(self) -> pl.DataFrame:
-        """``unit_id, year, group_id, node_id, value``: the rows of the grid."""
+    def frame(self, framework: Framework | None = None) -> pl.DataFrame:
+        """``unit_id, year, group_id, node_id, value``: the rows of the grid; with the
+        ``framework`` also its codes (:data:`CODES`, as :func:`with_codes` gives them), from
+        the units' blocks rather than from every row's keys."""
         n_units, n_leaves = self.units.height, len(self.leaf_ids)
-        frame = self.units.gather(np.repeat(np.arange(n_units), n_leaves)).with_columns(
-            pl.Series("node_id", self.leaf_ids, dtype=pl.String).gather(
-                np.tile(np.arange(n_leaves), n_units)
-            ),
-            self.value_series().alias("value"),
+        unit_rows = np.repeat(np.arange(n_units, dtype=np.uint32), n_leaves)
+        leaf_rows = np.tile(np.arange(n_leaves, dtype=np.uint32), n_units)
+        frame = self.units.gather(unit_rows).with_columns(
+            pl.Series("node_id", self.leaf_ids, dtype=pl.String).gather(leaf_rows),
+            self.values.alias("value"),
         )
-        return frame.select("unit_id", "year", "group_id", "node_id", "value")
+        frame = frame.select("unit_id", "year", "group_id", "node_id", "value")
+        if framework is None:
+            return frame
+        where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
+        position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)[leaf_rows]
+        # the units are sorted by year and group: each (year, group) is one run of units
+        group = self.units.select(pl.struct("year", "group_id").rle_id())[:, 0].to_numpy()
+        pooled = self.units.select(pl.col("group_id").rank("dense").fill_null(0))[:, 0]
+        return frame.with_columns(
+            pl.Series(LEAF, position, dtype=pl.UInt32),
+            _code(group.astype(np.int64)[unit_rows], n_leaves, position, GROUP_CODE),
+            _code(pooled.to_numpy().astype(np.int64)[unit_rows], n_leaves, position, POOLED_CODE),
+        )
+
+
+def _code(group: np.ndarray, n_leaves: int, leaf: np.ndarray, name: str) -> pl.Series:
+    """``group × n_leaves + leaf`` on every row, 32 bits when they suffice."""
+    code = group * n_leaves + leaf
+    small = code.size == 0 or int(code.max()) < 2**31
+    return pl.Series(name, code.astype(np.int32) if small else code)
+
+
+def with_codes(grid: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """``grid`` (``year, group_id, node_id`` and more) with :data:`CODES`: the position of the
+    row's leaf in ``framework.leaves()`` (null for an unknown leaf), one integer per (year,
+    group, leaf) and one per (group, leaf). A grid that has them keeps them."""
+    if all(code in grid.columns for code in CODES):
+        return grid
+    leaves = framework.leaves()
+    n_leaves = max(1, len(leaves))
+    leaf = pl.col("node_id").replace_strict(
+        {leaf.id: i for i, leaf in enumerate(leaves)}, default=None, return_dtype=pl.UInt32
+    )
+    group = pl.struct("year", "group_id").rank("dense").cast(pl.Int64)
+    pooled = pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64)
+    return grid.with_columns(leaf.alias(LEAF)).with_columns(
+        (group * n_leaves + pl.col(LEAF)).alias(GROUP_CODE),
+        (pooled * n_leaves + pl.col(LEAF)).alias(POOLED_CODE),
+    )
 
 
 def _key(name: str, values: pl.DataFrame) -> pl.Expr:
@@ -78,21 +110,13 @@ def _coded(keys: pl.Series, code_of: dict[str, int], dtype: type[np.integer]) ->
     ).to_numpy()
 
 
-def dense_grid(
-    values: pl.DataFrame, units: pl.DataFrame, framework: Framework
-) -> pl.DataFrame | None:
-    """:func:`pipelines.scoring.engine.complete_grid` by positions instead of a three-key join
-    and a four-key sort: each unit (sorted by year, group, unit) owns a block of rows, one per
-    leaf (sorted by id), and each reported value is written to its row. The same rows as the
-    general path; None (use it) when a year is unknown or a unit is listed twice in a year."""
-    layout = dense_layout(values, units, framework)
-    return None if layout is None else layout.frame()
-
-
 def dense_layout(
     values: pl.DataFrame, units: pl.DataFrame, framework: Framework
 ) -> DenseLayout | None:
-    """:func:`dense_grid` as a :class:`DenseLayout` (None when the grid is not dense)."""
+    """The complete grid by positions: each unit (sorted by year, group, unit) owns a block of
+    rows, one per leaf (sorted by id), and each reported value is written to its row (the last
+    one of a value reported twice). None when a year or unit id is null or a unit is listed
+    twice in a year (:func:`pipelines.scoring.engine.complete_grid` then joins)."""
     keyed = units.select(
         pl.col("unit_id").cast(pl.String),
         pl.col("year").cast(pl.Int32),
@@ -243,61 +267,6 @@ class DenseTree:
                 miss += missing[c]
             with np.errstate(invalid="ignore", divide="ignore"):
                 out_z[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null (as the general path)
-        return out_points, out_z, out_missing
-
-    def aggregate_rows(
-        self,
-        points: np.ndarray,
-        z: np.ndarray | None,
-        lacking: np.ndarray | None,
-        order: np.ndarray | None = None,
-        block: int = 4096,
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """:meth:`aggregate` on ``units × leaves`` arrays (the grid's own layout), giving
-        ``units × nodes`` arrays in the unit ``order`` (None: the grid's) — the final rows, with
-        no full-size transposed copy: a block of units at a time. The same operations on every
-        element, so the same numbers. ``z`` None: no leaf has a z (out z: None); ``lacking``
-        None: no leaf is missing."""
-        n_units = points.shape[0]
-        n_nodes = len(self.nodes)
-        weight = self.weight[:, None]
-        out_points = np.empty((n_units, n_nodes))
-        out_z = None if z is None else np.empty((n_units, n_nodes))
-        out_missing = np.zeros((n_units, n_nodes), dtype=np.int32)
-        below = [self.below[node.id] for node in self.nodes]
-        for start in range(0, n_units, block):
-            rows = slice(start, min(start + block, n_units))
-            pick = rows if order is None else order[rows]
-            p = np.ascontiguousarray(points[pick].T)
-            acc = np.empty((n_nodes, p.shape[1]))
-            for k, (first, *rest) in enumerate(below):
-                row = acc[k]
-                row[:] = p[first]
-                for c in rest:  # left to right, in leaf order
-                    row += p[c]
-            out_points[rows] = acc.T
-            if z is not None:
-                zb = np.ascontiguousarray(z[pick].T)
-                has_z = ~np.isnan(zb)
-                z_weighted = np.where(has_z, zb * weight, 0.0)
-                z_weight = np.where(has_z, weight, 0.0)
-                for k, (first, *rest) in enumerate(below):
-                    num, den = z_weighted[first].copy(), z_weight[first].copy()
-                    for c in rest:
-                        num += z_weighted[c]
-                        den += z_weight[c]
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        acc[k] = num / den  # no leaf with a z: 0 / 0 → NaN → null
-                out_z[rows] = acc.T
-            if lacking is not None:
-                m = np.ascontiguousarray(lacking[pick].T).astype(np.int32)
-                miss = np.empty((n_nodes, m.shape[1]), dtype=np.int32)
-                for k, (first, *rest) in enumerate(below):
-                    row = miss[k]
-                    row[:] = m[first]
-                    for c in rest:
-                        row += m[c]
-                out_missing[rows] = miss.T
         return out_points, out_z, out_missing
 
 
