@@ -14,11 +14,9 @@ from scoring_fixtures import build, cell, leaf, node, units, values
 from pipelines.framework.preset import load_preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.intake.demo import DemoSettings, demo_values
-from pipelines.scoring import rank_arrays
 from pipelines.scoring.engine import SCORE_COLUMNS, complete_grid, score, score_methods
 from pipelines.scoring.grid import CODES, with_codes
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.rank import rank_within_groups
 
 SPECS = {
     "points": MethodSpec("points"),
@@ -183,55 +181,3 @@ def test_tiny_preset_and_a_unit_without_values():
             assert (leaves["n_missing"] == 1).all()
             if specs[_].missing == "zero":
                 assert (leaves["points"] == 0).all()
-
-
-def _window_ranks(points: np.ndarray, maxima: np.ndarray, run_of: np.ndarray) -> np.ndarray:
-    """The general path's ranks (``rank_within_groups``) of ``units × nodes`` points (of the
-    nodes' ``maxima``), the groups being the runs of units."""
-    n_units, n_nodes = points.shape
-    frame = pl.DataFrame(
-        {
-            "points": points.reshape(-1),
-            "max_points": np.tile(maxima, n_units),
-            "year": np.zeros(n_units * n_nodes, dtype=np.int32),
-            "group_id": np.repeat(run_of, n_nodes).astype(str),
-            "node_id": np.tile(np.arange(n_nodes), n_units).astype(str),
-        }
-    )
-    ranked = rank_within_groups(frame)["rank"].to_numpy()
-    return ranked.reshape(n_units, n_nodes)
-
-
-def test_integer_ranks_are_the_window_ranks():
-    """The sort of integer keys (``rank_arrays.rank_block``) gives the window's ranks: ties at
-    float noise (0.1 + 0.2 vs 0.3), −0.0 and 0.0, negative points, groups of one; NaN or
-    points beyond the integer grid are left to the window."""
-    rng = np.random.default_rng(3)
-    n_units, n_nodes = 400, 5
-    run_of = np.sort(rng.integers(0, 37, n_units))
-    run_of = np.unique(run_of, return_inverse=True)[1]
-    points = np.round(rng.random((n_units, n_nodes)) * 10, 1)
-    points[::7, 0] = 0.1 + 0.2
-    points[1::7, 0] = 0.3
-    points[::5, 1] = -0.0
-    points[1::5, 1] = 0.0
-    points[:, 2] = -points[:, 2]
-    points[:, 3] = rng.random(n_units) * 1000  # no ties: full 53-bit fractions
-    maxima = np.array([10.0, 10.0, 10.0, 1000.0, 10.0])
-    got = rank_arrays.rank_block(points, maxima, run_of, int(run_of.max()) + 1)
-    assert got is not None
-    assert np.array_equal(got, _window_ranks(points, maxima, run_of))
-    for odd in (np.nan, np.inf, 1e300):
-        bad = points.copy()
-        bad[3, 4] = odd
-        assert rank_arrays.rank_block(bad, maxima, run_of, int(run_of.max()) + 1) is None
-
-
-@pytest.mark.parametrize("top", [1_000, 2**40, 2**62])  # packed with the positions, or not
-def test_sorted_keys_sort_and_give_the_order(top):
-    key = np.random.default_rng(5).integers(0, top, 5_000, dtype=np.int64)
-    key[::9] = key[0]  # ties
-    order, ordered = rank_arrays.sorted_keys(key)
-    assert np.array_equal(np.sort(order), np.arange(key.size))  # a permutation
-    assert np.array_equal(ordered, np.sort(key))
-    assert np.array_equal(key[order], ordered)

@@ -232,10 +232,10 @@ def leaf_scores(
     missing-data rule. ``units`` may carry the registry flags ``has_subordinates, has_dvctt,
     is_special`` that the rules read."""
     grid = complete_grid(values, units, framework)
-    return _leaf_stage(grid, units, framework, spec, rules, history)
+    return grid_leaf_scores(grid, units, framework, spec, rules, history)
 
 
-def _leaf_stage(
+def grid_leaf_scores(
     grid: pl.DataFrame,
     units: pl.DataFrame,
     framework: Framework,
@@ -243,7 +243,7 @@ def _leaf_stage(
     rules: RuleSettings | None = None,
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """:func:`leaf_scores` of an already completed grid."""
+    """:func:`leaf_scores` of a grid from :func:`complete_grid` (several methods share one)."""
     rules = rules or RuleSettings()
     scored = normalise(grid, framework, spec, history).with_columns(
         pl.col("points").alias("own_points"),
@@ -347,9 +347,20 @@ def _score_stages(
     history: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
-    leaves = _leaf_stage(grid, units, framework, spec, rules, history)
+    leaves = grid_leaf_scores(grid, units, framework, spec, rules, history)
+    return scores_from_leaves(leaves, framework, reading, spec.rank_precision)
+
+
+def scores_from_leaves(
+    leaves: pl.DataFrame,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
+) -> pl.DataFrame:
+    """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
+    document order, units by year, group and id."""
     nodes = node_scores(leaves, framework)
-    scores = ranked(nodes, framework, reading, spec.rank_precision)
+    scores = ranked(nodes, framework, reading, precision)
     # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
     # keys is the same sort without comparing every row's strings
     in_order = sort_unit_blocks(scores, ["year", "group_id", "unit_id"])
