@@ -50,22 +50,25 @@ class DenseLayout:
         if framework is None:
             return frame
         where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
-        position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)[leaf_rows]
+        position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)
         # the units are sorted by year and group: each (year, group) is one run of units
         group = self.units.select(pl.struct("year", "group_id").rle_id())[:, 0].to_numpy()
         pooled = self.units.select(pl.col("group_id").rank("dense").fill_null(0))[:, 0]
         return frame.with_columns(
-            pl.Series(LEAF, position, dtype=pl.UInt32),
-            _code(group.astype(np.int64)[unit_rows], n_leaves, position, GROUP_CODE),
-            _code(pooled.to_numpy().astype(np.int64)[unit_rows], n_leaves, position, POOLED_CODE),
+            pl.Series(LEAF, np.tile(position.astype(np.uint32), n_units)),
+            _code(group, n_leaves, position, GROUP_CODE),
+            _code(pooled.to_numpy(), n_leaves, position, POOLED_CODE),
         )
 
 
-def _code(group: np.ndarray, n_leaves: int, leaf: np.ndarray, name: str) -> pl.Series:
-    """``group × n_leaves + leaf`` on every row, 32 bits when they suffice."""
-    code = group * n_leaves + leaf
-    small = code.size == 0 or int(code.max()) < 2**31
-    return pl.Series(name, code.astype(np.int32) if small else code)
+def _code(group: np.ndarray, n_leaves: int, position: np.ndarray, name: str) -> pl.Series:
+    """``group × n_leaves + position`` on every row of the grid (each unit's ``group``, each
+    column's leaf ``position``), 32 bits when they suffice."""
+    top = (int(group.max()) + 1) * n_leaves if group.size else 0
+    kind = np.int32 if top < 2**31 else np.int64
+    code = np.repeat(group.astype(kind) * kind(n_leaves), len(position))
+    code += np.tile(position.astype(kind), group.size)
+    return pl.Series(name, code)
 
 
 def with_codes(grid: pl.DataFrame, framework: Framework) -> pl.DataFrame:

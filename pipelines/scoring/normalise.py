@@ -419,50 +419,19 @@ def rubric_signed(
 ) -> pl.DataFrame:
     """:func:`rubric_points` on a frame with the leaf attributes and ``signed``."""
     group = list(keys.group)
-    x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
+    lower = pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     if "relative_best" in kinds:  # the best of the group: read by relative_best alone
-        # (a column first: referenced below, the windows would be evaluated once per use)
+        # the highest signed value, back in raw terms (lower-is-better: the lowest value)
         frame = frame.with_columns(
-            pl.when(lower)
-            .then(pl.col("value").min().over(group))
-            .otherwise(pl.col("value").max().over(group))
-            .alias("best")
+            ((pl.col("value") * pl.col("direction")).max().over(group) * pl.col("direction")).alias(
+                "best"
+            )
         )
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
-    best = pl.col("best")
-    target = pl.col("target")
-    ratio = (
-        pl.when(lower)
-        .then(pl.when(x <= 0).then(1.0).otherwise(pl.min_horizontal(target / x, 1.0)))
-        .otherwise(pl.min_horizontal(x / target, 1.0).clip(lower_bound=0.0))
-        * top
-    )
-    # lower: best / x × max (x ≤ 0 is the best possible → max; a best of 0 gives the others 0);
-    # higher: x / best × max, and 0 when the best is ≤ 0 (nobody achieved anything)
-    relative = (
-        pl.when(lower)
-        .then(pl.when(x <= 0).then(top).otherwise((best / x).clip(lower_bound=0.0) * top))
-        .when(best <= 0)
-        .then(0.0)
-        .otherwise((x / best).clip(lower_bound=0.0) * top)
-    )
-    kind = pl.col("rule_kind")
-    simple = (
-        pl.when(x.is_null())
-        .then(None)
-        .when(kind == "ratio")
-        .then(ratio)
-        .when(kind == "yesno")
-        .then(pl.when(x >= 0.5).then(top).otherwise(0.0))
-        .when(kind == "relative_best")
-        .then(relative)
-        .when(kind == "direct")
-        .then(x.clip(0.0, top))
-        .otherwise(None)
-    )
-    frame = frame.with_columns(simple.alias("points"))
+    points = pl.Series("points", _simple_rules(frame, kinds), nan_to_null=True)
+    frame = frame.with_columns(points)
     frame = _table_rules(frame, framework)
     frame = frame.with_columns(
         pl.when(pl.col("max_points") > 0)
@@ -475,8 +444,55 @@ def rubric_signed(
     texts = [
         None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
     ]
-    nobody = (kind == "relative_best") & ~lower & (pl.col("best") <= 0)
+    nobody = (pl.col("rule_kind") == "relative_best") & ~lower & (pl.col("best") <= 0)
     return _note_pick(frame, texts, _leaf_code(2, nobody.fill_null(False)))
+
+
+SIMPLE_KINDS = ("ratio", "yesno", "relative_best", "direct")
+
+
+def _simple_rules(frame: pl.DataFrame, kinds: Sequence[str | None]) -> np.ndarray:
+    """Points of the leaves whose rule is a formula (NaN elsewhere: steps, categories, no rule,
+    no value), each kind computed on its own rows only:
+
+    - ``ratio``: ``min(x / target, 1)`` (≥ 0) × max; lower-is-better ``min(target / x, 1)``,
+      and the maximum for x ≤ 0;
+    - ``yesno``: the maximum for x ≥ 0.5, else 0;
+    - ``relative_best``: ``x / best`` (≥ 0) × max, 0 when the best is ≤ 0 (nobody achieved
+      anything); lower-is-better ``best / x`` (≥ 0) × max, the maximum for x ≤ 0;
+    - ``direct``: x clipped to [0, max]."""
+    value = frame["value"]
+    x = value.to_numpy().astype(np.float64, copy=False)  # null → NaN
+    points = np.full(len(x), np.nan)
+    leaf = frame[LEAF].fill_null(len(kinds)).cast(pl.Int64).to_numpy()
+    code = np.array([*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1])
+    row_kind = code[leaf]
+    row_kind[value.is_null().to_numpy()] = -1
+    top = frame["max_points"].to_numpy().astype(np.float64, copy=False)
+    lower = (frame["direction"] == -1).fill_null(False).to_numpy()
+    target = frame["target"].to_numpy().astype(np.float64, copy=False)
+    best = frame["best"].to_numpy().astype(np.float64, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = np.flatnonzero(row_kind == 0)  # ratio
+        xs, low = x[rows], lower[rows]
+        share = np.where(
+            low,
+            np.where(xs <= 0, 1.0, np.fmin(target[rows] / xs, 1.0)),
+            np.maximum(np.fmin(xs / target[rows], 1.0), 0.0),
+        )
+        points[rows] = share * top[rows]
+        rows = np.flatnonzero(row_kind == 1)  # yesno
+        points[rows] = np.where(x[rows] >= 0.5, top[rows], 0.0)
+        rows = np.flatnonzero(row_kind == 2)  # relative_best
+        xs, low, b, t = x[rows], lower[rows], best[rows], top[rows]
+        points[rows] = np.where(
+            low,
+            np.where(xs <= 0, t, np.maximum(b / xs, 0.0) * t),
+            np.where(b <= 0, 0.0, np.maximum(xs / b, 0.0) * t),
+        )
+        rows = np.flatnonzero(row_kind == 3)  # direct
+        points[rows] = np.clip(x[rows], 0.0, top[rows])
+    return points
 
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
