@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -421,16 +422,17 @@ def rubric_signed(
     group = list(keys.group)
     lower = pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
-    if "relative_best" in kinds:  # the best of the group: read by relative_best alone
+    relative = [i for i, k in enumerate(kinds) if k == "relative_best"]
+    best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
+    if relative:  # the best of the group, on the rows of relative_best leaves alone
+        rows = frame.select(pl.col(LEAF).is_in(relative).fill_null(False).arg_true())
+        rows = rows.to_series()
         # the highest signed value, back in raw terms (lower-is-better: the lowest value)
-        frame = frame.with_columns(
-            ((pl.col("value") * pl.col("direction")).max().over(group) * pl.col("direction")).alias(
-                "best"
-            )
-        )
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
-    points = pl.Series("points", _simple_rules(frame, kinds), nan_to_null=True)
+        signed = pl.col("value") * pl.col("direction")
+        found = frame[rows].select((signed.max().over(group) * pl.col("direction")).alias("b"))
+        best = best.scatter(rows, found["b"])
+    frame = frame.with_columns(best)
+    points = pl.Series("points", _simple_rules(frame, framework), nan_to_null=True)
     frame = frame.with_columns(points)
     frame = _table_rules(frame, framework)
     frame = frame.with_columns(
@@ -451,7 +453,7 @@ def rubric_signed(
 SIMPLE_KINDS = ("ratio", "yesno", "relative_best", "direct")
 
 
-def _simple_rules(frame: pl.DataFrame, kinds: Sequence[str | None]) -> np.ndarray:
+def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     """Points of the leaves whose rule is a formula (NaN elsewhere: steps, categories, no rule,
     no value), each kind computed on its own rows only:
 
@@ -461,37 +463,43 @@ def _simple_rules(frame: pl.DataFrame, kinds: Sequence[str | None]) -> np.ndarra
     - ``relative_best``: ``x / best`` (≥ 0) × max, 0 when the best is ≤ 0 (nobody achieved
       anything); lower-is-better ``best / x`` (≥ 0) × max, the maximum for x ≤ 0;
     - ``direct``: x clipped to [0, max]."""
+    table = leaf_table(framework)
+    kinds = table["rule_kind"].to_list()
+    n_leaves = len(kinds)
+    # per leaf (and one past the end for rows of no known leaf)
+    code = np.array([*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1])
+    tops = np.append(table["max_points"].cast(pl.Float64).to_numpy(), np.nan)
+    lowers = np.append((table["direction"] == -1).to_numpy(), False)
+    targets = np.append(table["target"].cast(pl.Float64).to_numpy(), np.nan)
     value = frame["value"]
     x = value.to_numpy().astype(np.float64, copy=False)  # null → NaN
-    points = np.full(len(x), np.nan)
-    leaf = frame[LEAF].fill_null(len(kinds)).cast(pl.Int64).to_numpy()
-    code = np.array([*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1])
+    leaf = frame[LEAF].fill_null(n_leaves).cast(pl.Int64).to_numpy()
     row_kind = code[leaf]
-    row_kind[value.is_null().to_numpy()] = -1
-    top = frame["max_points"].to_numpy().astype(np.float64, copy=False)
-    lower = (frame["direction"] == -1).fill_null(False).to_numpy()
-    target = frame["target"].to_numpy().astype(np.float64, copy=False)
-    best = frame["best"].to_numpy().astype(np.float64, copy=False)
+    if value.null_count():
+        row_kind[value.is_null().to_numpy()] = -1
+    points = np.full(len(x), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         rows = np.flatnonzero(row_kind == 0)  # ratio
-        xs, low = x[rows], lower[rows]
+        xs, at = x[rows], leaf[rows]
         share = np.where(
-            low,
-            np.where(xs <= 0, 1.0, np.fmin(target[rows] / xs, 1.0)),
-            np.maximum(np.fmin(xs / target[rows], 1.0), 0.0),
+            lowers[at],
+            np.where(xs <= 0, 1.0, np.fmin(targets[at] / xs, 1.0)),
+            np.maximum(np.fmin(xs / targets[at], 1.0), 0.0),
         )
-        points[rows] = share * top[rows]
+        points[rows] = share * tops[at]
         rows = np.flatnonzero(row_kind == 1)  # yesno
-        points[rows] = np.where(x[rows] >= 0.5, top[rows], 0.0)
+        points[rows] = np.where(x[rows] >= 0.5, tops[leaf[rows]], 0.0)
         rows = np.flatnonzero(row_kind == 2)  # relative_best
-        xs, low, b, t = x[rows], lower[rows], best[rows], top[rows]
+        xs, at = x[rows], leaf[rows]
+        b = frame["best"].gather(rows).to_numpy().astype(np.float64, copy=False)
+        t = tops[at]
         points[rows] = np.where(
-            low,
+            lowers[at],
             np.where(xs <= 0, t, np.maximum(b / xs, 0.0) * t),
             np.where(b <= 0, 0.0, np.maximum(xs / b, 0.0) * t),
         )
         rows = np.flatnonzero(row_kind == 3)  # direct
-        points[rows] = np.clip(x[rows], 0.0, top[rows])
+        points[rows] = np.clip(x[rows], 0.0, tops[leaf[rows]])
     return points
 
 
@@ -518,36 +526,37 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             categories[position] = dict(listed)
     if not steps and not categories:
         return frame
-    rows = frame.select(
-        pl.col("rule_kind").is_in(["steps", "categorical"]).fill_null(False).arg_true()
-    ).to_series()
-    if rows.is_empty():
+    leaf_all = frame[LEAF].fill_null(len(framework.leaves())).cast(pl.Int64).to_numpy()
+    is_table = np.zeros(len(framework.leaves()) + 1, dtype=bool)
+    is_table[list(steps) + list(categories)] = True
+    rows = np.flatnonzero(is_table[leaf_all] & frame["value"].is_not_null().to_numpy())
+    if rows.size == 0:
         return frame
-    table = frame.select(pl.col(LEAF).gather(rows), pl.col("value").gather(rows))
-    leaf_of = table[LEAF].fill_null(-1).cast(pl.Int64).to_numpy()
-    value = table["value"].to_numpy()  # null → NaN
-    present = table["value"].is_not_null().to_numpy()
-    if (np.isnan(value) & present).any() or ((value == 0) & np.signbit(value)).any():
+    leaf_of = leaf_all[rows]
+    value = frame["value"].to_numpy()[rows]
+    if np.isnan(value).any() or ((value == 0) & np.signbit(value)).any():
         return _table_rules_join(frame, framework)
     points = np.full(len(value), np.nan)
-    known = np.zeros(len(value), dtype=bool)  # rows given points (the others stay null)
+    order = np.argsort(leaf_of, kind="stable")  # each leaf's rows together
+    bounds = np.flatnonzero(np.diff(leaf_of[order], prepend=-1, append=-1))
     lower = {i: leaf.direction == -1 for i, leaf in enumerate(framework.leaves())}
-    for position, (thresholds, otherwise) in steps.items():
-        mine = np.flatnonzero((leaf_of == position) & present)
+    for start, stop in pairwise(bounds):
+        mine = order[start:stop]
+        position = int(leaf_of[mine[0]])
         x = value[mine]
-        got = np.full(len(mine), otherwise)
-        for threshold, step_points in reversed(thresholds):  # the first reached wins
-            reached = x <= threshold if lower[position] else x >= threshold
-            got[reached] = step_points
-        points[mine], known[mine] = got, True
-    for position, mapping in categories.items():
-        mine = np.flatnonzero((leaf_of == position) & present)
-        x = value[mine]
-        for code, category_points in mapping.items():
-            hit = mine[x == code]
-            points[hit], known[hit] = category_points, True
-    new = pl.DataFrame({"p": points, "k": known}).select(pl.when("k").then("p"))["p"]
-    return frame.with_columns(frame["points"].scatter(rows, new).alias("points"))
+        if position in steps:
+            thresholds, otherwise = steps[position]
+            got = np.full(len(mine), otherwise)
+            for threshold, step_points in reversed(thresholds):  # the first reached wins
+                reached = x <= threshold if lower[position] else x >= threshold
+                got[reached] = step_points
+        else:
+            got = np.full(len(mine), np.nan)  # a value of no category: null
+            for code, category_points in categories[position].items():
+                got[x == code] = category_points
+        points[mine] = got
+    new = pl.Series("p", points, nan_to_null=True)
+    return frame.with_columns(frame["points"].clone().scatter(rows, new).alias("points"))
 
 
 def _table_rules_join(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
