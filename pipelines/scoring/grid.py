@@ -359,5 +359,7 @@ def sort_unit_blocks(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame | Non
     if starts.unique().height != n_units:
         return None
     perm = starts.with_row_index("_i").sort(keys)["_i"].to_numpy()
+    if np.array_equal(perm, np.arange(n_units)):
+        return frame  # already in order
     rows = (perm[:, None] * block + np.arange(block)[None, :]).reshape(-1)
     return frame.gather(rows)
