@@ -22,13 +22,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
-from pipelines.scoring.grid import (
-    GROUP_CODE,
-    dense_layout,
-    dense_node_scores,
-    sort_unit_blocks,
-    with_codes,
-)
+from pipelines.scoring.column_sums import dense_node_scores
+from pipelines.scoring.grid import GROUP_CODE, dense_layout, sort_unit_blocks, with_codes
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
