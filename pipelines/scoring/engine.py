@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.aggregate import aggregate_tree
 from pipelines.scoring.column_sums import dense_node_scores
-from pipelines.scoring.grid import GROUP_CODE, dense_layout, sort_unit_blocks, with_codes
+from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
@@ -356,19 +357,29 @@ def scores_from_leaves(
     document order, units by year, group and id."""
     nodes = node_scores(leaves, framework)
     scores = ranked(nodes, framework, reading, precision)
-    # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
-    # keys is the same sort without comparing every row's strings
-    in_order = sort_unit_blocks(scores, ["year", "group_id", "unit_id"])
-    if in_order is None or not _ordinals_ascending(in_order):
-        in_order = scores.sort(["year", "group_id", "unit_id", "ordinal"])
-    return in_order.select(SCORE_COLUMNS)
+    return _in_final_order(scores).select(SCORE_COLUMNS)
 
 
-def _ordinals_ascending(frame: pl.DataFrame) -> bool:
-    """Whether every unit's rows list its nodes by strictly ascending ordinal."""
-    same_unit = pl.struct("year", "group_id", "unit_id")
-    return bool(
-        frame.select(
-            ((pl.col("ordinal").diff() > 0) | (same_unit != same_unit.shift())).slice(1).all()
-        ).item()
-    )
+def _in_final_order(scores: pl.DataFrame) -> pl.DataFrame:
+    """``scores`` sorted by year, group, unit and ordinal. Node rows come in blocks, one per
+    unit, each in ascending ordinal: the blocks are ordered by their first row's keys (a sort of
+    one row per unit, not of every row's strings) — or left as they are when already in order.
+    Anything else is sorted row by row."""
+    keys = ["year", "group_id", "unit_id"]
+    full_sort = [*keys, "ordinal"]
+    if scores.height < 2:
+        return scores.sort(full_sort)
+    ordinal = scores["ordinal"].to_numpy()
+    starts = np.flatnonzero(np.diff(ordinal, prepend=ordinal[0] + 1) <= 0)
+    lengths = np.diff(np.append(starts, scores.height))
+    if starts[0] != 0 or (lengths != lengths[0]).any():
+        return scores.sort(full_sort)
+    first = scores.select(keys).gather(starts)
+    last = scores.select(keys).gather(starts + lengths - 1)
+    if not first.equals(last) or first.is_duplicated().any():
+        return scores.sort(full_sort)
+    perm = first.with_row_index("_i").sort(keys)["_i"].to_numpy()
+    if np.array_equal(perm, np.arange(len(starts))):
+        return scores  # already in order
+    block = int(lengths[0])
+    return scores.gather((perm[:, None] * block + np.arange(block)[None, :]).reshape(-1))

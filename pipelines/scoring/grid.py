@@ -188,27 +188,3 @@ def dense_layout(
     series = pl.Series("value", grid_value, dtype=pl.Float64, nan_to_null=False)
     series = pl.select(pl.when(pl.Series(grid_present)).then(series).otherwise(None)).to_series()
     return DenseLayout(keyed, leaf_ids, series.alias("value"))
-
-
-def sort_unit_blocks(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame | None:
-    """Sort a frame made of runs of equal length, one per unit (consecutive rows with the same
-    ``keys``), by the unit keys alone, keeping each run's inner order: the result of a sort by
-    ``keys`` + an in-run column without comparing millions of strings. None when the frame is
-    not made of such runs (or a unit has two runs)."""
-    if frame.is_empty():
-        return None
-    runs = frame.select(pl.struct(keys).rle_id().alias("run"))["run"].to_numpy()
-    n_units = int(runs[-1]) + 1
-    if frame.height % n_units:
-        return None
-    block = frame.height // n_units
-    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), block)):
-        return None
-    starts = frame.select(keys).gather(np.arange(n_units) * block)
-    if starts.unique().height != n_units:
-        return None
-    perm = starts.with_row_index("_i").sort(keys)["_i"].to_numpy()
-    if np.array_equal(perm, np.arange(n_units)):
-        return frame  # already in order
-    rows = (perm[:, None] * block + np.arange(block)[None, :]).reshape(-1)
-    return frame.gather(rows)
