@@ -13,8 +13,9 @@ Every number is the snapshot's value (never a re-summed figure) rounded to the p
 2 decimals for points, 4 for the DTI value, so that what a reader copies is what they see. Cells
 are formatted with the same decimals, which Excel shows in the reader's locale (1.234,56 in
 Vietnamese); a note under each table says that rounded parts may not add up to the rounded total.
-The sheets write Python's shortest round-trip form of each number (``_ExactNumbers``), so the
-cell holds exactly the rounded double.
+xlsxwriter writes a number with 16 significant digits, which is enough for the cell to hold
+exactly the rounded double: a double nearest to a decimal of at most 15 significant digits is
+also the nearest to its own 16-digit form.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
 
 from pipelines.framework.assumed import illustrative_notice
 from pipelines.report.data import LEVEL_UNITS, LevelData, YearData
@@ -71,17 +71,6 @@ POINT_DECIMALS = 2  # the decimals POINTS shows
 RATIO_DECIMALS = 4  # the decimals RATIO shows
 HEADER_FIRST = "Xếp hạng"  # first header cell of every level table (tests find tables by it)
 CODE_HEADER = "Mã đơn vị"
-
-
-class _ExactNumbers(Worksheet):
-    """A worksheet whose number cells hold exactly the double they were given (``repr``, up to
-    17 significant digits) instead of xlsxwriter's 16. Overrides xlsxwriter 3.3's cell writer;
-    ``tests/test_annex.py`` compares every total bit for bit, so a change there shows."""
-
-    def _xml_number_element(self, number, attributes=None) -> None:
-        attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in (attributes or []))
-        text = repr(number) if isinstance(number, float) else str(number)
-        self.fh.write(f"<c{attr}><v>{text}</v></c>")
 
 
 ROUNDING_NOTE = (
@@ -183,9 +172,7 @@ def _level_title(level: LevelData, year: int) -> str:
 
 
 def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
-    sheet = book.add_worksheet(
-        LEVEL_SHEETS.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
-    )
+    sheet = book.add_worksheet(LEVEL_SHEETS.get(level.level, level.level)[:31])
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)
     classified = level.framework.classified
@@ -306,7 +293,7 @@ def _as_of(data: YearData) -> str:
 
 
 def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
-    sheet = book.add_worksheet(DETAIL_SHEET, worksheet_class=_ExactNumbers)
+    sheet = book.add_worksheet(DETAIL_SHEET)
     widest = max(len(level.component_nodes) for level in data.levels) + 4
     row = _title_rows(
         sheet,
