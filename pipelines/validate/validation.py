@@ -20,7 +20,6 @@ Great Expectations is imported lazily: importing it takes seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import string
 import threading
@@ -198,34 +197,6 @@ class _GxState:
             loaded = self._load(path, mtime_ns)
             self.suites[path] = loaded
         return loaded
-
-    def run(self, loaded: _LoadedSuite, frame: Any, parameters: dict[str, Any]) -> Any:
-        """What ``ValidationDefinition.run`` returns, without the steps whose output is thrown away.
-
-        ``run`` first re-reads the suite and batch definition from the context's stores to check
-        they are unchanged (they are added once by :meth:`_load` and never edited), and last
-        serialises the result into the context's in-memory results store, which nothing reads:
-        the result is stored in the warehouse instead. The result and its ``meta`` are built as
-        ``run`` builds them (GX 1.24.1), so the stored document is the same.
-        """
-        from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
-        from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.validator.v1_validator import Validator
-
-        definition = loaded.validation_definition
-        validator = Validator(
-            batch_definition=definition.batch_definition,
-            batch_parameters={"dataframe": frame},
-            result_format=dict(_RESULT_FORMAT),  # a copy: GX adds its defaults to it in place
-        )
-        result = validator.validate_expectation_suite(definition.suite, parameters)
-        run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
-        result.meta["validation_id"] = definition.id
-        result.meta["checkpoint_id"] = None
-        result.meta["run_id"] = run_id
-        result.meta["validation_time"] = run_id.run_time
-        result.meta["batch_parameters"] = {"dataframe": DATAFRAME_REPLACEMENT_STR}
-        return result
 
     def _load(self, path: Path, mtime_ns: int) -> _LoadedSuite:
         from great_expectations.core.expectation_suite import ExpectationSuite
@@ -539,7 +510,11 @@ def _gx_run(
 ) -> tuple[dict[str, _ExpectationResult], dict[str, Any]]:
     """GX's validation of the pandas ``table``: each expectation's result by name, and the JSON
     document."""
-    result = state.run(loaded, table, parameters)
+    result = loaded.validation_definition.run(
+        batch_parameters={"dataframe": table},
+        expectation_parameters=parameters,
+        result_format=dict(_RESULT_FORMAT),  # a copy: GX adds its defaults to it in place
+    )
     by_name = {
         r.expectation_config.meta.get("name"): _ExpectationResult(
             r.success, dict(r.result or {}), r.exception_info
