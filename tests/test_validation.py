@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -432,7 +433,7 @@ def test_suites_validated_together_in_worker_processes_equal_one_by_one(monkeypa
     real_run_jobs = parallel.run_jobs
 
     def run_jobs_noting_pids(jobs, **kwargs):
-        done = real_run_jobs([lambda job=job: (os.getpid(), job()) for job in jobs], **kwargs)
+        done = real_run_jobs([partial(_pid_and_result, job) for job in jobs], **kwargs)
         worker_pids.extend(pid for pid, _ in done)
         return [result for _, result in done]
 
@@ -576,3 +577,8 @@ def test_suite_written_by_gx_to_json_dict_loads(tmp_path: Path) -> None:
     rows = [*clean_observations(), obs_row("X-EAH-01", "P3.2", 140.0)]
     outcomes = run_suite("observations", obs_frame(rows), CTX, expectations_dir=tmp_path)
     assert failed(outcomes) == {"value_in_range"}
+
+
+def _pid_and_result(job):
+    """The worker's pid beside a job's result (a picklable job: workers receive it pickled)."""
+    return os.getpid(), job()

@@ -145,6 +145,7 @@ class _ExpectationSpec:
 
 @dataclass(frozen=True)
 class _LoadedSuite:
+    path: Path
     mtime_ns: int
     specs: tuple[_ExpectationSpec, ...]
     derived_columns: tuple[str, ...]
@@ -242,6 +243,7 @@ class _GxState:
         )
         columns = {c for entry in data["expectations"] for c in _kwarg_columns(entry["kwargs"])}
         return _LoadedSuite(
+            path=path,
             mtime_ns=mtime_ns,
             specs=specs,
             derived_columns=tuple(c for c in _DERIVED_COLUMNS if c in columns),
@@ -475,7 +477,7 @@ def validate_suites(
     """:func:`validate_suite` for several frames (a year's levels and suites), in request order.
 
     GX's validation is pure Python, ~0.3 s per frame of a province's year: the runs go to
-    forked worker processes on every core (``pipelines.parallel``); the frames are prepared
+    worker processes on every core (``pipelines.parallel``); the frames are prepared
     (derived columns, pandas) and the outcomes read here, in the calling process.
     """
     from pipelines.parallel import run_jobs
@@ -490,8 +492,8 @@ def validate_suites(
             parameters = {
                 name: _CONTEXT_PARAMETERS[name](request.context) for name in loaded.parameters
             }
-            # pandas made here: polars must not run in a forked worker
-            job = partial(_gx_run, state, loaded, table.to_pandas(), parameters)
+            # pandas made here: polars must not run in a worker process
+            job = partial(_gx_run, loaded.path, table.to_pandas(), parameters)
             prepared.append((loaded, table, job))
         results = run_jobs([job for _, _, job in prepared], min_jobs_per_worker=1)
     runs = []
@@ -506,14 +508,19 @@ def validate_suites(
 
 
 def _gx_run(
-    state: _GxState, loaded: _LoadedSuite, table: Any, parameters: dict[str, Any]
+    suite: Path, table: Any, parameters: dict[str, Any]
 ) -> tuple[dict[str, _ExpectationResult], dict[str, Any]]:
-    """GX's validation of the pandas ``table``: each expectation's result by name, and the JSON
-    document."""
-    result = loaded.validation_definition.run(
-        batch_parameters={"dataframe": table},
-        expectation_parameters=parameters,
-        result_format=dict(_RESULT_FORMAT),  # a copy: GX adds its defaults to it in place
+    """GX's validation of the pandas ``table`` by the loaded ``suite`` file: each expectation's
+    result by name, and the JSON document. Picklable (it may run in a worker process, forked
+    from the process that loaded the suite, whose GX context it inherits)."""
+    result = (
+        _state()
+        .suite(suite)
+        .validation_definition.run(
+            batch_parameters={"dataframe": table},
+            expectation_parameters=parameters,
+            result_format=dict(_RESULT_FORMAT),  # a copy: GX adds its defaults to it in place
+        )
     )
     by_name = {
         r.expectation_config.meta.get("name"): _ExpectationResult(
