@@ -10,10 +10,10 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from pipelines.workbook.errors import WorkbookError
-from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import (
     META_SHEET,
 )
+from pipelines.workbook.plain_workbook import NotPlain, PlainWorkbook
 from pipelines.workbook.sheet_table import (
     too_long_message,
 )
@@ -29,10 +29,10 @@ def open_workbook(path: Path):
     sheets' uncached formulas and merged ranges are attached as ``book.dti_facts``.
 
     A plain workbook (numbers and strings only, as the templates are filled in) is read straight
-    from its XML by :class:`~pipelines.workbook.fastbook.FastBook`, which offers the same API
-    and gives the same values (~5× faster); anything else goes through openpyxl."""
+    from its XML by :class:`~pipelines.workbook.plain_workbook.PlainWorkbook`, which offers the
+    same API and gives the same values (~5× faster); anything else goes through openpyxl."""
     try:
-        return FastBook(path)
+        return PlainWorkbook(path)
     except NotPlain:
         return open_with_openpyxl(path)
 
