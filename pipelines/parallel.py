@@ -110,10 +110,13 @@ def run_jobs(
         return [job() for job in jobs]
     # Chunks of up to 8 jobs (less traffic), but at least ~4 chunks per worker to even them out.
     chunksize = max(1, min(8, len(jobs) // (4 * workers)))
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_default_signals
-    ) as pool:
+    )
+    try:
         return list(pool.map(_call, jobs, chunksize=chunksize))
+    finally:  # after a failed job, the jobs not started yet are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _call(job: Callable[[], T]) -> T:
