@@ -504,7 +504,7 @@ def test_suite_files_follow_conventions_and_load_into_gx(suite_name: str) -> Non
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     path = DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json"
-    data = suites._read_suite_file(path)
+    data = suites.read_suite_file(path)
     assert data["name"] == suite_name
     suite = ExpectationSuite(**data)
     assert len(suite.expectations) == len(data["expectations"])
@@ -515,7 +515,7 @@ def test_suite_files_follow_conventions_and_load_into_gx(suite_name: str) -> Non
 
 
 def test_observation_suite_blocking_flags() -> None:
-    data = suites._read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
+    data = suites.read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
     blocking = {e["meta"]["name"]: e["meta"]["blocking"] for e in data["expectations"]}
     assert blocking["value_completeness"] is False
     for name in (
@@ -570,7 +570,7 @@ def test_suite_written_by_gx_to_json_dict_loads(tmp_path: Path) -> None:
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    data = suites._read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
+    data = suites.read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
     # A suite saved in a context gets ids, which to_json_dict writes out.
     saved = gx.get_context(mode="ephemeral").suites.add(ExpectationSuite(**data))
     dumped = saved.to_json_dict()

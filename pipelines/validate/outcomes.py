@@ -71,7 +71,7 @@ def _row_examples(frame: pl.DataFrame, indices: list[int], template: str | None)
     rows = (
         frame.select(columns)
         .with_row_index(ROW_FIELD)
-        .filter(pl.col(ROW_FIELD).is_in(pl.Series(indices, dtype=pl.UInt32)))
+        .filter(pl.col(ROW_FIELD).is_in(pl.Series(indices, dtype=pl.UInt32).implode()))
     )
     counts: dict[str, int] = {}
     for row in rows.iter_rows(named=True):

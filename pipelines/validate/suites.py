@@ -87,7 +87,7 @@ class _GxState:
             ExpectationConfiguration,
         )
 
-        data = _read_suite_file(path)
+        data = read_suite_file(path)
         # ExpectationSuite(expectations=[dict, ...]) logs and drops invalid entries; building each
         # expectation here makes a broken suite file raise instead. Ids (written by to_json_dict)
         # are dropped: GX refuses an expectation with an id as "belonging to another suite".
@@ -159,7 +159,7 @@ def _referenced_parameters(expectations: Iterable[dict[str, Any]]) -> set[str]:
     }
 
 
-def _read_suite_file(path: Path) -> dict[str, Any]:
+def read_suite_file(path: Path) -> dict[str, Any]:
     """Read a suite file and check the project's conventions, so mistakes fail loudly."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data.get("name"), str) or not data["name"]:
