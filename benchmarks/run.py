@@ -314,22 +314,22 @@ def child_intake(mode: str, folder: str) -> dict:
     """Ingest every workbook under ``folder`` into a fresh warehouse; ``mode`` ``current`` or
     ``baseline`` (openpyxl for every file, one receipt at a time)."""
     from pipelines.framework.preset import load_preset
-    from pipelines.intake import ingest, receipts
+    from pipelines.intake import ingest, submission_read
     from pipelines.intake.ingest import ingest_year
     from pipelines.store.reference import store_reference
     from pipelines.store.warehouse import connect
-    from pipelines.workbook import read
+    from pipelines.workbook import book, plain_workbook
 
     if mode == "baseline":
-        batch = receipts.write_receipts
+        batch = ingest.write_receipts
 
         def openpyxl_only(path):
-            raise read.NotPlain("baseline")
+            raise plain_workbook.NotPlain("baseline")
 
         def one_by_one(con, ids, failures=None):
             return [path for i in ids for path in batch(con, [i], failures)]
 
-        read.FastBook = openpyxl_only
+        book.PlainWorkbook = submission_read.PlainWorkbook = openpyxl_only
         ingest.write_receipts = one_by_one  # the name the intake pass calls
     preset = load_preset("daklak")
     work = Path(tempfile.mkdtemp(prefix=f"intake-{mode}-"))

@@ -144,3 +144,18 @@ def test_a_running_thread_keeps_the_jobs_in_the_calling_process(two_workers) -> 
     assert [square for _, square in done] == [n * n for n in range(40)]
     # the thread gone, the jobs fork again
     assert os.getpid() not in {pid for pid, _ in run_jobs(jobs)}
+
+
+def _square_or_fail(n: int) -> int:
+    if n == 13:
+        raise ValueError(f"sổ {n} không đọc được")
+    return n * n
+
+
+def test_a_failing_job_in_a_worker_raises_its_own_error_here(two_workers) -> None:
+    """The job's exception, with its message, reaches the caller of run_jobs (the jobs are
+    pickled to the workers: partials of module functions)."""
+    jobs = [partial(_square_or_fail, n) for n in range(40)]
+    with pytest.raises(ValueError, match="sổ 13 không đọc được"):
+        run_jobs(jobs)
+    assert run_jobs(jobs[:13]) == [n * n for n in range(13)]
