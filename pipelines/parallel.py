@@ -15,9 +15,6 @@ do not survive a fork): callers prepare everything in the parent and hand the wo
 Python (GX and pandas included) + file I/O. ``DTI_WORKERS=1`` runs everything in the calling
 process (debugging); a platform without ``fork`` always does, and so does a process that runs
 other threads (see :func:`_forks`).
-
-Work that shares large arrays (the scoring of a national grid) runs in threads instead:
-:func:`thread_pool` keeps them for the life of the process.
 """
 
 from __future__ import annotations
@@ -27,43 +24,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 WORKERS_ENV = "DTI_WORKERS"
 MIN_JOBS_PER_WORKER = 16  # below this, forking costs more than it saves
 T = TypeVar("T")
-
-_THREAD_POOLS: dict[int, ThreadPoolExecutor] = {}
-_THREAD_POOLS_LOCK = threading.Lock()
-
-
-def _forget_thread_pools() -> None:
-    """In a forked child: none of the parent's threads exist there (nor does whoever may have
-    held the lock), so the child starts its own pools."""
-    global _THREAD_POOLS_LOCK
-    _THREAD_POOLS.clear()
-    _THREAD_POOLS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_thread_pools)
-
-
-def thread_pool(threads: int) -> ThreadPoolExecutor:
-    """The process's pool of ``threads`` threads, made once and kept.
-
-    Every thread that allocates holds a malloc arena of its own (glibc's for numpy, jemalloc's
-    for polars), and memory freed in one arena is not reused by another: a new thread for each
-    call would leave each call's freed memory in an arena no later call uses (measured on the
-    national scoring: ~0.03 GiB of its peak). A task must not wait on work it submits to the
-    same pool."""
-    with _THREAD_POOLS_LOCK:
-        pool = _THREAD_POOLS.get(threads)
-        if pool is None:
-            pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{POOL_THREAD_PREFIX}{threads}")
-            _THREAD_POOLS[threads] = pool
-        return pool
 
 
 def worker_count() -> int:
@@ -78,23 +45,16 @@ def worker_count() -> int:
     return max(1, min(cores, 8))
 
 
-POOL_THREAD_PREFIX = "dti-pool-"
-
-
 def _forks(workers: int) -> bool:
     """Whether ``workers`` processes are worth forking here: two or more, ``fork`` exists, and
-    the process runs no other thread than this one (the main thread) and the idle threads of
-    :func:`thread_pool`. A thread that is busy when the process forks (a progress watcher
-    printing, a test runner's I/O thread) may hold a lock the child then waits on for ever, so
-    with such a thread alive the jobs run in the calling process."""
+    the process runs no other thread than the main one. A thread that is busy when the process
+    forks (a progress watcher printing, a test runner's I/O thread) may hold a lock the child
+    then waits on for ever, so with such a thread alive the jobs run in the calling process."""
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return False
     if threading.current_thread() is not threading.main_thread():
         return False
-    return all(
-        thread is threading.main_thread() or thread.name.startswith(POOL_THREAD_PREFIX)
-        for thread in threading.enumerate()
-    )
+    return threading.active_count() == 1
 
 
 def run_jobs(
