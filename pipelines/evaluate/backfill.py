@@ -144,6 +144,7 @@ def backfill(
                     "classification_reading": effective_reading(
                         framework, preset.classification_reading
                     ),
+                    "node_normalisation": framework.normalisation_params(),
                 }
                 identity = {
                     "year": year,

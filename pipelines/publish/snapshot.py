@@ -122,9 +122,12 @@ def _lineage_params(preset: Preset) -> dict | None:
 def run_params(preset: Preset, level: str, method: str) -> dict:
     """Everything about how a level and method were scored (``snapshots.params_json``): the
     method settings (missing-data rule, bounds, z-score mode …), the per-unit rules, the
-    classification reading actually used, the lineage file, the comparison grouping."""
+    classification reading actually used, the lineage file, the comparison grouping, and the
+    normalisation each node of the framework declares for the leaves below it (node id →
+    ``{method, goalposts}``; empty when every leaf follows the run's method)."""
     return {
         **preset.method_spec(method).params(),
+        "node_normalisation": preset.framework(level).normalisation_params(),
         "preset": preset.id,
         "comparison_group": preset.levels[level].comparison_group,
         "rules": preset.rules.params(),
