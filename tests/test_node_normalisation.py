@@ -10,12 +10,14 @@ import math
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 from click.testing import CliRunner
 from scoring_fixtures import build, cell, leaf, node, phi, units, values
 
 from dti_cli.main import cli
+from pipelines.evaluate.recipe import LevelRecipe, score_level
 from pipelines.framework.coinr import read_imeta, write_imeta
 from pipelines.framework.from_mapping import FrameworkError, framework_from_mapping
 from pipelines.framework.load import load_framework
@@ -23,6 +25,7 @@ from pipelines.framework.preset import load_preset
 from pipelines.framework.to_mapping import framework_to_mapping
 from pipelines.publish.snapshot import run_params
 from pipelines.scoring.engine import score
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -229,3 +232,22 @@ def test_invalid_declarations_are_refused_naming_file_and_node(tmp_path, declara
     assert result.exit_code == 2
     line = result.stderr.strip()
     assert "\n" not in line and str(path) in line and message in line
+
+
+def test_a_declared_minmax_leaf_takes_the_runs_pooled_bounds_in_a_points_run():
+    framework = build(node("P1", leaf("M", 10, normalisation={"method": "minmax"}), leaf("S", 10)))
+    spec = MethodSpec("points", minmax_bounds="pooled")
+    assert reads_other_years(spec, framework)
+    assert not reads_other_years(MethodSpec("points", minmax_bounds="pooled"), _ratio_and_count())
+    assert not reads_other_years(MethodSpec("points"), framework)
+    vals = values(("U1", "M", 2), ("U1", "S", 3), ("U2", "M", 4), ("U2", "S", 5))
+    history = values(("U1", 2023, "M", 0), ("U2", 2023, "M", 10)).with_columns(
+        pl.lit("all").alias("group_id")
+    )
+    ((_, scores),) = score_level(
+        vals, units("U1", "U2"), LevelRecipe(framework), {"points": spec}, history=history
+    )
+    # M on the bounds pooled over 2023 and 2024 (0 … 10): x / 10 × 10; S by its direct rule
+    assert [cell(scores, u, "M") for u in ("U1", "U2")] == [2.0, 4.0]
+    assert cell(scores, "U1", "M", "rule_applied") == "minmax(pooled)"
+    assert [cell(scores, u, "S") for u in ("U1", "U2")] == [3.0, 5.0]

@@ -21,6 +21,7 @@ from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.scoring.engine import complete_grid, grid_leaf_scores, ranked, scores_from_leaves
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
@@ -79,7 +80,7 @@ def score_level(
     groups) is read by the specs whose bounds need it."""
     grid = complete_grid(values, units, recipe.framework)
     for name, spec in specs.items():
-        past = history if spec.needs_other_years else None
+        past = history if reads_other_years(spec, recipe.framework) else None
         leaves = leaf_points(grid, units, recipe, spec, overrides, past)
         scores = scores_from_leaves(leaves, recipe.framework, recipe.reading, spec.rank_precision)
         del leaves

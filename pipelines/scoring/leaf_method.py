@@ -62,3 +62,19 @@ def by_leaf_method(
         part = frame.filter(mine.fill_null(False))
         parts.append(SIGNED_CORES[method](part, framework, spec, history, keys))
     return pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
+
+
+def reads_other_years(spec: MethodSpec, framework: Framework) -> bool:
+    """Whether scoring ``framework`` by ``spec`` reads years other than the one scored: the
+    run's own min-max with pooled or reference-year bounds (``spec.needs_other_years``), or,
+    under such bounds, a leaf a node declares ``method: minmax`` for without goalposts (it
+    takes the run's bounds whatever the run's method)."""
+    if spec.needs_other_years:
+        return True
+    if spec.minmax_bounds != "pooled" and spec.reference_year is None:
+        return False
+    declared = (framework.leaf_normalisation(leaf.id) for leaf in framework.leaves())
+    return any(
+        d is not None and d[1].effective_method == "minmax" and d[1].goalposts is None
+        for d in declared
+    )
