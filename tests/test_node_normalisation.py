@@ -251,3 +251,45 @@ def test_a_declared_minmax_leaf_takes_the_runs_pooled_bounds_in_a_points_run():
     assert [cell(scores, u, "M") for u in ("U1", "U2")] == [2.0, 4.0]
     assert cell(scores, "U1", "M", "rule_applied") == "minmax(pooled)"
     assert [cell(scores, u, "S") for u in ("U1", "U2")] == [3.0, 5.0]
+
+
+def test_the_appraisers_points_replace_the_rubric_on_the_leaves_it_scores():
+    """A leaf declared ``points`` in a min-max run takes the appraiser's points; a leaf declared
+    ``zscore`` in a points run keeps its z-score points."""
+    framework = build(
+        node(
+            "P1",
+            leaf("R", 10, normalisation={"method": "points"}),
+            leaf("Z", 10, normalisation={"method": "zscore"}),
+            leaf("M", 10),
+        )
+    )
+    vals = values(
+        ("U1", "R", 4), ("U1", "Z", 1), ("U1", "M", 1),
+        ("U2", "R", 6), ("U2", "Z", 3), ("U2", "M", 3),
+    )  # fmt: skip
+    overrides = pl.DataFrame(
+        {
+            "unit_id": ["U1", "U1", "U1"],
+            "node_id": ["R", "Z", "M"],
+            "points": [7.0, 9.0, 9.0],
+            "reason": ["thẩm định"] * 3,
+        }
+    )
+    recipe = LevelRecipe(framework)
+    for method in ("minmax", "points"):
+        ((_, scores),) = score_level(
+            vals, units("U1", "U2"), recipe, {method: MethodSpec(method)}, overrides
+        )
+        assert cell(scores, "U1", "R") == 7.0  # the rubric would give 4
+        assert cell(scores, "U1", "Z", "rule_applied") == "zscore(cdf)"
+        assert math.isclose(cell(scores, "U1", "Z"), phi(-1 / math.sqrt(2)) * 10, rel_tol=1e-12)
+    # M follows the run: min-max (1 is the lowest: 0 points), or the rubric's points replaced
+    ((_, minmax),) = score_level(
+        vals, units("U1", "U2"), recipe, {"m": MethodSpec("minmax")}, overrides
+    )
+    ((_, points),) = score_level(
+        vals, units("U1", "U2"), recipe, {"p": MethodSpec("points")}, overrides
+    )
+    assert cell(minmax, "U1", "M") == 0.0
+    assert cell(points, "U1", "M") == 9.0
