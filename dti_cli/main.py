@@ -447,6 +447,22 @@ def score(
         f"({missing_count} missing {treatment}), method {method}{settings} → {out_path} "
         f"({scores.height} rows)"
     )
+    declared = framework.normalisation_params()
+    if declared:  # what nodes of the framework declare for the leaves below them
+        console.print(
+            "declared by nodes: "
+            + "; ".join(
+                f"{node_id} {d['method']}"
+                + (
+                    f" goalposts [{d['goalposts'][0]:g}, {d['goalposts'][1]:g}]"
+                    if "goalposts" in d
+                    else ""
+                )
+                for node_id, d in declared.items()
+            )
+            + f" (other leaves: {method})",
+            markup=False,
+        )
 
 
 @cli.command()

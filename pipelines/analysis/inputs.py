@@ -31,6 +31,7 @@ from pipelines.evaluate.recipe import LevelRecipe, leaf_points, score_level
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import BOUNDS, MISSING_RULES, ZSCORE_MODES
 from pipelines.scoring.engine import complete_grid
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
@@ -168,7 +169,7 @@ class AnalysisInput:
     def leaves(self, spec: MethodSpec) -> pl.DataFrame:
         """Leaf scores by the recipe (with the appraiser's points under ``points``), exactly as
         the warehouse's stage 1 computes them."""
-        history = self.history if spec.needs_other_years else None
+        history = self.history if reads_other_years(spec, self.framework) else None
         grid = complete_grid(self.values, self.units, self.framework)
         return leaf_points(grid, self.units, self.recipe, spec, self.overrides, history)
 

@@ -49,6 +49,7 @@ from pipelines.publish.snapshot import (
     store_snapshots,
 )
 from pipelines.publish.version import code_version
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.rank import effective_reading
 from pipelines.store.warehouse import insert_frame
 
@@ -99,7 +100,7 @@ def score_year(
         [year, level],
     ).pl()
     units = scored_units(preset, level, year)
-    history = history_values(con, preset, level, year, spec)
+    history = history_values(con, preset, level, year, spec, framework)
     recipe = LevelRecipe.of(preset, level, framework)
     overrides = points_overrides(con, year, level)
     ((_, scores),) = score_level(values, units, recipe, {method: spec}, overrides, history)
@@ -136,7 +137,7 @@ def backfill(
                 ).fetchall()
             }
             units = scored_units(preset, level, year)
-            pooled = any(preset.method_spec(m).needs_other_years for m in methods)
+            pooled = any(reads_other_years(preset.method_spec(m), framework) for m in methods)
             input_hash = _input_hash(con, year, level, units, all_years=pooled)
             for method in methods:
                 params = {
@@ -144,6 +145,7 @@ def backfill(
                     "classification_reading": effective_reading(
                         framework, preset.classification_reading
                     ),
+                    "node_normalisation": framework.normalisation_params(),
                 }
                 identity = {
                     "year": year,

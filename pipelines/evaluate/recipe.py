@@ -21,6 +21,8 @@ from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.scoring.engine import complete_grid, grid_leaf_scores, ranked, scores_from_leaves
+from pipelines.scoring.leaf_frame import leaf_methods
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
@@ -52,12 +54,20 @@ def leaf_points(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stage 1: every leaf's points (``grid`` from :func:`complete_grid`), the appraiser's
-    ``overrides`` (``unit_id, node_id, points, reason``) replacing them under ``points``."""
+    ``overrides`` (``unit_id, node_id, points, reason``) replacing them on the leaves scored by
+    ``points`` (the run's method, or the one a node declares for the leaf)."""
     leaves = grid_leaf_scores(grid, units, recipe.framework, spec, recipe.rules, history)
-    if spec.method == "points" and overrides is not None and not overrides.is_empty():
-        # the appraiser's points are final: they replace the rubric's and any rule's
-        leaves = apply_points_overrides(leaves, overrides, recipe.framework)
-    return leaves
+    if overrides is None or overrides.is_empty():
+        return leaves
+    # the appraiser's points are final on the leaves the rubric scores (the run's method
+    # ``points``, or a node's declared one): they replace the rubric's and any rule's
+    framework = recipe.framework
+    methods = leaf_methods(framework, spec)
+    rubric = [leaf.id for leaf, m in zip(framework.leaves(), methods, strict=True) if m == "points"]
+    overrides = overrides.filter(pl.col("node_id").cast(pl.String).is_in(rubric))
+    if overrides.is_empty():
+        return leaves
+    return apply_points_overrides(leaves, overrides, framework)
 
 
 def rank_nodes(nodes: pl.DataFrame, recipe: LevelRecipe, spec: MethodSpec) -> pl.DataFrame:
@@ -79,7 +89,7 @@ def score_level(
     groups) is read by the specs whose bounds need it."""
     grid = complete_grid(values, units, recipe.framework)
     for name, spec in specs.items():
-        past = history if spec.needs_other_years else None
+        past = history if reads_other_years(spec, recipe.framework) else None
         leaves = leaf_points(grid, units, recipe, spec, overrides, past)
         scores = scores_from_leaves(leaves, recipe.framework, recipe.reading, spec.rank_precision)
         del leaves

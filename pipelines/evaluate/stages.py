@@ -16,9 +16,11 @@ import polars as pl
 from pipelines.evaluate.appraisal import points_overrides
 from pipelines.evaluate.recipe import LevelRecipe, leaf_points, rank_nodes, score_level
 from pipelines.framework.lineage import pending_successors, successor_values
+from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.scoring.engine import complete_grid, node_scores
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import UNIT_FLAGS
 from pipelines.store.warehouse import replace_rows, transaction
@@ -49,11 +51,17 @@ def _observations(con: duckdb.DuckDBPyConnection, level: str, year: int) -> pl.D
 
 
 def history_values(
-    con: duckdb.DuckDBPyConnection, preset: Preset, level: str, year: int, spec: MethodSpec
+    con: duckdb.DuckDBPyConnection,
+    preset: Preset,
+    level: str,
+    year: int,
+    spec: MethodSpec,
+    framework: Framework | None = None,
 ) -> pl.DataFrame | None:
     """Other years' values with their comparison groups, when the spec's bounds need them
-    (pooled: every year the warehouse holds for the level; goalposts: the reference year)."""
-    if not spec.needs_other_years:
+    (pooled: every year the warehouse holds for the level; goalposts: the reference year) for
+    the leaves of ``framework`` (default: the preset's of the level) that take them."""
+    if not reads_other_years(spec, framework or preset.framework(level)):
         return None
     query = (
         "SELECT unit_id, year, indicator_id AS node_id, value FROM observations "

@@ -56,6 +56,7 @@ IMETA_COLUMNS = [
     "dti_rule",
     "dti_flags",
     "dti_goalposts",
+    "dti_normalisation",
     "dti_source",
     "dti_percent_scale",
     "dti_rubric",
@@ -207,6 +208,8 @@ def read_imeta(path: str | Path, scale: float | None = None) -> Framework:
                 spec[key] = r[column]
         if r.get("dti_goalposts"):
             spec["goalposts"] = json.loads(r["dti_goalposts"])
+        if r.get("dti_normalisation"):
+            spec["normalisation"] = _json_cell(path, code, "dti_normalisation", r)
         if code in children:
             spec["children"] = [node(c) for c in children[code]]
         else:
@@ -238,6 +241,16 @@ def read_imeta(path: str | Path, scale: float | None = None) -> Framework:
     mapping["root"] = {"id": roots[0], "name": root.get("iName") or roots[0]}
     mapping["tree"] = [node(c) for c in children.get(roots[0], [])]
     return framework_from_mapping(mapping, origin=str(path))
+
+
+def _json_cell(path: Path, code: str, column: str, row: dict[str, Any]) -> Any:
+    """A ``dti_*`` cell holding JSON, refused with the file, row and column when it is not."""
+    try:
+        return json.loads(row[column])
+    except json.JSONDecodeError:
+        raise FrameworkError(
+            str(path), [f"row iCode={code}: {column} is not JSON: {row[column]!r}"]
+        ) from None
 
 
 def _heights(framework: Framework) -> dict[str, int]:
@@ -291,6 +304,9 @@ def write_imeta(framework: Framework, path: str | Path) -> list[str]:
                 else "NA",
                 "dti_flags": ",".join(sorted(node.flags)) or "NA",
                 "dti_goalposts": json.dumps(list(node.goalposts)) if node.goalposts else "NA",
+                "dti_normalisation": json.dumps(node.normalisation.params())
+                if node.normalisation is not None
+                else "NA",
                 "dti_source": node.source,
                 "dti_percent_scale": _number(node.percent_scale),
                 "dti_rubric": node.rubric if node.rubric is not None else "NA",

@@ -16,9 +16,11 @@ from pipelines.framework.model import (
     Composite,
     Framework,
     Node,
+    Normalisation,
     Rule,
     View,
 )
+from pipelines.scoring.choices import METHODS, check_choice
 
 POINTS_TOLERANCE = 1e-6
 
@@ -161,6 +163,7 @@ class _Builder:
             rubric=spec.get("rubric"),
             declared_components=spec.get("declared_components"),
             goalposts=self._goalposts(spec.get("goalposts"), loc),
+            normalisation=self._normalisation(spec.get("normalisation"), loc),
             location=loc,
         )
         self.nodes[node_id] = node
@@ -195,6 +198,39 @@ class _Builder:
             self.problem(f"{loc}.goalposts", f"must be [lo, hi] with numbers lo < hi, not {spec!r}")
             return None
         return (float(spec[0]), float(spec[1]))
+
+    def _normalisation(self, spec: Any, loc: str) -> Normalisation | None:
+        """``normalisation: {method, goalposts}``: the method of the leaves below (one of
+        ``METHODS``) and fixed min-max goalposts ``[lo, hi]``, lo < hi (min-max only; alone
+        they mean min-max)."""
+        if spec is None:
+            return None
+        where = f"{loc}.normalisation"
+        if not isinstance(spec, dict) or not spec:
+            self.problem(where, f"must be a mapping with 'method' and/or 'goalposts', not {spec!r}")
+            return None
+        unknown = sorted(str(k) for k in spec if k not in ("method", "goalposts"))
+        if unknown:
+            self.problem(where, f"unknown keys {unknown}; allowed: ['method', 'goalposts']")
+            return None
+        method = spec.get("method")
+        if method is not None:
+            try:
+                check_choice("normalisation method", method, METHODS)
+            except ValueError as exc:
+                self.problem(f"{where}.method", str(exc))
+                return None
+        goalposts = None
+        if "goalposts" in spec:
+            goalposts = self._goalposts(spec["goalposts"], where)
+            if goalposts is None:
+                return None
+            if method not in (None, "minmax"):
+                self.problem(
+                    where, f"goalposts are min-max bounds: they cannot go with method {method!r}"
+                )
+                return None
+        return Normalisation(method=method, goalposts=goalposts)
 
     def _rule(self, spec: Any, max_points: float, loc: str) -> Rule | None:
         if spec is None:

@@ -21,6 +21,28 @@ class Rule:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Normalisation:
+    """A node's own normalisation (docs/framework-format.md, "Normalisation per node"): the
+    method of the leaves below it (None: the run's) and fixed min-max goalposts ``[lo, hi]`` of
+    the raw value (min-max only). The nearest declaration above a leaf applies as a whole."""
+
+    method: str | None = None
+    goalposts: tuple[float, float] | None = None
+
+    @property
+    def effective_method(self) -> str | None:
+        """The declared method; goalposts alone mean min-max."""
+        return self.method or ("minmax" if self.goalposts is not None else None)
+
+    def params(self) -> dict[str, Any]:
+        """As recorded in a snapshot's settings: ``{method, goalposts}`` (goalposts only if set)."""
+        out: dict[str, Any] = {"method": self.effective_method}
+        if self.goalposts is not None:
+            out["goalposts"] = list(self.goalposts)
+        return out
+
+
 @dataclass
 class Node:
     """One node of the tree. Leaves carry raw values; inner nodes sum their children's points."""
@@ -40,6 +62,7 @@ class Node:
     rubric: str | None = None
     declared_components: int | None = None
     goalposts: tuple[float, float] | None = None  # fixed min-max bounds [lo, hi] of the raw value
+    normalisation: Normalisation | None = None  # this node's own method / goalposts, if declared
     location: str = ""
 
     @property
@@ -131,6 +154,25 @@ class Framework:
             flags |= self.nodes[ancestor].flags
         return frozenset(flags)
 
+    def leaf_normalisation(self, leaf_id: str) -> tuple[str, Normalisation] | None:
+        """The declaration that applies to a leaf: its own, else its nearest ancestor's, with
+        the id of the node that declares it; None where no node declares one (the run's method
+        then applies)."""
+        for candidate in [leaf_id, *self.ancestors(leaf_id)]:
+            declared = self.nodes[candidate].normalisation
+            if declared is not None:
+                return candidate, declared
+        return None
+
+    def normalisation_params(self) -> dict[str, dict[str, Any]]:
+        """Every node's own declaration, node id → ``{method, goalposts}`` in document order:
+        what a snapshot records of the per-node choices (empty when no node declares one)."""
+        return {
+            node.id: node.normalisation.params()
+            for node in self.nodes.values()
+            if node.normalisation is not None
+        }
+
     def pillar_of(self, node_id: str) -> str | None:
         for candidate in [node_id, *self.ancestors(node_id)]:
             if self.nodes[candidate].type == "pillar":
@@ -207,6 +249,9 @@ class Framework:
                 "bands": [b.__dict__ for b in self.classification.bands],
             },
         }
+        declared = self.normalisation_params()
+        if declared:  # a framework without declarations keeps the hash it always had
+            payload["normalisation"] = declared
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -35,6 +35,8 @@ def framework_to_mapping(framework: Framework) -> dict[str, Any]:
                 spec[key] = getattr(n, key)
         if n.goalposts is not None:
             spec["goalposts"] = list(n.goalposts)
+        if n.normalisation is not None:
+            spec["normalisation"] = n.normalisation.params()
         if n.children:
             spec["children"] = [node(c) for c in n.children]
         return spec

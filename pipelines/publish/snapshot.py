@@ -30,6 +30,7 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.publish.version import code_version
+from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.rank import effective_reading
 from pipelines.store.warehouse import PublishedSnapshotError, insert_frame, transaction
 
@@ -122,9 +123,12 @@ def _lineage_params(preset: Preset) -> dict | None:
 def run_params(preset: Preset, level: str, method: str) -> dict:
     """Everything about how a level and method were scored (``snapshots.params_json``): the
     method settings (missing-data rule, bounds, z-score mode …), the per-unit rules, the
-    classification reading actually used, the lineage file, the comparison grouping."""
+    classification reading actually used, the lineage file, the comparison grouping, and the
+    normalisation each node of the framework declares for the leaves below it (node id →
+    ``{method, goalposts}``; empty when every leaf follows the run's method)."""
     return {
         **preset.method_spec(method).params(),
+        "node_normalisation": preset.framework(level).normalisation_params(),
         "preset": preset.id,
         "comparison_group": preset.levels[level].comparison_group,
         "rules": preset.rules.params(),
@@ -148,7 +152,7 @@ def take_snapshots(
     for level in scorable_levels(con, preset, year) or list(preset.levels):
         framework = preset.framework(level)
         units = scored_units(preset, level, year)
-        pooled = any(preset.method_spec(m).needs_other_years for m in preset.methods)
+        pooled = any(reads_other_years(preset.method_spec(m), framework) for m in preset.methods)
         input_hash = _input_hash(con, year, level, units, all_years=pooled)
         for method in preset.methods:
             params = run_params(preset, level, method)

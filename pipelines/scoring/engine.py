@@ -24,9 +24,10 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
+from pipelines.scoring.leaf_method import normalised_points
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import leaf_grid, node_frame
-from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
+from pipelines.scoring.normalise import num_text
 from pipelines.scoring.rank import classify, rank_within_groups
 from pipelines.scoring.rules import (
     DVCTT,
@@ -37,8 +38,6 @@ from pipelines.scoring.rules import (
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
 from pipelines.scoring.tree import aggregate, build_tree
-
-NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
 
 LEAF_COLUMNS = [
     "unit_id",
@@ -111,12 +110,13 @@ def normalise(
     spec: MethodSpec,
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Leaf points by the chosen method; missing values stay null (see :func:`impute`).
+    """Leaf points by the chosen method — or by the method a node of the framework declares for
+    a leaf (``normalisation``); missing values stay null (see :func:`impute`).
 
     ``history`` (other years' ``unit_id, year, group_id, node_id, value``) feeds pooled min-max
     bounds and reference-year goalposts; the grid's own years always count.
     """
-    return NORMALISERS[spec.method](grid, framework, spec, history)
+    return normalised_points(grid, framework, spec, history)
 
 
 def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:

@@ -15,7 +15,16 @@ from pipelines.scoring.methods import MethodSpec
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
 # the leaf attributes the methods read, gathered onto the rows by the leaf's position
-ATTRIBUTES = ("max_points", "direction", "rule_kind", "target", "goalpost_lo", "goalpost_hi")
+ATTRIBUTES = (
+    "max_points",
+    "direction",
+    "rule_kind",
+    "target",
+    "goalpost_lo",
+    "goalpost_hi",
+    "norm_lo",
+    "norm_hi",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,35 @@ def num_text(expr: pl.Expr) -> pl.Expr:
 
 
 def leaf_table(framework: Framework) -> pl.DataFrame:
-    """Leaf attributes needed by the methods: max points, direction, rule, goalposts."""
+    """Leaf attributes needed by the methods: max points, direction, rule, goalposts, and the
+    normalisation a node declares for the leaf (:meth:`Framework.leaf_normalisation`):
+    ``norm_method`` (null: the run's), ``norm_lo, norm_hi`` (declared goalposts) and
+    ``norm_by`` (the declaring node)."""
+    declared = [framework.leaf_normalisation(leaf.id) for leaf in framework.leaves()]
+    norm = pl.DataFrame(
+        {
+            "norm_method": [d[1].effective_method if d else None for d in declared],
+            "norm_lo": [d[1].goalposts[0] if d and d[1].goalposts else None for d in declared],
+            "norm_hi": [d[1].goalposts[1] if d and d[1].goalposts else None for d in declared],
+            "norm_by": [d[0] if d else None for d in declared],
+        },
+        schema={
+            "norm_method": pl.String,
+            "norm_lo": pl.Float64,
+            "norm_hi": pl.Float64,
+            "norm_by": pl.String,
+        },
+    )
+    return pl.concat([_leaf_attributes(framework), norm], how="horizontal")
+
+
+def leaf_methods(framework: Framework, spec: MethodSpec) -> list[str]:
+    """Each leaf's method, in ``framework.leaves()`` order: the one a node declares for it,
+    else the run's (``spec.method``)."""
+    return [m or spec.method for m in leaf_table(framework)["norm_method"].to_list()]
+
+
+def _leaf_attributes(framework: Framework) -> pl.DataFrame:
     return (
         framework.nodes_frame()
         .filter(pl.col("is_leaf"))

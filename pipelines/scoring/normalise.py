@@ -43,12 +43,19 @@ from pipelines.scoring.leaf_frame import (
     note,
     note_pick,
     num_text,
+    pick,
     signed_frame,
 )
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
 from pipelines.scoring.rubric import rubric_points, rubric_signed
 
-__all__ = ["minmax_points", "minmax_signed", "num_text", "rubric_points", "zscore_points"]
+__all__ = [
+    "minmax_points",
+    "minmax_signed",
+    "num_text",
+    "rubric_points",
+    "zscore_points",
+]
 
 
 # ---------------------------------------------------------------- min-max
@@ -163,6 +170,29 @@ def minmax_signed(
             hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
             basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
             basis_text = leaf_texts(framework, basis)  # a leaf's goalposts are its own
+    run_lo, run_hi = lo, hi
+    # goalposts a node declares (``normalisation``) win over the run's bounds, on their leaves
+    declared = pl.col("norm_lo").is_not_null()
+    lower = pl.col("direction") == -1
+    lo = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_hi")).otherwise("norm_lo"))
+    lo = lo.otherwise(run_lo)
+    hi = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_lo")).otherwise("norm_hi"))
+    hi = hi.otherwise(run_hi)
+    declared_texts = leaf_texts(
+        framework,
+        pl.concat_str(
+            pl.lit("goalposts ["),
+            num_text(pl.col("norm_lo")),
+            pl.lit(", "),
+            num_text(pl.col("norm_hi")),
+            pl.lit("] declared by "),
+            pl.col("norm_by"),
+        ),
+    )
+    if basis_text is not None:
+        basis_text = [d or b for d, b in zip(declared_texts, basis_text, strict=True)]
+    else:
+        basis = pl.when(declared).then(pick(declared_texts, pl.col(LEAF))).otherwise(basis)
     frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
     span = pl.col("hi_used") - pl.col("lo_used")
     frame = _rubric_share_where_degenerate(frame, framework, span == 0)

@@ -76,6 +76,7 @@ PARAM_LABELS = {
     "clip": "Giới hạn điểm trong khoảng 0 – điểm tối đa",
     "lineage": "Tệp kế thừa đơn vị (chia tách, sáp nhập)",
     "minmax_bounds": "Cận của chuẩn hóa Min-Max",
+    "node_normalisation": "Cách chuẩn hóa riêng của từng chỉ tiêu (theo khung chỉ số)",
     "reference_year": "Năm tham chiếu",
     "rules": "Quy tắc đặc thù",
     "zscore_mode": "Cách quy đổi Z-Score ra điểm",
@@ -94,6 +95,7 @@ PARAM_VALUES = {
     ("clip", "True"): "có",
     ("clip", "False"): "không",
     ("lineage", "None"): "không có",
+    ("node_normalisation", "{}"): "không có (mọi chỉ tiêu theo phương pháp chung)",
     ("reference_year", "None"): "không có (mỗi năm chuẩn hóa riêng)",
 }
 
