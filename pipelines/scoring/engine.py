@@ -22,10 +22,11 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.dense import dense_layout, sort_unit_blocks
+from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.group_split import dense_scorer
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import leaf_grid, node_frame
+from pipelines.scoring.node_table import score_nodes
 from pipelines.scoring.normalise import minmax_points, num_text, rubric_points, zscore_points
 from pipelines.scoring.rank import classify, rank_within_groups
 from pipelines.scoring.rules import (
@@ -36,7 +37,6 @@ from pipelines.scoring.rules import (
     mark_targets,
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
-from pipelines.scoring.tree import aggregate, build_tree
 
 NORMALISERS = {"points": rubric_points, "minmax": minmax_points, "zscore": zscore_points}
 
@@ -252,19 +252,13 @@ def _leaf_stage(
     ).select(LEAF_COLUMNS)
 
 
-def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+def node_scores(
+    leaves: pl.DataFrame, framework: Framework, given: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Stage 2: points, maximum, ratio, aggregated z and missing count at every node, view and
-    composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid)."""
-    grid = leaf_grid(leaves, framework)
-    tree = build_tree(framework, grid.leaf_ids)
-    result = aggregate(
-        tree,
-        grid.column("points", 0.0),
-        grid.optional("excluded", False),
-        grid.column("z"),
-        grid.optional("n_missing", 0),
-    )
-    return node_frame(grid, tree, result)
+    composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid), with
+    the values ``given`` at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`)."""
+    return score_nodes(leaves, framework, given)
 
 
 def ranked(
@@ -311,7 +305,11 @@ def score_methods(
     (:mod:`pipelines.scoring.batch`, in parts of whole groups on several cores:
     :mod:`pipelines.scoring.group_split`); anything else by the stages one after the other."""
     rules = rules or RuleSettings()
-    layout = None if rules.active else dense_layout(values, units, framework)
+    values, given = split_given(values, framework)
+    for spec in specs.values():
+        refuse_method(spec.method, given)
+    active = rules.active or given is not None
+    layout = None if active else dense_layout(values, units, framework)
     scorer = None if layout is None else dense_scorer(layout, framework, reading, history)
     # the scorer keeps the rows it reads (split over cores: only its parts' copies); a method
     # on the general path builds its own grid
@@ -324,7 +322,7 @@ def score_methods(
         if scores is None:
             if grid is None:
                 grid = complete_grid(values, units, framework)
-            scores = _score_stages(grid, units, framework, spec, rules, reading, history)
+            scores = _score_stages(grid, units, framework, spec, rules, reading, history, given)
         yield name, scores
         del scores
 
@@ -337,10 +335,11 @@ def _score_stages(
     rules: RuleSettings,
     reading: str | None,
     history: pl.DataFrame | None,
+    given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
     leaves = _leaf_stage(grid, units, framework, spec, rules, history)
-    nodes = node_scores(leaves, framework)
+    nodes = node_scores(leaves, framework, given)
     scores = ranked(nodes, framework, reading, spec.rank_precision)
     # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
     # keys is the same sort without comparing every row's strings
