@@ -133,21 +133,8 @@ def given_grid(given: pl.DataFrame | None, grid: LeafGrid, tree: Tree) -> GivenG
     values[rows, columns] = at["value"].to_numpy()
     points = values * tree.max_points[:n_nodes][None, :]
     cut = np.zeros((grid.units.height, len(tree.node_ids)), dtype=bool)
-    for k in np.unique(columns):
-        cut[np.ix_(~np.isnan(values[:, k]), _descendants(tree, int(k)))] = True
+    cut[:, :n_nodes] = tree.cut_below(points)
     return GivenGrid(points, cut, values)
-
-
-def _descendants(tree: Tree, column: int) -> np.ndarray:
-    """The tree-node columns strictly below ``column``."""
-    children = {parent: kids for level in tree.levels for parent, kids in level}
-    found: list[int] = []
-    todo = [column]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            found.append(int(child))
-            todo.append(int(child))
-    return np.array(sorted(found), dtype=int)
 
 
 def score_nodes(

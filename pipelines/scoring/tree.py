@@ -23,7 +23,9 @@ The rules:
   children that have a z), which is COINr's aggregation with missing values left out;
 - **given nodes**: a node whose points are given for a unit (``given``, a value read at the
   node rather than at its leaves) has those points; its parents are summed from their children,
-  level by level, for the units that gave something below them (:mod:`given_nodes`);
+  level by level, for the units that gave something below them (:mod:`given_nodes`); the
+  nodes below a given node are left out (a view or composite over them re-weights over the
+  present ones);
 - **views**: the points of the nodes covered, re-weighted over the present ones when some are
   left out, on the view's divisor; the view's z is the mean of its nodes' z;
 - **composites**: ``Σ weight × ratio`` of their nodes and views, re-weighted over the present
@@ -74,6 +76,25 @@ class Tree:
     def below(self, column: int) -> np.ndarray:
         """The leaf positions below a tree node, left to right."""
         return np.flatnonzero(self.weights[:, column])
+
+    def descendants(self, column: int) -> np.ndarray:
+        """The tree-node columns strictly below a tree node, ascending."""
+        children = {parent: kids for level in self.levels for parent, kids in level}
+        found: list[int] = []
+        todo = [column]
+        while todo:
+            kids = children.get(todo.pop(), ())
+            found.extend(int(k) for k in kids)
+            todo.extend(int(k) for k in kids)
+        return np.array(sorted(found), dtype=int)
+
+    def cut_below(self, given: np.ndarray) -> np.ndarray:
+        """``units × tree nodes``: strictly below a node given for the unit (``given``: NaN
+        where not given)."""
+        cut = np.zeros(given.shape, dtype=bool)
+        for k in np.flatnonzero((~np.isnan(given)).any(axis=0)):
+            cut[np.ix_(~np.isnan(given[:, k]), self.descendants(int(k)))] = True
+        return cut
 
     def columns_of(self, node_type: str) -> np.ndarray:
         """The columns of the nodes of one type (``pillar``, ``view`` …)."""
@@ -247,6 +268,8 @@ def aggregate(
                     _reweighted(out, node_max, left_out, some, parent, children),
                     out[parent],
                 )
+    if given is not None:
+        left_out[:, :n_nodes] |= tree.cut_below(given)
     node_z = None if z is None else _node_z(tree, z, left_out, under)
     missing = np.zeros((n_columns, n_units), dtype=np.int32)
     if n_missing is not None and n_missing.any():
