@@ -418,7 +418,7 @@ def score(
             reference_year=reference_year,
         )
         framework = read_framework_file(framework_path)
-        values = read_observations(data_path, framework)
+        values = read_observations(data_path, framework, nodes=True)
         given = split_given(values, framework)[1]  # values given above the leaves
         refuse_method(method, given)
     except ValueError as exc:  # a refused file (one located line) or a bad method setting

@@ -148,7 +148,7 @@ def test_long_file_node_and_descendant(tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(DataFileError) as caught:
-        read_observations(path, TREE)
+        read_observations(path, TREE, nodes=True)
     text = str(caught.value)
     assert "du-lieu.csv" in text and "dòng 4" in text and "U1" in text
     assert "P1 (dòng 2)" in text and "chỉ số B" in text
@@ -157,10 +157,10 @@ def test_long_file_node_and_descendant(tmp_path):
 def test_wide_file_node_and_descendant(tmp_path):
     path = tmp_path / "iData.csv"
     path.write_text("uCode,Time,G1,P3,D\nU1,2024,0.5,0.2,NA\nU2,2024,NA,NA,7\n", encoding="utf-8")
-    assert read_observations(path, TREE).height == 6  # U1's D blank: no conflict
+    assert read_observations(path, TREE, nodes=True).height == 6  # U1's D blank: no conflict
     path.write_text("uCode,Time,G1,P3,D\nU1,2024,0.5,0.2,9\n", encoding="utf-8")
     with pytest.raises(DataFileError) as caught:
-        read_observations(path, TREE)
+        read_observations(path, TREE, nodes=True)
     text = str(caught.value)
     assert "dòng 2" in text and "U1" in text and "P3 (cột" in text and "chỉ số D" in text
 
@@ -170,6 +170,18 @@ def test_node_value_above_its_maximum_refused(tmp_path, text):
     path = tmp_path / "du-lieu.csv"
     path.write_text(f"unit_id,year,indicator_id,value\nU1,2024,P1,{text}\n", encoding="utf-8")
     with pytest.raises(DataFileError) as caught:
-        read_observations(path, TREE)
+        read_observations(path, TREE, nodes=True)
     message = str(caught.value)
     assert "dòng 2" in message and "P1" in message and "0–1" in message
+
+
+def test_readers_for_leaves_only_refuse_node_values(tmp_path):
+    # the analyses read leaves only: a node value is refused with a line saying why
+    path = tmp_path / "du-lieu.csv"
+    path.write_text("unit_id,year,indicator_id,value\nU1,2024,P1,0.5\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="P1 không phải chỉ số lá.*dti score"):
+        read_observations(path, TREE)
+    wide = tmp_path / "iData.csv"
+    wide.write_text("uCode,Time,G1\nU1,2024,0.5\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="cột G1 là chỉ số không phải chỉ số lá"):
+        read_observations(wide, TREE)

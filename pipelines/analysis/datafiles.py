@@ -70,13 +70,13 @@ def read_framework_file(path: str | Path) -> Framework:
     )
 
 
-def read_observations(path: str | Path, framework: Framework) -> pl.DataFrame:
+def read_observations(path: str | Path, framework: Framework, nodes: bool = False) -> pl.DataFrame:
     """``unit_id, year, node_id, value`` from a long or a COINr wide CSV (``NA`` = missing); see
     :func:`read_data_file`."""
-    return read_data_file(path, framework).values
+    return read_data_file(path, framework, nodes).values
 
 
-def read_data_file(path: str | Path, framework: Framework) -> DataFile:
+def read_data_file(path: str | Path, framework: Framework, nodes: bool = False) -> DataFile:
     """Read a long CSV (``unit_id,year,indicator_id,value``, Vietnamese headers too) or a COINr
     iData (``uCode``, optional ``Time`` and ``uName``, one column per indicator) with the intake's
     CSV rules (:mod:`pipelines.workbook.csv_cells`).
@@ -87,14 +87,16 @@ def read_data_file(path: str | Path, framework: Framework) -> DataFile:
     not a finite number, indicators not in ``framework`` (all of them, with their lines), a
     (unit, year, indicator) given twice (both lines), a value at a node above the leaves outside
     [0, 1], a unit giving a node and something below it (both ids and lines). Blank and ``NA``
-    are missing values; a node above the leaves with a missing value gives nothing."""
+    are missing values; a node above the leaves with a missing value gives nothing. Values at
+    nodes above the leaves are read with ``nodes`` (``dti score``); without it they are refused
+    (the caller scores leaves only)."""
     table = read_csv_table(path)
     positions = find_columns(table.header, LONG_COLUMNS)
     if all(key in positions for key in LONG_COLUMNS):
-        return _read_long(table, positions, framework)
+        return _read_long(table, positions, framework, nodes)
     keys = [header_key(title) for title in table.header]
     if "ucode" in keys:
-        return _read_wide(table, keys, framework)
+        return _read_wide(table, keys, framework, nodes)
     separators = "" if len(table.header) > 1 else " (dấu phân cách cột phải là ',', ';' hoặc tab)"
     raise DataFileError(
         table.name,
@@ -147,8 +149,11 @@ def _mixed_faults(
     return faults
 
 
-def _read_long(table: CsvTable, positions: dict[str, int], framework: Framework) -> DataFile:
-    leaves = set(framework.leaf_ids()) | non_leaf_ids(framework)
+def _read_long(
+    table: CsvTable, positions: dict[str, int], framework: Framework, nodes: bool
+) -> DataFile:
+    above = non_leaf_ids(framework)
+    leaves = set(framework.leaf_ids()) | (above if nodes else set())
     label = {key: table.label(index) for key, index in positions.items()}
     faults = list(table.ragged)
     unknown: dict[str, list[int]] = {}
@@ -199,7 +204,7 @@ def _read_long(table: CsvTable, positions: dict[str, int], framework: Framework)
             given[key] = (line, label["indicator_id"])
         rows.append((unit, year, indicator, value))
     if unknown:
-        faults.append(_unknown_fault(unknown, label["indicator_id"], framework))
+        faults.append(_unknown_fault(unknown, label["indicator_id"], framework, above))
     faults.extend(_mixed_faults(given, framework))
     refuse_faults(table.name, faults)
     values = pl.DataFrame(rows, schema=VALUES_SCHEMA, orient="row")
@@ -213,29 +218,48 @@ _BLANK = {
 }
 
 
-def _unknown_fault(unknown: dict[str, list[int]], column: str, framework: Framework) -> Fault:
+def _unknown_fault(
+    unknown: dict[str, list[int]], column: str, framework: Framework, above: set[str]
+) -> Fault:
     listed = "; ".join(
         f"'{code}' (dòng {', '.join(str(n) for n in lines[:5])}{', …' if len(lines) > 5 else ''})"
         for code, lines in unknown.items()
+    )
+    inner = sorted(code for code in unknown if code in above)
+    why = (
+        f" ({', '.join(inner)} không phải chỉ số lá: lệnh này chỉ đọc giá trị ở chỉ số lá, "
+        "giá trị ở chỉ số bất kỳ do dti score đọc)"
+        if inner
+        else ""
     )
     return Fault(
         min(min(lines) for lines in unknown.values()),
         column,
         "unknown_indicator",
-        f"{len(unknown)} mã chỉ số không có trong bộ chỉ số {framework.id}: {listed}",
+        f"{len(unknown)} mã chỉ số không có trong bộ chỉ số {framework.id}: {listed}{why}",
     )
 
 
-def _read_wide(table: CsvTable, keys: list[str], framework: Framework) -> DataFile:
+def _read_wide(table: CsvTable, keys: list[str], framework: Framework, nodes: bool) -> DataFile:
     unit_at = keys.index("ucode")
     year_at = keys.index("time") if "time" in keys else None
     name_at = keys.index("uname") if "uname" in keys else None
-    leaves = set(framework.leaf_ids()) | non_leaf_ids(framework)
+    above = non_leaf_ids(framework)
+    leaves = set(framework.leaf_ids()) | above
     columns: dict[str, int] = {}
     for index, title in enumerate(table.header):
         code = header_title(title)
         if code not in leaves:
             continue
+        if code in above and not nodes:
+            raise DataFileError(
+                table.name,
+                "node_column",
+                f"cột {code} là chỉ số không phải chỉ số lá: lệnh này chỉ đọc giá trị ở chỉ số "
+                "lá, giá trị ở chỉ số bất kỳ do dti score đọc",
+                line=1,
+                column=table.label(index),
+            )
         if code in columns:
             raise DataFileError(
                 table.name,
