@@ -68,6 +68,8 @@ def split_given(
     if values.is_empty() or not above:
         return values, None
     at_node = pl.col("node_id").cast(pl.String).is_in(above)
+    if not values.select(at_node.any()).item():  # the usual case: leaves only, no copy
+        return values, None
     given = values.filter(at_node & pl.col("value").is_not_null())
     leaf_values = values.filter(~at_node)
     if given.is_empty():
