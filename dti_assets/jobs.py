@@ -4,21 +4,17 @@ import datetime as dt
 
 import dagster as dg
 
-from dti_assets.partitions import yearly_partitions
-
 ANNUAL_STAGES = ("reference", "ingest", "validate", "score", "publish")
 
 annual_job = dg.define_asset_job(
     "dti_annual",
     selection=dg.AssetSelection.groups(*ANNUAL_STAGES),
-    partitions_def=yearly_partitions,
     description="Score a year: reference data → ingest → validate → score → snapshot.",
 )
 
 analysis_job = dg.define_asset_job(
     "dti_analysis",
     selection=dg.AssetSelection.groups("analysis"),
-    partitions_def=yearly_partitions,
     description="Analysis of a scored year: method comparison, rank uncertainty and sensitivity, "
     "coherence, trends, strengths and weaknesses, one-framework backfill.",
 )
@@ -26,7 +22,6 @@ analysis_job = dg.define_asset_job(
 demo_inbox_job = dg.define_asset_job(
     "dti_demo_inbox",
     selection=dg.AssetSelection.groups("demo"),
-    partitions_def=yearly_partitions,
     description="Write the synthetic demo workbooks into the inbox.",
 )
 

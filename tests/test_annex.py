@@ -10,7 +10,10 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
 from conftest import DemoYear
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.tiny_site import TinySite, build_tiny_site
 
 from pipelines.framework.preset import load_preset
@@ -193,3 +196,25 @@ def test_full_demo_year_annex_and_report(demo_2024: DemoYear):
     assert len(list(year.glob("nhom-xa-*.html"))) == 15
     assert len(list((year / "don-vi").glob("*.html"))) == 217
     assert list((year / "data-docs" / "gx" / "validations").rglob("*.html"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e9, allow_nan=False), min_size=1, max_size=20),
+    st.sampled_from([2, 4]),
+)
+def test_a_rounded_number_is_stored_exactly(tmp_path_factory, values, decimals):
+    """xlsxwriter writes 16 significant digits; a double rounded to the annex's decimals is the
+    double nearest to its own 16-digit form, so the cell holds it bit for bit (0.1 + 0.2 itself
+    would not survive: it needs 17 digits)."""
+    path = tmp_path_factory.mktemp("numbers") / "n.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    rounded = [round(v, decimals) for v in values]
+    for row, value in enumerate(rounded):
+        sheet.write_number(row, 0, value)
+    book.close()
+    read = openpyxl.load_workbook(path, read_only=True)
+    assert [r[0] for r in read.active.iter_rows(values_only=True)] == rounded
+    read.close()
+    assert float(f"{0.1 + 0.2:.16g}") != 0.1 + 0.2

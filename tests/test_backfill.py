@@ -52,9 +52,10 @@ def test_backfill_writes_new_versions_and_never_touches_published_ones(warehouse
     assert len(records) == 2 * 3 and all(r.created for r in records)  # 2 years × 3 methods
     assert {r.framework_hash for r in records} == {revised.content_hash()}
     # every snapshot that existed — the published one first of all — is bit for bit the same
-    kept = after_headers.filter(pl.col("snapshot_id").is_in(before_headers["snapshot_id"]))
+    before_ids = before_headers["snapshot_id"].implode()
+    kept = after_headers.filter(pl.col("snapshot_id").is_in(before_ids))
     assert kept.equals(before_headers)
-    old_scores = after_scores.filter(pl.col("snapshot_id").is_in(before_headers["snapshot_id"]))
+    old_scores = after_scores.filter(pl.col("snapshot_id").is_in(before_ids))
     assert old_scores.equals(before_scores)
     assert kept.filter(pl.col("snapshot_id") == published)["published_at"][0] is not None
     assert after_headers.height == before_headers.height + 6

@@ -72,6 +72,50 @@ def test_a_no_that_every_unit_answers_scores_nothing_under_minmax():
     assert cell(scores, "U3", "P1") == pytest.approx(0 + 10)
 
 
+@pytest.mark.parametrize(
+    ("method", "no_spread", "d_points"),
+    [
+        # D spreads: (x − 4) / (8 − 4) × 20 → U1 0, U2 20, U3 10
+        ("minmax", "minmax(observed; max = min → n = rubric points ÷ max)", [0, 20, 10]),
+        # D: mean 6, sample sd 2 → z −1, 1, 0 → Φ(z) × 20
+        ("zscore", "zscore(cdf; sd = 0 → n = rubric points ÷ max)", [3.1731051, 16.8268949, 10]),
+    ],
+)
+def test_no_spread_scores_by_the_rubric_under_both_methods(method, no_spread, d_points):
+    """Yes/no leaves of 10 points: every unit answers "no" on N → 0 points each, every unit
+    answers "yes" on Y → the rubric's full 10 each; the same one rule for min-max (max = min)
+    and z-score (sd = 0), where z-score gave Φ(0) × 10 = 5 to everyone before."""
+    yesno = {"kind": "yesno"}
+    fw = build(node("P1", leaf("N", 10, yesno), leaf("Y", 10, yesno), leaf("D", 20)))
+    vals = values(
+        ("U1", "N", 0), ("U2", "N", 0), ("U3", "N", 0),
+        ("U1", "Y", 1), ("U2", "Y", 1), ("U3", "Y", 1),
+        ("U1", "D", 4), ("U2", "D", 8), ("U3", "D", 6),
+    )  # fmt: skip
+    scores = score(vals, units("U1", "U2", "U3"), fw, MethodSpec(method))
+    unit_ids = ("U1", "U2", "U3")
+    assert [cell(scores, u, "N") for u in unit_ids] == [0, 0, 0]
+    assert [cell(scores, u, "Y") for u in unit_ids] == [10, 10, 10]
+    assert cell(scores, "U1", "N", "rule_applied") == no_spread
+    assert [cell(scores, u, "D") for u in unit_ids] == pytest.approx(d_points, abs=1e-6)
+    # the pillar: 0 + 10 + D
+    assert cell(scores, "U3", "P1") == pytest.approx(0 + 10 + 10, abs=1e-9)
+
+
+def test_a_single_unit_under_zscore_scores_by_the_rubric():
+    """One unit's value (fewer than two values: no sd) → its rubric points: a yes/no "no" → 0,
+    a steps value 55 (≥ 80 → 6, ≥ 50 → 3) → 3 of 6 (not Φ(0) × 6 = 3 by chance: 0 for "no")."""
+    steps = {"kind": "steps", "thresholds": [[80, 6], [50, 3]], "else": 0}
+    fw = build(node("P1", leaf("Y", 10, {"kind": "yesno"}), leaf("S", 6, steps)))
+    scores = score(values(("U1", "Y", 0), ("U1", "S", 55)), units("U1"), fw, MethodSpec("zscore"))
+    assert cell(scores, "U1", "Y") == 0
+    assert cell(scores, "U1", "S") == pytest.approx(3)
+    assert cell(scores, "U1", "Y", "z") == 0.0
+    assert cell(scores, "U1", "Y", "rule_applied") == (
+        "zscore(cdf; fewer than 2 values → n = rubric points ÷ max)"
+    )
+
+
 def test_a_yes_that_every_unit_answers_and_steps_of_a_single_unit():
     """Every unit answers 1 on a yes/no leaf → the rubric's 10 (the maximum); a single unit's
     value 55 on a steps leaf (≥ 80 → 6, ≥ 50 → 3, else 0) → 3 of 6, not 6."""

@@ -196,3 +196,42 @@ def test_stage_stores_the_successor_grouping(tmp_path):
         assert count[0] == 0
     finally:
         con.close()
+
+
+def test_successor_grouping_counts_the_appraisers_points(tmp_path):
+    """The lineage scores follow the same recipe as the year's own: the appraiser's points of
+    a unit scored on its own values replace the rubric's there too; those of a predecessor
+    (S3) do not reach its successor, whose values are the predecessors' mean."""
+    from pipelines.evaluate.stages import compute_leaf_scores, compute_node_scores, compute_ranks
+    from pipelines.store.reference import store_reference
+    from pipelines.store.warehouse import connect
+
+    preset = load_preset(FIXTURES / "presets" / "sonla-mini.yaml")
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        store_reference(con, preset, 2024)
+        insert_observations(con, 2024, DATA)
+        con.execute(
+            "UPDATE observations SET appraised_points = 3, points_reason = 'thẩm định' "
+            "WHERE year = 2024 AND unit_id IN ('S1', 'S3') AND indicator_id = 'A'"
+        )
+        compute_leaf_scores(con, preset, 2024, allow_blocked=True)
+        compute_node_scores(con, preset, 2024)
+        compute_ranks(con, preset, 2024)
+
+        def points(table: str, unit: str, node: str) -> float:
+            return con.execute(
+                f"SELECT points FROM {table} WHERE year = 2024 AND method = 'points' "
+                "AND unit_id = ? AND node_id = ?",
+                [unit, node],
+            ).fetchone()[0]
+
+        assert points("lineage_scores", "S1", "A") == 3  # the appraiser's, not the rubric's 8
+        assert points("node_scores", "S1", "A") == 3
+        assert points("lineage_scores", "S1", "DTI") == pytest.approx(
+            points("node_scores", "S1", "DTI")
+        )
+        # S34's A: the mean of S3's 9 and S4's 5 by the rubric, not S3's appraised 3
+        assert points("lineage_scores", "S34", "A") == pytest.approx(7)
+    finally:
+        con.close()

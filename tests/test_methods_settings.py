@@ -341,10 +341,10 @@ def test_zscore_rescaled_leaf_points():
 def test_zscore_rescaled_node_points_are_the_map_of_the_aggregated_z():
     fw = build(*TREE)
     vals = values(
-        *rows("U1", 1, 30, 5, 2, 0), *rows("U2", 2, 20, 5, 4, 10), *rows("U3", 3, 10, 5, 6, 20)
+        *rows("U1", 1, 30, 5, 2, 0), *rows("U2", 2, 20, 4, 4, 10), *rows("U3", 3, 10, 6, 6, 20)
     )
     scores = run(fw, vals, units("U1", "U2", "U3"), "zscore", zscore_mode="rescaled")
-    # U1 leaf z: A −1, B 1, C 0 (sd 0), D −1, E −1 → points 0.4·20, 0.6·30, 0.5·20, 0.4·10, 0.4·20
+    # U1 leaf z: A −1, B 1, C 0 (mean), D −1, E −1 → points 0.4·20, 0.6·30, 0.5·20, 0.4·10, 0.4·20
     assert cell(scores, "U1", "DTI") == pytest.approx(8 + 18 + 10 + 4 + 8, abs=1e-12)
     # aggregated z of the total: (−20 + 30 + 0 − 10 − 20) / 100 = −0.2 → 0.5 − 0.02 = 0.48
     assert cell(scores, "U1", "DTI", "z") == pytest.approx(-0.2, abs=1e-12)
@@ -357,7 +357,7 @@ def test_zscore_rescaled_node_points_are_the_map_of_the_aggregated_z():
 def test_zscore_rescaled_with_exclude_is_the_level_by_level_z():
     fw = build(*TREE)
     vals = values(
-        *rows("U1", 1, None, 5, 2, None), *rows("U2", 2, 20, 5, 4, 10), *rows("U3", 3, 10, 5, 6, 20)
+        *rows("U1", 1, None, 5, 2, None), *rows("U2", 2, 20, 4, 4, 10), *rows("U3", 3, 10, 6, 6, 20)
     )
     scores = run(fw, vals, units("U1", "U2", "U3"), "zscore", zscore_mode="rescaled",
                  missing="exclude")  # fmt: skip
@@ -412,9 +412,9 @@ def test_degenerate_groups_are_defined_and_never_nan(method, settings, missing):
     for column in ("points", "ratio", "z"):
         assert not any(math.isnan(v) for v in scores[column].drop_nulls()), column
     assert scores["points"].null_count() == 0
-    # all equal / a single unit: min-max falls back to the rubric; z = 0 → half the maximum
-    # direct rule: points = the value 5 (min-max too); z = 0 → Φ(0) or 0.5 + 0 → 20 / 2
-    expected = {"points": 5, "minmax": 5, "zscore": 10}[method]
+    # all equal / a single unit: min-max and z-score fall back to the rubric
+    # (direct rule: points = the value 5), not Φ(0) or 0.5 + 0 → 20 / 2
+    expected = {"points": 5, "minmax": 5, "zscore": 5}[method]
     assert column_of(scores, "A", ["U1", "U2", "U3"]) == pytest.approx([expected] * 3, abs=1e-12)
     if missing == "exclude":
         assert cell(scores, "U1", "C", "excluded") is True

@@ -85,47 +85,6 @@ def _touch_later(path, seconds: float) -> None:
     path.write_text("done")
 
 
-def _thread_names() -> tuple[str, ...]:
-    """The names of the threads a kept pool of two runs its tasks on."""
-    started = time.monotonic()
-
-    def name(_: int) -> str:
-        time.sleep(0.05)  # both threads busy at once
-        return threading.current_thread().name
-
-    names = tuple(sorted(set(parallel.thread_pool(2).map(name, range(4)))))
-    assert time.monotonic() - started < 5
-    return names
-
-
-def test_thread_pool_keeps_its_threads_between_calls() -> None:
-    """The same threads every call (their malloc arenas reused), one pool per size."""
-    first = _thread_names()
-    assert len(first) == 2 and threading.current_thread().name not in first
-    assert _thread_names() == first
-    assert parallel.thread_pool(2) is parallel.thread_pool(2)
-    assert parallel.thread_pool(1) is not parallel.thread_pool(2)
-
-
-def test_a_forked_child_starts_its_own_thread_pool() -> None:
-    """A child forked after the pool started has none of its threads: it must not wait on
-    the parent's pool (it would wait for ever), but make its own."""
-    parent = parallel.thread_pool(2)
-    _thread_names()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report whether its pool is new and works, then leave at once
-        try:
-            ok = parallel.thread_pool(2) is not parent and len(_thread_names()) == 2
-            os.write(write, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write)
-    _, status = os.waitpid(pid, 0)
-    assert os.read(read, 1) == b"1" and status == 0
-    os.close(read)
-
-
 def test_a_running_thread_keeps_the_jobs_in_the_calling_process(two_workers) -> None:
     """A busy thread may hold a lock at the moment of a fork, which the child would then wait
     on for ever: while one runs, the jobs stay here (and still give every result in order)."""
@@ -144,3 +103,18 @@ def test_a_running_thread_keeps_the_jobs_in_the_calling_process(two_workers) -> 
     assert [square for _, square in done] == [n * n for n in range(40)]
     # the thread gone, the jobs fork again
     assert os.getpid() not in {pid for pid, _ in run_jobs(jobs)}
+
+
+def _square_or_fail(n: int) -> int:
+    if n == 13:
+        raise ValueError(f"sổ {n} không đọc được")
+    return n * n
+
+
+def test_a_failing_job_in_a_worker_raises_its_own_error_here(two_workers) -> None:
+    """The job's exception, with its message, reaches the caller of run_jobs (the jobs are
+    pickled to the workers: partials of module functions)."""
+    jobs = [partial(_square_or_fail, n) for n in range(40)]
+    with pytest.raises(ValueError, match="sổ 13 không đọc được"):
+        run_jobs(jobs)
+    assert run_jobs(jobs[:13]) == [n * n for n in range(13)]

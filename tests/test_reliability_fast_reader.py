@@ -1,7 +1,7 @@
 """The fast workbook reader (intake speed) reads exactly what openpyxl reads.
 
 Every workbook of the malformed-file corpus, the good workbook, demo self-assessments and demo
-appraisal workbooks is read twice — through :class:`FastBook` when it accepts the file, and
+appraisal workbooks is read twice — through :class:`PlainWorkbook` when it accepts the file, and
 through openpyxl — and the outcomes must be identical: identification, every accepted value
 with its row and column, every refusal with its located message, the missing indicators, or the
 same error for a file refused as a whole. Files the fast reader declines must be the ones it
@@ -17,7 +17,7 @@ from faults import FAULTS, NAME, good_workbook
 
 from pipelines.framework.preset import load_preset
 from pipelines.intake.demo import write_demo_submissions
-from pipelines.workbook.fastbook import FastBook, NotPlain
+from pipelines.workbook.plain_workbook import NotPlain, PlainWorkbook
 from pipelines.workbook.read import (
     WorkbookError,
     open_with_openpyxl,
@@ -47,11 +47,11 @@ def _outcome(open_book, framework, name: str, kind: str):
 
 def _both(path: Path, framework, kind: str = "self") -> tuple[bool, object, object]:
     try:
-        FastBook(path)
+        PlainWorkbook(path)
         took = True
     except NotPlain:
         took = False
-    fast = _outcome(lambda: FastBook(path), framework, path.name, kind) if took else None
+    fast = _outcome(lambda: PlainWorkbook(path), framework, path.name, kind) if took else None
     slow = _outcome(lambda: open_with_openpyxl(path), framework, path.name, kind)
     return took, fast, slow
 
@@ -101,6 +101,6 @@ def test_a_damaged_archive_goes_to_openpyxl(tmp_path: Path, damage: str):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"plain text")
     with pytest.raises(NotPlain):
-        FastBook(path)
+        PlainWorkbook(path)
     with pytest.raises(WorkbookError):
         open_with_openpyxl(path)

@@ -3,8 +3,8 @@
 docs/domain.md, "Scoring methods": min-max n = (x − min)/(max − min); z = (x − mean)/sd with the
 sample sd (n − 1), points = Φ(z) × max; lower-is-better is negated before normalising; statistics
 ignore missing values and a missing value scores 0; normalisation is per comparison group and year.
-Degenerate groups (normalise.py docstring): min-max with max = min → the rubric's share; z-score
-with fewer than two values or sd = 0 → z = 0 → Φ = 0.5.
+Degenerate groups (normalise.py docstring): min-max with max = min and z-score with fewer than
+two values or sd = 0 → the rubric's share (z-score keeps z = 0).
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def test_zscore_missing_is_ignored_by_statistics_and_scores_zero():
 
 @pytest.mark.parametrize(
     ("method", "expected_points", "expected_z"),
-    # max = min → the rubric (direct: the value 37 capped at 20); z = 0 → Φ(0) × max
-    [("minmax", 20.0, None), ("zscore", 0.5 * 20, 0.0)],
+    # max = min, one value → the rubric (direct: the value 37 capped at 20); z stays 0
+    [("minmax", 20.0, None), ("zscore", 20.0, 0.0)],
 )
 def test_degenerate_single_unit(method, expected_points, expected_z):
     fw = one_leaf(max_points=20)
@@ -135,8 +135,8 @@ def test_degenerate_single_unit(method, expected_points, expected_z):
 
 
 @pytest.mark.parametrize(
-    ("method", "expected_points"), [("minmax", 5.0), ("zscore", 10.0)]
-)  # max = min → the rubric (direct: points = the value 5); sd = 0 → z = 0 → Φ = 0.5
+    ("method", "expected_points"), [("minmax", 5.0), ("zscore", 5.0)]
+)  # max = min, sd = 0 → the rubric (direct: points = the value 5), not Φ(0) × 20 = 10
 def test_degenerate_all_values_equal(method, expected_points):
     fw = one_leaf(max_points=20)
     vals = values(("U1", "A", 5), ("U2", "A", 5), ("U3", "A", 5))
@@ -147,7 +147,7 @@ def test_degenerate_all_values_equal(method, expected_points):
     assert not any(math.isnan(p) for p in scores["points"])
 
 
-@pytest.mark.parametrize(("method", "expected_points"), [("minmax", 7.0), ("zscore", 10.0)])
+@pytest.mark.parametrize(("method", "expected_points"), [("minmax", 7.0), ("zscore", 7.0)])
 def test_degenerate_one_value_present_among_missing(method, expected_points):
     fw = one_leaf(max_points=20)
     vals = values(("U1", "A", 7), ("U2", "B", 1), ("U3", "B", 2))

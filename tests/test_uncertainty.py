@@ -126,7 +126,9 @@ def test_saltelli_and_jansen_estimators_by_hand():
 
 
 def test_a_factor_that_alone_drives_the_output_gets_the_whole_variance():
-    inp = hand_input(GAPS, GROUPS)
+    # D answers "no" on P1.2: the yes/no leaf has a spread in g1, so that z-score and points
+    # rank g1 differently (with A and C alone answering, both methods give them the rubric's 15)
+    inp = hand_input({**GAPS, "D": {**GAPS["D"], "P1.2": 0.0}}, GROUPS)
     # only the method varies among settings that rank differently; missing rule fixed
     result = run_uncertainty(
         inp, settings=("points", "zscore:cdf"), missing_rules=("zero",), noise=0.0, seed=5

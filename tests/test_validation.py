@@ -7,13 +7,16 @@ import json
 import math
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from pipelines import parallel
+from pipelines.validate import suites
 from pipelines.validate import validation as v
+from pipelines.validate.outcomes import EMPTY_TABLE_EXAMPLE
 from pipelines.validate.validation import (
     DEFAULT_EXPECTATIONS_DIR,
     ExpectationOutcome,
@@ -305,7 +308,7 @@ def test_empty_observations_validate_and_completeness_fails() -> None:
     completeness = named["value_completeness"]
     assert not completeness.success and not completeness.blocking
     assert "Bảng rỗng" in completeness.description
-    assert completeness.unexpected_examples == [v.EMPTY_TABLE_EXAMPLE]
+    assert completeness.unexpected_examples == [EMPTY_TABLE_EXAMPLE]
     # nothing to score is itself blocking: a year is never scored before any valid submission
     assert named["has_observations"].blocking and not named["has_observations"].success
     assert failed(outcomes) == {"value_completeness", "has_observations"}
@@ -432,7 +435,7 @@ def test_suites_validated_together_in_worker_processes_equal_one_by_one(monkeypa
     real_run_jobs = parallel.run_jobs
 
     def run_jobs_noting_pids(jobs, **kwargs):
-        done = real_run_jobs([lambda job=job: (os.getpid(), job()) for job in jobs], **kwargs)
+        done = real_run_jobs([partial(_pid_and_result, job) for job in jobs], **kwargs)
         worker_pids.extend(pid for pid, _ in done)
         return [result for _, result in done]
 
@@ -501,7 +504,7 @@ def test_suite_files_follow_conventions_and_load_into_gx(suite_name: str) -> Non
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     path = DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json"
-    data = v._read_suite_file(path)
+    data = suites.read_suite_file(path)
     assert data["name"] == suite_name
     suite = ExpectationSuite(**data)
     assert len(suite.expectations) == len(data["expectations"])
@@ -512,7 +515,7 @@ def test_suite_files_follow_conventions_and_load_into_gx(suite_name: str) -> Non
 
 
 def test_observation_suite_blocking_flags() -> None:
-    data = v._read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
+    data = suites.read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
     blocking = {e["meta"]["name"]: e["meta"]["blocking"] for e in data["expectations"]}
     assert blocking["value_completeness"] is False
     for name in (
@@ -549,9 +552,9 @@ def test_suites_are_cached_and_reloaded_when_the_file_changes(tmp_path: Path) ->
     frame = obs_frame(clean_observations())
     run_suite("observations", frame, CTX, expectations_dir=tmp_path)
     path = (tmp_path / "observations.json").resolve()
-    first = v._state().suites[path]
+    first = suites._state().suites[path]
     run_suite("observations", frame, CTX, expectations_dir=tmp_path)
-    assert v._state().suites[path] is first
+    assert suites._state().suites[path] is first
 
     suite = json.loads(path.read_text("utf-8"))
     suite["expectations"] = [e for e in suite["expectations"] if e["meta"]["name"] == "unit_known"]
@@ -560,14 +563,14 @@ def test_suites_are_cached_and_reloaded_when_the_file_changes(tmp_path: Path) ->
     os.utime(path, ns=(stat.st_atime_ns, first.mtime_ns + 1_000_000))
     outcomes = run_suite("observations", frame, CTX, expectations_dir=tmp_path)
     assert [o.expectation for o in outcomes] == ["unit_known"]
-    assert v._state().suites[path] is not first
+    assert suites._state().suites[path] is not first
 
 
 def test_suite_written_by_gx_to_json_dict_loads(tmp_path: Path) -> None:
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    data = v._read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
+    data = suites.read_suite_file(DEFAULT_EXPECTATIONS_DIR / "observations.json")
     # A suite saved in a context gets ids, which to_json_dict writes out.
     saved = gx.get_context(mode="ephemeral").suites.add(ExpectationSuite(**data))
     dumped = saved.to_json_dict()
@@ -576,3 +579,8 @@ def test_suite_written_by_gx_to_json_dict_loads(tmp_path: Path) -> None:
     rows = [*clean_observations(), obs_row("X-EAH-01", "P3.2", 140.0)]
     outcomes = run_suite("observations", obs_frame(rows), CTX, expectations_dir=tmp_path)
     assert failed(outcomes) == {"value_in_range"}
+
+
+def _pid_and_result(job):
+    """The worker's pid beside a job's result (a picklable job: workers receive it pickled)."""
+    return os.getpid(), job()

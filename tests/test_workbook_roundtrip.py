@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -235,6 +236,8 @@ def test_same_inputs_give_byte_identical_files(
     again = write_unit_workbook(tmp_path / "a" / "other_name.xlsx", framework, unit, YEAR, VALUES)
     assert again.read_bytes() == original.read_bytes()
     assert sha256(again) == sha256(original)
+    with zipfile.ZipFile(again) as archive:  # no clock in the file: every part has Excel's date
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     changed = write_unit_workbook(
         tmp_path / "b" / "changed.xlsx", framework, unit, YEAR, {**VALUES, "P1.5": 90.0}
     )

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.evaluate.recipe import LevelRecipe, leaf_points, score_level
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import BOUNDS, MISSING_RULES, ZSCORE_MODES
-from pipelines.scoring.engine import SCORE_COLUMNS, leaf_scores, node_scores, ranked
+from pipelines.scoring.engine import complete_grid
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
@@ -159,25 +160,24 @@ class AnalysisInput:
         """Settings with ``minmax:goalposts`` given its default reference year."""
         return tuple(self.default_goalposts() if s == "minmax:goalposts" else s for s in settings)
 
+    @property
+    def recipe(self) -> LevelRecipe:
+        """The framework, per-unit rules and classification reading this input is scored by."""
+        return LevelRecipe(self.framework, self.rules, self.reading)
+
     def leaves(self, spec: MethodSpec) -> pl.DataFrame:
-        """Leaf scores by the engine (with the appraiser's points under ``points``), exactly as
+        """Leaf scores by the recipe (with the appraiser's points under ``points``), exactly as
         the warehouse's stage 1 computes them."""
         history = self.history if spec.needs_other_years else None
-        leaves = leaf_scores(self.values, self.units, self.framework, spec, self.rules, history)
-        if spec.method == "points" and self.overrides is not None and self.overrides.height:
-            from pipelines.evaluate.appraisal import apply_points_overrides
-
-            leaves = apply_points_overrides(leaves, self.overrides, self.framework)
-        return leaves
+        grid = complete_grid(self.values, self.units, self.framework)
+        return leaf_points(grid, self.units, self.recipe, spec, self.overrides, history)
 
     def score(self, spec: MethodSpec) -> pl.DataFrame:
-        """Every node of every unit (``SCORE_COLUMNS``) under ``spec``."""
-        nodes = node_scores(self.leaves(spec), self.framework)
-        return (
-            ranked(nodes, self.framework, self.reading, spec.rank_precision)
-            .sort(["year", "group_id", "unit_id", "ordinal"])
-            .select(SCORE_COLUMNS)
+        """Every node of every unit (``SCORE_COLUMNS``) under ``spec``, by the recipe."""
+        ((_, scores),) = score_level(
+            self.values, self.units, self.recipe, {"": spec}, self.overrides, self.history
         )
+        return scores
 
     @property
     def target_id(self) -> str:

@@ -331,7 +331,7 @@ def replay(inp: AnalysisInput, replication: dict) -> pl.DataFrame:
 
 
 def nominal_fast(inp: AnalysisInput) -> pl.DataFrame:
-    """The nominal setting through the fast path at unperturbed weights (checked against the
+    """The nominal setting replayed at unperturbed weights (checked against the
     engine in the tests): ``unit_id, points, rank``."""
     return replay(
         inp,

@@ -37,6 +37,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.evaluate.recipe import LevelRecipe, score_level
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.publish.snapshot import (
@@ -48,7 +49,6 @@ from pipelines.publish.snapshot import (
     store_snapshots,
 )
 from pipelines.publish.version import code_version
-from pipelines.scoring.engine import leaf_scores, node_scores, ranked
 from pipelines.scoring.rank import effective_reading
 from pipelines.store.warehouse import insert_frame
 
@@ -89,7 +89,7 @@ def score_year(
 ) -> pl.DataFrame:
     """The year and level scored with ``framework`` under the preset's settings of ``method``:
     the snapshot's score rows (``SNAPSHOT_SCORE_COLUMNS``)."""
-    from pipelines.evaluate.appraisal import apply_points_overrides, points_overrides
+    from pipelines.evaluate.appraisal import points_overrides
     from pipelines.evaluate.stages import history_values, scored_units
 
     spec = preset.method_spec(method)
@@ -100,12 +100,10 @@ def score_year(
     ).pl()
     units = scored_units(preset, level, year)
     history = history_values(con, preset, level, year, spec)
-    leaves = leaf_scores(values, units, framework, spec, preset.rules, history)
-    if method == "points":
-        leaves = apply_points_overrides(leaves, points_overrides(con, year, level), framework)
-    nodes = node_scores(leaves, framework)
-    reading, precision = preset.classification_reading, preset.rank_precision
-    return ranked(nodes, framework, reading, precision).select(SNAPSHOT_SCORE_COLUMNS)
+    recipe = LevelRecipe.of(preset, level, framework)
+    overrides = points_overrides(con, year, level)
+    ((_, scores),) = score_level(values, units, recipe, {method: spec}, overrides, history)
+    return scores.select(SNAPSHOT_SCORE_COLUMNS)
 
 
 def backfill(

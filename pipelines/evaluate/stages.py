@@ -2,10 +2,10 @@
 
 Each stage reads the previous stage's table for one year, computes every level and method, and
 rewrites that year's rows in one transaction, so re-running a stage never duplicates rows.
-The preset's settings apply here: the missing-data rule and min-max / z-score settings
-(:meth:`Preset.method_spec`), the per-unit rules (registry flags reach them through the units
-frame), the classification reading, and the lineage (the successor grouping of a year before a
-merger, table ``lineage_scores``).
+Each stage is a step of the one recipe (:mod:`pipelines.evaluate.recipe`: the preset's method
+settings, per-unit rules — registry flags reach them through the units frame —, the appraiser's
+points, the classification reading and rank precision); the lineage scores (the successor
+grouping of a year before a merger, table ``lineage_scores``) are the whole recipe at once.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.evaluate.appraisal import apply_points_overrides, points_overrides
+from pipelines.evaluate.appraisal import points_overrides
+from pipelines.evaluate.recipe import LevelRecipe, leaf_points, rank_nodes, score_level
+from pipelines.framework.lineage import pending_successors, successor_values
 from pipelines.framework.preset import Preset
 from pipelines.framework.registry import comparison_groups, units_in_year
-from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score_methods
+from pipelines.scoring.engine import complete_grid, node_scores
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import UNIT_FLAGS
 from pipelines.store.warehouse import replace_rows, transaction
@@ -84,17 +86,13 @@ def compute_leaf_scores(
             assert_scorable(con, year, level)
         values = _observations(con, level, year)
         units = scored_units(preset, level, year)
+        recipe = LevelRecipe.of(preset, level)
+        overrides = points_overrides(con, year, level)
+        grid = complete_grid(values, units, recipe.framework)
         for method in preset.methods:
             spec = preset.method_spec(method)
             history = history_values(con, preset, level, year, spec)
-            leaves = leaf_scores(
-                values, units, preset.framework(level), spec, preset.rules, history
-            )
-            if method == "points":
-                # the appraiser's points are final: they replace the rubric's and any rule's
-                leaves = apply_points_overrides(
-                    leaves, points_overrides(con, year, level), preset.framework(level)
-                )
+            leaves = leaf_points(grid, units, recipe, spec, overrides, history)
             frames.append(
                 leaves.with_columns(pl.lit(level).alias("level"), pl.lit(method).alias("method"))
             )
@@ -131,13 +129,9 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
                 "SELECT * FROM node_scores WHERE year = ? AND level = ? AND method = ?",
                 [year, level, method],
             ).pl()
+            ranks = rank_nodes(nodes, LevelRecipe.of(preset, level), preset.method_spec(method))
             frames.append(
-                ranked(
-                    nodes,
-                    preset.framework(level),
-                    preset.classification_reading,
-                    preset.rank_precision,
-                ).with_columns(pl.lit(level).alias("level"), pl.lit(method).alias("method"))
+                ranks.with_columns(pl.lit(level).alias("level"), pl.lit(method).alias("method"))
             )
     with transaction(con, label="ranks"):  # the ranks and the successor grouping commit together
         rows = replace_rows(con, "ranks", pl.concat(frames, how="diagonal_relaxed"), {"year": year})
@@ -146,30 +140,26 @@ def compute_ranks(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> 
 
 
 def compute_lineage_scores(con: duckdb.DuckDBPyConnection, preset: Preset, year: int) -> int:
-    """The year scored with the units existing after the next merger (``lineage_scores``):
-    successors get the unweighted mean of their predecessors' values of ``year``."""
-    from pipelines.framework.lineage import successor_values
-
+    """The year scored with the units existing after the next merger (``lineage_scores``) by
+    the whole recipe: successors get the unweighted mean of their predecessors' values of
+    ``year``; the appraiser's points of that year count for every unit whose own values are
+    scored (not for a successor, whose values are its predecessors' mean)."""
     lineage = preset.lineage
     later = lineage.filter(pl.col("effective_year") > year)["effective_year"]
     if later.is_empty():
         return replace_rows(con, "lineage_scores", pl.DataFrame(), {"year": year})
     after_year = int(later.min())
+    derived = list(pending_successors(lineage, year))
+    specs = {method: preset.method_spec(method) for method in preset.methods}
     frames = []
     for level in preset.levels:
         values = successor_values(_observations(con, level, year), lineage, year)
         units = _units_frame(preset, level, after_year, year)
         if units.is_empty():
             continue
-        specs = {method: preset.method_spec(method) for method in preset.methods}
-        for method, scores in score_methods(
-            values,
-            units,
-            preset.framework(level),
-            specs,
-            preset.rules,
-            preset.classification_reading,
-        ):
+        overrides = points_overrides(con, year, level).filter(~pl.col("unit_id").is_in(derived))
+        recipe = LevelRecipe.of(preset, level)
+        for method, scores in score_level(values, units, recipe, specs, overrides):
             frames.append(
                 scores.with_columns(
                     pl.lit(level).alias("level"),

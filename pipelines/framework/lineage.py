@@ -18,6 +18,7 @@ Details (docs/ambiguities-rules.md):
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import polars as pl
@@ -82,20 +83,11 @@ def check_lineage(frame: pl.DataFrame, origin: str = "lineage") -> pl.DataFrame:
 
 
 def _has_cycle(edges: dict[str, set[str]]) -> bool:
-    state: dict[str, int] = {}
-
-    def visit(node: str) -> bool:
-        if state.get(node) == 1:
-            return True
-        if state.get(node) == 2:
-            return False
-        state[node] = 1
-        if any(visit(p) for p in edges.get(node, ())):
-            return True
-        state[node] = 2
-        return False
-
-    return any(visit(n) for n in list(edges))
+    try:
+        tuple(TopologicalSorter(edges).static_order())
+    except CycleError:
+        return True
+    return False
 
 
 def pending_successors(lineage: pl.DataFrame, year: int) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +157,7 @@ def write_demo_submissions(
 
 def _demo_jobs(preset: Preset, out_dir: Path, years: list[int], settings: DemoSettings) -> Iterator:
     """One job per workbook; everything polars computes is done here, so that a job only writes
-    its file (it may run in a forked worker)."""
+    its file (it may run in a worker process)."""
     for level in preset.levels:
         framework = preset.framework(level)
         for year in years:
@@ -196,20 +197,23 @@ def _unit_job(folder, framework, unit, year, mine, points) -> Callable[[], list[
     values = dict(zip(mine["node_id"].to_list(), mine["self_value"].to_list(), strict=True))
     self_points = dict(zip(points["node_id"].to_list(), points["points"].to_list(), strict=True))
 
-    def run() -> list[Path]:
-        write_unit_workbook(
-            path,
-            framework,
-            unit,
-            year,
-            values=values,
-            self_points=self_points,
-            evidence=evidence,
-            synthetic=True,
-        )
-        return [path]
+    return partial(
+        _written,
+        write_unit_workbook,
+        path,
+        framework,
+        unit,
+        year,
+        values=values,
+        self_points=self_points,
+        evidence=evidence,
+        synthetic=True,
+    )
 
-    return run
+
+def _written(write: Callable[..., Path], *args: object, **kwargs: object) -> list[Path]:
+    """A job (picklable: it may run in a worker process): write one workbook, give its path."""
+    return [write(*args, **kwargs)]
 
 
 def _document_number(*parts: str) -> int:
@@ -232,8 +236,6 @@ def _appraisal_job(folder, framework, level, year, units, values) -> Callable[[]
     ]
     path = folder / f"THAM_DINH_{year}_{level}.xlsx"
 
-    def run() -> list[Path]:
-        write_appraisal_workbook(path, framework, level, year, rows, synthetic=True)
-        return [path]
-
-    return run
+    return partial(
+        _written, write_appraisal_workbook, path, framework, level, year, rows, synthetic=True
+    )

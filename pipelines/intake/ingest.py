@@ -52,11 +52,9 @@ from pipelines.store.warehouse import query_text
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The file's SHA-256, hex."""
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def ingest_year(

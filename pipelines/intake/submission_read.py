@@ -14,8 +14,8 @@ from pipelines.framework.preset import Preset
 from pipelines.intake.submission_types import refused_type
 from pipelines.parallel import run_jobs
 from pipelines.workbook.csvfile import read_csv_submission
-from pipelines.workbook.fastbook import FastBook, NotPlain
 from pipelines.workbook.layout import FORMAT_ID, META_ROWS, META_SHEET
+from pipelines.workbook.plain_workbook import NotPlain, PlainWorkbook
 from pipelines.workbook.read import (
     ParsedWorkbook,
     WorkbookError,
@@ -41,8 +41,8 @@ class ParsedFile:
     framework_version: str | None = None
 
 
-def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
-    """Each plain workbook read from its XML (:class:`FastBook`), on every core; None for a CSV
+def read_plain_workbooks(paths: list[Path]) -> list[PlainWorkbook | None]:
+    """Each plain workbook read from its XML (:class:`PlainWorkbook`), on every core; None for a CSV
     file or a workbook only openpyxl reads faithfully (opened later, in this process).
 
     Reading the XML is most of an intake's time and pure Python, so it is what the forked
@@ -50,11 +50,11 @@ def read_plain_workbooks(paths: list[Path]) -> list[FastBook | None]:
     return run_jobs([partial(_plain_workbook, path) for path in paths])
 
 
-def _plain_workbook(path: Path) -> FastBook | None:
+def _plain_workbook(path: Path) -> PlainWorkbook | None:
     if path.suffix.lower() != ".xlsx":
         return None
     try:
-        return FastBook(path)
+        return PlainWorkbook(path)
     except NotPlain:
         return None
     except Exception:  # a damaged file is refused when it is read again, in this process
@@ -66,7 +66,7 @@ def parse_file(
     path: Path,
     expected_year: int | None,
     display_name: str | None = None,
-    book: FastBook | None = None,
+    book: PlainWorkbook | None = None,
 ) -> ParsedFile:
     """Identify and read one file (``.xlsx`` or ``.csv``; any other type, an old ``.xls`` or a
     password-encrypted workbook is refused as a whole, :func:`refused_type`). ``display_name``
@@ -105,7 +105,7 @@ def _parse_workbook(
     path: Path,
     expected_year: int | None,
     name: str,
-    book: FastBook | None = None,
+    book: PlainWorkbook | None = None,
 ) -> ParsedFile:
     """Identify the file from its ``_meta`` sheet, check it against the preset, then read it."""
     known = ParsedFile(ParsedWorkbook(name))

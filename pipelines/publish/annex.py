@@ -13,8 +13,9 @@ Every number is the snapshot's value (never a re-summed figure) rounded to the p
 2 decimals for points, 4 for the DTI value, so that what a reader copies is what they see. Cells
 are formatted with the same decimals, which Excel shows in the reader's locale (1.234,56 in
 Vietnamese); a note under each table says that rounded parts may not add up to the rounded total.
-The sheets write Python's shortest round-trip form of each number (``_ExactNumbers``), so the
-cell holds exactly the rounded double.
+xlsxwriter writes a number with 16 significant digits, which is enough for the cell to hold
+exactly the rounded double: a double nearest to a decimal of at most 15 significant digits is
+also the nearest to its own 16-digit form.
 """
 
 from __future__ import annotations
@@ -24,168 +25,31 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
 
-from pipelines.framework.assumed import illustrative_notice
-from pipelines.report.contents import LEVEL_UNITS, LevelData, YearData
-from pipelines.text.labels import (
-    LEVEL_SHORT_NAMES,
-    METHOD_NAMES,
-    vn_number,
-    vn_time,
-    vn_value,
+from pipelines.publish.annex_layout import (
+    CODE_HEADER,
+    DETAIL_SHEET,
+    HEADER_FIRST,
+    POINTS,
+    RATIO,
+    RATIO_DECIMALS,
+    ROUNDING_NOTE,
+    _as_of,
+    _formats,
+    _level_title,
+    _points,
+    _title_rows,
+    roman,
 )
+from pipelines.report.contents import LevelData, YearData
+from pipelines.text.labels import LEVEL_SHORT_NAMES, METHOD_NAMES, vn_number, vn_value
 from pipelines.text.safe_text import write_text_cell
 
-DETAIL_SHEET = "Chi tiết chỉ số thành phần"
-ROMAN = [
-    "I",
-    "II",
-    "III",
-    "IV",
-    "V",
-    "VI",
-    "VII",
-    "VIII",
-    "IX",
-    "X",
-    "XI",
-    "XII",
-    "XIII",
-    "XIV",
-    "XV",
-    "XVI",
-    "XVII",
-    "XVIII",
-    "XIX",
-    "XX",
-    "XXI",
-    "XXII",
-    "XXIII",
-    "XXIV",
-    "XXV",
-]
-POINTS = "#,##0.00"
-RATIO = "0.0000"
-POINT_DECIMALS = 2  # the decimals POINTS shows
-RATIO_DECIMALS = 4  # the decimals RATIO shows
-HEADER_FIRST = "Xếp hạng"  # first header cell of every level table (tests find tables by it)
-CODE_HEADER = "Mã đơn vị"
-
-
-class _ExactNumbers(Worksheet):
-    """A worksheet whose number cells hold exactly the double they were given (``repr``, up to
-    17 significant digits) instead of xlsxwriter's 16. Overrides xlsxwriter 3.3's cell writer;
-    ``tests/test_annex.py`` compares every total bit for bit, so a change there shows."""
-
-    def _xml_number_element(self, number, attributes=None) -> None:
-        attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in (attributes or []))
-        text = repr(number) if isinstance(number, float) else str(number)
-        self.fh.write(f"<c{attr}><v>{text}</v></c>")
-
-
-ROUNDING_NOTE = (
-    "Điểm được làm tròn đến 2 chữ số thập phân, chỉ số DTI đến 4 chữ số thập phân; mỗi số "
-    "được làm tròn riêng nên tổng các phần có thể không bằng đúng tổng điểm."
-)
-
-
-def _points(value: float) -> float:
-    """Points at the precision the cell shows."""
-    return round(value, POINT_DECIMALS)
-
-
-def roman(n: int) -> str:
-    return ROMAN[n - 1] if n <= len(ROMAN) else str(n)
-
-
-def _formats(book: xlsxwriter.Workbook) -> dict[str, xlsxwriter.format.Format]:
-    base = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
-    cell = {**base, "border": 1}
-
-    def f(start: dict, **kw) -> xlsxwriter.format.Format:
-        return book.add_format({**start, **kw})
-
-    return {
-        "annex": f(base, bold=True, align="center"),
-        "title": f(base, bold=True, align="center", text_wrap=True, font_size=13),
-        "subtitle": f(base, italic=True, align="center"),
-        "warning": f(base, bold=True, align="center", font_color="#C00000"),
-        "assumed": f(base, bold=True, align="center", text_wrap=True, font_color="#C00000"),
-        "note": f(base, italic=True, font_size=10),
-        "header": f(cell, bold=True, align="center", text_wrap=True, bg_color="#DCE6F1"),
-        "colno": f(cell, italic=True, align="center", font_size=10),
-        "section": f(cell, bold=True, bg_color="#F2F2F2"),
-        "text": f(cell, text_wrap=True),
-        "center": f(cell, align="center"),
-        "code": f(cell, align="center", font_size=10, font_color="#595959"),
-        "points": f(cell, num_format=POINTS),
-        "points_bold": f(cell, num_format=POINTS, bold=True),
-        "ratio": f(cell, num_format=RATIO),
-    }
-
-
-def _authority(data: YearData) -> str:
-    name = data.preset_name
-    return "Ủy ban nhân dân " + (name[:1].lower() + name[1:] if name else "")
-
-
-def _title_rows(
-    sheet, fmt, data: YearData, number: int, title: str, width: int, levels: list[LevelData]
-) -> int:
-    """Annex number, title, 'attached to decision …', provenance, the banner of each of
-    ``levels`` whose components include assumed ones; returns the next free row."""
-    last = width - 1
-    sheet.merge_range(0, 0, 0, last, f"Phụ lục {roman(number)}", fmt["annex"])
-    sheet.merge_range(1, 0, 1, last, title, fmt["title"])
-    sheet.set_row(1, 36)
-    sheet.merge_range(
-        2,
-        0,
-        2,
-        last,
-        f"(Kèm theo Quyết định số        /QĐ-UBND ngày     tháng     năm {data.year + 1} "
-        f"của {_authority(data)})",
-        fmt["subtitle"],
-    )
-    row = 3
-    if data.provenance.synthetic:
-        sheet.merge_range(
-            row,
-            0,
-            row,
-            last,
-            "DỮ LIỆU MÔ PHỎNG – không phải kết quả thật",
-            fmt["warning"],
-        )
-        row += 1
-    notice = illustrative_notice(data.illustrative)
-    if notice:
-        sheet.merge_range(row, 0, row, last, notice["banner"], fmt["assumed"])
-        sheet.set_row(row, 48)
-        row += 1
-    for level in levels:
-        if level.assumed is None or not level.assumed.any_assumed:
-            continue
-        lines = [level.assumed.banner] + ([level.acceptance.text] if level.acceptance else [])
-        for line in lines:
-            sheet.merge_range(row, 0, row, last, line, fmt["assumed"])
-            sheet.set_row(row, 48)
-            row += 1
-    return row + 1
-
-
-def _level_title(level: LevelData, year: int) -> str:
-    return (
-        f"KẾT QUẢ ĐÁNH GIÁ, XẾP HẠNG CHỈ SỐ CHUYỂN ĐỔI SỐ NĂM {year} "
-        f"CỦA CÁC {LEVEL_UNITS.get(level.level, 'đơn vị').upper()}"
-    )
+__all__ = ["CODE_HEADER", "DETAIL_SHEET", "HEADER_FIRST", "POINTS", "RATIO", "write_annex"]
 
 
 def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> None:
-    sheet = book.add_worksheet(
-        LEVEL_SHORT_NAMES.get(level.level, level.level)[:31], worksheet_class=_ExactNumbers
-    )
+    sheet = book.add_worksheet(LEVEL_SHORT_NAMES.get(level.level, level.level)[:31])
     pillars = level.pillar_nodes.to_dicts()
     n_p = len(pillars)
     classified = level.framework.classified
@@ -301,13 +165,8 @@ def _level_sheet(book, fmt, data: YearData, level: LevelData, number: int) -> No
     sheet.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
 
 
-def _as_of(data: YearData) -> str:
-    moment = data.provenance.data_as_of
-    return vn_time(moment) if moment else "không xác định"
-
-
 def _detail_sheet(book, fmt, data: YearData, number: int) -> None:
-    sheet = book.add_worksheet(DETAIL_SHEET, worksheet_class=_ExactNumbers)
+    sheet = book.add_worksheet(DETAIL_SHEET)
     widest = max(len(level.component_nodes) for level in data.levels) + 4
     row = _title_rows(
         sheet,

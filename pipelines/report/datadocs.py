@@ -114,7 +114,7 @@ def _build(stored: list[dict[str, Any]], year: int, levels: list[str], gx_dir: P
         ExpectationConfiguration,
     )
 
-    from pipelines.validate import validation as v
+    from pipelines.validate.suites import DEFAULT_EXPECTATIONS_DIR, read_suite_file
 
     if not stored:
         raise LookupError(f"no Great Expectations results stored for {year}: validate it again")
@@ -145,7 +145,7 @@ def _build(stored: list[dict[str, Any]], year: int, levels: list[str], gx_dir: P
             if row is None:
                 continue
             name = _gx_name(suite_name, level, year)
-            spec = v._read_suite_file(v.DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json")
+            spec = read_suite_file(DEFAULT_EXPECTATIONS_DIR / f"{suite_name}.json")
             context.suites.add(
                 ExpectationSuite(
                     name=name,

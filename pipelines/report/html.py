@@ -51,7 +51,10 @@ class _Environment(jinja2.Environment):
 
     Jinja tries the attribute first and the item only after an ``AttributeError``; a page has
     thousands of such lookups and the exceptions were a large part of its rendering time. The
-    result is the same: a plain dict has no attributes besides those of ``dict``."""
+    result is the same: a plain dict has no attributes besides those of ``dict``.
+    ``Environment.getattr`` is Jinja's documented hook for attribute lookups (the sandbox
+    overrides it too); Jinja has no option for item-first ``a.b``, and without this 80,000
+    lookups render in ~400 ms instead of ~185 ms."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:

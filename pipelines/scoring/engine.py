@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.dense import dense_layout, sort_unit_blocks
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.group_split import dense_scorer
+from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import score_nodes
@@ -74,7 +74,9 @@ SCORE_COLUMNS = [
 
 
 def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """One row per (unit, year, leaf): what was reported, and null where nothing was.
+    """One row per (unit, year, leaf): what was reported, and null where nothing was, with the
+    integer codes of the leaf and its comparison group (:func:`pipelines.scoring.grid.with_codes`)
+    that the group statistics run over.
 
     ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
     and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
@@ -82,8 +84,8 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     order: the same data always gives bit-identical scores (COINr round trip, snapshots).
     """
     layout = dense_layout(values, units, framework)
-    if layout is not None:
-        return layout.frame()
+    if layout is not None:  # the usual case: built by positions
+        return layout.frame(framework)
     leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
     reported = values.select(
         pl.col("unit_id").cast(pl.String),
@@ -97,9 +99,10 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
         pl.col("group_id").cast(pl.String),
     ).join(leaves, how="cross")
     # nulls_equal: a COINr iData without a Time column has year null on both sides.
-    return grid.join(
+    grid = grid.join(
         reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
     ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
+    return with_codes(grid, framework)
 
 
 def normalise(
@@ -142,10 +145,14 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     if "max_points" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("max_points"))
     todo = pl.col("points").is_null() & (pl.col("unit_rule").fill_null("") != DVCTT)
+    rows = frame.select(todo.arg_true()).to_series()
+    if rows.is_empty():
+        return frame  # every leaf has its points
+    group = [GROUP_CODE] if GROUP_CODE in frame.columns else GROUP_KEYS
     if spec.missing == "mean":
         frame = frame.with_columns(
-            pl.col("own_points").mean().over(GROUP_KEYS).alias("_mean"),
-            pl.col("own_points").count().over(GROUP_KEYS).alias("_n"),
+            pl.col("own_points").mean().over(group).alias("_mean"),
+            pl.col("own_points").count().over(group).alias("_n"),
         )
     filled, text, excluded = missing_rule(spec)
     note = (
@@ -153,17 +160,17 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
         .then(pl.concat_str(pl.col("fallback_note"), pl.lit(" → "), text))
         .otherwise(text)
     )
+    # the rule's columns on the rows it fills alone, written into the full columns
+    given = frame[rows].select(
+        pl.lit(1, dtype=pl.Int32).alias("n_missing"),
+        excluded.alias("excluded"),
+        note.alias("rule_applied"),
+        filled.alias("points"),
+        pl.when(~excluded).then(_share(filled)).otherwise(None).alias("normalised"),
+    )
     frame = frame.with_columns(
-        pl.when(todo).then(1).otherwise(pl.col("n_missing")).cast(pl.Int32).alias("n_missing"),
-        pl.when(todo).then(excluded).otherwise(pl.col("excluded")).alias("excluded"),
-        pl.when(todo).then(note).otherwise(pl.col("rule_applied")).alias("rule_applied"),
-        pl.when(todo).then(filled).otherwise(pl.col("points")).alias("points"),
-        pl.when(todo & ~excluded)
-        .then(_share(filled))
-        .when(todo)
-        .then(None)
-        .otherwise(pl.col("normalised"))
-        .alias("normalised"),
+        frame[column].cast(given[column].dtype).clone().scatter(rows, given[column])
+        for column in given.columns
     )
     return frame.drop("_mean", "_n", strict=False)
 
@@ -221,10 +228,10 @@ def leaf_scores(
     missing-data rule. ``units`` may carry the registry flags ``has_subordinates, has_dvctt,
     is_special`` that the rules read."""
     grid = complete_grid(values, units, framework)
-    return _leaf_stage(grid, units, framework, spec, rules, history)
+    return grid_leaf_scores(grid, units, framework, spec, rules, history)
 
 
-def _leaf_stage(
+def grid_leaf_scores(
     grid: pl.DataFrame,
     units: pl.DataFrame,
     framework: Framework,
@@ -232,7 +239,7 @@ def _leaf_stage(
     rules: RuleSettings | None = None,
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """:func:`leaf_scores` of an already completed grid."""
+    """:func:`leaf_scores` of a grid from :func:`complete_grid` (several methods share one)."""
     rules = rules or RuleSettings()
     scored = normalise(grid, framework, spec, history).with_columns(
         pl.col("points").alias("own_points"),
@@ -297,32 +304,15 @@ def score_methods(
     history: pl.DataFrame | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """:func:`score` by each of ``specs`` (name → settings), one ``(name, scores)`` at a time:
-    the grid, the leaf attributes, the keys and node columns of the result are built once and
-    shared, and a caller that drops each frame before asking for the next holds one at a time.
-
-    Each frame is exactly :func:`score`'s for that spec. A complete grid with no per-unit rule
-    switched on, no view or composite and no leaf left out is scored by arrays
-    (:mod:`pipelines.scoring.batch`, in parts of whole groups on several cores:
-    :mod:`pipelines.scoring.group_split`); anything else by the stages one after the other."""
+    the grid is built once and shared, and a caller that drops each frame before asking for the
+    next holds one at a time. Each frame is exactly :func:`score`'s for that spec."""
     rules = rules or RuleSettings()
     values, given = split_given(values, framework)
     for spec in specs.values():
         refuse_method(spec.method, given)
-    active = rules.active or given is not None
-    layout = None if active else dense_layout(values, units, framework)
-    scorer = None if layout is None else dense_scorer(layout, framework, reading, history)
-    # the scorer keeps the rows it reads (split over cores: only its parts' copies); a method
-    # on the general path builds its own grid
-    del layout
-    grid: pl.DataFrame | None = None
+    grid = complete_grid(values, units, framework)
     for name, spec in specs.items():
-        scores = None
-        if scorer is not None and scorer.supports(framework, spec, history):
-            scores = scorer.score(spec, history)
-        if scores is None:
-            if grid is None:
-                grid = complete_grid(values, units, framework)
-            scores = _score_stages(grid, units, framework, spec, rules, reading, history, given)
+        scores = _score_stages(grid, units, framework, spec, rules, reading, history, given)
         yield name, scores
         del scores
 
@@ -338,22 +328,44 @@ def _score_stages(
     given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
-    leaves = _leaf_stage(grid, units, framework, spec, rules, history)
+    leaves = grid_leaf_scores(grid, units, framework, spec, rules, history)
+    return scores_from_leaves(leaves, framework, reading, spec.rank_precision, given)
+
+
+def scores_from_leaves(
+    leaves: pl.DataFrame,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
+    given: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
+    document order, units by year, group and id (``given``: values at nodes above the leaves)."""
     nodes = node_scores(leaves, framework, given)
-    scores = ranked(nodes, framework, reading, spec.rank_precision)
-    # node_scores gives each unit's nodes in order: sorting whole blocks of rows by the unit
-    # keys is the same sort without comparing every row's strings
-    in_order = sort_unit_blocks(scores, ["year", "group_id", "unit_id"])
-    if in_order is None or not _ordinals_ascending(in_order):
-        in_order = scores.sort(["year", "group_id", "unit_id", "ordinal"])
-    return in_order.select(SCORE_COLUMNS)
+    scores = ranked(nodes, framework, reading, precision)
+    return _in_final_order(scores).select(SCORE_COLUMNS)
 
 
-def _ordinals_ascending(frame: pl.DataFrame) -> bool:
-    """Whether every unit's rows list its nodes by strictly ascending ordinal."""
-    same_unit = pl.struct("year", "group_id", "unit_id")
-    return bool(
-        frame.select(
-            ((pl.col("ordinal").diff() > 0) | (same_unit != same_unit.shift())).slice(1).all()
-        ).item()
-    )
+def _in_final_order(scores: pl.DataFrame) -> pl.DataFrame:
+    """``scores`` sorted by year, group, unit and ordinal. Node rows come in blocks, one per
+    unit, each in ascending ordinal: the blocks are ordered by their first row's keys (a sort of
+    one row per unit, not of every row's strings) — or left as they are when already in order.
+    Anything else is sorted row by row."""
+    keys = ["year", "group_id", "unit_id"]
+    full_sort = [*keys, "ordinal"]
+    if scores.height < 2:
+        return scores.sort(full_sort)
+    ordinal = scores["ordinal"].to_numpy()
+    starts = np.flatnonzero(np.diff(ordinal, prepend=ordinal[0] + 1) <= 0)
+    lengths = np.diff(np.append(starts, scores.height))
+    if starts[0] != 0 or (lengths != lengths[0]).any():
+        return scores.sort(full_sort)
+    first = scores.select(keys).gather(starts)
+    last = scores.select(keys).gather(starts + lengths - 1)
+    if not first.equals(last) or first.is_duplicated().any():
+        return scores.sort(full_sort)
+    perm = first.with_row_index("_i").sort(keys)["_i"].to_numpy()
+    if np.array_equal(perm, np.arange(len(starts))):
+        return scores  # already in order
+    block = int(lengths[0])
+    return scores.gather((perm[:, None] * block + np.arange(block)[None, :]).reshape(-1))

@@ -3,8 +3,8 @@
 The leaf stage gives one row per unit and leaf, each unit's rows consecutive and in the same
 leaf order (:func:`pipelines.scoring.engine.complete_grid`): its columns reshape to
 ``units × leaves`` arrays without a join. The node frame is built back from the
-``units × columns`` results, one block of rows per unit (sorted by ``unit_id, year,
-group_id``), nodes in document order, then views and composites.
+``units × columns`` results, one block of rows per unit (sorted by ``year, group_id,
+unit_id``), nodes in document order, then views and composites.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.keys import UNIT_KEYS
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
+
+FINAL_ORDER = ["year", "group_id", "unit_id"]
 
 NODE_COLUMNS = [
     *UNIT_KEYS,
@@ -165,12 +167,13 @@ def score_nodes(
 def node_frame(
     grid: LeafGrid, tree: Tree, result: Aggregate, given: GivenGrid | None = None
 ) -> pl.DataFrame:
-    """``NODE_COLUMNS``: every column of ``result`` for every unit, rows sorted by the unit
-    keys, then by the columns' order (the framework's ordinal). With ``given``: the rows below
-    a given node have no points, ratio or z, and ``rule_applied`` says why; a given node's row
-    says what was given."""
+    """``NODE_COLUMNS``: every column of ``result`` for every unit, rows sorted by year,
+    group and unit, then by the columns' order (the framework's ordinal). With ``given``: the
+    rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
+    node's row says what was given."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
-    perm = grid.units.with_row_index("_i").sort(UNIT_KEYS, nulls_last=True)["_i"].to_numpy()
+    # the scores' final order (year, group, unit): the engine's last sort then has nothing to do
+    perm = grid.units.with_row_index("_i").sort(FINAL_ORDER, nulls_last=True)["_i"].to_numpy()
     units = grid.units.gather(perm)
     node_rows = np.tile(np.arange(n_columns, dtype=np.uint32), n_units)
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]

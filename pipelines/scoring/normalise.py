@@ -18,130 +18,37 @@ Degenerate groups (documented, never NaN):
 - min-max with max = min (one unit, all present values equal, or equal reference bounds):
   there is no spread to place a unit on, so ``n`` = the leaf's rubric points of the value ÷ its
   maximum — a "no" that every unit answers scores 0, not the maximum;
-- z-score with fewer than two values or sd = 0: ``z = 0`` (every unit is at the mean), so
-  ``Φ(z) × max = max / 2`` (cdf) and ``(0.5 + 0.1 × 0) × max = max / 2`` (rescaled).
+- z-score with fewer than two values or sd = 0: the same rule — ``z = 0`` (every unit is at
+  the mean) but ``n`` = the rubric points ÷ the maximum, not ``Φ(0)`` = half the maximum
+  (:func:`_rubric_share_where_degenerate`, shared by both methods).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.keys import GROUP_KEYS
+from pipelines.scoring.grid import LEAF
+from pipelines.scoring.leaf_frame import (
+    DEFAULT_KEYS,
+    Keys,
+    leaf_code,
+    leaf_table,
+    leaf_texts,
+    method_points,
+    note,
+    note_pick,
+    num_text,
+    signed_frame,
+)
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
+from pipelines.scoring.rubric import rubric_points, rubric_signed
 
-OUTPUT = ["normalised", "z", "points", "rule_applied"]
-LEAF = "_leaf"  # the row's position in framework.leaves() (attached by :func:`_signed`)
-RULE_CODE = "_rule"  # rule_applied as an index into Keys.texts (see :class:`Keys`)
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The columns the group statistics are taken over: ``group`` = one comparison group, year
-    and leaf; ``pooled`` = one group and leaf over every year. The batch scorer
-    (:mod:`pipelines.scoring.batch`) passes one integer code column for each instead of the
-    string keys: the same groups, the same rows in the same order, so the same numbers."""
-
-    group: tuple[str, ...] = tuple(GROUP_KEYS)
-    pooled: tuple[str, ...] = ("group_id", "node_id")
-    # given (an empty list): ``rule_applied`` is left as an integer code, column ``RULE_CODE``
-    # (null where the value gave no points), and the texts it indexes are appended here — the
-    # batch scorer builds the string column once, in the final rows, from a few texts
-    texts: list[str | None] | None = field(default=None, compare=False)
-
-
-DEFAULT_KEYS = Keys()
-
-
-def num_text(expr: pl.Expr) -> pl.Expr:
-    """A number as short text for ``rule_applied``: 6 decimals at most, no trailing ``.0``."""
-    return expr.round(6).cast(pl.String).str.replace(r"\.0$", "")
-
-
-def leaf_table(framework: Framework) -> pl.DataFrame:
-    """Leaf attributes needed by the methods: max points, direction, rule, goalposts."""
-    return (
-        framework.nodes_frame()
-        .filter(pl.col("is_leaf"))
-        .select(
-            "node_id",
-            "max_points",
-            "direction",
-            "rule_kind",
-            "rule_params",
-            "goalpost_lo",
-            "goalpost_hi",
-        )
-        # the ratio rule's target, parsed once per leaf rather than once per row (and the JSON
-        # text not copied onto every row)
-        .with_columns(
-            pl.col("rule_params").str.json_path_match("$.target").cast(pl.Float64).alias("target")
-        )
-        .drop("rule_params")
-    )
-
-
-def _signed(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Attach leaf attributes and the direction-adjusted value (lower-is-better is negated)."""
-    table = leaf_table(framework).with_row_index(LEAF)
-    return values.join(table, on="node_id", how="left").with_columns(
-        (pl.col("value") * pl.col("direction")).alias("signed")
-    )
-
-
-def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
-    """``texts[code]`` on every row (null where ``code`` is null): the few fixed notes of
-    ``rule_applied`` without building a string row by row."""
-    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(code)
-
-
-def _note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
-    """``rule_applied``: the note where the value gave points, else null."""
-    return frame.with_columns(
-        pl.when(pl.col("points").is_null()).then(None).otherwise(note).alias("rule_applied")
-    )
-
-
-def _note_pick(
-    frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr, keys: Keys
-) -> pl.DataFrame:
-    """:func:`_note` of ``texts[code]``; with ``keys.texts`` the code alone (``RULE_CODE``)."""
-    if keys.texts is None:
-        return _note(frame, pick(texts, code))
-    keys.texts.extend(texts)
-    return frame.with_columns(
-        pl.when(pl.col("points").is_null())
-        .then(None)
-        .otherwise(code.cast(pl.Int32))
-        .alias(RULE_CODE)
-    )
-
-
-def _leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
-    """``text`` evaluated on the leaf table: one string per leaf, in ``framework.leaves()``
-    order (the code ``_leaf``)."""
-    return leaf_table(framework).select(text.alias("t"))["t"].to_list()
-
-
-def _leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
-    return pl.col(LEAF).cast(pl.Int32) * texts_per_leaf + variant.cast(pl.Int32)
-
-
-def _points(
-    values: pl.DataFrame,
-    framework: Framework,
-    signed_method: Callable[..., pl.DataFrame],
-    spec: MethodSpec | None,
-    history: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """A method's public form: the input columns plus ``OUTPUT``, from its ``*_signed`` core."""
-    frame = signed_method(_signed(values, framework), framework, spec, history)
-    return frame.select(*values.columns, *OUTPUT)
+__all__ = ["minmax_points", "minmax_signed", "num_text", "rubric_points", "zscore_points"]
 
 
 # ---------------------------------------------------------------- min-max
@@ -159,7 +66,7 @@ def _bounds(
         pool = frame.select(*keys, "signed")
     else:
         pool = frame.select("unit_id", "year", "group_id", "node_id", "signed")
-        past = _signed(
+        past = signed_frame(
             history.select(
                 pl.col("unit_id").cast(pl.String),
                 pl.col("year").cast(pl.Int32),
@@ -188,7 +95,7 @@ def minmax_points(
     ``history`` holds other years' values (``unit_id, year, group_id, node_id, value``) for
     pooled bounds and reference-year goalposts; values of the frame itself always count.
     """
-    return _points(values, framework, minmax_signed, spec or MethodSpec("minmax"), history)
+    return method_points(values, framework, minmax_signed, spec or MethodSpec("minmax"), history)
 
 
 def minmax_signed(
@@ -199,7 +106,7 @@ def minmax_signed(
     keys: Keys = DEFAULT_KEYS,
 ) -> pl.DataFrame:
     """:func:`minmax_points` on a frame that already carries the leaf attributes and
-    ``signed`` (:func:`_signed`); adds ``OUTPUT``. With ``keys`` other than the string keys the
+    ``signed`` (:func:`signed_frame`); adds ``OUTPUT``. With ``keys`` other than the string keys the
     frame needs only the key columns (``history`` and ``reference_year`` need the string keys)."""
     group, pooled_keys = list(keys.group), list(keys.pooled)
     observed = frame.with_columns(
@@ -255,7 +162,7 @@ def minmax_signed(
             lo = pl.when(has_fixed).then(fixed_lo).otherwise("obs_lo")
             hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
             basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
-            basis_text = _leaf_texts(framework, basis)  # a leaf's goalposts are its own
+            basis_text = leaf_texts(framework, basis)  # a leaf's goalposts are its own
     frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
     span = pl.col("hi_used") - pl.col("lo_used")
     frame = _rubric_share_where_degenerate(frame, framework, span == 0)
@@ -274,7 +181,7 @@ def minmax_signed(
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    degenerate = ["", "; max = min → n = rubric points ÷ max"]
+    degenerate = ["", f"; max = min {NO_SPREAD}"]
     beyond = ["", "; clipped" if spec.clip else "; beyond the bounds, not clipped"]
     if basis_text is not None:
         # minmax({basis}{degenerate}{beyond}): a few texts per leaf, picked by a code
@@ -287,26 +194,26 @@ def minmax_signed(
         variant = (span == 0).fill_null(False).cast(pl.Int32) * 2 + clipped.fill_null(False).cast(
             pl.Int32
         )
-        return _note_pick(frame, texts, _leaf_code(4, variant), keys)
-    if keys.texts is not None:
-        raise ValueError("rule codes need one basis text per leaf (no reference year)")
-    note = pl.concat_str(
+        return note_pick(frame, texts, leaf_code(4, variant))
+    text = pl.concat_str(
         pl.lit("minmax("),
         basis,
         pl.when(span == 0).then(pl.lit(degenerate[1])).otherwise(pl.lit("")),
         pl.when(clipped).then(pl.lit(beyond[1])).otherwise(pl.lit("")),
         pl.lit(")"),
     )
-    return _note(frame, note)
+    return note(frame, text)
 
 
 RUBRIC_SHARE = "_rubric_share"
+NO_SPREAD = "→ n = rubric points ÷ max"  # how rule_applied says a group had no spread
 
 
 def _rubric_share_where_degenerate(
     frame: pl.DataFrame, framework: Framework, degenerate: pl.Expr
 ) -> pl.DataFrame:
-    """Adds ``RUBRIC_SHARE``: on rows of a group without spread (max = min) the leaf's rubric
+    """The no-spread rule of min-max and z-score (a group where max = min, sd = 0, or a single
+    value): adds ``RUBRIC_SHARE``, on the rows of such a group the leaf's rubric
     points of the row's value ÷ the leaf's maximum (0 for a leaf of maximum 0), so no unit earns
     points for a value nobody achieved; null elsewhere. The rubric is applied to the distinct
     (leaf, value) pairs only; ``relative_best`` compares the value with itself (the group's
@@ -346,7 +253,7 @@ def zscore_points(
 ) -> pl.DataFrame:
     """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
     or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`)."""
-    return _points(values, framework, zscore_signed, spec or MethodSpec("zscore"), history)
+    return method_points(values, framework, zscore_signed, spec or MethodSpec("zscore"), history)
 
 
 def zscore_signed(
@@ -375,227 +282,21 @@ def zscore_signed(
     else:
         cdf = ndtr(frame["z"].to_numpy(allow_copy=True).astype(np.float64, copy=False))
         frame = frame.with_columns(pl.Series("normalised", cdf, nan_to_null=True))
+    frame = _rubric_share_where_degenerate(frame, framework, degenerate)
+    frame = frame.with_columns(
+        pl.when(degenerate & pl.col("signed").is_not_null())
+        .then(pl.col(RUBRIC_SHARE))
+        .otherwise(pl.col("normalised"))
+        .alias("normalised")
+    )
     frame = frame.with_columns((pl.col("normalised") * pl.col("max_points")).alias("points"))
     mode = spec.zscore_mode
-    return _note_pick(
+    return note_pick(
         frame,
         [
             f"zscore({mode})",
-            f"zscore({mode}; fewer than 2 values → z = 0)",
-            f"zscore({mode}; sd = 0 → z = 0)",
+            f"zscore({mode}; fewer than 2 values {NO_SPREAD})",
+            f"zscore({mode}; sd = 0 {NO_SPREAD})",
         ],
         pl.when(pl.col("sd").is_null()).then(1).when(pl.col("sd") == 0).then(2).otherwise(0),
-        keys,
     )
-
-
-# ---------------------------------------------------------------- rubric (points)
-
-
-def rubric_points(
-    values: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value."""
-    return _points(values, framework, rubric_signed, spec, history)
-
-
-def rubric_signed(
-    frame: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-    keys: Keys = DEFAULT_KEYS,
-) -> pl.DataFrame:
-    """:func:`rubric_points` on a frame with the leaf attributes and ``signed``."""
-    group = list(keys.group)
-    x, top, lower = pl.col("value"), pl.col("max_points"), pl.col("direction") == -1
-    kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
-    if "relative_best" in kinds:  # the best of the group: read by relative_best alone
-        # (a column first: referenced below, the windows would be evaluated once per use)
-        frame = frame.with_columns(
-            pl.when(lower)
-            .then(pl.col("value").min().over(group))
-            .otherwise(pl.col("value").max().over(group))
-            .alias("best")
-        )
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("best"))
-    best = pl.col("best")
-    target = pl.col("target")
-    ratio = (
-        pl.when(lower)
-        .then(pl.when(x <= 0).then(1.0).otherwise(pl.min_horizontal(target / x, 1.0)))
-        .otherwise(pl.min_horizontal(x / target, 1.0).clip(lower_bound=0.0))
-        * top
-    )
-    # lower: best / x × max (x ≤ 0 is the best possible → max; a best of 0 gives the others 0);
-    # higher: x / best × max, and 0 when the best is ≤ 0 (nobody achieved anything)
-    relative = (
-        pl.when(lower)
-        .then(pl.when(x <= 0).then(top).otherwise((best / x).clip(lower_bound=0.0) * top))
-        .when(best <= 0)
-        .then(0.0)
-        .otherwise((x / best).clip(lower_bound=0.0) * top)
-    )
-    kind = pl.col("rule_kind")
-    simple = (
-        pl.when(x.is_null())
-        .then(None)
-        .when(kind == "ratio")
-        .then(ratio)
-        .when(kind == "yesno")
-        .then(pl.when(x >= 0.5).then(top).otherwise(0.0))
-        .when(kind == "relative_best")
-        .then(relative)
-        .when(kind == "direct")
-        .then(x.clip(0.0, top))
-        .otherwise(None)
-    )
-    frame = frame.with_columns(simple.alias("points"))
-    frame = _table_rules(frame, framework)
-    frame = frame.with_columns(
-        pl.when(pl.col("max_points") > 0)
-        .then(pl.col("points") / pl.col("max_points"))
-        .otherwise(None)  # a leaf of maximum 0 (reported, not scored): no share, never NaN
-        .alias("normalised"),
-        pl.lit(None, dtype=pl.Float64).alias("z"),
-    )
-    # points.{kind}, and "(best ≤ 0 → 0)" for a higher-is-better relative_best nobody achieved
-    texts = [
-        None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
-    ]
-    nobody = (kind == "relative_best") & ~lower & (pl.col("best") <= 0)
-    return _note_pick(frame, texts, _leaf_code(2, nobody.fill_null(False)), keys)
-
-
-def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Steps and categorical rules: the first threshold reached (thresholds are listed best
-    first), else the ``else`` points; the points of the category of the value, else null.
-
-    Only the rows of such leaves are read, leaf by leaf (a join on (leaf, value) over every row
-    took a second at national scale); :func:`_table_rules_join` is the lookup-table form, used
-    for the values a float comparison and a join could tell apart (NaN, −0.0) and for a
-    category listed twice."""
-    steps: dict[int, tuple[list[tuple[float, float]], float]] = {}
-    categories: dict[int, dict[float, float]] = {}
-    for position, leaf in enumerate(framework.leaves()):
-        if leaf.rule is None:
-            continue
-        if leaf.rule.kind == "steps":
-            thresholds = [(float(t), float(p)) for t, p in leaf.rule.params["thresholds"]]
-            steps[position] = (thresholds, float(leaf.rule.params.get("else", 0.0)))
-        elif leaf.rule.kind == "categorical":
-            listed = [(float(c), float(p)) for c, p in leaf.rule.params["categories"].items()]
-            if len({c for c, _ in listed}) != len(listed):
-                return _table_rules_join(frame, framework)
-            categories[position] = dict(listed)
-    if not steps and not categories:
-        return frame
-    rows = frame.select(
-        pl.col("rule_kind").is_in(["steps", "categorical"]).fill_null(False).arg_true()
-    ).to_series()
-    if rows.is_empty():
-        return frame
-    table = frame.select(pl.col(LEAF).gather(rows), pl.col("value").gather(rows))
-    leaf_of = table[LEAF].fill_null(-1).cast(pl.Int64).to_numpy()
-    value = table["value"].to_numpy()  # null → NaN
-    present = table["value"].is_not_null().to_numpy()
-    if (np.isnan(value) & present).any() or ((value == 0) & np.signbit(value)).any():
-        return _table_rules_join(frame, framework)
-    points = np.full(len(value), np.nan)
-    known = np.zeros(len(value), dtype=bool)  # rows given points (the others stay null)
-    lower = {i: leaf.direction == -1 for i, leaf in enumerate(framework.leaves())}
-    for position, (thresholds, otherwise) in steps.items():
-        mine = np.flatnonzero((leaf_of == position) & present)
-        x = value[mine]
-        got = np.full(len(mine), otherwise)
-        for threshold, step_points in reversed(thresholds):  # the first reached wins
-            reached = x <= threshold if lower[position] else x >= threshold
-            got[reached] = step_points
-        points[mine], known[mine] = got, True
-    for position, mapping in categories.items():
-        mine = np.flatnonzero((leaf_of == position) & present)
-        x = value[mine]
-        for code, category_points in mapping.items():
-            hit = mine[x == code]
-            points[hit], known[hit] = category_points, True
-    new = pl.DataFrame({"p": points, "k": known}).select(pl.when("k").then("p"))["p"]
-    return frame.with_columns(frame["points"].scatter(rows, new).alias("points"))
-
-
-def _table_rules_join(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Steps and categorical rules: a lookup table joined on (leaf, value) (the leaf by its
-    position ``_leaf``)."""
-    steps, categories = [], []
-    for position, leaf in enumerate(framework.leaves()):
-        if leaf.rule is None:
-            continue
-        if leaf.rule.kind == "steps":
-            for order, (threshold, points) in enumerate(leaf.rule.params["thresholds"]):
-                steps.append((position, order, float(threshold), float(points)))
-        elif leaf.rule.kind == "categorical":
-            for code, points in leaf.rule.params["categories"].items():
-                categories.append((position, float(code), float(points)))
-    frame = frame.with_row_index("_row")
-    if steps:
-        table = pl.DataFrame(
-            steps,
-            schema={
-                LEAF: pl.UInt32,
-                "step_order": pl.Int64,
-                "threshold": pl.Float64,
-                "step_points": pl.Float64,
-            },
-            orient="row",
-        )
-        hit = (
-            frame.filter(pl.col("rule_kind") == "steps", pl.col("value").is_not_null())
-            .select("_row", LEAF, "value", "direction")
-            .join(table, on=LEAF)
-            .filter(
-                pl.when(pl.col("direction") == -1)
-                .then(pl.col("value") <= pl.col("threshold"))
-                .otherwise(pl.col("value") >= pl.col("threshold"))
-            )
-            # thresholds are listed best first: the first satisfied one gives the points
-            .group_by("_row")
-            .agg(pl.col("step_points").sort_by("step_order").first())
-        )
-        else_points = {
-            position: float(leaf.rule.params.get("else", 0.0))
-            for position, leaf in enumerate(framework.leaves())
-            if leaf.rule is not None and leaf.rule.kind == "steps"
-        }
-        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
-            pl.when((pl.col("rule_kind") == "steps") & pl.col("value").is_not_null())
-            .then(
-                pl.coalesce(
-                    "step_points",
-                    pl.col(LEAF).replace_strict(else_points, default=0.0, return_dtype=pl.Float64),
-                )
-            )
-            .otherwise(pl.col("points"))
-            .alias("points")
-        )
-    if categories:
-        table = pl.DataFrame(
-            categories,
-            schema={LEAF: pl.UInt32, "value": pl.Float64, "category_points": pl.Float64},
-            orient="row",
-        )
-        hit = (
-            frame.filter(pl.col("rule_kind") == "categorical")
-            .select("_row", LEAF, "value")
-            .join(table, on=[LEAF, "value"], how="inner")
-            .select("_row", "category_points")
-        )
-        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("rule_kind") == "categorical")
-            .then(pl.col("category_points"))
-            .otherwise(pl.col("points"))
-            .alias("points")
-        )
-    return frame.drop("_row")

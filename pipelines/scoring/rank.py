@@ -210,22 +210,3 @@ def classify(
         .scatter(total, pl.Series(labels.tolist(), dtype=pl.String))
     )
     return scores.with_columns(column)
-
-
-def class_label(
-    framework: Framework, reading: str | None = None, precision: RankPrecision = NOISE_ONLY
-) -> pl.Expr | None:
-    """:func:`class_labels` as an expression on ``ratio`` and ``weakest_pillar`` columns;
-    None when the framework has no classes."""
-    reading = effective_reading(framework, reading)
-    if reading is None:
-        return None
-    bands = _bands(framework)
-
-    def labels(pair: pl.Series) -> pl.Series:
-        ratio = pair.struct.field("ratio").cast(pl.Float64).to_numpy()
-        weakest = pair.struct.field("weakest_pillar").cast(pl.Float64).to_numpy()
-        found = class_labels(ratio, weakest, bands, reading, precision)
-        return pl.Series(found.tolist(), dtype=pl.String)
-
-    return pl.struct("ratio", "weakest_pillar").map_batches(labels, return_dtype=pl.String)

@@ -37,6 +37,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
+from pipelines.scoring.grid import LEAF
 from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
 from pipelines.scoring.normalise import num_text
 
@@ -140,15 +141,26 @@ def _leaf_info(framework: Framework) -> pl.DataFrame:
     )
 
 
+def _with_leaf_max(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """``leaf_max`` on every row: gathered by the leaf's position when the grid has it."""
+    if LEAF not in leaves.columns:
+        return leaves.join(
+            _leaf_info(framework).select("node_id", "leaf_max"),
+            on="node_id",
+            how="left",
+            maintain_order="left",
+        )
+    maxima = pl.Series([float(leaf.max_points) for leaf in framework.leaves()], dtype=pl.Float64)
+    return leaves.with_columns(pl.lit(maxima).gather(pl.col(LEAF)).alias("leaf_max"))
+
+
 def mark_targets(
     leaves: pl.DataFrame, units: pl.DataFrame, framework: Framework, settings: RuleSettings
 ) -> pl.DataFrame:
     """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags."""
     if not settings.active:
         # no rule is switched on: nothing reads the flags, and no leaf has a rule
-        return leaves.join(
-            _leaf_info(framework), on="node_id", how="left", maintain_order="left"
-        ).with_columns(
+        return _with_leaf_max(leaves, framework).with_columns(
             *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS],
             pl.lit(None, dtype=pl.String).alias("unit_rule"),
             pl.lit(None, dtype=pl.String).alias("fallback_note"),
@@ -255,7 +267,7 @@ def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
 def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> pl.DataFrame:
     """dvctt_proportional (after the missing-data rule: the non-DVCTT leaves are final)."""
     pending = pl.col("unit_rule") == DVCTT
-    if frame.filter(pending).is_empty():
+    if not frame.select(pending.any()).item():
         return frame
     counted = frame.filter(
         ~pl.col("f_dvctt") & ~pl.col("excluded").fill_null(False) & pl.col("points").is_not_null()

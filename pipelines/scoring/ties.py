@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import polars as pl
 
 # float noise is a difference below 10^-NOISE_DIGITS of the node's maximum
 NOISE_DIGITS = 9
@@ -111,11 +110,3 @@ def ratio_keys(ratios: np.ndarray | float, precision: RankPrecision = NOISE_ONLY
     precision of the ratio)."""
     of_ratio = RankPrecision(precision.decimals if precision.of == "ratio" else None, "ratio")
     return tie_keys(ratios, 1.0, of_ratio)
-
-
-def rank_descending(key: pl.Expr) -> pl.Expr:
-    """Ranks by key, highest first; equal keys share the lowest rank (1, 2, 2, 4) — R's
-    ``rank(-x, ties.method = "min")``. Only the array scorer's fallback
-    (:mod:`pipelines.scoring.batch`) ranks this way; the engine ranks with
-    :func:`pipelines.scoring.rank.rank_runs`."""
-    return key.rank(method="min", descending=True).cast(pl.Int32)

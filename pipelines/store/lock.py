@@ -10,8 +10,9 @@ six-run backfill test: two ``reference_data`` steps started together). The conne
 long one.
 
 So every read-write session of the warehouse (:func:`pipelines.store.warehouse.session`, the Dagster
-``Warehouse`` resource) holds an exclusive ``flock`` on ``<file>.lock`` for as long as its
-connection is open: the operating system serialises the writers, and the pool only saves
+``Warehouse`` resource) holds an exclusive ``flock`` on ``<file>.lock`` (``filelock``'s
+:class:`~filelock.FileLock`) for as long as its connection is open, with the holder's pid written
+in the file: the operating system serialises the writers, and the pool only saves
 them the wait. A process waits for the lock (``DTI_WAREHOUSE_LOCK_TIMEOUT`` seconds, default
 1800), then fails with an error naming the file and the process holding it. The lock is
 re-entrant within a process (a session opened inside another one does not wait for itself)
@@ -24,7 +25,6 @@ an audit of who held the warehouse, and for the backfill test.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
@@ -32,25 +32,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 TIMEOUT_ENV = "DTI_WAREHOUSE_LOCK_TIMEOUT"
 LOG_ENV = "DTI_WAREHOUSE_LOCK_LOG"
 DEFAULT_TIMEOUT = 1800.0
 _POLL = 0.05
 
-# (lock file, thread) → sessions of that thread holding the lock; another thread of the process
-# opens the file again and waits like any other process (flock locks belong to an open file)
-_held: dict[tuple[Path, int], int] = {}
-_held_guard = threading.Lock()
+# One lock object per lock file and process. Its state is per thread (``thread_local``): a
+# session inside a session of the same thread does not wait for itself, another thread opens the
+# file again and waits like any other process (flock locks belong to an open file).
+_locks: dict[Path, FileLock] = {}
+_locks_guard = threading.Lock()
 
 
-def _forget_held() -> None:
+def _forget_locks() -> None:
     """In a forked child: it holds nothing of its own (and no thread of it holds the guard)."""
-    global _held_guard
-    _held.clear()
-    _held_guard = threading.Lock()
+    global _locks_guard
+    _locks.clear()
+    _locks_guard = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_held)
+os.register_at_fork(after_in_child=_forget_locks)
 
 
 class WarehouseBusyError(RuntimeError):
@@ -80,53 +83,43 @@ def _timeout() -> float:
     return float(configured) if configured else DEFAULT_TIMEOUT
 
 
+def _write_holder(descriptor: int) -> None:
+    """Called by the lock on each acquisition: the holder's pid, for a waiting process's error."""
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+
+
+def _lock(path: Path) -> FileLock:
+    with _locks_guard:
+        lock = _locks.get(path)
+        if lock is None:
+            lock = FileLock(path, poll_interval=_POLL, on_acquired=_write_holder)
+            _locks[path] = lock
+        return lock
+
+
 @contextmanager
 def writer_lock(database: str | Path) -> Iterator[None]:
     """Hold the warehouse's writer lock for the block (see the module docstring)."""
     path = lock_path(Path(database).resolve())
-    key = (path, threading.get_ident())
-    with _held_guard:
-        depth = _held.get(key, 0)
-        if depth:
-            _held[key] = depth + 1
-    if depth:  # a session inside a session of this thread: already held
-        try:
+    lock = _lock(path)
+    if lock.is_locked:  # a session inside a session of this thread: already held
+        with lock.acquire(timeout=0):
             yield
-        finally:
-            with _held_guard:
-                _held[key] -= 1
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as handle:
-        _acquire(handle, path, _timeout())
-        acquired = time.monotonic_ns()
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")  # who holds it, for the error of a waiting process
-        handle.flush()
-        with _held_guard:
-            _held[key] = 1
-        try:
-            yield
-        finally:
-            with _held_guard:
-                _held.pop(key, None)
-            _audit(acquired)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _acquire(handle, path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                handle.seek(0)
-                holder = handle.read().strip() or "?"
-                raise busy_error(path.with_suffix(""), holder, timeout) from None
-            time.sleep(_POLL)
+    timeout = _timeout()
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+        raise busy_error(path.with_suffix(""), holder or "?", timeout) from None
+    acquired = time.monotonic_ns()
+    try:
+        yield
+    finally:
+        _audit(acquired)
+        lock.release()
 
 
 def _audit(acquired: int) -> None:

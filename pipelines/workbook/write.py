@@ -5,21 +5,18 @@ same bytes and the same content hash in the archive.
 
 Speed: xlsxwriter normally writes each part of the file to a temporary file and then
 zips them (~40 ms a workbook here, mostly file-system work); :func:`_workbook` builds the parts in
-memory (~9 ms). xlsxwriter stamps in-memory parts differently (1 January 1980, no file mode), so
-:class:`_TempfileStamp` gives them exactly the stamp its temporary-file path gives (31 January
-1980, a regular file of mode 0600): the bytes are the same as before, whichever path wrote them.
+memory (~9 ms, xlsxwriter's ``in_memory`` option), where xlsxwriter stamps every part with
+Excel's fixed date (1 January 1980): with the fixed document date, identical content gives
+identical bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import stat
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import xlsxwriter
-import xlsxwriter.workbook
 
 from pipelines.framework.model import Framework, Node
 from pipelines.text.labels import vn_value
@@ -38,23 +35,6 @@ from pipelines.workbook.layout import (
 )
 
 FIXED_DATE = dt.datetime(2000, 1, 1)
-
-
-class _TempfileStamp(zipfile.ZipInfo):
-    """The zip entry xlsxwriter writes for a part kept in memory, stamped as its temporary-file
-    path stamps it (``ZipFile.write`` of a ``mkstemp`` file touched to 31/1/1980)."""
-
-    __slots__ = ()
-
-    def __init__(self, filename="NoName", date_time=(1980, 1, 1, 0, 0, 0)):
-        if tuple(date_time) == (1980, 1, 1, 0, 0, 0):
-            date_time = (1980, 1, 31, 0, 0, 0)
-        super().__init__(filename, date_time)
-        self.external_attr = (stat.S_IFREG | 0o600) << 16
-
-
-# xlsxwriter looks ZipInfo up in its own module when it stores in-memory parts
-xlsxwriter.workbook.ZipInfo = _TempfileStamp
 
 
 def _workbook(path: Path) -> xlsxwriter.Workbook:

@@ -1,0 +1,122 @@
+"""The frame every method reads: the grid's rows with their leaf's attributes, and how a method
+records which rule gave a row its points (``rule_applied``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.framework.model import Framework
+from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE, with_codes
+from pipelines.scoring.keys import GROUP_KEYS
+from pipelines.scoring.methods import MethodSpec
+
+OUTPUT = ["normalised", "z", "points", "rule_applied"]
+# the leaf attributes the methods read, gathered onto the rows by the leaf's position
+ATTRIBUTES = ("max_points", "direction", "rule_kind", "target", "goalpost_lo", "goalpost_hi")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The columns the group statistics are taken over: ``group`` = one comparison group, year
+    and leaf; ``pooled`` = one group and leaf over every year. A grid with integer codes
+    (:func:`pipelines.scoring.grid.with_codes`) is read by one code column for each
+    (:func:`keys_of`): the same groups, the same rows in the same order, so the same numbers."""
+
+    group: tuple[str, ...] = tuple(GROUP_KEYS)
+    pooled: tuple[str, ...] = ("group_id", "node_id")
+
+
+DEFAULT_KEYS = Keys()
+
+
+def keys_of(frame: pl.DataFrame, history: pl.DataFrame | None = None) -> Keys:
+    """The integer codes of ``frame`` when it has them, else the text keys; pooled bounds
+    over other years' values (``history``) are matched by the text keys."""
+    if GROUP_CODE not in frame.columns:
+        return DEFAULT_KEYS
+    other_years = history is not None and not history.is_empty()
+    pooled = DEFAULT_KEYS.pooled if other_years else (POOLED_CODE,)
+    return Keys(group=(GROUP_CODE,), pooled=pooled)
+
+
+def num_text(expr: pl.Expr) -> pl.Expr:
+    """A number as short text for ``rule_applied``: 6 decimals at most, no trailing ``.0``."""
+    return expr.round(6).cast(pl.String).str.replace(r"\.0$", "")
+
+
+def leaf_table(framework: Framework) -> pl.DataFrame:
+    """Leaf attributes needed by the methods: max points, direction, rule, goalposts."""
+    return (
+        framework.nodes_frame()
+        .filter(pl.col("is_leaf"))
+        .select(
+            "node_id",
+            "max_points",
+            "direction",
+            "rule_kind",
+            "rule_params",
+            "goalpost_lo",
+            "goalpost_hi",
+        )
+        # the ratio rule's target, parsed once per leaf rather than once per row (and the JSON
+        # text not copied onto every row)
+        .with_columns(
+            pl.col("rule_params").str.json_path_match("$.target").cast(pl.Float64).alias("target")
+        )
+        .drop("rule_params")
+    )
+
+
+def signed_frame(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """Attach the leaf attributes (by the leaf's position: :func:`with_codes`) and the
+    direction-adjusted value (lower-is-better is negated)."""
+    # the rule kind is only compared: a categorical (4 bytes a row, not a 16-byte view)
+    table = leaf_table(framework).with_columns(pl.col("rule_kind").cast(pl.Categorical))
+    frame = with_codes(values, framework).drop(ATTRIBUTES, strict=False)
+    return frame.with_columns(
+        pl.lit(table[column]).gather(pl.col(LEAF)).alias(column) for column in ATTRIBUTES
+    ).with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
+
+
+def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
+    """``texts[code]`` on every row (null where ``code`` is null): the few fixed notes of
+    ``rule_applied`` without building a string row by row."""
+    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(code)
+
+
+def note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
+    """``rule_applied``: the note where the value gave points, else null."""
+    return frame.with_columns(
+        pl.when(pl.col("points").is_null()).then(None).otherwise(note).alias("rule_applied")
+    )
+
+
+def note_pick(frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr) -> pl.DataFrame:
+    """:func:`note` of ``texts[code]``."""
+    return note(frame, pick(texts, code))
+
+
+def leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
+    """``text`` evaluated on the leaf table: one string per leaf, in ``framework.leaves()``
+    order (the code ``_leaf``)."""
+    return leaf_table(framework).select(text.alias("t"))["t"].to_list()
+
+
+def leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
+    return pl.col(LEAF).cast(pl.Int32) * texts_per_leaf + variant.cast(pl.Int32)
+
+
+def method_points(
+    values: pl.DataFrame,
+    framework: Framework,
+    signed_method: Callable[..., pl.DataFrame],
+    spec: MethodSpec | None,
+    history: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """A method's public form: the input columns plus ``OUTPUT``, from its ``*_signed`` core."""
+    frame = signed_frame(values, framework)
+    frame = signed_method(frame, framework, spec, history, keys_of(frame, history))
+    return frame.select(*values.columns, *OUTPUT)
