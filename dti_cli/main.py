@@ -434,7 +434,8 @@ def score(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(scores.select(columns).sort("year", "unit_id", maintain_order=True), out_path)
     n_units = values.select("unit_id", "year").unique().height
-    missing_count = values["value"].null_count()
+    leaf_rows = scores.filter(scores["node_id"].is_in(framework.leaf_ids()))
+    missing_count = int(leaf_rows["n_missing"].sum())  # what the missing-data rule filled
     treatment = {
         "zero": "→ 0 points",
         "exclude": "→ left out, siblings re-weighted",
