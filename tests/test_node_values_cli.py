@@ -132,3 +132,18 @@ def test_national_2022_main_indices(tmp_path):
     assert float(rows[("T63-DANANG", "V_GOV")]["ratio"]) == pytest.approx(604.68 / 700, abs=1e-12)
     ranks = [rows[(unit, "DTI")]["rank"] for unit in PUBLISHED_DTI]
     assert ranks == ["1", "2", "3", "4", "5"]
+
+
+def test_blank_leaves_under_a_given_node_are_not_missing(framework, tmp_path):
+    # iData without Time: U2 gives P1 and leaves A, B blank; U1 leaves P1 blank and gives A, B;
+    # C blank for U1 is the one missing value (→ 0): U1 20 + 10 + 0 = 30, U2 45 + 20 = 65
+    data = tmp_path / "iData.csv"
+    data.write_text("uCode,P1,A,B,C\nU1,NA,50,10,NA\nU2,0.75,NA,NA,20\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = dti("--framework", str(framework), "--data", str(data), "--method", "points",
+                 "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "(1 missing → 0 points, 1 values given at nodes above the leaves)" in result.stdout
+    rows = rows_of(out)
+    assert float(rows[("U1", "DTI")]["points"]) == pytest.approx(30, abs=1e-12)
+    assert float(rows[("U2", "DTI")]["points"]) == pytest.approx(65, abs=1e-12)
