@@ -90,7 +90,9 @@ def split_given(
     rows = [
         *given.select("unit_id", "year", "node_id").iter_rows(),
         *reported.select(
-            pl.col("unit_id").cast(pl.String), pl.col("year").cast(pl.Int32), "node_id"
+            pl.col("unit_id").cast(pl.String),
+            pl.col("year").cast(pl.Int32),
+            pl.col("node_id").cast(pl.String),
         ).iter_rows(),
     ]
     for unit, year, node_id, below in mixed_levels(rows, framework):
