@@ -404,6 +404,7 @@ def score(
     from dti_cli.common import error_line
     from pipelines.analysis.datafiles import read_framework_file, read_observations, units_of
     from pipelines.scoring.engine import score as score_units
+    from pipelines.scoring.given_nodes import refuse_method, split_given
     from pipelines.scoring.methods import MethodSpec
     from pipelines.text.safe_text import write_csv
 
@@ -417,7 +418,9 @@ def score(
             reference_year=reference_year,
         )
         framework = read_framework_file(framework_path)
-        values = read_observations(data_path, framework)
+        values = read_observations(data_path, framework, nodes=True)
+        given = split_given(values, framework)[1]  # values given above the leaves
+        refuse_method(method, given)
     except ValueError as exc:  # a refused file (one located line) or a bad method setting
         fail(error_line(exc))
     for finding in framework.findings:
@@ -431,7 +434,8 @@ def score(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(scores.select(columns).sort("year", "unit_id", maintain_order=True), out_path)
     n_units = values.select("unit_id", "year").unique().height
-    missing_count = values["value"].null_count()
+    leaf_rows = scores.filter(scores["node_id"].is_in(framework.leaf_ids()))
+    missing_count = int(leaf_rows["n_missing"].sum())  # what the missing-data rule filled
     treatment = {
         "zero": "→ 0 points",
         "exclude": "→ left out, siblings re-weighted",
@@ -442,9 +446,10 @@ def score(
         settings = f", bounds {bounds}"
     if method == "zscore" and zscore_mode != "cdf":
         settings = f", z {zscore_mode}"
+    at_nodes = "" if given is None else f", {given.height} values given at nodes above the leaves"
     console.print(
         f"{framework.id}: {n_units} unit-years × {len(framework.leaves())} indicators "
-        f"({missing_count} missing {treatment}), method {method}{settings} → {out_path} "
+        f"({missing_count} missing {treatment}{at_nodes}), method {method}{settings} → {out_path} "
         f"({scores.height} rows)"
     )
     declared = framework.normalisation_params()

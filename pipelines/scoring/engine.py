@@ -22,11 +22,12 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.leaf_method import normalised_points
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import leaf_grid, node_frame
+from pipelines.scoring.node_table import score_nodes
 from pipelines.scoring.normalise import num_text
 from pipelines.scoring.rank import classify, rank_within_groups
 from pipelines.scoring.rules import (
@@ -37,7 +38,6 @@ from pipelines.scoring.rules import (
     mark_targets,
 )
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
-from pipelines.scoring.tree import aggregate, build_tree
 
 LEAF_COLUMNS = [
     "unit_id",
@@ -259,19 +259,13 @@ def grid_leaf_scores(
     ).select(LEAF_COLUMNS)
 
 
-def node_scores(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+def node_scores(
+    leaves: pl.DataFrame, framework: Framework, given: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Stage 2: points, maximum, ratio, aggregated z and missing count at every node, view and
-    composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid)."""
-    grid = leaf_grid(leaves, framework)
-    tree = build_tree(framework, grid.leaf_ids)
-    result = aggregate(
-        tree,
-        grid.column("points", 0.0),
-        grid.optional("excluded", False),
-        grid.column("z"),
-        grid.optional("n_missing", 0),
-    )
-    return node_frame(grid, tree, result)
+    composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid), with
+    the values ``given`` at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`)."""
+    return score_nodes(leaves, framework, given)
 
 
 def ranked(
@@ -313,9 +307,12 @@ def score_methods(
     the grid is built once and shared, and a caller that drops each frame before asking for the
     next holds one at a time. Each frame is exactly :func:`score`'s for that spec."""
     rules = rules or RuleSettings()
+    values, given = split_given(values, framework)
+    for spec in specs.values():
+        refuse_method(spec.method, given)
     grid = complete_grid(values, units, framework)
     for name, spec in specs.items():
-        scores = _score_stages(grid, units, framework, spec, rules, reading, history)
+        scores = _score_stages(grid, units, framework, spec, rules, reading, history, given)
         yield name, scores
         del scores
 
@@ -328,10 +325,11 @@ def _score_stages(
     rules: RuleSettings,
     reading: str | None,
     history: pl.DataFrame | None,
+    given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
     leaves = grid_leaf_scores(grid, units, framework, spec, rules, history)
-    return scores_from_leaves(leaves, framework, reading, spec.rank_precision)
+    return scores_from_leaves(leaves, framework, reading, spec.rank_precision, given)
 
 
 def scores_from_leaves(
@@ -339,10 +337,11 @@ def scores_from_leaves(
     framework: Framework,
     reading: str | None = None,
     precision: RankPrecision = NOISE_ONLY,
+    given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
-    document order, units by year, group and id."""
-    nodes = node_scores(leaves, framework)
+    document order, units by year, group and id (``given``: values at nodes above the leaves)."""
+    nodes = node_scores(leaves, framework, given)
     scores = ranked(nodes, framework, reading, precision)
     return _in_final_order(scores).select(SCORE_COLUMNS)
 

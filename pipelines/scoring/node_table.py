@@ -16,7 +16,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.keys import UNIT_KEYS
-from pipelines.scoring.tree import Aggregate, Tree
+from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
 
 FINAL_ORDER = ["year", "group_id", "unit_id"]
 
@@ -100,9 +100,77 @@ def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
     return LeafGrid(frame, units, order)
 
 
-def node_frame(grid: LeafGrid, tree: Tree, result: Aggregate) -> pl.DataFrame:
+@dataclass
+class GivenGrid:
+    """Values given at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`) on a grid's
+    units: ``points`` (``units × tree nodes``, NaN where not given) and ``cut``
+    (``units × columns``: strictly below a node the unit gave, so not scored)."""
+
+    points: np.ndarray
+    cut: np.ndarray
+    values: np.ndarray  # the given index (0–1), NaN where not given
+
+    def cut_leaves(self, tree: Tree) -> np.ndarray:
+        """``units × leaves``: the leaves below a given node."""
+        return self.cut[:, tree.leaf_column]
+
+
+def given_grid(given: pl.DataFrame | None, grid: LeafGrid, tree: Tree) -> GivenGrid | None:
+    """``given`` (``unit_id, year, node_id, value``: an index 0–1) on ``grid``'s units: points =
+    value × the node's maximum; None when nothing is given for these units."""
+    if given is None or given.is_empty() or grid.units.is_empty():
+        return None
+    n_nodes = tree.n_nodes
+    column = {node_id: k for k, node_id in enumerate(tree.node_ids[:n_nodes])}
+    at = (
+        grid.units.with_row_index("_row")
+        .join(given, on=["unit_id", "year"], how="inner", nulls_equal=True)
+        .filter(pl.col("node_id").is_in(list(column)))
+    )
+    if at.is_empty():
+        return None
+    rows = at["_row"].to_numpy()
+    columns = np.array([column[n] for n in at["node_id"].to_list()], dtype=int)
+    values = np.full((grid.units.height, n_nodes), np.nan)
+    values[rows, columns] = at["value"].to_numpy()
+    points = values * tree.max_points[:n_nodes][None, :]
+    cut = np.zeros((grid.units.height, len(tree.node_ids)), dtype=bool)
+    cut[:, :n_nodes] = tree.cut_below(points)
+    return GivenGrid(points, cut, values)
+
+
+def score_nodes(
+    leaves: pl.DataFrame, framework: Framework, given: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``NODE_COLUMNS`` of ``leaves`` (one row per unit and leaf) and the values ``given`` at
+    nodes: the leaves below a given node count for nothing (0 points, not left out, not missing)
+    and the given points replace the node's (:func:`pipelines.scoring.tree.aggregate`)."""
+    grid = leaf_grid(leaves, framework)
+    tree = build_tree(framework, grid.leaf_ids)
+    points = grid.column("points", 0.0)
+    excluded = grid.optional("excluded", False)
+    z = grid.column("z")
+    n_missing = grid.optional("n_missing", 0)
+    cut = given_grid(given, grid, tree)
+    if cut is not None:
+        off = cut.cut_leaves(tree)
+        points = np.where(off, 0.0, points)
+        z = np.where(off, np.nan, z)
+        excluded = None if excluded is None else excluded & ~off
+        n_missing = None if n_missing is None else np.where(off, 0, n_missing)
+    result = aggregate(
+        tree, points, excluded, z, n_missing, given=None if cut is None else cut.points
+    )
+    return node_frame(grid, tree, result, cut)
+
+
+def node_frame(
+    grid: LeafGrid, tree: Tree, result: Aggregate, given: GivenGrid | None = None
+) -> pl.DataFrame:
     """``NODE_COLUMNS``: every column of ``result`` for every unit, rows sorted by year,
-    group and unit, then by the columns' order (the framework's ordinal)."""
+    group and unit, then by the columns' order (the framework's ordinal). With ``given``: the
+    rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
+    node's row says what was given."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     # the scores' final order (year, group, unit): the engine's last sort then has nothing to do
     perm = grid.units.with_row_index("_i").sort(FINAL_ORDER, nulls_last=True)["_i"].to_numpy()
@@ -124,7 +192,40 @@ def node_frame(grid: LeafGrid, tree: Tree, result: Aggregate) -> pl.DataFrame:
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
         pl.Series("n_missing", result.n_missing[perm].reshape(-1), dtype=pl.Int32),
     )
-    return frame.with_columns(_leaf_rules(grid, tree, perm)).select(NODE_COLUMNS)
+    frame = frame.with_columns(_leaf_rules(grid, tree, perm))
+    if given is not None:
+        frame = _mark_given(frame, tree, given, perm)
+    return frame.select(NODE_COLUMNS)
+
+
+def _mark_given(
+    frame: pl.DataFrame, tree: Tree, given: GivenGrid, perm: np.ndarray
+) -> pl.DataFrame:
+    """The node frame's rows below a given node emptied, and ``rule_applied`` of those rows and
+    of the given nodes' rows (frame rows: units in ``perm`` order × columns)."""
+    n_columns = len(tree.node_ids)
+    cut = given.cut[perm].reshape(-1)
+    values = np.full((perm.size, n_columns), np.nan)
+    values[:, : tree.n_nodes] = given.values[perm]
+    values = values.reshape(-1)
+    at_given = ~np.isnan(values)
+    maxima = np.tile(np.broadcast_to(tree.max_points, (n_columns,)), perm.size)
+    text = [
+        f"given: {v:g} × {m:g} = {v * m:g} points" if g else None
+        for v, m, g in zip(values, maxima, at_given, strict=True)
+    ]
+    return frame.with_columns(
+        pl.when(pl.Series(cut)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("points", "ratio", "z")
+    ).with_columns(
+        pl.when(pl.Series(cut))
+        .then(pl.lit("not scored: a node above it was given"))
+        .when(pl.Series(at_given))
+        .then(pl.Series(text, dtype=pl.String))
+        .otherwise(pl.col("rule_applied"))
+        .alias("rule_applied"),
+        pl.when(pl.Series(cut)).then(0).otherwise(pl.col("n_missing")).alias("n_missing"),
+    )
 
 
 def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:

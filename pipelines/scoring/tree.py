@@ -21,6 +21,11 @@ The rules:
   that have one; where something below the node is left out, it is re-weighted level by level
   like the points (the mean of its present children's z weighted by their maxima, over the
   children that have a z), which is COINr's aggregation with missing values left out;
+- **given nodes**: a node whose points are given for a unit (``given``, a value read at the
+  node rather than at its leaves) has those points; its parents are summed from their children,
+  level by level, for the units that gave something below them (:mod:`given_nodes`); the
+  nodes below a given node are left out (a view or composite over them re-weights over the
+  present ones);
 - **views**: the points of the nodes covered, re-weighted over the present ones when some are
   left out, on the view's divisor; the view's z is the mean of its nodes' z;
 - **composites**: ``Σ weight × ratio`` of their nodes and views, re-weighted over the present
@@ -71,6 +76,25 @@ class Tree:
     def below(self, column: int) -> np.ndarray:
         """The leaf positions below a tree node, left to right."""
         return np.flatnonzero(self.weights[:, column])
+
+    def descendants(self, column: int) -> np.ndarray:
+        """The tree-node columns strictly below a tree node, ascending."""
+        children = {parent: kids for level in self.levels for parent, kids in level}
+        found: list[int] = []
+        todo = [column]
+        while todo:
+            kids = children.get(todo.pop(), ())
+            found.extend(int(k) for k in kids)
+            todo.extend(int(k) for k in kids)
+        return np.array(sorted(found), dtype=int)
+
+    def cut_below(self, given: np.ndarray) -> np.ndarray:
+        """``units × tree nodes``: strictly below a node given for the unit (``given``: NaN
+        where not given)."""
+        cut = np.zeros(given.shape, dtype=bool)
+        for k in np.flatnonzero((~np.isnan(given)).any(axis=0)):
+            cut[np.ix_(~np.isnan(given[:, k]), self.descendants(int(k)))] = True
+        return cut
 
     def columns_of(self, node_type: str) -> np.ndarray:
         """The columns of the nodes of one type (``pillar``, ``view`` …)."""
@@ -187,6 +211,7 @@ def aggregate(
     n_missing: np.ndarray | None = None,
     maxima: np.ndarray | None = None,
     only: int | None = None,
+    given: np.ndarray | None = None,
 ) -> Aggregate:
     """Every column's numbers from the leaves' (module docstring).
 
@@ -196,7 +221,9 @@ def aggregate(
     weights vary; None: the framework's). A node's points are the sum of its children's, so
     replications scale the leaves' points by their maxima before calling this. ``only``: the
     one tree-node column a caller reads (the Monte Carlo's ranked total); when nothing is left
-    out, the other columns are not computed (NaN).
+    out, the other columns are not computed (NaN). ``given``: ``units × tree nodes`` points
+    given at nodes (NaN: not given); the caller leaves the leaves below a given node at 0
+    points, not left out and not missing.
     """
     nominal = maxima is None
     lead = points.shape[:-2]
@@ -213,13 +240,15 @@ def aggregate(
     all_max = np.empty((*lead, 1, n_columns))
     all_max[..., :n_nodes] = node_max
     left_out = np.zeros((n_units, n_columns), dtype=bool)
-    if only is not None and only < n_nodes and not anything_out:
+    if only is not None and only < n_nodes and not anything_out and given is None:
         out[:] = np.nan
         _ordered_sum(by_leaf, below[only], out[only])
         no_missing = np.zeros((n_units, n_columns), dtype=np.int32)
         return Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, None, no_missing)
     for k in range(n_nodes):
         _ordered_sum(by_leaf, below[k], out[k])
+    if given is not None:
+        _override(tree, out, given)
     under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
     if anything_out:
         assert excluded is not None
@@ -239,6 +268,8 @@ def aggregate(
                     _reweighted(out, node_max, left_out, some, parent, children),
                     out[parent],
                 )
+    if given is not None:
+        left_out[:, :n_nodes] |= tree.cut_below(given)
     node_z = None if z is None else _node_z(tree, z, left_out, under)
     missing = np.zeros((n_columns, n_units), dtype=np.int32)
     if n_missing is not None and n_missing.any():
@@ -249,6 +280,21 @@ def aggregate(
     _views(tree, result, nominal)
     _composites(tree, result)
     return result
+
+
+def _override(tree: Tree, out: np.ndarray, given: np.ndarray) -> None:
+    """The given nodes' points into ``out`` (``columns × (…, units)``), then, deepest level
+    first, each parent of a changed node re-summed from its children for the units concerned."""
+    is_given = ~np.isnan(given)
+    changed = is_given.copy()
+    for k in np.flatnonzero(is_given.any(axis=0)):
+        out[k] = np.where(is_given[:, k], given[:, k], out[k])
+    for level in tree.levels:
+        for parent, children in level:
+            redo = changed[:, children].any(axis=1) & ~is_given[:, parent]
+            if redo.any():
+                out[parent] = np.where(redo, _ordered_sum(out, children), out[parent])
+                changed[:, parent] |= redo
 
 
 def _reweighted(
