@@ -59,6 +59,23 @@ def routes(portal: Portal) -> list[Route]:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    async def received(request: Request, user, unit: dict, content: bytes, via: str) -> Response:
+        """``content`` (an upload, or the online form's workbook) read by the inbox's reader and
+        landed when accepted: the receipt page."""
+        outcome, problems, landed = await run_in_threadpool(
+            receive, user, unit, content, via, address(request)
+        )
+        return page(
+            request,
+            "receipt.html",
+            user=user,
+            unit=unit,
+            refused=None,
+            outcome=outcome,
+            problems=problems,
+            landed=landed,
+        )
+
     async def unit_home(request: Request) -> Response:
         user = need_user(request)
         unit = unit_for(user, request.path_params["unit_id"])
@@ -175,19 +192,7 @@ def routes(portal: Portal) -> list[Route]:
                 problems=[],
                 landed=None,
             )
-        outcome, problems, landed = await run_in_threadpool(
-            receive, user, unit, content, "upload", address(request)
-        )
-        return page(
-            request,
-            "receipt.html",
-            user=user,
-            unit=unit,
-            refused=None,
-            outcome=outcome,
-            problems=problems,
-            landed=landed,
-        )
+        return await received(request, user, unit, content, "upload")
 
     def pillar_of(unit: dict, pillar_id: str):
         for pillar, leaves in pillars(preset.framework(unit["level"])):
@@ -274,19 +279,7 @@ def routes(portal: Portal) -> list[Route]:
                 landed=None,
             )
         content = await run_in_threadpool(filled_workbook, preset, unit, year, entries)
-        outcome, problems, landed = await run_in_threadpool(
-            receive, user, unit, content, "online", address(request)
-        )
-        return page(
-            request,
-            "receipt.html",
-            user=user,
-            unit=unit,
-            refused=None,
-            outcome=outcome,
-            problems=problems,
-            landed=landed,
-        )
+        return await received(request, user, unit, content, "online")
 
     async def unit_results(request: Request) -> Response:
         user = need_user(request)
