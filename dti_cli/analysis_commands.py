@@ -209,7 +209,8 @@ def uncertainty(
         return
 
     from pipelines.analysis.inputs import ALL_SETTINGS, DEFAULT_MC_SETTINGS, split_list
-    from pipelines.analysis.uncertainty import run_uncertainty, store_uncertainty
+    from pipelines.analysis.uncertainty import run_uncertainty
+    from pipelines.analysis.uncertainty_store import store_uncertainty
     from pipelines.scoring.choices import MISSING_RULES
 
     print_header(inp, "Rank uncertainty")
@@ -246,7 +247,7 @@ def uncertainty(
             ),
             "Sensitivity of the mean absolute rank shift (first order S_i, total ST_i)",
         )
-    from pipelines.analysis.replay import parameters_of_run
+    from pipelines.analysis.parameters_table import parameters_of_run
 
     write_tables(
         out_dir,
@@ -272,7 +273,8 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
     import numpy as np
     import polars as pl
 
-    from pipelines.analysis.uncertainty import load_replication, replay
+    from pipelines.analysis.uncertainty import replay
+    from pipelines.analysis.uncertainty_store import load_replication
 
     if from_dir is not None:
         run = json.loads((from_dir / "run.json").read_text())
@@ -315,7 +317,8 @@ def _replay(preset, year, level, framework_path, data_path, nominal, replay_id, 
 
 def _replay_parameters(inp, path: Path, weight_kind: str, out_dir: Path | None) -> None:
     """``--parameters``: every run of the table scored; rank statistics; tables with --out."""
-    from pipelines.analysis.replay import read_parameters, replay_parameters
+    from pipelines.analysis.parameters_table import read_parameters
+    from pipelines.analysis.replay import replay_parameters
 
     try:
         parameters = read_parameters(path, inp.framework, weight_kind)
@@ -344,7 +347,7 @@ def _weight_sets(inp, path: Path, out_dir: Path | None) -> None:
     """``--weights-sets``: each named set's ranks and rank shifts against the nominal weights."""
     import polars as pl
 
-    from pipelines.analysis.replay import compare_weight_sets, read_weight_sets
+    from pipelines.analysis.weight_sets import compare_weight_sets, read_weight_sets
 
     try:
         sets = read_weight_sets(path, inp.framework)

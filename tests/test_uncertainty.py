@@ -154,7 +154,7 @@ def test_fast_path_equals_the_engine_on_the_warehouse(warehouse):
 
 def test_stored_run_replays_from_the_warehouse(warehouse, tmp_path, monkeypatch):
     from pipelines.analysis.inputs import from_warehouse
-    from pipelines.analysis.uncertainty import load_replication, store_uncertainty
+    from pipelines.analysis.uncertainty_store import load_replication, store_uncertainty
     from pipelines.store.warehouse import session
 
     copy = copy_of(warehouse, tmp_path)

@@ -1,4 +1,5 @@
-"""Replications given as a table and named weight sets (pipelines/analysis/replay.py, ``dti
+"""Replications given as a table and named weight sets (pipelines/analysis/parameters_table.py,
+replay.py, weight_sets.py, ``dti
 uncertainty
 --parameters``, ``--weights-sets``, the ``parameters.csv`` of ``--out``). Expected values are
 computed by hand in the comments."""
@@ -16,14 +17,10 @@ from click.testing import CliRunner
 
 from dti_cli.main import cli
 from pipelines.analysis.inputs import from_files
-from pipelines.analysis.replay import (
-    compare_weight_sets,
-    parameters_of_run,
-    read_parameters,
-    read_weight_sets,
-    replay_parameters,
-)
+from pipelines.analysis.parameters_table import parameters_of_run, read_parameters
+from pipelines.analysis.replay import replay_parameters
 from pipelines.analysis.uncertainty import run_uncertainty
+from pipelines.analysis.weight_sets import compare_weight_sets, read_weight_sets
 from pipelines.workbook.csv_cells import CsvFileError
 
 # Tiny framework: P1 (max 40) = P1.1 ratio to 100 % (25) + P1.2 yes/no (15); P2 (max 60) =

@@ -129,7 +129,7 @@ def rank_uncertainty(
     settings: DtiSettings,
     config: UncertaintyConfig,
 ) -> dg.MaterializeResult:
-    from pipelines.analysis.uncertainty import uncertainty_year
+    from pipelines.analysis.uncertainty_store import uncertainty_year
 
     return _each_year(
         context,
