@@ -27,9 +27,9 @@ from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.leaf_method import normalised_points
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import score_nodes
+from pipelines.scoring.node_table import Ranking, score_nodes
 from pipelines.scoring.normalise import num_text
-from pipelines.scoring.rank import classify, rank_within_groups
+from pipelines.scoring.rank import classify, rank_within_groups, unit_blocks
 from pipelines.scoring.rules import (
     DVCTT,
     RuleSettings,
@@ -277,7 +277,9 @@ def ranked(
     """Stage 3: rank within each comparison group at every node, class on the total
     (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own), totals
     compared at ``precision`` (:mod:`pipelines.scoring.ties`)."""
-    return classify(rank_within_groups(nodes, precision), framework, reading, precision)
+    blocks = unit_blocks(nodes)
+    ranks = rank_within_groups(nodes, precision, blocks)
+    return classify(ranks, framework, reading, precision, blocks)
 
 
 def score(
@@ -341,8 +343,8 @@ def scores_from_leaves(
 ) -> pl.DataFrame:
     """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
     document order, units by year, group and id (``given``: values at nodes above the leaves)."""
-    nodes = node_scores(leaves, framework, given)
-    scores = ranked(nodes, framework, reading, precision)
+    # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
+    scores = score_nodes(leaves, framework, given, Ranking(framework, reading, precision))
     return _in_final_order(scores).select(SCORE_COLUMNS)
 
 

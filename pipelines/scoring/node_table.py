@@ -16,6 +16,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.keys import UNIT_KEYS
+from pipelines.scoring.rank import class_column, rank_by_group, rank_column, unit_classes
+from pipelines.scoring.ties import RankPrecision
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
 
 FINAL_ORDER = ["year", "group_id", "unit_id"]
@@ -100,6 +102,26 @@ def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
     return LeafGrid(frame, units, order)
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """How the nodes are ranked and classed when scored together
+    (:func:`pipelines.scoring.engine.ranked` says what each means)."""
+
+    framework: Framework
+    reading: str | None
+    precision: RankPrecision
+
+
+@dataclass
+class Ranked:
+    """Ranks (``units × columns``, 0 = no rank) and each unit's class label (None: the
+    framework has no classes)."""
+
+    rank: np.ndarray
+    labels: np.ndarray | None
+    root: int  # the column of the index, the row that carries the label
+
+
 @dataclass
 class GivenGrid:
     """Values given at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`) on a grid's
@@ -140,11 +162,16 @@ def given_grid(given: pl.DataFrame | None, grid: LeafGrid, tree: Tree) -> GivenG
 
 
 def score_nodes(
-    leaves: pl.DataFrame, framework: Framework, given: pl.DataFrame | None = None
+    leaves: pl.DataFrame,
+    framework: Framework,
+    given: pl.DataFrame | None = None,
+    ranking: Ranking | None = None,
 ) -> pl.DataFrame:
     """``NODE_COLUMNS`` of ``leaves`` (one row per unit and leaf) and the values ``given`` at
     nodes: the leaves below a given node count for nothing (0 points, not left out, not missing)
-    and the given points replace the node's (:func:`pipelines.scoring.tree.aggregate`)."""
+    and the given points replace the node's (:func:`pipelines.scoring.tree.aggregate`). With a
+    ``ranking`` also ``rank`` and ``class_label``, from the arrays (as
+    :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
     grid = leaf_grid(leaves, framework)
     tree = build_tree(framework, grid.leaf_ids)
     points = grid.column("points", 0.0)
@@ -161,16 +188,42 @@ def score_nodes(
     result = aggregate(
         tree, points, excluded, z, n_missing, given=None if cut is None else cut.points
     )
-    return node_frame(grid, tree, result, cut)
+    ranked = None if ranking is None else rank_nodes(grid, tree, result, cut, ranking)
+    return node_frame(grid, tree, result, cut, ranked)
+
+
+def rank_nodes(
+    grid: LeafGrid, tree: Tree, result: Aggregate, given: GivenGrid | None, ranking: Ranking
+) -> Ranked:
+    """:class:`Ranked` of ``result`` within each unit's comparison group; a node below a given
+    one has no points, so no rank, and does not count as a pillar for the class."""
+    points, ratio = result.points, result.ratio
+    if given is not None:
+        points = np.where(given.cut, np.nan, points)
+        ratio = np.where(given.cut, np.nan, ratio)
+    maxima = np.broadcast_to(result.max_points, (1, points.shape[1]))
+    rank = rank_by_group(points, maxima, grid.units, ranking.precision)
+    framework = ranking.framework
+    if framework.root_id not in tree.node_ids:
+        return Ranked(rank, None, 0)
+    root = tree.node_ids.index(framework.root_id)
+    labels = unit_classes(
+        ratio, tree.node_types, root, framework, ranking.reading, ranking.precision
+    )
+    return Ranked(rank, labels, root)
 
 
 def node_frame(
-    grid: LeafGrid, tree: Tree, result: Aggregate, given: GivenGrid | None = None
+    grid: LeafGrid,
+    tree: Tree,
+    result: Aggregate,
+    given: GivenGrid | None = None,
+    ranked: Ranked | None = None,
 ) -> pl.DataFrame:
     """``NODE_COLUMNS``: every column of ``result`` for every unit, rows sorted by year,
     group and unit, then by the columns' order (the framework's ordinal). With ``given``: the
     rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
-    node's row says what was given."""
+    node's row says what was given. With ``ranked``: also ``rank`` and ``class_label``."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     # the scores' final order (year, group, unit): the engine's last sort then has nothing to do
     perm = grid.units.with_row_index("_i").sort(FINAL_ORDER, nulls_last=True)["_i"].to_numpy()
@@ -191,11 +244,18 @@ def node_frame(
         pl.Series("ordinal", tree.ordinals, dtype=pl.Int32).gather(node_rows),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
         pl.Series("n_missing", result.n_missing[perm].reshape(-1), dtype=pl.Int32),
+        _leaf_rules(grid, tree, perm),
     )
-    frame = frame.with_columns(_leaf_rules(grid, tree, perm))
     if given is not None:
         frame = _mark_given(frame, tree, given, perm)
-    return frame.select(NODE_COLUMNS)
+    if ranked is None:
+        return frame.select(NODE_COLUMNS)
+    roots = np.arange(n_units) * n_columns + ranked.root
+    labels = None if ranked.labels is None else ranked.labels[perm]
+    return frame.select(NODE_COLUMNS).with_columns(
+        rank_column(ranked.rank[perm].reshape(-1)),
+        class_column(labels, roots, frame.height),
+    )
 
 
 def _mark_given(
@@ -238,11 +298,7 @@ def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
     leaf_at = np.full(n_columns, -1)
     for j, leaf in enumerate(tree.leaf_ids):
         leaf_at[tree.leaf_column[j]] = position[leaf]
-    is_leaf = np.tile(leaf_at >= 0, n_units)
-    source = (perm[:, None] * n_leaves + np.maximum(leaf_at, 0)[None, :]).reshape(-1)
-    rules = grid.frame["rule_applied"].cast(pl.String).gather(source[is_leaf])
-    return (
-        pl.Series("rule_applied", [None], dtype=pl.String)
-        .gather(np.zeros(n_units * n_columns, dtype=np.int64))
-        .scatter(np.flatnonzero(is_leaf), rules)
-    )
+    # each row's leaf-frame row, null on the rows that are not leaves: one gather
+    source = pl.Series((perm[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
+    source = pl.select(pl.when(pl.lit(np.tile(leaf_at >= 0, n_units))).then(source)).to_series()
+    return grid.frame["rule_applied"].cast(pl.String).gather(source).alias("rule_applied")

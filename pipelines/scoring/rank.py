@@ -96,10 +96,15 @@ def unit_blocks(frame: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
     return units, width
 
 
-def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ONLY) -> pl.DataFrame:
+def rank_within_groups(
+    scores: pl.DataFrame,
+    precision: RankPrecision = NOISE_ONLY,
+    blocks: tuple[pl.DataFrame, int] | None = None,
+) -> pl.DataFrame:
     """Add ``rank``: every node's points ranked within (year, group, node), descending, ties the
-    lowest rank, points compared by their tie key (:mod:`pipelines.scoring.ties`)."""
-    blocks = unit_blocks(scores)
+    lowest rank, points compared by their tie key (:mod:`pipelines.scoring.ties`). ``blocks``:
+    :func:`unit_blocks` of ``scores`` when the caller has it."""
+    blocks = blocks or unit_blocks(scores)
     points = scores["points"].cast(pl.Float64).to_numpy()  # null → NaN
     maxima = scores["max_points"].cast(pl.Float64).to_numpy()
     if blocks is not None:
@@ -119,8 +124,13 @@ def rank_within_groups(scores: pl.DataFrame, precision: RankPrecision = NOISE_ON
         keys = tie_keys(points[rows], maxima[rows], precision)[:, None]
         rank = np.empty(scores.height, dtype=np.int32)
         rank[rows] = rank_runs(keys, np.flatnonzero(np.diff(run, prepend=-1)))[:, 0]
+    return scores.with_columns(rank_column(rank))
+
+
+def rank_column(rank: np.ndarray) -> pl.Series:
+    """``rank`` (int, 0 = no rank) as the Int32 column ``rank``, null where there is none."""
     column = pl.Series("rank", rank, dtype=pl.Int32)
-    return scores.with_columns(pl.when(column > 0).then(column).otherwise(None).alias("rank"))
+    return pl.select(pl.when(column > 0).then(column).otherwise(None).alias("rank")).to_series()
 
 
 def effective_reading(framework: Framework, reading: str | None = None) -> str | None:
@@ -172,28 +182,51 @@ def _bands(framework: Framework) -> list[tuple[str, float]]:
     return [(b.label, b.min_ratio) for b in framework.classification.bands]
 
 
+def unit_classes(
+    ratio: np.ndarray,
+    node_levels: Sequence[str],
+    root: int,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
+) -> np.ndarray | None:
+    """The class of each unit (a row of ``ratio``: units × columns, each column a node of level
+    ``node_levels[k]``): :func:`class_labels` of its total (column ``root``) and its weakest
+    pillar. None when the framework has no classes (:func:`effective_reading`)."""
+    reading = effective_reading(framework, reading)
+    if reading is None:
+        return None
+    pillars = ratio[:, np.asarray(node_levels) == "pillar"]
+    if pillars.shape[1]:
+        weakest = np.fmin.reduce(pillars, axis=1)  # NaN only where every pillar is NaN
+    else:
+        weakest = np.full(ratio.shape[0], np.nan)
+    return class_labels(ratio[:, root], weakest, _bands(framework), reading, precision)
+
+
 def classify(
     scores: pl.DataFrame,
     framework: Framework,
     reading: str | None = None,
     precision: RankPrecision = NOISE_ONLY,
+    blocks: tuple[pl.DataFrame, int] | None = None,
 ) -> pl.DataFrame:
     """Add ``class_label`` on the index row of each unit (:func:`class_labels` of its total
     ratio and weakest pillar ratio; null elsewhere and below every band). ``reading``:
-    ``total_only`` or ``total_and_pillars``; None: the framework's ``pillar_minimum``."""
-    reading = effective_reading(framework, reading)
-    if reading is None:
+    ``total_only`` or ``total_and_pillars``; None: the framework's ``pillar_minimum``.
+    ``blocks``: :func:`unit_blocks` of ``scores`` when the caller has it."""
+    if effective_reading(framework, reading) is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
+    blocks = blocks or unit_blocks(scores)
     ratio = scores["ratio"].cast(pl.Float64).to_numpy()
-    blocks = unit_blocks(scores)
-    if blocks is not None:
+    total = np.flatnonzero((scores["node_id"] == framework.root_id).to_numpy())
+    if blocks is not None and total.size == blocks[0].height:
         units, width = blocks
-        by_unit = ratio.reshape(units.height, width)
-        levels = scores["node_level"].head(width).to_numpy()
-        with np.errstate(invalid="ignore"):
-            pillars = by_unit[:, levels == "pillar"]
-            weakest_unit = np.fmin.reduce(pillars, axis=1) if pillars.shape[1] else np.nan
-        weakest = np.repeat(np.broadcast_to(weakest_unit, (units.height,)), width)
+        levels = scores["node_level"].head(width).to_list()
+        root = int(total[0])
+        labels = unit_classes(
+            ratio.reshape(units.height, width), levels, root, framework, reading, precision
+        )
     else:
         weakest = scores.select(
             pl.col("ratio")
@@ -202,11 +235,16 @@ def classify(
             .over(UNIT_KEYS)
             .cast(pl.Float64)
         )[:, 0].to_numpy()
-    total = np.flatnonzero((scores["node_id"] == framework.root_id).to_numpy())
-    labels = class_labels(ratio[total], weakest[total], _bands(framework), reading, precision)
-    column = (
-        pl.Series("class_label", [None], dtype=pl.String)
-        .gather(np.zeros(scores.height, dtype=np.int64))
-        .scatter(total, pl.Series(labels.tolist(), dtype=pl.String))
-    )
-    return scores.with_columns(column)
+        labels = class_labels(ratio[total], weakest[total], _bands(framework), reading, precision)
+    return scores.with_columns(class_column(labels, total, scores.height))
+
+
+def class_column(labels: np.ndarray | None, rows: np.ndarray, height: int) -> pl.Series:
+    """``class_label``: ``labels[i]`` on row ``rows[i]`` (each unit's total), null elsewhere."""
+    if labels is None:
+        return pl.repeat(None, height, dtype=pl.String, eager=True).alias("class_label")
+    at = np.full(height, -1, dtype=np.int64)
+    at[rows] = np.arange(rows.size)
+    index = pl.Series(at)
+    index = pl.select(pl.when(index >= 0).then(index)).to_series()
+    return pl.Series("class_label", labels.tolist(), dtype=pl.String).gather(index)
