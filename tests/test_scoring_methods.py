@@ -293,6 +293,33 @@ def test_rule_categorical():
     assert column_of(run(fw, vals, units(*U3)), "A", U3) == [10, 6, 0]
 
 
+def test_rule_categorical_codes_compare_as_numbers_and_nan_scores_nothing():
+    fw = one_leaf({"kind": "categorical", "categories": {0: 10, 2: 6}}, max_points=10)
+    # -0.0 is category 0; 5 is no category; NaN is no value
+    vals = values(("U1", "A", -0.0), ("U2", "A", 2.0), ("U3", "A", 5), ("U4", "A", math.nan))
+    scores = run(fw, vals, units(*U4))
+    assert column_of(scores, "A", U4) == [10, 6, 0, 0]
+    # no category and not a number both take the missing-data rule
+    assert [cell(scores, u, "A", "n_missing") for u in U4] == [0, 0, 1, 1]
+
+
+def test_rule_steps_nan_scores_nothing_not_the_else_points():
+    rule = {"kind": "steps", "thresholds": [[5, 10]], "else": 3}
+    fw = one_leaf(rule, max_points=10)
+    vals = values(("U1", "A", 7), ("U2", "A", 1), ("U3", "A", math.nan))
+    scores = run(fw, vals, units(*U3))
+    assert column_of(scores, "A", U3) == [10, 3, 0]
+    assert cell(scores, "U3", "A", "n_missing") == 1
+
+
+@pytest.mark.parametrize("categories", [{"1.0": 10, 1: 6}, {"-0": 10, 0: 6}, {"Có": 10}])
+def test_a_categorical_code_listed_twice_or_not_a_number_is_refused(categories):
+    from pipelines.framework.from_mapping import FrameworkError
+
+    with pytest.raises(FrameworkError, match="category codes must be numbers, each listed once"):
+        one_leaf({"kind": "categorical", "categories": categories}, max_points=10)
+
+
 def test_rule_relative_best_higher_per_group():
     fw = one_leaf({"kind": "relative_best"}, max_points=20)
     vals = values(

@@ -259,6 +259,11 @@ class _Builder:
             categories = params.get("categories")
             if not isinstance(categories, dict) or not categories:
                 self.problem(f"{loc}.rule", "categorical needs 'categories: {code: points}'")
+            elif not _distinct_numeric_codes(categories):
+                self.problem(
+                    f"{loc}.rule",
+                    "category codes must be numbers, each listed once (1 and 1.0 are one)",
+                )
             elif max(categories.values()) > max_points + POINTS_TOLERANCE:
                 self.problem(f"{loc}.rule", f"a category gives more than the maximum {max_points}")
         return Rule(kind=kind, params=params)
@@ -354,3 +359,17 @@ class _Builder:
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and value > 0
+
+
+def _distinct_numeric_codes(categories: dict) -> bool:
+    """Whether every category code reads as a finite number and no two read as the same one."""
+    codes = []
+    for code in categories:
+        try:
+            number = float(code)
+        except (TypeError, ValueError):
+            return False
+        if isinstance(code, bool) or not math.isfinite(number):
+            return False
+        codes.append(number)
+    return len(set(codes)) == len(codes)

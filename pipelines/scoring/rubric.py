@@ -125,12 +125,10 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
 
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     """Steps and categorical rules: the first threshold reached (thresholds are listed best
-    first), else the ``else`` points; the points of the category of the value, else null.
-
-    Only the rows of such leaves are read, leaf by leaf (a join on (leaf, value) over every row
-    took a second at national scale); :func:`_table_rules_join` is the lookup-table form, used
-    for the values a float comparison and a join could tell apart (NaN, −0.0) and for a
-    category listed twice."""
+    first), else the ``else`` points; the points of the category of the value, else null (codes
+    compare as numbers: ``-0.0`` is category 0; the loader refuses a code listed twice). Only the
+    rows of such leaves are read, leaf by leaf; a value that is not a number (NaN) gets no
+    points, as a missing one."""
     steps: dict[int, tuple[list[tuple[float, float]], float]] = {}
     categories: dict[int, dict[float, float]] = {}
     for position, leaf in enumerate(framework.leaves()):
@@ -140,10 +138,9 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             thresholds = [(float(t), float(p)) for t, p in leaf.rule.params["thresholds"]]
             steps[position] = (thresholds, float(leaf.rule.params.get("else", 0.0)))
         elif leaf.rule.kind == "categorical":
-            listed = [(float(c), float(p)) for c, p in leaf.rule.params["categories"].items()]
-            if len({c for c, _ in listed}) != len(listed):
-                return _table_rules_join(frame, framework)
-            categories[position] = dict(listed)
+            categories[position] = {
+                float(c): float(p) for c, p in leaf.rule.params["categories"].items()
+            }
     if not steps and not categories:
         return frame
     leaf_all = frame[LEAF].fill_null(len(framework.leaves())).cast(pl.Int64).to_numpy()
@@ -154,8 +151,6 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         return frame
     leaf_of = leaf_all[rows]
     value = frame["value"].to_numpy()[rows]
-    if np.isnan(value).any() or ((value == 0) & np.signbit(value)).any():
-        return _table_rules_join(frame, framework)
     points = np.full(len(value), np.nan)
     order = np.argsort(leaf_of, kind="stable")  # each leaf's rows together
     bounds = np.flatnonzero(np.diff(leaf_of[order], prepend=-1, append=-1))
@@ -166,7 +161,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         x = value[mine]
         if position in steps:
             thresholds, otherwise = steps[position]
-            got = np.full(len(mine), otherwise)
+            got = np.where(np.isnan(x), np.nan, otherwise)
             for threshold, step_points in reversed(thresholds):  # the first reached wins
                 reached = x <= threshold if lower[position] else x >= threshold
                 got[reached] = step_points
@@ -177,78 +172,3 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
         points[mine] = got
     new = pl.Series("p", points, nan_to_null=True)
     return frame.with_columns(frame["points"].clone().scatter(rows, new).alias("points"))
-
-
-def _table_rules_join(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Steps and categorical rules: a lookup table joined on (leaf, value) (the leaf by its
-    position ``_leaf``)."""
-    steps, categories = [], []
-    for position, leaf in enumerate(framework.leaves()):
-        if leaf.rule is None:
-            continue
-        if leaf.rule.kind == "steps":
-            for order, (threshold, points) in enumerate(leaf.rule.params["thresholds"]):
-                steps.append((position, order, float(threshold), float(points)))
-        elif leaf.rule.kind == "categorical":
-            for code, points in leaf.rule.params["categories"].items():
-                categories.append((position, float(code), float(points)))
-    frame = frame.with_row_index("_row")
-    if steps:
-        table = pl.DataFrame(
-            steps,
-            schema={
-                LEAF: pl.UInt32,
-                "step_order": pl.Int64,
-                "threshold": pl.Float64,
-                "step_points": pl.Float64,
-            },
-            orient="row",
-        )
-        hit = (
-            frame.filter(pl.col("rule_kind") == "steps", pl.col("value").is_not_null())
-            .select("_row", LEAF, "value", "direction")
-            .join(table, on=LEAF)
-            .filter(
-                pl.when(pl.col("direction") == -1)
-                .then(pl.col("value") <= pl.col("threshold"))
-                .otherwise(pl.col("value") >= pl.col("threshold"))
-            )
-            # thresholds are listed best first: the first satisfied one gives the points
-            .group_by("_row")
-            .agg(pl.col("step_points").sort_by("step_order").first())
-        )
-        else_points = {
-            position: float(leaf.rule.params.get("else", 0.0))
-            for position, leaf in enumerate(framework.leaves())
-            if leaf.rule is not None and leaf.rule.kind == "steps"
-        }
-        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
-            pl.when((pl.col("rule_kind") == "steps") & pl.col("value").is_not_null())
-            .then(
-                pl.coalesce(
-                    "step_points",
-                    pl.col(LEAF).replace_strict(else_points, default=0.0, return_dtype=pl.Float64),
-                )
-            )
-            .otherwise(pl.col("points"))
-            .alias("points")
-        )
-    if categories:
-        table = pl.DataFrame(
-            categories,
-            schema={LEAF: pl.UInt32, "value": pl.Float64, "category_points": pl.Float64},
-            orient="row",
-        )
-        hit = (
-            frame.filter(pl.col("rule_kind") == "categorical")
-            .select("_row", LEAF, "value")
-            .join(table, on=[LEAF, "value"], how="inner")
-            .select("_row", "category_points")
-        )
-        frame = frame.join(hit, on="_row", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("rule_kind") == "categorical")
-            .then(pl.col("category_points"))
-            .otherwise(pl.col("points"))
-            .alias("points")
-        )
-    return frame.drop("_row")
