@@ -532,6 +532,10 @@ def framework_check(path: Path) -> None:
         f"assumed {len(components) - from_decision}"
         + (f" (the decision declares {declared})" if declared is not None else "")
     )
+    document = loaded.source.get("document")
+    if document and from_decision < len(components):
+        # the decision's own line says which of its tables the assumed components stand in for
+        console.print(f"{loaded.id}: source {document}", markup=False)
     for finding in loaded.findings:
         console.print(f"[yellow]declared ≠ listed:[/] {finding}")
 

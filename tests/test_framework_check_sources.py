@@ -28,6 +28,8 @@ def test_national_922_says_how_many_components_are_the_decisions():
         "(the decision declares 98)"
     ) in lines
     assert any(line.endswith("declared components = 98, listed = 42") for line in lines)
+    source = next(line for line in lines if line.startswith("national-922-province: source "))
+    assert "Bảng I.2 (chỉ số thành phần) không đọc được" in source
 
 
 def test_mixed_sources_are_counted_apart(tmp_path: Path):
@@ -42,4 +44,6 @@ def test_mixed_sources_are_counted_apart(tmp_path: Path):
     spec = {"id": "t", "version": "1", "name": "Thử", "scale": 100, "tree": tree}
     path = tmp_path / "khung.yaml"
     path.write_text(yaml.safe_dump({"framework": spec}, allow_unicode=True), encoding="utf-8")
-    assert "t: components from the decision 1, assumed 1" in check(path)
+    lines = check(path)
+    assert "t: components from the decision 1, assumed 1" in lines
+    assert not any(line.startswith("t: source ") for line in lines)  # it names no document
