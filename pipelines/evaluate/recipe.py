@@ -20,10 +20,11 @@ import polars as pl
 from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
-from pipelines.scoring.engine import complete_grid, grid_leaf_scores, ranked, scores_from_leaves
+from pipelines.scoring.engine import complete_grid, grid_leaf_scores, ranked, scores_from_grid
 from pipelines.scoring.leaf_frame import leaf_methods
 from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.node_table import leaf_grid
 from pipelines.scoring.rules import RuleSettings
 
 
@@ -90,8 +91,11 @@ def score_level(
     grid = complete_grid(values, units, recipe.framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, recipe.framework) else None
-        leaves = leaf_points(grid, units, recipe, spec, overrides, past)
-        scores = scores_from_leaves(leaves, recipe.framework, recipe.reading, spec.rank_precision)
+        # the leaf frame (a method's largest) lives only until its arrays are taken
+        leaf_frame = leaf_points(grid, units, recipe, spec, overrides, past)
+        leaves = leaf_grid(leaf_frame, recipe.framework)
+        del leaf_frame
+        scores = scores_from_grid(leaves, recipe.framework, recipe.reading, spec.rank_precision)
         del leaves
         yield name, scores
         del scores

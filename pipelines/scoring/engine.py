@@ -27,7 +27,7 @@ from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.leaf_method import normalised_points
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import Ranking, score_nodes
+from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, score_nodes
 from pipelines.scoring.normalise import num_text
 from pipelines.scoring.rank import classify, rank_within_groups, unit_blocks
 from pipelines.scoring.rules import (
@@ -330,8 +330,8 @@ def _score_stages(
     given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`score` by the stages: leaf → node → rank, then the final order."""
-    leaves = grid_leaf_scores(grid, units, framework, spec, rules, history)
-    return scores_from_leaves(leaves, framework, reading, spec.rank_precision, given)
+    leaves = leaf_grid(grid_leaf_scores(grid, units, framework, spec, rules, history), framework)
+    return scores_from_grid(leaves, framework, reading, spec.rank_precision, given)
 
 
 def scores_from_leaves(
@@ -343,8 +343,20 @@ def scores_from_leaves(
 ) -> pl.DataFrame:
     """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
     document order, units by year, group and id (``given``: values at nodes above the leaves)."""
+    return scores_from_grid(leaf_grid(leaves, framework), framework, reading, precision, given)
+
+
+def scores_from_grid(
+    grid: LeafGrid,
+    framework: Framework,
+    reading: str | None = None,
+    precision: RankPrecision = NOISE_ONLY,
+    given: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`scores_from_leaves` of the leaves as arrays (:func:`leaf_grid`): a caller that
+    holds no leaf frame meanwhile scores the nodes in less memory."""
     # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
-    scores = score_nodes(leaves, framework, given, Ranking(framework, reading, precision))
+    scores = grid_nodes(grid, framework, given, Ranking(framework, reading, precision))
     return _in_final_order(scores).select(SCORE_COLUMNS)
 
 

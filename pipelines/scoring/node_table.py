@@ -39,27 +39,42 @@ NODE_COLUMNS = [
 
 @dataclass
 class LeafGrid:
-    """A leaf frame as a grid: ``frame``'s rows are ``units.height`` blocks of
-    ``len(leaf_ids)`` rows, one per leaf in ``leaf_ids`` order."""
+    """A leaf frame as ``units × leaves`` arrays (leaves in ``leaf_ids`` order): what the
+    aggregation reads, without the frame (which its caller may then drop)."""
 
-    frame: pl.DataFrame
-    units: pl.DataFrame  # unit_id, year, group_id of each block
+    units: pl.DataFrame  # unit_id, year, group_id of each row of the arrays
     leaf_ids: list[str]
+    points: np.ndarray  # null → 0
+    z: np.ndarray  # null → NaN
+    excluded: np.ndarray | None  # None: the frame had no such column
+    n_missing: np.ndarray | None
+    rules: pl.Series | None  # rule_applied, units × leaves row by row
 
-    def column(self, name: str, fill: float | None = None) -> np.ndarray:
-        """A leaf column as a ``units × leaves`` float array (null → ``fill``, else NaN)."""
-        series = self.frame[name].cast(pl.Float64)
-        if fill is not None:
-            series = series.fill_null(fill)
-        return series.to_numpy().reshape(self.units.height, len(self.leaf_ids))
 
-    def optional(self, name: str, fill: bool | int) -> np.ndarray | None:
-        """A flag or count column as a ``units × leaves`` array (null → ``fill``); None when
-        the frame has no such column."""
-        if name not in self.frame.columns:
+def _as_grid(frame: pl.DataFrame, units: pl.DataFrame, leaf_ids: list[str]) -> LeafGrid:
+    """The arrays of ``frame`` (``units.height`` blocks of ``len(leaf_ids)`` rows)."""
+    shape = (units.height, len(leaf_ids))
+
+    def floats(name: str, fill: float | None) -> np.ndarray:
+        series = frame[name].cast(pl.Float64)
+        series = series if fill is None else series.fill_null(fill)
+        return series.to_numpy().reshape(shape)
+
+    def optional(name: str, fill: bool | int) -> np.ndarray | None:
+        if name not in frame.columns:
             return None
-        values = self.frame[name].fill_null(fill).to_numpy()
-        return values.reshape(self.units.height, len(self.leaf_ids))
+        return frame[name].fill_null(fill).to_numpy().reshape(shape)
+
+    rules = frame["rule_applied"].cast(pl.String) if "rule_applied" in frame.columns else None
+    return LeafGrid(
+        units,
+        leaf_ids,
+        floats("points", 0.0),
+        floats("z", None),
+        optional("excluded", False),
+        optional("n_missing", 0),
+        rules,
+    )
 
 
 def _blocks(frame: pl.DataFrame, leaf_ids: set[str]) -> tuple[int, list[str]] | None:
@@ -94,12 +109,12 @@ def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
                 "leaf scores are not one row per unit and leaf (a leaf missing or listed twice)"
             )
     if shape is None:
-        return LeafGrid(frame, frame.select(UNIT_KEYS).clear(), sorted(leaf_ids))
+        return _as_grid(frame, frame.select(UNIT_KEYS).clear(), sorted(leaf_ids))
     n_units, order = shape
     units = frame.select(UNIT_KEYS).gather(np.arange(n_units) * len(order))
     if units.is_duplicated().any():
         raise ValueError("leaf scores list a unit's leaves in two separate blocks")
-    return LeafGrid(frame, units, order)
+    return _as_grid(frame, units, order)
 
 
 @dataclass(frozen=True)
@@ -167,17 +182,24 @@ def score_nodes(
     given: pl.DataFrame | None = None,
     ranking: Ranking | None = None,
 ) -> pl.DataFrame:
-    """``NODE_COLUMNS`` of ``leaves`` (one row per unit and leaf) and the values ``given`` at
-    nodes: the leaves below a given node count for nothing (0 points, not left out, not missing)
-    and the given points replace the node's (:func:`pipelines.scoring.tree.aggregate`). With a
-    ``ranking`` also ``rank`` and ``class_label``, from the arrays (as
+    """``NODE_COLUMNS`` of ``leaves`` (one row per unit and leaf): :func:`grid_nodes` of their
+    :func:`leaf_grid`."""
+    return grid_nodes(leaf_grid(leaves, framework), framework, given, ranking)
+
+
+def grid_nodes(
+    grid: LeafGrid,
+    framework: Framework,
+    given: pl.DataFrame | None = None,
+    ranking: Ranking | None = None,
+) -> pl.DataFrame:
+    """``NODE_COLUMNS`` of the leaves in ``grid`` and the values ``given`` at nodes: the leaves
+    below a given node count for nothing (0 points, not left out, not missing) and the given
+    points replace the node's (:func:`pipelines.scoring.tree.aggregate`). With a ``ranking``
+    also ``rank`` and ``class_label``, from the arrays (as
     :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
-    grid = leaf_grid(leaves, framework)
     tree = build_tree(framework, grid.leaf_ids)
-    points = grid.column("points", 0.0)
-    excluded = grid.optional("excluded", False)
-    z = grid.column("z")
-    n_missing = grid.optional("n_missing", 0)
+    points, z, excluded, n_missing = grid.points, grid.z, grid.excluded, grid.n_missing
     cut = given_grid(given, grid, tree)
     if cut is not None:
         off = cut.cut_leaves(tree)
@@ -291,7 +313,7 @@ def _mark_given(
 def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
     """``rule_applied`` of the leaf rows (the leaf frame's), null on the other rows."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
-    if "rule_applied" not in grid.frame.columns or n_units == 0:
+    if grid.rules is None or n_units == 0:
         return pl.Series("rule_applied", [None] * (n_units * n_columns), dtype=pl.String)
     n_leaves = len(grid.leaf_ids)
     position = {leaf: j for j, leaf in enumerate(grid.leaf_ids)}
@@ -301,4 +323,4 @@ def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
     # each row's leaf-frame row, null on the rows that are not leaves: one gather
     source = pl.Series((perm[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
     source = pl.select(pl.when(pl.lit(np.tile(leaf_at >= 0, n_units))).then(source)).to_series()
-    return grid.frame["rule_applied"].cast(pl.String).gather(source).alias("rule_applied")
+    return grid.rules.gather(source).alias("rule_applied")
