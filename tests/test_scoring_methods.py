@@ -312,7 +312,10 @@ def test_rule_steps_nan_scores_nothing_not_the_else_points():
     assert cell(scores, "U3", "A", "n_missing") == 1
 
 
-@pytest.mark.parametrize("categories", [{"1.0": 10, 1: 6}, {"-0": 10, 0: 6}, {"Có": 10}])
+@pytest.mark.parametrize(
+    "categories",
+    [{"1.0": 10, "1": 6}, {"-0": 10, "0": 6}, {"Có": 10}, {0: 10, "2": 6}],
+)
 def test_a_categorical_code_listed_twice_or_not_a_number_is_refused(categories):
     from pipelines.framework.from_mapping import FrameworkError
 

@@ -262,7 +262,8 @@ class _Builder:
             elif not _distinct_numeric_codes(categories):
                 self.problem(
                     f"{loc}.rule",
-                    "category codes must be numbers, each listed once (1 and 1.0 are one)",
+                    "category codes must be numbers, each listed once (1 and 1.0 are one), "
+                    "all written as numbers or all as text",
                 )
             elif max(categories.values()) > max_points + POINTS_TOLERANCE:
                 self.problem(f"{loc}.rule", f"a category gives more than the maximum {max_points}")
@@ -362,7 +363,11 @@ def _positive(value: Any) -> bool:
 
 
 def _distinct_numeric_codes(categories: dict) -> bool:
-    """Whether every category code reads as a finite number and no two read as the same one."""
+    """Whether every category code reads as a finite number, no two read as the same one, and
+    the codes are all written as numbers or all as text (a file mixing both cannot be hashed in
+    one order)."""
+    if len({isinstance(code, str) for code in categories}) > 1:
+        return False
     codes = []
     for code in categories:
         try:
