@@ -74,17 +74,15 @@ def peak_rss() -> int:
 # ------------------------------------------------------------------ children
 
 
-def child_scoring(repeat: str = "3") -> dict:
-    """Score the national grid by every method ``repeat`` times (1: the memory figure, in a
-    process that scores once; 3: the time figure, the median run)."""
+def national_inputs():
+    """The national commune preset, its 3.6 million values and the units scored each year
+    (``preset, values, units, years``), as the scoring child and the floor both read them."""
     import polars as pl
 
-    from pipelines.evaluate.recipe import LevelRecipe, score_level
     from pipelines.framework.preset import load_preset
     from pipelines.framework.registry import comparison_groups, units_in_year
 
     preset = load_preset(DATA / "presets" / "national-commune.yaml")
-    framework = preset.framework("commune")
     # the keys of 3.6 million rows held as categoricals (10,000 unit ids, 60 component ids),
     # read by the streaming engine (no full-size text columns on the way): how a national
     # loader holds them, and what the engine codes without a string per row
@@ -96,6 +94,16 @@ def child_scoring(repeat: str = "3") -> dict:
     old = units_in_year(preset.registry, "commune", 2024)
     years = sorted(values["year"].unique().to_list())
     units = pl.concat([comparison_groups(old, "parent", y) for y in years])
+    return preset, values, units, years
+
+
+def child_scoring(repeat: str = "3") -> dict:
+    """Score the national grid by every method ``repeat`` times (1: the memory figure, in a
+    process that scores once; 3: the time figure, the median run)."""
+    from pipelines.evaluate.recipe import LevelRecipe, score_level
+
+    preset, values, units, years = national_inputs()
+    framework = preset.framework("commune")
     loaded = peak_rss()
     specs = {method: preset.method_spec(method) for method in preset.methods}
     # the whole three-method scoring, each run's frames dropped: the first run pays the cold
@@ -140,19 +148,8 @@ def child_floor(repeat: str = "3") -> dict:
     import polars as pl
     from scipy.special import ndtr
 
-    from pipelines.framework.preset import load_preset
-    from pipelines.framework.registry import comparison_groups, units_in_year
-
-    preset = load_preset(DATA / "presets" / "national-commune.yaml")
+    preset, values, units, years = national_inputs()
     framework = preset.framework("commune")
-    values = (
-        pl.scan_parquet(DATA / "values.parquet")
-        .with_columns(pl.col("unit_id", "node_id").cast(pl.Categorical))
-        .collect(engine="streaming")
-    )
-    old = units_in_year(preset.registry, "commune", 2024)
-    years = sorted(values["year"].unique().to_list())
-    units = pl.concat([comparison_groups(old, "parent", y) for y in years])
     leaves = framework.leaves()
     leaf_ids = [leaf.id for leaf in leaves]
     nodes = list(framework.nodes)

@@ -40,13 +40,19 @@ SUBMISSION_COLUMNS = {
 }
 
 
-RAW_COLUMNS = {
+# where a cell came from: the submission, its file, sheet, row and column, and the year
+CELL_LOCATION = {
     "submission_id": pl.String,
     "file_name": pl.String,
     "sheet": pl.String,
     "row_number": pl.Int32,
     "column_name": pl.String,
     "year": pl.Int32,
+}
+
+
+RAW_COLUMNS = {
+    **CELL_LOCATION,
     "level": pl.String,
     "unit_id": pl.String,
     "indicator_id": pl.String,
@@ -60,12 +66,7 @@ RAW_COLUMNS = {
 
 
 REJECTED_COLUMNS = {
-    "submission_id": pl.String,
-    "file_name": pl.String,
-    "sheet": pl.String,
-    "row_number": pl.Int32,
-    "column_name": pl.String,
-    "year": pl.Int32,
+    **CELL_LOCATION,
     "unit_id": pl.String,
     "indicator_id": pl.String,
     "raw_text": pl.String,
@@ -75,12 +76,7 @@ REJECTED_COLUMNS = {
 
 
 POINTS_COLUMNS = {
-    "submission_id": pl.String,
-    "file_name": pl.String,
-    "sheet": pl.String,
-    "row_number": pl.Int32,
-    "column_name": pl.String,
-    "year": pl.Int32,
+    **CELL_LOCATION,
     "level": pl.String,
     "unit_id": pl.String,
     "indicator_id": pl.String,
