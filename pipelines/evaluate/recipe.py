@@ -20,11 +20,9 @@ import polars as pl
 from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
-from pipelines.scoring.engine import complete_grid, grid_leaf_scores, ranked, scores_from_grid
+from pipelines.scoring.engine import grid_leaf_scores, ranked, score_methods
 from pipelines.scoring.leaf_frame import leaf_methods
-from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import leaf_grid
 from pipelines.scoring.rules import RuleSettings
 
 
@@ -55,14 +53,24 @@ def leaf_points(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stage 1: every leaf's points (``grid`` from :func:`complete_grid`), the appraiser's
-    ``overrides`` (``unit_id, node_id, points, reason``) replacing them on the leaves scored by
-    ``points`` (the run's method, or the one a node declares for the leaf)."""
+    ``overrides`` in place of the rubric's (:func:`appraised`)."""
     leaves = grid_leaf_scores(grid, units, recipe.framework, spec, recipe.rules, history)
+    return appraised(leaves, spec, recipe.framework, overrides)
+
+
+def appraised(
+    leaves: pl.DataFrame,
+    spec: MethodSpec,
+    framework: Framework,
+    overrides: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """``leaves`` with the appraiser's ``overrides`` (``unit_id, node_id, points, reason``)
+    replacing their points on the leaves scored by ``points`` (the run's method, or the one a
+    node declares for the leaf)."""
     if overrides is None or overrides.is_empty():
         return leaves
     # the appraiser's points are final on the leaves the rubric scores (the run's method
     # ``points``, or a node's declared one): they replace the rubric's and any rule's
-    framework = recipe.framework
     methods = leaf_methods(framework, spec)
     rubric = [leaf.id for leaf, m in zip(framework.leaves(), methods, strict=True) if m == "points"]
     overrides = overrides.filter(pl.col("node_id").cast(pl.String).is_in(rubric))
@@ -86,16 +94,18 @@ def score_level(
     history: pl.DataFrame | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """The whole recipe by each of ``specs`` (name → settings), one ``(name, scores)`` at a time
-    (``SCORE_COLUMNS``), the grid built once. ``history`` (other years' values with their
-    groups) is read by the specs whose bounds need it."""
-    grid = complete_grid(values, units, recipe.framework)
-    for name, spec in specs.items():
-        past = history if reads_other_years(spec, recipe.framework) else None
-        # the leaf frame (a method's largest) lives only until its arrays are taken
-        leaf_frame = leaf_points(grid, units, recipe, spec, overrides, past)
-        leaves = leaf_grid(leaf_frame, recipe.framework)
-        del leaf_frame
-        scores = scores_from_grid(leaves, recipe.framework, recipe.reading, spec.rank_precision)
-        del leaves
-        yield name, scores
-        del scores
+    (``SCORE_COLUMNS``), the grid built once: the engine's
+    :func:`pipelines.scoring.engine.score_methods` with the appraiser's ``overrides`` as the
+    leaves' last step. ``history`` (other years' values with their groups) is read by the specs
+    whose bounds need it."""
+    framework = recipe.framework
+    return score_methods(
+        values,
+        units,
+        framework,
+        specs,
+        recipe.rules,
+        recipe.reading,
+        history,
+        lambda leaves, spec: appraised(leaves, spec, framework, overrides),
+    )

@@ -16,7 +16,7 @@ Every leaf row says in ``rule_applied`` which of these gave its points, and why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import polars as pl
@@ -25,7 +25,7 @@ from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
-from pipelines.scoring.leaf_method import normalised_points
+from pipelines.scoring.leaf_method import normalised_points, reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, score_nodes
 from pipelines.scoring.normalise import num_text
@@ -296,6 +296,9 @@ def score(
     return scores
 
 
+LeafStep = Callable[[pl.DataFrame, MethodSpec], pl.DataFrame]
+
+
 def score_methods(
     values: pl.DataFrame,
     units: pl.DataFrame,
@@ -304,34 +307,33 @@ def score_methods(
     rules: RuleSettings | None = None,
     reading: str | None = None,
     history: pl.DataFrame | None = None,
+    last_leaf_step: LeafStep | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """:func:`score` by each of ``specs`` (name → settings), one ``(name, scores)`` at a time:
     the grid is built once and shared, and a caller that drops each frame before asking for the
-    next holds one at a time. Each frame is exactly :func:`score`'s for that spec."""
+    next holds one at a time. Each frame is exactly :func:`score`'s for that spec.
+
+    ``history`` (other years' values with their groups) is read by the specs whose bounds need
+    it; ``last_leaf_step(leaves, spec)`` is applied to each spec's leaf scores before the nodes
+    (the warehouse's recipe puts the appraiser's points there:
+    :func:`pipelines.evaluate.recipe.score_level`)."""
     rules = rules or RuleSettings()
     values, given = split_given(values, framework)
     for spec in specs.values():
         refuse_method(spec.method, given)
     grid = complete_grid(values, units, framework)
     for name, spec in specs.items():
-        scores = _score_stages(grid, units, framework, spec, rules, reading, history, given)
+        past = history if reads_other_years(spec, framework) else None
+        leaf_frame = grid_leaf_scores(grid, units, framework, spec, rules, past)
+        if last_leaf_step is not None:
+            leaf_frame = last_leaf_step(leaf_frame, spec)
+        # the leaf frame (a method's largest) lives only until its arrays are taken
+        leaves = leaf_grid(leaf_frame, framework)
+        del leaf_frame
+        scores = scores_from_grid(leaves, framework, reading, spec.rank_precision, given)
+        del leaves
         yield name, scores
         del scores
-
-
-def _score_stages(
-    grid: pl.DataFrame,
-    units: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec,
-    rules: RuleSettings,
-    reading: str | None,
-    history: pl.DataFrame | None,
-    given: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """:func:`score` by the stages: leaf → node → rank, then the final order."""
-    leaves = leaf_grid(grid_leaf_scores(grid, units, framework, spec, rules, history), framework)
-    return scores_from_grid(leaves, framework, reading, spec.rank_precision, given)
 
 
 def scores_from_leaves(
