@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
@@ -359,29 +358,4 @@ def scores_from_grid(
     holds no leaf frame meanwhile scores the nodes in less memory."""
     # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
     scores = grid_nodes(grid, framework, given, Ranking(framework, reading, precision))
-    return _in_final_order(scores).select(SCORE_COLUMNS)
-
-
-def _in_final_order(scores: pl.DataFrame) -> pl.DataFrame:
-    """``scores`` sorted by year, group, unit and ordinal. Node rows come in blocks, one per
-    unit, each in ascending ordinal: the blocks are ordered by their first row's keys (a sort of
-    one row per unit, not of every row's strings) — or left as they are when already in order.
-    Anything else is sorted row by row."""
-    keys = ["year", "group_id", "unit_id"]
-    full_sort = [*keys, "ordinal"]
-    if scores.height < 2:
-        return scores.sort(full_sort)
-    ordinal = scores["ordinal"].to_numpy()
-    starts = np.flatnonzero(np.diff(ordinal, prepend=ordinal[0] + 1) <= 0)
-    lengths = np.diff(np.append(starts, scores.height))
-    if starts[0] != 0 or (lengths != lengths[0]).any():
-        return scores.sort(full_sort)
-    first = scores.select(keys).gather(starts)
-    last = scores.select(keys).gather(starts + lengths - 1)
-    if not first.equals(last) or first.is_duplicated().any():
-        return scores.sort(full_sort)
-    perm = first.with_row_index("_i").sort(keys)["_i"].to_numpy()
-    if np.array_equal(perm, np.arange(len(starts))):
-        return scores  # already in order
-    block = int(lengths[0])
-    return scores.gather((perm[:, None] * block + np.arange(block)[None, :]).reshape(-1))
+    return scores.select(SCORE_COLUMNS)  # in the final order already (:func:`node_frame`)

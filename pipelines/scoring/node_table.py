@@ -20,6 +20,8 @@ from pipelines.scoring.rank import class_column, rank_by_group, rank_column, uni
 from pipelines.scoring.ties import RankPrecision
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
 
+# the scores' order: units by year, group and id (nulls first, as polars sorts), each unit's
+# nodes in the columns' order (the framework's ordinals, ascending)
 FINAL_ORDER = ["year", "group_id", "unit_id"]
 
 NODE_COLUMNS = [
@@ -247,8 +249,8 @@ def node_frame(
     rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
     node's row says what was given. With ``ranked``: also ``rank`` and ``class_label``."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
-    # the scores' final order (year, group, unit): the engine's last sort then has nothing to do
-    perm = grid.units.with_row_index("_i").sort(FINAL_ORDER, nulls_last=True)["_i"].to_numpy()
+    # the scores' final order (year, group, unit); the columns are in ascending ordinal
+    perm = grid.units.with_row_index("_i").sort(FINAL_ORDER)["_i"].to_numpy()
     units = grid.units.gather(perm)
     node_rows = np.tile(np.arange(n_columns, dtype=np.uint32), n_units)
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
