@@ -277,8 +277,8 @@ def ranked(
     (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own), totals
     compared at ``precision`` (:mod:`pipelines.scoring.ties`)."""
     blocks = unit_blocks(nodes)
-    ranks = rank_within_groups(nodes, precision, blocks)
-    return classify(ranks, framework, reading, precision, blocks)
+    ranks = rank_within_groups(nodes, precision, blocks=blocks)
+    return classify(ranks, framework, reading, precision, blocks=blocks)
 
 
 def score(
@@ -357,5 +357,5 @@ def scores_from_grid(
     """:func:`scores_from_leaves` of the leaves as arrays (:func:`leaf_grid`): a caller that
     holds no leaf frame meanwhile scores the nodes in less memory."""
     # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
-    scores = grid_nodes(grid, framework, given, Ranking(framework, reading, precision))
+    scores = grid_nodes(grid, framework, given, Ranking(reading, precision))
     return scores.select(SCORE_COLUMNS)  # in the final order already (:func:`node_frame`)

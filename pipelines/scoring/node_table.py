@@ -124,7 +124,6 @@ class Ranking:
     """How the nodes are ranked and classed when scored together
     (:func:`pipelines.scoring.engine.ranked` says what each means)."""
 
-    framework: Framework
     reading: str | None
     precision: RankPrecision
 
@@ -212,12 +211,17 @@ def grid_nodes(
     result = aggregate(
         tree, points, excluded, z, n_missing, given=None if cut is None else cut.points
     )
-    ranked = None if ranking is None else rank_nodes(grid, tree, result, cut, ranking)
+    ranked = None if ranking is None else rank_nodes(grid, tree, result, cut, framework, ranking)
     return node_frame(grid, tree, result, cut, ranked)
 
 
 def rank_nodes(
-    grid: LeafGrid, tree: Tree, result: Aggregate, given: GivenGrid | None, ranking: Ranking
+    grid: LeafGrid,
+    tree: Tree,
+    result: Aggregate,
+    given: GivenGrid | None,
+    framework: Framework,
+    ranking: Ranking,
 ) -> Ranked:
     """:class:`Ranked` of ``result`` within each unit's comparison group; a node below a given
     one has no points, so no rank, and does not count as a pillar for the class."""
@@ -227,7 +231,6 @@ def rank_nodes(
         ratio = np.where(given.cut, np.nan, ratio)
     maxima = np.broadcast_to(result.max_points, (1, points.shape[1]))
     rank = rank_by_group(points, maxima, grid.units, ranking.precision)
-    framework = ranking.framework
     if framework.root_id not in tree.node_ids:
         return Ranked(rank, None, 0)
     root = tree.node_ids.index(framework.root_id)

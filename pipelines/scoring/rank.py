@@ -99,12 +99,12 @@ def unit_blocks(frame: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
 def rank_within_groups(
     scores: pl.DataFrame,
     precision: RankPrecision = NOISE_ONLY,
-    blocks: tuple[pl.DataFrame, int] | None = None,
+    *,
+    blocks: tuple[pl.DataFrame, int] | None,
 ) -> pl.DataFrame:
     """Add ``rank``: every node's points ranked within (year, group, node), descending, ties the
     lowest rank, points compared by their tie key (:mod:`pipelines.scoring.ties`). ``blocks``:
-    :func:`unit_blocks` of ``scores`` when the caller has it."""
-    blocks = blocks or unit_blocks(scores)
+    :func:`unit_blocks` of ``scores`` (None: not one block per unit)."""
     points = scores["points"].cast(pl.Float64).to_numpy()  # null → NaN
     maxima = scores["max_points"].cast(pl.Float64).to_numpy()
     if blocks is not None:
@@ -209,15 +209,15 @@ def classify(
     framework: Framework,
     reading: str | None = None,
     precision: RankPrecision = NOISE_ONLY,
-    blocks: tuple[pl.DataFrame, int] | None = None,
+    *,
+    blocks: tuple[pl.DataFrame, int] | None,
 ) -> pl.DataFrame:
     """Add ``class_label`` on the index row of each unit (:func:`class_labels` of its total
     ratio and weakest pillar ratio; null elsewhere and below every band). ``reading``:
     ``total_only`` or ``total_and_pillars``; None: the framework's ``pillar_minimum``.
-    ``blocks``: :func:`unit_blocks` of ``scores`` when the caller has it."""
+    ``blocks``: :func:`unit_blocks` of ``scores`` (None: not one block per unit)."""
     if effective_reading(framework, reading) is None:
         return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
-    blocks = blocks or unit_blocks(scores)
     ratio = scores["ratio"].cast(pl.Float64).to_numpy()
     total = np.flatnonzero((scores["node_id"] == framework.root_id).to_numpy())
     if blocks is not None and total.size == blocks[0].height:
