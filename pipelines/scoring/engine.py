@@ -143,7 +143,7 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
         frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("n_missing"))
     if "max_points" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("max_points"))
-    todo = pl.col("points").is_null() & (pl.col("unit_rule").fill_null("") != DVCTT)
+    todo = pl.col("points").is_null() & pl.col("unit_rule").ne_missing(DVCTT)
     rows = frame.select(todo.arg_true()).to_series()
     if rows.is_empty():
         return frame  # every leaf has its points
@@ -167,8 +167,9 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
         filled.alias("points"),
         pl.when(~excluded).then(_share(filled)).otherwise(None).alias("normalised"),
     )
+    # written in the frame's own types (``rule_applied`` stays categorical)
     frame = frame.with_columns(
-        frame[column].cast(given[column].dtype).clone().scatter(rows, given[column])
+        frame[column].clone().scatter(rows, given[column].cast(frame[column].dtype))
         for column in given.columns
     )
     return frame.drop("_mean", "_n", strict=False)
@@ -320,10 +321,14 @@ def score_methods(
     values, given = split_given(values, framework)
     for spec in specs.values():
         refuse_method(spec.method, given)
-    grid = complete_grid(values, units, framework)
+    layout = dense_layout(values, units, framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
+        # each method's long grid is built from the layout (a tenth of a second at national
+        # scale) and dropped with its leaf frame: it is not held while the nodes are scored
+        grid = layout.frame(framework) if layout else complete_grid(values, units, framework)
         leaf_frame = grid_leaf_scores(grid, units, framework, spec, rules, past)
+        del grid
         if last_leaf_step is not None:
             leaf_frame = last_leaf_step(leaf_frame, spec)
         # the leaf frame (a method's largest) lives only until its arrays are taken

@@ -113,15 +113,25 @@ def signed_frame(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     # the rule kind is only compared: a categorical (4 bytes a row, not a 16-byte view)
     table = leaf_table(framework).with_columns(pl.col("rule_kind").cast(pl.Categorical))
     frame = with_codes(values, framework).drop(ATTRIBUTES, strict=False)
+    every_row_a_leaf = frame[LEAF].null_count() == 0
     return frame.with_columns(
-        pl.lit(table[column]).gather(pl.col(LEAF)).alias(column) for column in ATTRIBUTES
+        _attribute(table[column], every_row_a_leaf) for column in ATTRIBUTES
     ).with_columns((pl.col("value") * pl.col("direction")).alias("signed"))
+
+
+def _attribute(per_leaf: pl.Series, every_row_a_leaf: bool) -> pl.Expr:
+    """A leaf attribute on every row (null on a row of no known leaf): gathered by the row's
+    leaf, or one scalar when every leaf has the same (no goalposts declared: 8 bytes a row
+    saved on millions of rows)."""
+    if every_row_a_leaf and per_leaf.n_unique() == 1:
+        return pl.lit(per_leaf[0], dtype=per_leaf.dtype).alias(per_leaf.name)
+    return pl.lit(per_leaf).gather(pl.col(LEAF)).alias(per_leaf.name)
 
 
 def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
     """``texts[code]`` on every row (null where ``code`` is null): the few fixed notes of
-    ``rule_applied`` without building a string row by row."""
-    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(code)
+    ``rule_applied`` as a categorical (4 bytes a row, not a string built row by row)."""
+    return pl.lit(pl.Series(texts, dtype=pl.Categorical)).gather(code)
 
 
 def note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:

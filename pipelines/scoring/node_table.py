@@ -9,6 +9,7 @@ unit_id``), nodes in document order, then views and composites.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +68,8 @@ def _as_grid(frame: pl.DataFrame, units: pl.DataFrame, leaf_ids: list[str]) -> L
             return None
         return frame[name].fill_null(fill).to_numpy().reshape(shape)
 
-    rules = frame["rule_applied"].cast(pl.String) if "rule_applied" in frame.columns else None
+    # a few distinct texts on millions of rows: 4 bytes a row as a categorical
+    rules = frame["rule_applied"].cast(pl.Categorical) if "rule_applied" in frame.columns else None
     return LeafGrid(
         units,
         leaf_ids,
@@ -254,23 +256,24 @@ def node_frame(
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     # the scores' final order (year, group, unit); the columns are in ascending ordinal
     perm = grid.units.with_row_index("_i").sort(FINAL_ORDER)["_i"].to_numpy()
+    rows = _in_order(perm)
     units = grid.units.gather(perm)
     node_rows = np.tile(np.arange(n_columns, dtype=np.uint32), n_units)
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
-    ratio = result.ratio[perm].reshape(-1)
-    z = None if result.z is None else result.z[perm].reshape(-1)
+    ratio = rows(result.ratio).reshape(-1)
+    z = None if result.z is None else rows(result.z).reshape(-1)
     frame = units.gather(np.repeat(np.arange(n_units, dtype=np.uint32), n_columns)).with_columns(
-        pl.Series("node_id", tree.node_ids, dtype=pl.String).gather(node_rows),
-        pl.Series("points", result.points[perm].reshape(-1), dtype=pl.Float64),
+        pl.Series("node_id", tree.node_ids, dtype=pl.Categorical).gather(node_rows),
+        pl.Series("points", rows(result.points).reshape(-1), dtype=pl.Float64),
         pl.lit(None, dtype=pl.Float64).alias("z")
         if z is None
         else pl.Series("z", z, dtype=pl.Float64, nan_to_null=True),
-        pl.Series("excluded", result.excluded[perm].reshape(-1), dtype=pl.Boolean),
-        pl.Series("node_level", tree.node_types, dtype=pl.String).gather(node_rows),
+        pl.Series("excluded", rows(result.excluded).reshape(-1), dtype=pl.Boolean),
+        pl.Series("node_level", tree.node_types, dtype=pl.Categorical).gather(node_rows),
         pl.Series("max_points", maxima, dtype=pl.Float64).gather(node_rows),
         pl.Series("ordinal", tree.ordinals, dtype=pl.Int32).gather(node_rows),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
-        pl.Series("n_missing", result.n_missing[perm].reshape(-1), dtype=pl.Int32),
+        pl.Series("n_missing", rows(result.n_missing).reshape(-1), dtype=pl.Int32),
         _leaf_rules(grid, tree, perm),
     )
     if given is not None:
@@ -278,11 +281,20 @@ def node_frame(
     if ranked is None:
         return frame.select(NODE_COLUMNS)
     roots = np.arange(n_units) * n_columns + ranked.root
-    labels = None if ranked.labels is None else ranked.labels[perm]
+    labels = None if ranked.labels is None else rows(ranked.labels)
     return frame.select(NODE_COLUMNS).with_columns(
-        rank_column(ranked.rank[perm].reshape(-1)),
+        rank_column(rows(ranked.rank).reshape(-1)),
         class_column(labels, roots, frame.height),
     )
+
+
+def _in_order(perm: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Rows of a ``units × columns`` array in ``perm`` order: the array itself when they are in
+    that order already (the usual case: the grid is built sorted), which the frame then shares
+    rather than copies."""
+    if np.array_equal(perm, np.arange(perm.size)):
+        return lambda array: array
+    return lambda array: array[perm]
 
 
 def _mark_given(
@@ -310,6 +322,7 @@ def _mark_given(
         .when(pl.Series(at_given))
         .then(pl.Series(text, dtype=pl.String))
         .otherwise(pl.col("rule_applied"))
+        .cast(pl.Categorical)
         .alias("rule_applied"),
         pl.when(pl.Series(cut)).then(0).otherwise(pl.col("n_missing")).alias("n_missing"),
     )
@@ -319,7 +332,7 @@ def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
     """``rule_applied`` of the leaf rows (the leaf frame's), null on the other rows."""
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     if grid.rules is None or n_units == 0:
-        return pl.Series("rule_applied", [None] * (n_units * n_columns), dtype=pl.String)
+        return pl.Series("rule_applied", [None] * (n_units * n_columns), dtype=pl.Categorical)
     n_leaves = len(grid.leaf_ids)
     position = {leaf: j for j, leaf in enumerate(grid.leaf_ids)}
     leaf_at = np.full(n_columns, -1)

@@ -170,14 +170,16 @@ def minmax_signed(
             hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
             basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
             basis_text = leaf_texts(framework, basis)  # a leaf's goalposts are its own
-    run_lo, run_hi = lo, hi
     # goalposts a node declares (``normalisation``) win over the run's bounds, on their leaves
+    # (none declared: the run's bounds themselves, not a copy of them on every row)
     declared = pl.col("norm_lo").is_not_null()
-    lower = pl.col("direction") == -1
-    lo = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_hi")).otherwise("norm_lo"))
-    lo = lo.otherwise(run_lo)
-    hi = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_lo")).otherwise("norm_hi"))
-    hi = hi.otherwise(run_hi)
+    if leaf_table(framework)["norm_lo"].is_not_null().any():
+        lower = pl.col("direction") == -1
+        run_lo, run_hi = lo, hi
+        lo = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_hi")).otherwise("norm_lo"))
+        lo = lo.otherwise(run_lo)
+        hi = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_lo")).otherwise("norm_hi"))
+        hi = hi.otherwise(run_hi)
     declared_texts = leaf_texts(
         framework,
         pl.concat_str(

@@ -35,7 +35,8 @@ def rank_runs(keys: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return out
     sizes = np.diff(np.append(starts, n_rows))
     missing = np.isnan(keys)
-    descending = np.where(missing, np.inf, -keys)  # NaN last: the others' ranks stay
+    descending = np.negative(keys)
+    descending[missing] = np.inf  # NaN last: the others' ranks stay
     for size in np.unique(sizes):
         rows = starts[sizes == size][:, None] + np.arange(size)  # runs × size
         out[rows] = rankdata(descending[rows], method="min", axis=1)
@@ -66,9 +67,10 @@ def rank_by_group(
     within each unit's comparison group (``units``: ``year, group_id`` per row), points
     compared by their tie key."""
     order, starts = group_starts(units)
-    keys = tie_keys(points[order], max_points, precision)
+    if np.array_equal(order, np.arange(order.size)):  # the usual case: units sorted by group
+        return rank_runs(tie_keys(points, max_points, precision), starts)
     out = np.empty(points.shape, dtype=np.int32)
-    out[order] = rank_runs(keys, starts)
+    out[order] = rank_runs(tie_keys(points[order], max_points, precision), starts)
     return out
 
 
@@ -247,4 +249,4 @@ def class_column(labels: np.ndarray | None, rows: np.ndarray, height: int) -> pl
     at[rows] = np.arange(rows.size)
     index = pl.Series(at)
     index = pl.select(pl.when(index >= 0).then(index)).to_series()
-    return pl.Series("class_label", labels.tolist(), dtype=pl.String).gather(index)
+    return pl.Series("class_label", labels.tolist(), dtype=pl.Categorical).gather(index)

@@ -43,13 +43,14 @@ def rubric_signed(
     lower = pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     relative = [i for i, k in enumerate(kinds) if k == "relative_best"]
-    best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
+    best = pl.lit(None, dtype=pl.Float64).alias("best")
     if relative:  # the best of the group, on the rows of relative_best leaves alone
         rows = frame.select(pl.col(LEAF).is_in(relative).fill_null(False).arg_true())
         rows = rows.to_series()
         # the highest signed value, back in raw terms (lower-is-better: the lowest value)
         signed = pl.col("value") * pl.col("direction")
         found = frame[rows].select((signed.max().over(group) * pl.col("direction")).alias("b"))
+        best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
         best = best.scatter(rows, found["b"])
     frame = frame.with_columns(best)
     points = pl.Series("points", _simple_rules(frame, framework), nan_to_null=True)
@@ -87,13 +88,15 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     kinds = table["rule_kind"].to_list()
     n_leaves = len(kinds)
     # per leaf (and one past the end for rows of no known leaf)
-    code = np.array([*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1])
+    code = np.array(
+        [*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1], dtype=np.int8
+    )
     tops = np.append(table["max_points"].cast(pl.Float64).to_numpy(), np.nan)
     lowers = np.append((table["direction"] == -1).to_numpy(), False)
     targets = np.append(table["target"].cast(pl.Float64).to_numpy(), np.nan)
     value = frame["value"]
     x = value.to_numpy().astype(np.float64, copy=False)  # null → NaN
-    leaf = frame[LEAF].fill_null(n_leaves).cast(pl.Int64).to_numpy()
+    leaf = _leaf_positions(frame, n_leaves)
     row_kind = code[leaf]
     if value.null_count():
         row_kind[value.is_null().to_numpy()] = -1
@@ -123,6 +126,12 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     return points
 
 
+def _leaf_positions(frame: pl.DataFrame, n_leaves: int) -> np.ndarray:
+    """Each row's leaf position, ``n_leaves`` on a row of no known leaf (the frame's own
+    32-bit codes, not a copy, when every row has one)."""
+    return frame[LEAF].fill_null(n_leaves).to_numpy()
+
+
 def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     """Steps and categorical rules: the first threshold reached (thresholds are listed best
     first), else the ``else`` points; the points of the category of the value, else null (codes
@@ -143,7 +152,7 @@ def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
             }
     if not steps and not categories:
         return frame
-    leaf_all = frame[LEAF].fill_null(len(framework.leaves())).cast(pl.Int64).to_numpy()
+    leaf_all = _leaf_positions(frame, len(framework.leaves()))
     is_table = np.zeros(len(framework.leaves()) + 1, dtype=bool)
     is_table[list(steps) + list(categories)] = True
     rows = np.flatnonzero(is_table[leaf_all] & frame["value"].is_not_null().to_numpy())

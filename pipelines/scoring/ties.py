@@ -95,12 +95,15 @@ def tie_keys(
             value = points
             # 1e-9 absorbs log10's own rounding at powers of ten
             digits = NOISE_DIGITS - np.ceil(np.log10(np.where(positive, maxima, 1.0)) - 1e-9)
-        grid = np.rint(value * 10.0**digits)
+        grid = np.asarray(value * 10.0**digits)
+        np.rint(grid, out=grid)
         if precision.decimals is not None:
             step = 10.0 ** np.maximum(digits - precision.decimals, 0.0)
             grid = np.sign(grid) * np.floor((np.abs(grid) + step / 2) / step)
-    grid = np.broadcast_to(grid, np.broadcast_shapes(points.shape, maxima.shape)).copy()
-    grid[grid == 0] = 0.0  # −0.0 → 0.0
+    shape = np.broadcast_shapes(points.shape, maxima.shape)
+    if np.shape(grid) != shape:
+        grid = np.broadcast_to(grid, shape).copy()
+    grid += 0.0  # −0.0 → 0.0 (IEEE: −0 + 0 = +0)
     return grid
 
 

@@ -247,6 +247,7 @@ def aggregate(
         return Aggregate(np.moveaxis(out, 0, -1), all_max, left_out, None, no_missing)
     for k in range(n_nodes):
         _ordered_sum(by_leaf, below[k], out[k])
+    del by_leaf  # not read again: freed before the z and the missing counts are summed
     if given is not None:
         _override(tree, out, given)
     under = np.zeros((n_units, n_nodes), dtype=bool)  # something below the node is left out
@@ -322,10 +323,13 @@ def _node_z(tree: Tree, z: np.ndarray, left_out: np.ndarray, under: np.ndarray) 
     """The aggregated z of every column (``units × columns``; NaN: none)."""
     n_units, n_nodes = z.shape[0], tree.n_nodes
     weight = tree.max_points[: tree.n_nodes][tree.leaf_column]
-    by_leaf = np.ascontiguousarray(z.T)
-    has_z = ~np.isnan(by_leaf)
-    z_weighted = np.where(has_z, by_leaf * weight[:, None], 0.0)
+    # the z weighted by the leaf's maximum, 0 where it has none: in the transposed copy itself
+    z_weighted = z.T.copy()  # C order, and ours to write
+    has_z = ~np.isnan(z_weighted)
+    z_weighted *= weight[:, None]
+    z_weighted[~has_z] = 0.0
     z_weight = np.where(has_z, weight[:, None], 0.0)
+    del has_z
     out = np.full((len(tree.node_ids), n_units), np.nan)
     den = np.empty(n_units)
     for k in range(n_nodes):
