@@ -26,7 +26,7 @@ from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.leaf_method import normalised_points, reads_other_years
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, score_nodes
+from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid
 from pipelines.scoring.normalise import num_text
 from pipelines.scoring.rank import classify, rank_within_groups, unit_blocks
 from pipelines.scoring.rules import (
@@ -265,7 +265,7 @@ def node_scores(
     """Stage 2: points, maximum, ratio, aggregated z and missing count at every node, view and
     composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid), with
     the values ``given`` at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`)."""
-    return score_nodes(leaves, framework, given)
+    return grid_nodes(leaf_grid(leaves, framework), framework, given)
 
 
 def ranked(
@@ -340,18 +340,6 @@ def score_methods(
         del scores
 
 
-def scores_from_leaves(
-    leaves: pl.DataFrame,
-    framework: Framework,
-    reading: str | None = None,
-    precision: RankPrecision = NOISE_ONLY,
-    given: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Stages 2 and 3 of :func:`leaf_scores`' frame: ``SCORE_COLUMNS``, each unit's nodes in
-    document order, units by year, group and id (``given``: values at nodes above the leaves)."""
-    return scores_from_grid(leaf_grid(leaves, framework), framework, reading, precision, given)
-
-
 def scores_from_grid(
     grid: LeafGrid,
     framework: Framework,
@@ -359,8 +347,9 @@ def scores_from_grid(
     precision: RankPrecision = NOISE_ONLY,
     given: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """:func:`scores_from_leaves` of the leaves as arrays (:func:`leaf_grid`): a caller that
-    holds no leaf frame meanwhile scores the nodes in less memory."""
+    """Stages 2 and 3 of the leaves as arrays (:func:`leaf_grid` of :func:`leaf_scores`' frame):
+    ``SCORE_COLUMNS``, each unit's nodes in document order, units by year, group and id
+    (``given``: values at nodes above the leaves)."""
     # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
     scores = grid_nodes(grid, framework, given, Ranking(reading, precision))
     return scores.select(SCORE_COLUMNS)  # in the final order already (:func:`node_frame`)

@@ -48,7 +48,7 @@ class LeafGrid:
     units: pl.DataFrame  # unit_id, year, group_id of each row of the arrays
     leaf_ids: list[str]
     points: np.ndarray  # null → 0
-    z: np.ndarray  # null → NaN
+    z: np.ndarray | None  # null → NaN; None: no leaf has a z (the rubric's points)
     excluded: np.ndarray | None  # None: the frame had no such column
     n_missing: np.ndarray | None
     rules: pl.Series | None  # rule_applied, units × leaves row by row
@@ -74,7 +74,7 @@ def _as_grid(frame: pl.DataFrame, units: pl.DataFrame, leaf_ids: list[str]) -> L
         units,
         leaf_ids,
         floats("points", 0.0),
-        floats("z", None),
+        None if frame["z"].null_count() == frame.height else floats("z", None),
         optional("excluded", False),
         optional("n_missing", 0),
         rules,
@@ -179,17 +179,6 @@ def given_grid(given: pl.DataFrame | None, grid: LeafGrid, tree: Tree) -> GivenG
     return GivenGrid(points, cut, values)
 
 
-def score_nodes(
-    leaves: pl.DataFrame,
-    framework: Framework,
-    given: pl.DataFrame | None = None,
-    ranking: Ranking | None = None,
-) -> pl.DataFrame:
-    """``NODE_COLUMNS`` of ``leaves`` (one row per unit and leaf): :func:`grid_nodes` of their
-    :func:`leaf_grid`."""
-    return grid_nodes(leaf_grid(leaves, framework), framework, given, ranking)
-
-
 def grid_nodes(
     grid: LeafGrid,
     framework: Framework,
@@ -207,7 +196,7 @@ def grid_nodes(
     if cut is not None:
         off = cut.cut_leaves(tree)
         points = np.where(off, 0.0, points)
-        z = np.where(off, np.nan, z)
+        z = None if z is None else np.where(off, np.nan, z)
         excluded = None if excluded is None else excluded & ~off
         n_missing = None if n_missing is None else np.where(off, 0, n_missing)
     result = aggregate(
