@@ -26,9 +26,8 @@ from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
 from pipelines.scoring.keys import GROUP_KEYS
 from pipelines.scoring.leaf_method import normalised_points, reads_other_years
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid
+from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, rank_frame
 from pipelines.scoring.normalise import num_text
-from pipelines.scoring.rank import classify, rank_within_groups, unit_blocks
 from pipelines.scoring.rules import (
     DVCTT,
     RuleSettings,
@@ -277,9 +276,7 @@ def ranked(
     """Stage 3: rank within each comparison group at every node, class on the total
     (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own), totals
     compared at ``precision`` (:mod:`pipelines.scoring.ties`)."""
-    blocks = unit_blocks(nodes)
-    ranks = rank_within_groups(nodes, precision, blocks=blocks)
-    return classify(ranks, framework, reading, precision, blocks=blocks)
+    return rank_frame(nodes, framework, Ranking(reading, precision))
 
 
 def score(

@@ -81,22 +81,47 @@ def _as_grid(frame: pl.DataFrame, units: pl.DataFrame, leaf_ids: list[str]) -> L
     )
 
 
-def _blocks(frame: pl.DataFrame, leaf_ids: set[str]) -> tuple[int, list[str]] | None:
-    """``(units, leaf order)`` when ``frame`` is one block per unit of every leaf once, each
-    block in the same leaf order; else None."""
-    n_leaves = len(leaf_ids)
-    if n_leaves == 0 or frame.is_empty() or frame.height % n_leaves:
-        return None
-    n_units = frame.height // n_leaves
-    order = frame["node_id"].head(n_leaves)
-    if set(order.to_list()) != leaf_ids or order.n_unique() != n_leaves:
-        return None
-    if not frame["node_id"].equals(order.gather(np.tile(np.arange(n_leaves), n_units))):
+def unit_blocks(
+    frame: pl.DataFrame, ids: set[str] | None = None
+) -> tuple[pl.DataFrame, list[str]] | None:
+    """``(units, node ids)`` when ``frame`` is one block of rows per unit (``UNIT_KEYS``), every
+    block listing the same node ids (``ids``, or those of its first block) once each, in the
+    same order: the units in block order and the blocks' node order. None otherwise."""
+    if frame.is_empty():
         return None
     runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
-    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), n_leaves)):
+    n_units = int(runs[-1]) + 1
+    width = frame.height // n_units
+    if width * n_units != frame.height:
         return None
-    return n_units, order.to_list()
+    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), width)):
+        return None
+    order = frame["node_id"].head(width)
+    if order.n_unique() != width or (ids is not None and set(order.to_list()) != ids):
+        return None
+    if not frame["node_id"].equals(order.gather(np.tile(np.arange(width), n_units))):
+        return None
+    units = frame.select(UNIT_KEYS).gather(np.arange(n_units) * width)
+    if units.is_duplicated().any():  # a unit's rows in two separate blocks
+        return None
+    return units, [str(node_id) for node_id in order.to_list()]
+
+
+def in_blocks(
+    frame: pl.DataFrame, sort_by: list[str], ids: set[str] | None, kind: str
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """``(frame, units, node ids)``: ``frame`` (``kind`` scores: ``leaf`` or ``node``) as one
+    block per unit (:func:`unit_blocks`), sorted by ``sort_by`` first when it is not;
+    ValueError when no order makes it so."""
+    blocks = unit_blocks(frame, ids)
+    if blocks is None:
+        frame = frame.sort(sort_by, nulls_last=True)
+        blocks = unit_blocks(frame, ids)
+        if blocks is None:
+            raise ValueError(
+                f"{kind} scores are not one row per unit and {kind} (one missing or listed twice)"
+            )
+    return frame, *blocks
 
 
 def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
@@ -104,20 +129,9 @@ def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
     are sorted first. Refused (ValueError) when a unit lacks a leaf or has one twice."""
     leaf_ids = set(framework.leaf_ids())
     frame = leaves.filter(pl.col("node_id").is_in(leaf_ids)) if leaves.height else leaves
-    shape = _blocks(frame, leaf_ids)
-    if shape is None and frame.height:
-        frame = frame.sort([*UNIT_KEYS, "node_id"], nulls_last=True)
-        shape = _blocks(frame, leaf_ids)
-        if shape is None:
-            raise ValueError(
-                "leaf scores are not one row per unit and leaf (a leaf missing or listed twice)"
-            )
-    if shape is None:
+    if frame.is_empty():
         return _as_grid(frame, frame.select(UNIT_KEYS).clear(), sorted(leaf_ids))
-    n_units, order = shape
-    units = frame.select(UNIT_KEYS).gather(np.arange(n_units) * len(order))
-    if units.is_duplicated().any():
-        raise ValueError("leaf scores list a unit's leaves in two separate blocks")
+    frame, units, order = in_blocks(frame, [*UNIT_KEYS, "node_id"], leaf_ids, "leaf")
     return _as_grid(frame, units, order)
 
 
@@ -229,6 +243,29 @@ def rank_nodes(
         ratio, tree.node_types, root, framework, ranking.reading, ranking.precision
     )
     return Ranked(rank, labels, root)
+
+
+def rank_frame(nodes: pl.DataFrame, framework: Framework, ranking: Ranking) -> pl.DataFrame:
+    """``nodes`` (``NODE_COLUMNS``, e.g. read back from the warehouse) with ``rank`` and
+    ``class_label``, by the functions :func:`rank_nodes` ranks and classes the arrays with;
+    rows not in one block per unit are sorted into blocks (by year, group, unit, ordinal)."""
+    if nodes.is_empty():
+        return nodes.with_columns(rank_column(np.zeros(0)), class_column(None, np.zeros(0), 0))
+    frame, units, order = in_blocks(nodes, [*FINAL_ORDER, "ordinal"], None, "node")
+    shape = (units.height, len(order))
+    points = frame["points"].cast(pl.Float64).to_numpy().reshape(shape)  # null → NaN
+    maxima = frame["max_points"].head(len(order)).cast(pl.Float64).to_numpy()[None, :]
+    rank = rank_by_group(points, maxima, units, ranking.precision)
+    labels, roots = None, np.zeros(0, dtype=np.int64)
+    if framework.root_id in order:
+        root = order.index(framework.root_id)
+        ratio = frame["ratio"].cast(pl.Float64).to_numpy().reshape(shape)
+        levels = frame["node_level"].head(len(order)).cast(pl.String).to_list()
+        labels = unit_classes(ratio, levels, root, framework, ranking.reading, ranking.precision)
+        roots = np.arange(units.height) * len(order) + root
+    return frame.with_columns(
+        rank_column(rank.reshape(-1)), class_column(labels, roots, frame.height)
+    )
 
 
 def node_frame(

@@ -17,7 +17,6 @@ from scipy.stats import rankdata
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import READINGS
-from pipelines.scoring.keys import UNIT_KEYS
 from pipelines.scoring.ties import NOISE_ONLY, RankPrecision, ratio_keys, tie_keys
 
 
@@ -72,61 +71,6 @@ def rank_by_group(
     out = np.empty(points.shape, dtype=np.int32)
     out[order] = rank_runs(tie_keys(points[order], max_points, precision), starts)
     return out
-
-
-def unit_blocks(frame: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
-    """``(units, columns)`` when ``frame`` is one block of rows per unit (``unit_id, year,
-    group_id``), every block listing the same ``node_id`` in the same order: the first row of
-    each block, and the block's length. None otherwise."""
-    if frame.is_empty() or not set(UNIT_KEYS) <= set(frame.columns):
-        return None
-    runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
-    n_units = int(runs[-1]) + 1
-    if frame.height % n_units:
-        return None
-    width = frame.height // n_units
-    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), width)):
-        return None
-    first = frame["node_id"].head(width)
-    if first.n_unique() != width or not frame["node_id"].equals(
-        first.gather(np.tile(np.arange(width), n_units))
-    ):
-        return None
-    units = frame.gather(np.arange(n_units) * width)
-    if units.select(UNIT_KEYS).is_duplicated().any():
-        return None
-    return units, width
-
-
-def rank_within_groups(
-    scores: pl.DataFrame,
-    precision: RankPrecision = NOISE_ONLY,
-    *,
-    blocks: tuple[pl.DataFrame, int] | None,
-) -> pl.DataFrame:
-    """Add ``rank``: every node's points ranked within (year, group, node), descending, ties the
-    lowest rank, points compared by their tie key (:mod:`pipelines.scoring.ties`). ``blocks``:
-    :func:`unit_blocks` of ``scores`` (None: not one block per unit)."""
-    points = scores["points"].cast(pl.Float64).to_numpy()  # null → NaN
-    maxima = scores["max_points"].cast(pl.Float64).to_numpy()
-    if blocks is not None:
-        units, width = blocks
-        shape = (units.height, width)
-        rank = rank_by_group(
-            points.reshape(shape), maxima[:width][None, :], units, precision
-        ).reshape(-1)
-    else:  # any other frame: rows sorted into (year, group, node) runs
-        order = (
-            scores.select("year", "group_id", "node_id")
-            .with_row_index("_i")
-            .sort(["year", "group_id", "node_id"], nulls_last=True, maintain_order=True)
-        )
-        run = order.select(pl.struct("year", "group_id", "node_id").rle_id())[:, 0].to_numpy()
-        rows = order["_i"].to_numpy()
-        keys = tie_keys(points[rows], maxima[rows], precision)[:, None]
-        rank = np.empty(scores.height, dtype=np.int32)
-        rank[rows] = rank_runs(keys, np.flatnonzero(np.diff(run, prepend=-1)))[:, 0]
-    return scores.with_columns(rank_column(rank))
 
 
 def rank_column(rank: np.ndarray) -> pl.Series:
@@ -206,45 +150,10 @@ def unit_classes(
     return class_labels(ratio[:, root], weakest, _bands(framework), reading, precision)
 
 
-def classify(
-    scores: pl.DataFrame,
-    framework: Framework,
-    reading: str | None = None,
-    precision: RankPrecision = NOISE_ONLY,
-    *,
-    blocks: tuple[pl.DataFrame, int] | None,
-) -> pl.DataFrame:
-    """Add ``class_label`` on the index row of each unit (:func:`class_labels` of its total
-    ratio and weakest pillar ratio; null elsewhere and below every band). ``reading``:
-    ``total_only`` or ``total_and_pillars``; None: the framework's ``pillar_minimum``.
-    ``blocks``: :func:`unit_blocks` of ``scores`` (None: not one block per unit)."""
-    if effective_reading(framework, reading) is None:
-        return scores.with_columns(pl.lit(None, dtype=pl.String).alias("class_label"))
-    ratio = scores["ratio"].cast(pl.Float64).to_numpy()
-    total = np.flatnonzero((scores["node_id"] == framework.root_id).to_numpy())
-    if blocks is not None and total.size == blocks[0].height:
-        units, width = blocks
-        levels = scores["node_level"].head(width).to_list()
-        root = int(total[0])
-        labels = unit_classes(
-            ratio.reshape(units.height, width), levels, root, framework, reading, precision
-        )
-    else:
-        weakest = scores.select(
-            pl.col("ratio")
-            .filter(pl.col("node_level") == "pillar")
-            .min()
-            .over(UNIT_KEYS)
-            .cast(pl.Float64)
-        )[:, 0].to_numpy()
-        labels = class_labels(ratio[total], weakest[total], _bands(framework), reading, precision)
-    return scores.with_columns(class_column(labels, total, scores.height))
-
-
 def class_column(labels: np.ndarray | None, rows: np.ndarray, height: int) -> pl.Series:
     """``class_label``: ``labels[i]`` on row ``rows[i]`` (each unit's total), null elsewhere."""
     if labels is None:
-        return pl.repeat(None, height, dtype=pl.String, eager=True).alias("class_label")
+        return pl.repeat(None, height, dtype=pl.Categorical, eager=True).alias("class_label")
     at = np.full(height, -1, dtype=np.int64)
     at[rows] = np.arange(rows.size)
     index = pl.Series(at)
