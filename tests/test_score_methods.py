@@ -129,6 +129,26 @@ def test_rows_in_any_order_give_the_same_bits():
         _assert_same(got, want[key])
 
 
+def test_the_engine_s_own_texts_are_categorical_and_read_as_text():
+    """node_id, node_level, class_label and rule_applied are categoricals (docs/scoring.md: 4
+    bytes a row on millions of rows); the unit keys stay text; they compare with text, and a
+    warehouse table stores them as text."""
+    import duckdb
+
+    fw = build(node("P1", leaf("A", 10)), node("P2", leaf("B", 10)))
+    vals = values(("U1", "A", 2), ("U2", "A", 4), ("U1", "B", 10))
+    scores = score(vals, units("U1", "U2"), fw, MethodSpec("points"))
+    for column in ("node_id", "node_level", "class_label", "rule_applied"):
+        assert scores.schema[column] == pl.Categorical, column
+    assert scores.schema["unit_id"] == scores.schema["group_id"] == pl.String
+    assert scores.filter(pl.col("node_id") == "P2")["points"].to_list() == [10.0, 0.0]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (unit_id VARCHAR, node_id VARCHAR, rule_applied VARCHAR)")
+    con.execute("INSERT INTO s SELECT unit_id, node_id, rule_applied FROM scores")
+    stored = con.execute("SELECT rule_applied FROM s WHERE unit_id = 'U2' AND node_id = 'B'")
+    assert stored.fetchall() == [("missing.zero: no value → 0",)]
+
+
 def test_categorical_keys_score_as_text_keys():
     """Keys held as categoricals (a national loader's 3.6 million rows of 10,000 ids) give the
     same frames as text keys — ids of no listed unit or leaf, and null ids, ignored alike."""

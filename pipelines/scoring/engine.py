@@ -22,8 +22,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
-from pipelines.scoring.keys import GROUP_KEYS
+from pipelines.scoring.grid import GROUP_CODE, GROUP_KEYS, dense_layout, with_codes
 from pipelines.scoring.leaf_method import normalised_points, reads_other_years
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, rank_frame

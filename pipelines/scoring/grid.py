@@ -18,6 +18,10 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 
+# one unit in one year, with the comparison group it is ranked in
+UNIT_KEYS = ["unit_id", "year", "group_id"]
+# one leaf in one comparison group and year: what group statistics (min, max, mean) run over
+GROUP_KEYS = ["year", "group_id", "node_id"]
 LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
 GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
 POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together

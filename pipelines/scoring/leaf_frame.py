@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE, with_codes
-from pipelines.scoring.keys import GROUP_KEYS
+from pipelines.scoring.grid import GROUP_CODE, GROUP_KEYS, LEAF, POOLED_CODE, with_codes
 from pipelines.scoring.methods import MethodSpec
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.keys import UNIT_KEYS
+from pipelines.scoring.grid import UNIT_KEYS
 from pipelines.scoring.rank import class_column, rank_by_group, rank_column, unit_classes
 from pipelines.scoring.ties import RankPrecision
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
@@ -284,7 +284,7 @@ def node_frame(
     perm = grid.units.with_row_index("_i").sort(FINAL_ORDER)["_i"].to_numpy()
     rows = _in_order(perm)
     units = grid.units.gather(perm)
-    node_rows = np.tile(np.arange(n_columns, dtype=np.uint32), n_units)
+    node_rows = pl.Series(np.tile(np.arange(n_columns, dtype=np.uint32), n_units))
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
     ratio = rows(result.ratio).reshape(-1)
     z = None if result.z is None else rows(result.z).reshape(-1)
@@ -296,8 +296,9 @@ def node_frame(
         else pl.Series("z", z, dtype=pl.Float64, nan_to_null=True),
         pl.Series("excluded", rows(result.excluded).reshape(-1), dtype=pl.Boolean),
         pl.Series("node_level", tree.node_types, dtype=pl.Categorical).gather(node_rows),
-        pl.Series("max_points", maxima, dtype=pl.Float64).gather(node_rows),
-        pl.Series("ordinal", tree.ordinals, dtype=pl.Int32).gather(node_rows),
+        # numbers of the node: its row repeated for every unit
+        pl.Series("max_points", np.tile(maxima.astype(np.float64), n_units)),
+        pl.Series("ordinal", np.tile(tree.ordinals.astype(np.int32), n_units)),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
         pl.Series("n_missing", rows(result.n_missing).reshape(-1), dtype=pl.Int32),
         _leaf_rules(grid, tree, perm),

@@ -37,8 +37,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
-from pipelines.scoring.grid import LEAF
-from pipelines.scoring.keys import GROUP_KEYS, UNIT_KEYS
+from pipelines.scoring.grid import GROUP_KEYS, LEAF, UNIT_KEYS
 from pipelines.scoring.normalise import num_text
 
 RULE_PREFIX = "sonla"
