@@ -53,9 +53,12 @@ def rubric_signed(
         best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
         best = best.scatter(rows, found["b"])
     frame = frame.with_columns(best)
-    points = pl.Series("points", _simple_rules(frame, framework), nan_to_null=True)
-    frame = frame.with_columns(points)
-    frame = _table_rules(frame, framework)
+    # null → NaN: a value that is not a number scores nothing, as a missing one
+    x = frame["value"].cast(pl.Float64).to_numpy()
+    leaf = frame[LEAF].fill_null(len(kinds)).to_numpy()  # no known leaf: one past the end
+    points = _simple_rules(x, leaf, frame["best"], framework)
+    _table_rules(x, leaf, points, framework)
+    frame = frame.with_columns(pl.Series("points", points, nan_to_null=True))
     frame = frame.with_columns(
         pl.when(pl.col("max_points") > 0)
         .then(pl.col("points") / pl.col("max_points"))
@@ -74,9 +77,12 @@ def rubric_signed(
 SIMPLE_KINDS = ("ratio", "yesno", "relative_best", "direct")
 
 
-def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
-    """Points of the leaves whose rule is a formula (NaN elsewhere: steps, categories, no rule,
-    no value), each kind computed on its own rows only:
+def _simple_rules(
+    x: np.ndarray, leaf: np.ndarray, best: pl.Series, framework: Framework
+) -> np.ndarray:
+    """Points of the values ``x`` (NaN: none) of the leaves at positions ``leaf`` whose rule is
+    a formula (NaN elsewhere: steps, categories, no rule, no value), each kind computed on its
+    own rows only (``best``: the group's best, read by ``relative_best``):
 
     - ``ratio``: ``min(x / target, 1)`` (≥ 0) × max; lower-is-better ``min(target / x, 1)``,
       and the maximum for x ≤ 0;
@@ -86,7 +92,6 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     - ``direct``: x clipped to [0, max]."""
     table = leaf_table(framework)
     kinds = table["rule_kind"].to_list()
-    n_leaves = len(kinds)
     # per leaf (and one past the end for rows of no known leaf)
     code = np.array(
         [*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1], dtype=np.int8
@@ -94,12 +99,8 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     tops = np.append(table["max_points"].cast(pl.Float64).to_numpy(), np.nan)
     lowers = np.append((table["direction"] == -1).to_numpy(), False)
     targets = np.append(table["target"].cast(pl.Float64).to_numpy(), np.nan)
-    value = frame["value"]
-    x = value.to_numpy().astype(np.float64, copy=False)  # null → NaN
-    leaf = _leaf_positions(frame, n_leaves)
     row_kind = code[leaf]
-    if value.null_count():
-        row_kind[value.is_null().to_numpy()] = -1
+    row_kind[np.isnan(x)] = -1
     points = np.full(len(x), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         rows = np.flatnonzero(row_kind == 0)  # ratio
@@ -114,7 +115,7 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
         points[rows] = np.where(x[rows] >= 0.5, tops[leaf[rows]], 0.0)
         rows = np.flatnonzero(row_kind == 2)  # relative_best
         xs, at = x[rows], leaf[rows]
-        b = frame["best"].gather(rows).to_numpy().astype(np.float64, copy=False)
+        b = best.gather(rows).to_numpy().astype(np.float64, copy=False)
         t = tops[at]
         points[rows] = np.where(
             lowers[at],
@@ -126,58 +127,46 @@ def _simple_rules(frame: pl.DataFrame, framework: Framework) -> np.ndarray:
     return points
 
 
-def _leaf_positions(frame: pl.DataFrame, n_leaves: int) -> np.ndarray:
-    """Each row's leaf position, ``n_leaves`` on a row of no known leaf (the frame's own
-    32-bit codes, not a copy, when every row has one)."""
-    return frame[LEAF].fill_null(n_leaves).to_numpy()
-
-
-def _table_rules(frame: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Steps and categorical rules: the first threshold reached (thresholds are listed best
-    first), else the ``else`` points; the points of the category of the value, else null (codes
-    compare as numbers: ``-0.0`` is category 0; the loader refuses a code listed twice). Only the
-    rows of such leaves are read, leaf by leaf; a value that is not a number (NaN) gets no
-    points, as a missing one."""
+def _table_rules(x: np.ndarray, leaf: np.ndarray, points: np.ndarray, framework: Framework) -> None:
+    """Steps and categorical rules into ``points`` (the values ``x`` of the leaves at positions
+    ``leaf``): the first threshold reached (thresholds are listed best first), else the
+    ``else`` points; the points of the category of the value, else null (codes compare as
+    numbers: ``-0.0`` is category 0; the loader refuses a code listed twice). Only the rows of
+    such leaves are read, leaf by leaf; a value that is not a number (NaN) gets no points, as a
+    missing one."""
     steps: dict[int, tuple[list[tuple[float, float]], float]] = {}
     categories: dict[int, dict[float, float]] = {}
-    for position, leaf in enumerate(framework.leaves()):
-        if leaf.rule is None:
+    for position, node in enumerate(framework.leaves()):
+        if node.rule is None:
             continue
-        if leaf.rule.kind == "steps":
-            thresholds = [(float(t), float(p)) for t, p in leaf.rule.params["thresholds"]]
-            steps[position] = (thresholds, float(leaf.rule.params.get("else", 0.0)))
-        elif leaf.rule.kind == "categorical":
+        if node.rule.kind == "steps":
+            thresholds = [(float(t), float(p)) for t, p in node.rule.params["thresholds"]]
+            steps[position] = (thresholds, float(node.rule.params.get("else", 0.0)))
+        elif node.rule.kind == "categorical":
             categories[position] = {
-                float(c): float(p) for c, p in leaf.rule.params["categories"].items()
+                float(c): float(p) for c, p in node.rule.params["categories"].items()
             }
     if not steps and not categories:
-        return frame
-    leaf_all = _leaf_positions(frame, len(framework.leaves()))
+        return
     is_table = np.zeros(len(framework.leaves()) + 1, dtype=bool)
     is_table[list(steps) + list(categories)] = True
-    rows = np.flatnonzero(is_table[leaf_all] & frame["value"].is_not_null().to_numpy())
-    if rows.size == 0:
-        return frame
-    leaf_of = leaf_all[rows]
-    value = frame["value"].to_numpy()[rows]
-    points = np.full(len(value), np.nan)
-    order = np.argsort(leaf_of, kind="stable")  # each leaf's rows together
+    rows = np.flatnonzero(is_table[leaf] & ~np.isnan(x))
+    leaf_of = leaf[rows].astype(np.int16 if is_table.size < 2**15 else np.int64)
+    order = np.argsort(leaf_of, kind="stable")  # each leaf's rows together (a radix sort)
     bounds = np.flatnonzero(np.diff(leaf_of[order], prepend=-1, append=-1))
-    lower = {i: leaf.direction == -1 for i, leaf in enumerate(framework.leaves())}
+    lower = {i: node.direction == -1 for i, node in enumerate(framework.leaves())}
     for start, stop in pairwise(bounds):
-        mine = order[start:stop]
-        position = int(leaf_of[mine[0]])
-        x = value[mine]
+        mine = rows[order[start:stop]]
+        position = int(leaf[mine[0]])
+        value = x[mine]
         if position in steps:
             thresholds, otherwise = steps[position]
-            got = np.where(np.isnan(x), np.nan, otherwise)
+            got = np.full(len(mine), otherwise)
             for threshold, step_points in reversed(thresholds):  # the first reached wins
-                reached = x <= threshold if lower[position] else x >= threshold
+                reached = value <= threshold if lower[position] else value >= threshold
                 got[reached] = step_points
         else:
             got = np.full(len(mine), np.nan)  # a value of no category: null
             for code, category_points in categories[position].items():
-                got[x == code] = category_points
+                got[value == code] = category_points
         points[mine] = got
-    new = pl.Series("p", points, nan_to_null=True)
-    return frame.with_columns(frame["points"].clone().scatter(rows, new).alias("points"))
