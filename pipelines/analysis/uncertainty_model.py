@@ -190,7 +190,9 @@ def build_model(
 
 
 def _combo(model: FastModel, inp: AnalysisInput, spec) -> Combo:
-    leaves = inp.leaves(spec).select("unit_id", "node_id", "points", "excluded")
+    leaves = inp.leaves(spec).select(
+        "unit_id", pl.col("node_id").cast(pl.String), "points", "excluded"
+    )
     grid = (
         pl.DataFrame({"unit_id": model.unit_ids})
         .with_row_index("u")

@@ -153,7 +153,7 @@ def apply_points_overrides(
     top = {leaf.id: float(leaf.max_points) for leaf in framework.leaves()}
     given = overrides.select(
         pl.col("unit_id").cast(pl.String),
-        pl.col("node_id").cast(pl.String),
+        pl.col("node_id").cast(leaves.schema["node_id"]),
         pl.col("points").cast(pl.Float64).alias("_override"),
         pl.col("reason").cast(pl.String).fill_null("").alias("_reason"),
     )

@@ -98,7 +98,8 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     grid = grid.join(
         reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
     ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
-    return with_codes(grid, framework)
+    # the leaf ids as the layout gives them (a categorical: docs/scoring.md)
+    return with_codes(grid.with_columns(pl.col("node_id").cast(pl.Categorical)), framework)
 
 
 def normalise(

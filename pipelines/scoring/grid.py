@@ -46,7 +46,7 @@ class DenseLayout:
         unit_rows = np.repeat(np.arange(n_units, dtype=np.uint32), n_leaves)
         leaf_rows = np.tile(np.arange(n_leaves, dtype=np.uint32), n_units)
         frame = self.units.gather(unit_rows).with_columns(
-            pl.Series("node_id", self.leaf_ids, dtype=pl.String).gather(leaf_rows),
+            pl.Series("node_id", self.leaf_ids, dtype=pl.Categorical).gather(leaf_rows),
             self.values.alias("value"),
         )
         frame = frame.select("unit_id", "year", "group_id", "node_id", "value")

@@ -78,7 +78,7 @@ def _bounds(
                 pl.col("unit_id").cast(pl.String),
                 pl.col("year").cast(pl.Int32),
                 pl.col("group_id").cast(pl.String),
-                pl.col("node_id").cast(pl.String),
+                pl.col("node_id").cast(frame.schema["node_id"]),
                 pl.col("value").cast(pl.Float64),
             ),
             framework,

@@ -171,8 +171,9 @@ def mark_targets(
         *[pl.col(c).cast(pl.Boolean) for c in flags],
         *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS if c not in flags],
     ).unique(subset=["unit_id", "year"], keep="last")
+    node_id = pl.col("node_id").cast(leaves.schema["node_id"])  # the leaves' own type
     frame = leaves.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True).join(
-        _leaf_info(framework), on="node_id", how="left"
+        _leaf_info(framework).with_columns(node_id), on="node_id", how="left"
     )
     # a null (unknown) unit flag never triggers a rule
     unrelated = pl.col("f_function")
@@ -181,7 +182,7 @@ def mark_targets(
             [(u, c) for u, components in settings.special_units for c in components],
             schema={"unit_id": pl.String, "node_id": pl.String},
             orient="row",
-        ).with_columns(pl.lit(True).alias("f_unrelated"))
+        ).with_columns(node_id, pl.lit(True).alias("f_unrelated"))
         frame = frame.join(exempt, on=["unit_id", "node_id"], how="left", maintain_order="left")
         unrelated = pl.col("f_unrelated").fill_null(False)
     special = pl.col("is_special").fill_null(False) & unrelated
