@@ -82,6 +82,12 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     layout = dense_layout(values, units, framework)
     if layout is not None:  # the usual case: built by positions
         return layout.frame(framework)
+    return _joined_grid(values, units, framework)
+
+
+def _joined_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """:func:`complete_grid` by joins, for the inputs :func:`dense_layout` cannot place (a null
+    year or unit id, a unit listed twice in a year)."""
     leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
     reported = values.select(
         pl.col("unit_id").cast(pl.String),
@@ -319,11 +325,13 @@ def score_methods(
     for spec in specs.values():
         refuse_method(spec.method, given)
     layout = dense_layout(values, units, framework)
+    # inputs the layout cannot place are joined once and shared by the methods
+    joined = None if layout is not None else _joined_grid(values, units, framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
         # each method's long grid is built from the layout (a tenth of a second at national
         # scale) and dropped with its leaf frame: it is not held while the nodes are scored
-        grid = layout.frame(framework) if layout else complete_grid(values, units, framework)
+        grid = joined if layout is None else layout.frame(framework)
         leaf_frame = grid_leaf_scores(grid, units, framework, spec, rules, past)
         del grid
         if last_leaf_step is not None:

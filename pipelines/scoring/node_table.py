@@ -9,7 +9,7 @@ unit_id``), nodes in document order, then views and composites.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,6 +153,38 @@ class Ranked:
     labels: np.ndarray | None
     root: int  # the column of the index, the row that carries the label
 
+    def columns(
+        self, rows: Callable[[np.ndarray], np.ndarray] = lambda array: array
+    ) -> tuple[pl.Series, pl.Series]:
+        """``rank`` and ``class_label`` of the long frame built from the arrays (units in the
+        order ``rows`` gives, each unit's columns in turn)."""
+        n_units, n_columns = self.rank.shape
+        roots = np.arange(n_units) * n_columns + self.root
+        labels = None if self.labels is None else rows(self.labels)
+        rank = rank_column(rows(self.rank).reshape(-1))
+        return rank, class_column(labels, roots, self.rank.size)
+
+
+def rank_arrays(
+    points: np.ndarray,
+    ratio: np.ndarray,
+    maxima: np.ndarray,
+    units: pl.DataFrame,
+    node_ids: Sequence[str],
+    node_levels: Sequence[str],
+    framework: Framework,
+    ranking: Ranking,
+) -> Ranked:
+    """:class:`Ranked` of ``points`` (``units × columns``, the columns' ``node_ids`` and
+    ``node_levels``, maxima broadcast against them) within each unit's comparison group, and
+    each unit's class from its total's and pillars' ``ratio``."""
+    rank = rank_by_group(points, maxima, units, ranking.precision)
+    if framework.root_id not in node_ids:
+        return Ranked(rank, None, 0)
+    root = list(node_ids).index(framework.root_id)
+    labels = unit_classes(ratio, node_levels, root, framework, ranking.reading, ranking.precision)
+    return Ranked(rank, labels, root)
+
 
 @dataclass
 class GivenGrid:
@@ -235,37 +267,29 @@ def rank_nodes(
         points = np.where(given.cut, np.nan, points)
         ratio = np.where(given.cut, np.nan, ratio)
     maxima = np.broadcast_to(result.max_points, (1, points.shape[1]))
-    rank = rank_by_group(points, maxima, grid.units, ranking.precision)
-    if framework.root_id not in tree.node_ids:
-        return Ranked(rank, None, 0)
-    root = tree.node_ids.index(framework.root_id)
-    labels = unit_classes(
-        ratio, tree.node_types, root, framework, ranking.reading, ranking.precision
+    return rank_arrays(
+        points, ratio, maxima, grid.units, tree.node_ids, tree.node_types, framework, ranking
     )
-    return Ranked(rank, labels, root)
 
 
 def rank_frame(nodes: pl.DataFrame, framework: Framework, ranking: Ranking) -> pl.DataFrame:
     """``nodes`` (``NODE_COLUMNS``, e.g. read back from the warehouse) with ``rank`` and
-    ``class_label``, by the functions :func:`rank_nodes` ranks and classes the arrays with;
-    rows not in one block per unit are sorted into blocks (by year, group, unit, ordinal)."""
+    ``class_label``, by :func:`rank_arrays` as the engine ranks its arrays; rows not in one
+    block per unit are sorted into blocks (by year, group, unit, ordinal)."""
     if nodes.is_empty():
         return nodes.with_columns(rank_column(np.zeros(0)), class_column(None, np.zeros(0), 0))
     frame, units, order = in_blocks(nodes, [*FINAL_ORDER, "ordinal"], None, "node")
     shape = (units.height, len(order))
-    points = frame["points"].cast(pl.Float64).to_numpy().reshape(shape)  # null → NaN
+
+    def array(name: str) -> np.ndarray:
+        return frame[name].cast(pl.Float64).to_numpy().reshape(shape)  # null → NaN
+
     maxima = frame["max_points"].head(len(order)).cast(pl.Float64).to_numpy()[None, :]
-    rank = rank_by_group(points, maxima, units, ranking.precision)
-    labels, roots = None, np.zeros(0, dtype=np.int64)
-    if framework.root_id in order:
-        root = order.index(framework.root_id)
-        ratio = frame["ratio"].cast(pl.Float64).to_numpy().reshape(shape)
-        levels = frame["node_level"].head(len(order)).cast(pl.String).to_list()
-        labels = unit_classes(ratio, levels, root, framework, ranking.reading, ranking.precision)
-        roots = np.arange(units.height) * len(order) + root
-    return frame.with_columns(
-        rank_column(rank.reshape(-1)), class_column(labels, roots, frame.height)
+    levels = frame["node_level"].head(len(order)).cast(pl.String).to_list()
+    ranked = rank_arrays(
+        array("points"), array("ratio"), maxima, units, order, levels, framework, ranking
     )
+    return frame.with_columns(*ranked.columns())
 
 
 def node_frame(
@@ -307,12 +331,7 @@ def node_frame(
         frame = _mark_given(frame, tree, given, perm)
     if ranked is None:
         return frame.select(NODE_COLUMNS)
-    roots = np.arange(n_units) * n_columns + ranked.root
-    labels = None if ranked.labels is None else rows(ranked.labels)
-    return frame.select(NODE_COLUMNS).with_columns(
-        rank_column(rows(ranked.rank).reshape(-1)),
-        class_column(labels, roots, frame.height),
-    )
+    return frame.select(NODE_COLUMNS).with_columns(*ranked.columns(rows))
 
 
 def _in_order(perm: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
