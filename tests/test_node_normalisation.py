@@ -25,8 +25,8 @@ from pipelines.framework.preset import load_preset
 from pipelines.framework.to_mapping import framework_to_mapping
 from pipelines.publish.snapshot import run_params
 from pipelines.scoring.engine import score
-from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.normalise import reads_other_years
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNITS = units("U1", "U2", "U3")

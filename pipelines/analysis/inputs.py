@@ -31,8 +31,8 @@ from pipelines.evaluate.recipe import LevelRecipe, leaf_points, score_level
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import BOUNDS, MISSING_RULES, ZSCORE_MODES
 from pipelines.scoring.engine import complete_grid
-from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rules import RuleSettings
 
 # Every method setting by its label: points, min-max with each bounds, z-score with each form.

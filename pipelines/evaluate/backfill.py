@@ -49,7 +49,7 @@ from pipelines.publish.snapshot import (
     store_snapshots,
 )
 from pipelines.publish.version import code_version
-from pipelines.scoring.leaf_method import reads_other_years
+from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rank import effective_reading
 from pipelines.store.warehouse import insert_frame
 

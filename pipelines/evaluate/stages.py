@@ -20,8 +20,8 @@ from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.scoring.engine import complete_grid, node_scores
-from pipelines.scoring.leaf_method import reads_other_years
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rules import UNIT_FLAGS
 from pipelines.store.warehouse import replace_rows, transaction
 from pipelines.validate.observations import assert_scorable, scorable_levels

@@ -30,7 +30,7 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.publish.version import code_version
-from pipelines.scoring.leaf_method import reads_other_years
+from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rank import effective_reading
 from pipelines.store.warehouse import PublishedSnapshotError, insert_frame, transaction
 

@@ -5,7 +5,8 @@ polars frames. The warehouse stages call them one at a time (one table each); :f
 chains them for files scored outside the warehouse (``dti score``).
 
 Leaf stage, in order (docs/scoring.md):
-1. :func:`normalise` — the method turns each reported value into points (missing stays null);
+1. :func:`pipelines.scoring.normalise.normalise` — the method turns each reported value into
+   points (missing stays null);
 2. per-unit rules (:mod:`pipelines.scoring.rules`): special units' maximum, best of the group for
    units without subordinates;
 3. :func:`impute` — the missing-data rule (``zero``, ``mean`` or ``exclude``) for leaves still
@@ -22,11 +23,11 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.grid import GROUP_CODE, GROUP_KEYS, dense_layout, with_codes
-from pipelines.scoring.leaf_method import normalised_points, reads_other_years
+from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
+from pipelines.scoring.leaf_frame import OUTPUT, num_text, signed_frame
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import LeafGrid, Ranking, grid_nodes, leaf_grid, rank_frame
-from pipelines.scoring.normalise import num_text
+from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
+from pipelines.scoring.normalise import normalise_signed, reads_other_years
 from pipelines.scoring.rules import (
     DVCTT,
     RuleSettings,
@@ -108,21 +109,6 @@ def _joined_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework
     return with_codes(grid.with_columns(pl.col("node_id").cast(pl.Categorical)), framework)
 
 
-def normalise(
-    grid: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Leaf points by the chosen method — or by the method a node of the framework declares for
-    a leaf (``normalisation``); missing values stay null (see :func:`impute`).
-
-    ``history`` (other years' ``unit_id, year, group_id, node_id, value``) feeds pooled min-max
-    bounds and reference-year goalposts; the grid's own years always count.
-    """
-    return normalised_points(grid, framework, spec, history)
-
-
 def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     """Apply the missing-data rule to every leaf still without points.
 
@@ -133,30 +119,14 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     Leaves waiting for the DVCTT rule (``unit_rule`` = dvctt_proportional) are skipped.
     """
     frame = leaf_scores
-    if "own_points" not in frame.columns:
-        frame = frame.with_columns(pl.col("points").alias("own_points"))
-    for column, dtype in (
-        ("unit_rule", pl.String),
-        ("fallback_note", pl.String),
-        ("rule_applied", pl.String),
-    ):
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    if "excluded" not in frame.columns:
-        frame = frame.with_columns(pl.lit(False).alias("excluded"))
-    if "n_missing" not in frame.columns:
-        frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("n_missing"))
-    if "max_points" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("max_points"))
     todo = pl.col("points").is_null() & pl.col("unit_rule").ne_missing(DVCTT)
     rows = frame.select(todo.arg_true()).to_series()
     if rows.is_empty():
         return frame  # every leaf has its points
-    group = [GROUP_CODE] if GROUP_CODE in frame.columns else GROUP_KEYS
     if spec.missing == "mean":
         frame = frame.with_columns(
-            pl.col("own_points").mean().over(group).alias("_mean"),
-            pl.col("own_points").count().over(group).alias("_n"),
+            pl.col("own_points").mean().over(GROUP_CODE).alias("_mean"),
+            pl.col("own_points").count().over(GROUP_CODE).alias("_n"),
         )
     filled, text, excluded = missing_rule(spec)
     note = (
@@ -246,14 +216,17 @@ def grid_leaf_scores(
 ) -> pl.DataFrame:
     """:func:`leaf_scores` of a grid from :func:`complete_grid` (several methods share one)."""
     rules = rules or RuleSettings()
-    scored = normalise(grid, framework, spec, history).with_columns(
+    signed = signed_frame(grid, framework)
+    scored = normalise_signed(signed, framework, spec, history).select(
+        *grid.columns,
+        "max_points",
+        *OUTPUT,
         pl.col("points").alias("own_points"),
         pl.lit(0, dtype=pl.Int32).alias("n_missing"),
         pl.lit(False).alias("excluded"),
     )
-    scored = mark_targets(scored, units, framework, rules).with_columns(
-        pl.col("leaf_max").alias("max_points")
-    )
+    del signed
+    scored = mark_targets(scored, units, framework, rules)
     scored = apply_unit_rules(scored)
     scored = impute(scored, spec)
     scored = apply_dvctt_rule(scored, framework, rules.dvctt_scope)
@@ -339,22 +312,9 @@ def score_methods(
         # the leaf frame (a method's largest) lives only until its arrays are taken
         leaves = leaf_grid(leaf_frame, framework)
         del leaf_frame
-        scores = scores_from_grid(leaves, framework, reading, spec.rank_precision, given)
+        # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
+        ranking = Ranking(reading, spec.rank_precision)
+        scores = grid_nodes(leaves, framework, given, ranking).select(SCORE_COLUMNS)
         del leaves
         yield name, scores
         del scores
-
-
-def scores_from_grid(
-    grid: LeafGrid,
-    framework: Framework,
-    reading: str | None = None,
-    precision: RankPrecision = NOISE_ONLY,
-    given: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Stages 2 and 3 of the leaves as arrays (:func:`leaf_grid` of :func:`leaf_scores`' frame):
-    ``SCORE_COLUMNS``, each unit's nodes in document order, units by year, group and id
-    (``given``: values at nodes above the leaves)."""
-    # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
-    scores = grid_nodes(grid, framework, given, Ranking(reading, precision))
-    return scores.select(SCORE_COLUMNS)  # in the final order already (:func:`node_frame`)

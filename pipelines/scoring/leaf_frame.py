@@ -3,13 +3,12 @@ records which rule gave a row its points (``rule_applied``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import GROUP_CODE, GROUP_KEYS, LEAF, POOLED_CODE, with_codes
+from pipelines.scoring.grid import LEAF, with_codes
 from pipelines.scoring.methods import MethodSpec
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
@@ -24,30 +23,6 @@ ATTRIBUTES = (
     "norm_lo",
     "norm_hi",
 )
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The columns the group statistics are taken over: ``group`` = one comparison group, year
-    and leaf; ``pooled`` = one group and leaf over every year. A grid with integer codes
-    (:func:`pipelines.scoring.grid.with_codes`) is read by one code column for each
-    (:func:`keys_of`): the same groups, the same rows in the same order, so the same numbers."""
-
-    group: tuple[str, ...] = tuple(GROUP_KEYS)
-    pooled: tuple[str, ...] = ("group_id", "node_id")
-
-
-DEFAULT_KEYS = Keys()
-
-
-def keys_of(frame: pl.DataFrame, history: pl.DataFrame | None = None) -> Keys:
-    """The integer codes of ``frame`` when it has them, else the text keys; pooled bounds
-    over other years' values (``history``) are matched by the text keys."""
-    if GROUP_CODE not in frame.columns:
-        return DEFAULT_KEYS
-    other_years = history is not None and not history.is_empty()
-    pooled = DEFAULT_KEYS.pooled if other_years else (POOLED_CODE,)
-    return Keys(group=(GROUP_CODE,), pooled=pooled)
 
 
 def num_text(expr: pl.Expr) -> pl.Expr:
@@ -133,16 +108,12 @@ def pick(texts: Sequence[str | None], code: pl.Expr) -> pl.Expr:
     return pl.lit(pl.Series(texts, dtype=pl.Categorical)).gather(code)
 
 
-def note(frame: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
-    """``rule_applied``: the note where the value gave points, else null."""
+def note_pick(frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr) -> pl.DataFrame:
+    """``rule_applied``: ``texts[code]`` where the value gave points, else null."""
+    note = pick(texts, code)
     return frame.with_columns(
         pl.when(pl.col("points").is_null()).then(None).otherwise(note).alias("rule_applied")
     )
-
-
-def note_pick(frame: pl.DataFrame, texts: Sequence[str | None], code: pl.Expr) -> pl.DataFrame:
-    """:func:`note` of ``texts[code]``."""
-    return note(frame, pick(texts, code))
 
 
 def leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
@@ -153,16 +124,3 @@ def leaf_texts(framework: Framework, text: pl.Expr) -> list[str | None]:
 
 def leaf_code(texts_per_leaf: int, variant: pl.Expr) -> pl.Expr:
     return pl.col(LEAF).cast(pl.Int32) * texts_per_leaf + variant.cast(pl.Int32)
-
-
-def method_points(
-    values: pl.DataFrame,
-    framework: Framework,
-    signed_method: Callable[..., pl.DataFrame],
-    spec: MethodSpec | None,
-    history: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """A method's public form: the input columns plus ``OUTPUT``, from its ``*_signed`` core."""
-    frame = signed_frame(values, framework)
-    frame = signed_method(frame, framework, spec, history, keys_of(frame, history))
-    return frame.select(*values.columns, *OUTPUT)

@@ -6,6 +6,14 @@ stay missing here and get points from the missing-data rule in :mod:`pipelines.s
 Every normaliser returns ``normalised, z, points`` and ``rule_applied`` (how the points were
 obtained, e.g. ``minmax(observed)``; null where the value is missing).
 
+Every leaf by its own method: a node of the framework may declare the normalisation of the
+leaves below it (``normalisation: {method, goalposts}``, the nearest declaration winning:
+:meth:`Framework.leaf_normalisation`); the run's method applies to every other leaf, so one pass
+sends the rows of each method's leaves to that method's core (:func:`normalise_signed`), and
+declared goalposts are read by the min-max core as the bounds of their leaves. ``rule_applied``
+says which method scored each leaf (``points.steps``, ``minmax(goalposts [0, 100] declared by
+P2)``, ``zscore(cdf)``).
+
 Min-max bounds (``MethodSpec.minmax_bounds``):
 - ``observed``: min and max of the group's present values in the year;
 - ``pooled``: min and max of the group's present values over every year in the input (and in
@@ -32,30 +40,77 @@ import polars as pl
 from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import LEAF
+from pipelines.scoring.choices import METHODS
+from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE
 from pipelines.scoring.leaf_frame import (
-    DEFAULT_KEYS,
-    Keys,
+    OUTPUT,
     leaf_code,
+    leaf_methods,
     leaf_table,
     leaf_texts,
-    method_points,
-    note,
     note_pick,
     num_text,
-    pick,
     signed_frame,
 )
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
-from pipelines.scoring.rubric import rubric_points, rubric_signed
+from pipelines.scoring.rubric import rubric_signed
 
-__all__ = [
-    "minmax_points",
-    "minmax_signed",
-    "num_text",
-    "rubric_points",
-    "zscore_points",
-]
+
+def normalise(
+    values: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Leaf points by the run's method, or by the method a node of the framework declares for
+    a leaf (``normalisation``): the input columns and ``OUTPUT``; missing values stay null
+    (the missing-data rule: :func:`pipelines.scoring.engine.impute`).
+
+    ``history`` (other years' ``unit_id, year, group_id, node_id, value``) feeds pooled min-max
+    bounds and reference-year goalposts; the values' own years always count."""
+    frame = signed_frame(values, framework)
+    return normalise_signed(frame, framework, spec, history).select(*values.columns, *OUTPUT)
+
+
+def normalise_signed(
+    frame: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`normalise` on a frame with the leaf attributes and ``signed``
+    (:func:`signed_frame`): the rows of each method's leaves go to that method's core (a group
+    is one leaf, so its statistics are the same as over the whole frame), back in their order.
+    Rows of no known leaf go with the run's method."""
+    methods = leaf_methods(framework, spec)
+    present = [m for m in METHODS if m in methods]
+    if present == [spec.method] or not present:
+        return SIGNED_CORES[spec.method](frame, framework, spec, history)
+    frame = frame.with_row_index("_row")
+    parts = []
+    for method in present:
+        mine = pl.col(LEAF).is_in([i for i, m in enumerate(methods) if m == method])
+        if method == spec.method:
+            mine = mine.fill_null(True)
+        part = frame.filter(mine.fill_null(False))
+        parts.append(SIGNED_CORES[method](part, framework, spec, history))
+    return pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
+
+
+def reads_other_years(spec: MethodSpec, framework: Framework) -> bool:
+    """Whether scoring ``framework`` by ``spec`` reads years other than the one scored: the
+    run's own min-max with pooled or reference-year bounds (``spec.needs_other_years``), or,
+    under such bounds, a leaf a node declares ``method: minmax`` for without goalposts (it
+    takes the run's bounds whatever the run's method)."""
+    if spec.needs_other_years:
+        return True
+    if spec.minmax_bounds != "pooled" and spec.reference_year is None:
+        return False
+    declared = (framework.leaf_normalisation(leaf.id) for leaf in framework.leaves())
+    return any(
+        d is not None and d[1].effective_method == "minmax" and d[1].goalposts is None
+        for d in declared
+    )
 
 
 # ---------------------------------------------------------------- min-max
@@ -91,66 +146,48 @@ def _bounds(
     )
 
 
-def minmax_points(
-    values: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """``n = (x − lo) / (hi − lo)`` with the spec's bounds; points = n × max points.
-
-    ``history`` holds other years' values (``unit_id, year, group_id, node_id, value``) for
-    pooled bounds and reference-year goalposts; values of the frame itself always count.
-    """
-    return method_points(values, framework, minmax_signed, spec or MethodSpec("minmax"), history)
-
-
 def minmax_signed(
     frame: pl.DataFrame,
     framework: Framework,
     spec: MethodSpec,
     history: pl.DataFrame | None = None,
-    keys: Keys = DEFAULT_KEYS,
 ) -> pl.DataFrame:
-    """:func:`minmax_points` on a frame that already carries the leaf attributes and
-    ``signed`` (:func:`signed_frame`); adds ``OUTPUT``. With ``keys`` other than the string keys the
-    frame needs only the key columns (``history`` and ``reference_year`` need the string keys)."""
-    group, pooled_keys = list(keys.group), list(keys.pooled)
-    observed = frame.with_columns(
-        pl.col("signed").min().over(group).alias("obs_lo"),
-        pl.col("signed").max().over(group).alias("obs_hi"),
+    """``n = (x − lo) / (hi − lo)`` with the spec's bounds, points = n × max points, on a frame
+    with the leaf attributes and ``signed`` (:func:`signed_frame`); adds ``OUTPUT``.
+
+    ``history`` holds other years' values (``unit_id, year, group_id, node_id, value``) for
+    pooled bounds and reference-year goalposts; values of the frame itself always count."""
+    frame = frame.with_columns(
+        pl.col("signed").min().over(GROUP_CODE).alias("obs_lo"),
+        pl.col("signed").max().over(GROUP_CODE).alias("obs_hi"),
     )
     lo, hi = pl.col("obs_lo"), pl.col("obs_hi")
-    # the basis text of each leaf (None: the row's own, below)
-    basis_text: list[str | None] | None = None
-    basis = pl.lit("observed")
-    if spec.minmax_bounds == "observed":
-        basis_text = ["observed"] * len(framework.leaves())
-    elif spec.minmax_bounds == "pooled":
-        pooled = _bounds(frame, pooled_keys, history, framework)
-        observed = observed.join(pooled, on=pooled_keys, how="left", nulls_equal=True)
-        lo, hi, basis = pl.col("lo"), pl.col("hi"), pl.lit("pooled")
-        basis_text = ["pooled"] * len(framework.leaves())
+    n_leaves = len(framework.leaves())
+    # the basis of each leaf's bounds, in two variants: its own, and (reference-year goalposts)
+    # the group's when the group is absent in the reference year
+    basis = [("observed", "observed")] * n_leaves
+    absent = pl.lit(False)
+    if spec.minmax_bounds == "pooled":
+        other_years = history is not None and not history.is_empty()
+        # other years' values are matched by the text keys; the frame's own by its codes
+        keys = ["group_id", "node_id"] if other_years else [POOLED_CODE]
+        pooled = _bounds(frame, keys, history, framework)
+        frame = frame.join(pooled, on=keys, how="left", nulls_equal=True)
+        lo, hi = pl.col("lo"), pl.col("hi")
+        basis = [("pooled", "pooled")] * n_leaves
     elif spec.minmax_bounds == "goalposts":
         # framework goalposts in signed terms: higher [lo, hi]; lower [−hi, −lo]
-        fixed_lo = pl.when(pl.col("direction") == -1).then(-pl.col("goalpost_hi"))
-        fixed_lo = fixed_lo.otherwise(pl.col("goalpost_lo"))
-        fixed_hi = pl.when(pl.col("direction") == -1).then(-pl.col("goalpost_lo"))
-        fixed_hi = fixed_hi.otherwise(pl.col("goalpost_hi"))
         has_fixed = pl.col("goalpost_lo").is_not_null()
-        fixed_text = pl.concat_str(
-            pl.lit("goalposts ["),
-            num_text(pl.col("goalpost_lo")),
-            pl.lit(", "),
-            num_text(pl.col("goalpost_hi")),
-            pl.lit("]"),
-        )
-        if spec.reference_year is not None:
-            reference = _bounds(frame, ["year", "group_id", "node_id"], history, framework).filter(
-                pl.col("year") == spec.reference_year
-            )
-            observed = observed.join(
-                reference.drop("year").rename({"lo": "ref_lo", "hi": "ref_hi"}),
+        lower = pl.col("direction") == -1
+        fixed_lo = pl.when(lower).then(-pl.col("goalpost_hi")).otherwise(pl.col("goalpost_lo"))
+        fixed_hi = pl.when(lower).then(-pl.col("goalpost_lo")).otherwise(pl.col("goalpost_hi"))
+        fixed = leaf_texts(framework, _goalposts_text("goalpost_lo", "goalpost_hi"))
+        year = spec.reference_year
+        if year is not None:
+            reference = _bounds(frame, ["year", "group_id", "node_id"], history, framework)
+            reference = reference.filter(pl.col("year") == year).drop("year")
+            frame = frame.join(
+                reference.rename({"lo": "ref_lo", "hi": "ref_hi"}),
                 on=["group_id", "node_id"],
                 how="left",
                 nulls_equal=True,
@@ -158,44 +195,25 @@ def minmax_signed(
             has_ref = pl.col("ref_lo").is_not_null()
             lo = pl.when(has_fixed).then(fixed_lo).when(has_ref).then("ref_lo").otherwise("obs_lo")
             hi = pl.when(has_fixed).then(fixed_hi).when(has_ref).then("ref_hi").otherwise("obs_hi")
-            basis = (
-                pl.when(has_fixed)
-                .then(fixed_text)
-                .when(has_ref)
-                .then(pl.lit(f"goalposts of {spec.reference_year}"))
-                .otherwise(pl.lit(f"observed: group absent in {spec.reference_year}"))
-            )
+            absent = ~has_fixed & ~has_ref
+            own = (f"goalposts of {year}", f"observed: group absent in {year}")
         else:
             lo = pl.when(has_fixed).then(fixed_lo).otherwise("obs_lo")
             hi = pl.when(has_fixed).then(fixed_hi).otherwise("obs_hi")
-            basis = pl.when(has_fixed).then(fixed_text).otherwise(pl.lit("observed: no goalposts"))
-            basis_text = leaf_texts(framework, basis)  # a leaf's goalposts are its own
+            own = ("observed: no goalposts",) * 2
+        basis = [(f, f) if f is not None else own for f in fixed]  # a leaf's goalposts are its own
     # goalposts a node declares (``normalisation``) win over the run's bounds, on their leaves
     # (none declared: the run's bounds themselves, not a copy of them on every row)
-    declared = pl.col("norm_lo").is_not_null()
-    if leaf_table(framework)["norm_lo"].is_not_null().any():
+    declared = leaf_texts(framework, _goalposts_text("norm_lo", "norm_hi", by="norm_by"))
+    if any(d is not None for d in declared):
         lower = pl.col("direction") == -1
-        run_lo, run_hi = lo, hi
-        lo = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_hi")).otherwise("norm_lo"))
-        lo = lo.otherwise(run_lo)
-        hi = pl.when(declared).then(pl.when(lower).then(-pl.col("norm_lo")).otherwise("norm_hi"))
-        hi = hi.otherwise(run_hi)
-    declared_texts = leaf_texts(
-        framework,
-        pl.concat_str(
-            pl.lit("goalposts ["),
-            num_text(pl.col("norm_lo")),
-            pl.lit(", "),
-            num_text(pl.col("norm_hi")),
-            pl.lit("] declared by "),
-            pl.col("norm_by"),
-        ),
-    )
-    if basis_text is not None:
-        basis_text = [d or b for d, b in zip(declared_texts, basis_text, strict=True)]
-    else:
-        basis = pl.when(declared).then(pick(declared_texts, pl.col(LEAF))).otherwise(basis)
-    frame = observed.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
+        is_declared = pl.col("norm_lo").is_not_null()
+        declared_lo = pl.when(lower).then(-pl.col("norm_hi")).otherwise("norm_lo")
+        declared_hi = pl.when(lower).then(-pl.col("norm_lo")).otherwise("norm_hi")
+        lo = pl.when(is_declared).then(declared_lo).otherwise(lo)
+        hi = pl.when(is_declared).then(declared_hi).otherwise(hi)
+        basis = [(d, d) if d is not None else b for d, b in zip(declared, basis, strict=True)]
+    frame = frame.with_columns(lo.alias("lo_used"), hi.alias("hi_used"))
     span = pl.col("hi_used") - pl.col("lo_used")
     frame = _rubric_share_where_degenerate(frame, framework, span == 0)
     raw = (
@@ -213,28 +231,29 @@ def minmax_signed(
         (normalised * pl.col("max_points")).alias("points"),
         pl.lit(None, dtype=pl.Float64).alias("z"),
     )
-    degenerate = ["", f"; max = min {NO_SPREAD}"]
-    beyond = ["", "; clipped" if spec.clip else "; beyond the bounds, not clipped"]
-    if basis_text is not None:
-        # minmax({basis}{degenerate}{beyond}): a few texts per leaf, picked by a code
-        texts = [
-            None if b is None else f"minmax({b}{d}{c})"
-            for b in basis_text
-            for d in degenerate
-            for c in beyond
-        ]
-        variant = (span == 0).fill_null(False).cast(pl.Int32) * 2 + clipped.fill_null(False).cast(
-            pl.Int32
-        )
-        return note_pick(frame, texts, leaf_code(4, variant))
-    text = pl.concat_str(
-        pl.lit("minmax("),
-        basis,
-        pl.when(span == 0).then(pl.lit(degenerate[1])).otherwise(pl.lit("")),
-        pl.when(clipped).then(pl.lit(beyond[1])).otherwise(pl.lit("")),
-        pl.lit(")"),
+    # minmax({basis}{degenerate}{beyond}): eight texts per leaf, picked by a code
+    beyond = "; clipped" if spec.clip else "; beyond the bounds, not clipped"
+    texts = [
+        f"minmax({b}{d}{c})"
+        for pair in basis
+        for b in pair
+        for d in ("", f"; max = min {NO_SPREAD}")
+        for c in ("", beyond)
+    ]
+    variant = (
+        absent.fill_null(False).cast(pl.Int32) * 4
+        + (span == 0).fill_null(False).cast(pl.Int32) * 2
+        + clipped.fill_null(False).cast(pl.Int32)
     )
-    return note(frame, text)
+    return note_pick(frame, texts, leaf_code(8, variant))
+
+
+def _goalposts_text(lo: str, hi: str, by: str | None = None) -> pl.Expr:
+    """``goalposts [lo, hi]`` (``declared by <node>`` with ``by``) from a leaf table's columns;
+    null where there are none."""
+    parts = [pl.lit("goalposts ["), num_text(pl.col(lo)), pl.lit(", "), num_text(pl.col(hi))]
+    tail = [pl.lit("]")] if by is None else [pl.lit("] declared by "), pl.col(by)]
+    return pl.concat_str([*parts, *tail])
 
 
 RUBRIC_SHARE = "_rubric_share"
@@ -260,7 +279,7 @@ def _rubric_share_where_degenerate(
     leaf_dtype = frame.schema[LEAF]
     table = leaf_table(framework).with_row_index(LEAF).with_columns(pl.col(LEAF).cast(leaf_dtype))
     pairs = pairs.join(table, on=LEAF, how="left")
-    rubric = rubric_signed(pairs, framework, keys=Keys(group=(LEAF, "value")))
+    rubric = rubric_signed(pairs, framework, group=(LEAF, "value"))
     share = rubric.select(
         LEAF,
         "value",
@@ -277,26 +296,16 @@ def _rubric_share_where_degenerate(
 # ---------------------------------------------------------------- z-score
 
 
-def zscore_points(
-    values: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
-    or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`)."""
-    return method_points(values, framework, zscore_signed, spec or MethodSpec("zscore"), history)
-
-
 def zscore_signed(
     frame: pl.DataFrame,
     framework: Framework,
     spec: MethodSpec,
     history: pl.DataFrame | None = None,
-    keys: Keys = DEFAULT_KEYS,
 ) -> pl.DataFrame:
-    """:func:`zscore_points` on a frame with the leaf attributes and ``signed``."""
-    group = list(keys.group)
+    """``z = (x − mean) / sd`` with the sample sd (n − 1); points = Φ(z) × max points (``cdf``)
+    or ``clip(0.5 + 0.1 z, 0, 1) × max`` (``rescaled``; see :mod:`pipelines.scoring.methods`),
+    on a frame with the leaf attributes and ``signed``."""
+    group = GROUP_CODE
     frame = frame.with_columns(pl.col("signed").std(ddof=1).over(group).alias("sd"))
     degenerate = pl.col("sd").is_null() | (pl.col("sd") == 0)
     z = (
@@ -332,3 +341,6 @@ def zscore_signed(
         ],
         pl.when(pl.col("sd").is_null()).then(1).when(pl.col("sd") == 0).then(2).otherwise(0),
     )
+
+
+SIGNED_CORES = {"points": rubric_signed, "minmax": minmax_signed, "zscore": zscore_signed}

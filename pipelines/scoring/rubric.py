@@ -3,32 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import LEAF
-from pipelines.scoring.leaf_frame import (
-    DEFAULT_KEYS,
-    Keys,
-    leaf_code,
-    leaf_table,
-    method_points,
-    note_pick,
-)
+from pipelines.scoring.grid import GROUP_CODE, LEAF
+from pipelines.scoring.leaf_frame import OUTPUT, leaf_code, leaf_table, note_pick, signed_frame
 from pipelines.scoring.methods import MethodSpec
 
 
-def rubric_points(
-    values: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value."""
-    return method_points(values, framework, rubric_signed, spec, history)
+def rubric_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value: the
+    input columns and ``OUTPUT``."""
+    points = rubric_signed(signed_frame(values, framework), framework)
+    return points.select(*values.columns, *OUTPUT)
 
 
 def rubric_signed(
@@ -36,10 +27,12 @@ def rubric_signed(
     framework: Framework,
     spec: MethodSpec | None = None,
     history: pl.DataFrame | None = None,
-    keys: Keys = DEFAULT_KEYS,
+    group: Sequence[str] = (GROUP_CODE,),
 ) -> pl.DataFrame:
-    """:func:`rubric_points` on a frame with the leaf attributes and ``signed``."""
-    group = list(keys.group)
+    """:func:`rubric_points` on a frame with the leaf attributes and ``signed``
+    (:func:`signed_frame`); ``relative_best`` takes the best over ``group`` (one comparison
+    group, year and leaf)."""
+    group = list(group)
     lower = pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     relative = [i for i, k in enumerate(kinds) if k == "relative_best"]

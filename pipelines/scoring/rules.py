@@ -37,8 +37,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
-from pipelines.scoring.grid import GROUP_KEYS, LEAF, UNIT_KEYS
-from pipelines.scoring.normalise import num_text
+from pipelines.scoring.grid import GROUP_CODE, LEAF, UNIT_KEYS
+from pipelines.scoring.leaf_frame import num_text
 
 RULE_PREFIX = "sonla"
 UNIT_FLAGS = ("has_subordinates", "has_dvctt", "is_special")
@@ -113,56 +113,31 @@ def _special_units(mapping: Any, origin: str) -> tuple[tuple[str, tuple[str, ...
     return tuple(out)
 
 
-def _leaf_info(framework: Framework) -> pl.DataFrame:
-    rows = []
-    for leaf in framework.leaves():
-        flags = framework.effective_flags(leaf.id)
-        rows.append(
-            {
-                "node_id": leaf.id,
-                "leaf_max": float(leaf.max_points),
-                "scope_pillar": framework.pillar_of(leaf.id),
-                "f_dvctt": "dvctt" in flags,
-                "f_subordinate": "subordinate" in flags,
-                "f_function": "function_specific" in flags,
-            }
-        )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "node_id": pl.String,
-            "leaf_max": pl.Float64,
-            "scope_pillar": pl.String,
-            "f_dvctt": pl.Boolean,
-            "f_subordinate": pl.Boolean,
-            "f_function": pl.Boolean,
-        },
-    )
-
-
-def _with_leaf_max(leaves: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """``leaf_max`` on every row: gathered by the leaf's position when the grid has it."""
-    if LEAF not in leaves.columns:
-        return leaves.join(
-            _leaf_info(framework).select("node_id", "leaf_max"),
-            on="node_id",
-            how="left",
-            maintain_order="left",
-        )
-    maxima = pl.Series([float(leaf.max_points) for leaf in framework.leaves()], dtype=pl.Float64)
-    return leaves.with_columns(pl.lit(maxima).gather(pl.col(LEAF)).alias("leaf_max"))
+def _leaf_flags(framework: Framework) -> list[pl.Series]:
+    """Per leaf (``framework.leaves()`` order): its pillar and its own or inherited flags."""
+    flags = [framework.effective_flags(leaf.id) for leaf in framework.leaves()]
+    pillars = [framework.pillar_of(leaf.id) for leaf in framework.leaves()]
+    return [
+        pl.Series("scope_pillar", pillars, dtype=pl.String),
+        *(
+            pl.Series(f"f_{flag}", [flag in f for f in flags], dtype=pl.Boolean)
+            for flag in ("dvctt", "subordinate", "function_specific")
+        ),
+    ]
 
 
 def mark_targets(
     leaves: pl.DataFrame, units: pl.DataFrame, framework: Framework, settings: RuleSettings
 ) -> pl.DataFrame:
-    """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags."""
+    """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags
+    (``leaves``: a grid's rows, with the leaf's position ``_leaf``)."""
+    nothing = pl.lit(None, dtype=pl.String)
     if not settings.active:
         # no rule is switched on: nothing reads the flags, and no leaf has a rule
-        return _with_leaf_max(leaves, framework).with_columns(
+        return leaves.with_columns(
             *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS],
-            pl.lit(None, dtype=pl.String).alias("unit_rule"),
-            pl.lit(None, dtype=pl.String).alias("fallback_note"),
+            nothing.alias("unit_rule"),
+            nothing.alias("fallback_note"),
         )
     flags = [c for c in UNIT_FLAGS if c in units.columns]
     unit_flags = units.select(
@@ -171,18 +146,22 @@ def mark_targets(
         *[pl.col(c).cast(pl.Boolean) for c in flags],
         *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS if c not in flags],
     ).unique(subset=["unit_id", "year"], keep="last")
-    node_id = pl.col("node_id").cast(leaves.schema["node_id"])  # the leaves' own type
-    frame = leaves.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True).join(
-        _leaf_info(framework).with_columns(node_id), on="node_id", how="left"
+    frame = leaves.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True)
+    frame = frame.with_columns(
+        pl.lit(per_leaf).gather(pl.col(LEAF)).alias(per_leaf.name)
+        for per_leaf in _leaf_flags(framework)
     )
     # a null (unknown) unit flag never triggers a rule
-    unrelated = pl.col("f_function")
+    unrelated = pl.col("f_function_specific")
     if settings.special_units:  # each special unit's own list, not one list for all
         exempt = pl.DataFrame(
             [(u, c) for u, components in settings.special_units for c in components],
             schema={"unit_id": pl.String, "node_id": pl.String},
             orient="row",
-        ).with_columns(node_id, pl.lit(True).alias("f_unrelated"))
+        ).with_columns(
+            pl.col("node_id").cast(leaves.schema["node_id"]),  # the leaves' own type
+            pl.lit(True).alias("f_unrelated"),
+        )
         frame = frame.join(exempt, on=["unit_id", "node_id"], how="left", maintain_order="left")
         unrelated = pl.col("f_unrelated").fill_null(False)
     special = pl.col("is_special").fill_null(False) & unrelated
@@ -200,7 +179,7 @@ def mark_targets(
         .then(pl.lit(DVCTT))
         .otherwise(None)
         .alias("unit_rule"),
-        pl.lit(None, dtype=pl.String).alias("fallback_note"),
+        nothing.alias("fallback_note"),
     ).drop("f_unrelated", strict=False)
 
 
@@ -214,19 +193,19 @@ def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("own_points").is_not_null() & pl.col("has_subordinates").fill_null(True)
         )
         .sort(["own_points", "unit_id"], descending=[True, False])
-        .group_by(GROUP_KEYS, maintain_order=True)
+        .group_by(GROUP_CODE, maintain_order=True)
         .agg(
             pl.col("own_points").first().alias("best_points"),
             pl.col("unit_id").first().alias("best_unit"),
         )
     )
-    frame = frame.join(achieved, on=GROUP_KEYS, how="left", nulls_equal=True)
+    frame = frame.join(achieved, on=GROUP_CODE, how="left", nulls_equal=True)
     is_special = pl.col("unit_rule") == SPECIAL
     is_sub = pl.col("unit_rule") == SUBORDINATE
     has_best = pl.col("best_points").is_not_null()
     frame = frame.with_columns(
         pl.when(is_special)
-        .then(pl.col("leaf_max"))
+        .then(pl.col("max_points"))
         .when(is_sub & has_best)
         .then(pl.col("best_points"))
         .otherwise(pl.col("points"))  # nobody achieved anything: own value, else missing rule
@@ -235,7 +214,7 @@ def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
         .then(
             pl.concat_str(
                 pl.lit(f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max "),
-                num_text(pl.col("leaf_max")),
+                num_text(pl.col("max_points")),
             )
         )
         .when(is_sub & has_best)
@@ -273,10 +252,11 @@ def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> p
         ~pl.col("f_dvctt") & ~pl.col("excluded").fill_null(False) & pl.col("points").is_not_null()
     )
     by_pillar = counted.group_by([*UNIT_KEYS, "scope_pillar"]).agg(
-        pl.col("points").sum().alias("pillar_points"), pl.col("leaf_max").sum().alias("pillar_max")
+        pl.col("points").sum().alias("pillar_points"),
+        pl.col("max_points").sum().alias("pillar_max"),
     )
     by_index = counted.group_by(UNIT_KEYS).agg(
-        pl.col("points").sum().alias("index_points"), pl.col("leaf_max").sum().alias("index_max")
+        pl.col("points").sum().alias("index_points"), pl.col("max_points").sum().alias("index_max")
     )
     frame = frame.join(
         by_pillar, on=[*UNIT_KEYS, "scope_pillar"], how="left", nulls_equal=True
@@ -307,7 +287,7 @@ def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> p
     ok = pending & (pl.col("base_max") > 0).fill_null(False)
     frame = frame.with_columns(
         pl.when(ok)
-        .then(pl.col("base") / pl.col("base_max") * pl.col("leaf_max"))
+        .then(pl.col("base") / pl.col("base_max") * pl.col("max_points"))
         .otherwise(pl.col("points"))
         .alias("points"),
         pl.when(ok).then(None).otherwise(pl.col("z")).alias("z"),
@@ -321,7 +301,7 @@ def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> p
                 pl.lit("/"),
                 num_text(pl.col("base_max")),
                 pl.lit(" × "),
-                num_text(pl.col("leaf_max")),
+                num_text(pl.col("max_points")),
             )
         )
         .when(pending & pl.col("points").is_not_null())
