@@ -14,8 +14,8 @@ from scoring_fixtures import build, cell, leaf, node, units, values
 from pipelines.framework.preset import load_preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.intake.demo import DemoSettings, demo_values
-from pipelines.scoring.engine import SCORE_COLUMNS, complete_grid, score, score_methods
-from pipelines.scoring.grid import CODES, with_codes
+from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
+from pipelines.scoring.grid import CODES, complete_grid, with_codes
 from pipelines.scoring.methods import MethodSpec
 
 SPECS = {

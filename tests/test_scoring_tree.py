@@ -22,8 +22,7 @@ from scoring_fixtures import build, leaf, node
 
 from pipelines.report.data import Band
 from pipelines.report.data import classify as report_classify
-from pipelines.scoring.rank import class_labels, rank_by_group, rank_runs
-from pipelines.scoring.ties import RankPrecision, tie_keys
+from pipelines.scoring.rank import RankPrecision, class_labels, rank_by_group, rank_runs, tie_keys
 from pipelines.scoring.tree import aggregate, build_tree
 
 LEAVES = ["A", "B", "C", "D", "E"]

@@ -1,4 +1,4 @@
-"""Ties at a declared precision (pipelines/scoring/ties.py) and ``--missing exclude`` re-weighted
+"""Ties at a declared precision (pipelines/scoring/rank.py) and ``--missing exclude`` re-weighted
 level by level for every method (pipelines/scoring/tree.py).
 
 Ranks are descending, ties share the lowest rank (1, 2, 2, 4) — R's ``rank(-x, ties = "min")``.
@@ -26,7 +26,7 @@ from pipelines.report.contents import Band
 from pipelines.report.data import classify as report_classify
 from pipelines.scoring.engine import leaf_scores, node_scores, ranked, score
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.ties import RankPrecision, tie_keys
+from pipelines.scoring.rank import RankPrecision, tie_keys
 from pipelines.scoring.tree import build_tree
 
 # ---------------------------------------------------------------- ties
@@ -364,7 +364,7 @@ def test_code_version_covers_the_scoring_import_closure_and_the_libraries():
         assert name in modules, name
     assert "pipelines.report.site" not in modules  # the report does not change a number
     inputs = version.code_inputs()
-    assert "module:pipelines/scoring/ties.py" in inputs
+    assert "module:pipelines/scoring/rank.py" in inputs
     assert "module:pipelines/evaluate/appraisal.py" in inputs
     for library in ("numpy", "polars", "scipy", "duckdb"):
         assert inputs[f"library:{library}"] == installed(library)

@@ -30,7 +30,7 @@ import polars as pl
 from pipelines.evaluate.recipe import LevelRecipe, leaf_points, score_level
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import BOUNDS, MISSING_RULES, ZSCORE_MODES
-from pipelines.scoring.engine import complete_grid
+from pipelines.scoring.grid import complete_grid
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rules import RuleSettings

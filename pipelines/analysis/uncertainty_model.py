@@ -21,8 +21,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analysis.inputs import AnalysisInput
-from pipelines.scoring.rank import rank_by_group
-from pipelines.scoring.ties import RankPrecision
+from pipelines.scoring.rank import RankPrecision, rank_by_group
 from pipelines.scoring.tree import Tree, aggregate, build_tree
 
 _CHUNK = 256  # at most this many replications evaluated together

@@ -19,7 +19,8 @@ from pipelines.framework.lineage import pending_successors, successor_values
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.framework.registry import comparison_groups, units_in_year
-from pipelines.scoring.engine import complete_grid, node_scores
+from pipelines.scoring.engine import node_scores
+from pipelines.scoring.grid import complete_grid
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.normalise import reads_other_years
 from pipelines.scoring.rules import UNIT_FLAGS

@@ -30,8 +30,8 @@ from pipelines.scoring.choices import (
     ZscoreMode,
 )
 from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.rank import RankPrecision
 from pipelines.scoring.rules import RuleSettings
-from pipelines.scoring.ties import RankPrecision
 
 
 class PresetError(ValueError):

@@ -33,8 +33,7 @@ from pipelines.report.contents import (
 from pipelines.report.framework_info import framework_info, framework_nodes, node_pillars
 from pipelines.report.provenance import provenance
 from pipelines.report.rule_audit import rule_audit
-from pipelines.scoring.rank import class_labels
-from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
+from pipelines.scoring.rank import NOISE_ONLY, RankPrecision, class_labels
 from pipelines.store.warehouse import run_query
 from pipelines.text.labels import LEVEL_NAMES
 

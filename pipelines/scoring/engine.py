@@ -23,11 +23,12 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.grid import GROUP_CODE, dense_layout, with_codes
+from pipelines.scoring.grid import GROUP_CODE, complete_grid, dense_layout, joined_grid
 from pipelines.scoring.leaf_frame import OUTPUT, num_text, signed_frame
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
 from pipelines.scoring.normalise import normalise_signed, reads_other_years
+from pipelines.scoring.rank import NOISE_ONLY, RankPrecision
 from pipelines.scoring.rules import (
     DVCTT,
     RuleSettings,
@@ -35,7 +36,6 @@ from pipelines.scoring.rules import (
     apply_unit_rules,
     mark_targets,
 )
-from pipelines.scoring.ties import NOISE_ONLY, RankPrecision
 
 LEAF_COLUMNS = [
     "unit_id",
@@ -68,45 +68,6 @@ SCORE_COLUMNS = [
     "excluded",
     "rule_applied",
 ]
-
-
-def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """One row per (unit, year, leaf): what was reported, and null where nothing was, with the
-    integer codes of the leaf and its comparison group (:func:`pipelines.scoring.grid.with_codes`)
-    that the group statistics run over.
-
-    ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
-    and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
-    group, unit and leaf, so that group statistics sum in the same order whatever the input
-    order: the same data always gives bit-identical scores (COINr round trip, snapshots).
-    """
-    layout = dense_layout(values, units, framework)
-    if layout is not None:  # the usual case: built by positions
-        return layout.frame(framework)
-    return _joined_grid(values, units, framework)
-
-
-def _joined_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """:func:`complete_grid` by joins, for the inputs :func:`dense_layout` cannot place (a null
-    year or unit id, a unit listed twice in a year)."""
-    leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
-    reported = values.select(
-        pl.col("unit_id").cast(pl.String),
-        pl.col("year").cast(pl.Int32),
-        pl.col("node_id").cast(pl.String),
-        pl.col("value").cast(pl.Float64),
-    ).unique(subset=["unit_id", "year", "node_id"], keep="last")
-    grid = units.select(
-        pl.col("unit_id").cast(pl.String),
-        pl.col("year").cast(pl.Int32),
-        pl.col("group_id").cast(pl.String),
-    ).join(leaves, how="cross")
-    # nulls_equal: a COINr iData without a Time column has year null on both sides.
-    grid = grid.join(
-        reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
-    ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
-    # the leaf ids as the layout gives them (a categorical: docs/scoring.md)
-    return with_codes(grid.with_columns(pl.col("node_id").cast(pl.Categorical)), framework)
 
 
 def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
@@ -254,7 +215,7 @@ def ranked(
 ) -> pl.DataFrame:
     """Stage 3: rank within each comparison group at every node, class on the total
     (``reading``: ``total_only`` or ``total_and_pillars``; None = the framework's own), totals
-    compared at ``precision`` (:mod:`pipelines.scoring.ties`)."""
+    compared at ``precision`` (:mod:`pipelines.scoring.rank`)."""
     return rank_frame(nodes, framework, Ranking(reading, precision))
 
 
@@ -299,7 +260,7 @@ def score_methods(
         refuse_method(spec.method, given)
     layout = dense_layout(values, units, framework)
     # inputs the layout cannot place are joined once and shared by the methods
-    joined = None if layout is not None else _joined_grid(values, units, framework)
+    joined = None if layout is not None else joined_grid(values, units, framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
         # each method's long grid is built from the layout (a tenth of a second at national

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.grid import typed
 
 Key = tuple[str, int | None]
 
@@ -74,12 +75,7 @@ def split_given(
     leaf_values = values.filter(~at_node)
     if given.is_empty():
         return leaf_values, None
-    given = given.select(
-        pl.col("unit_id").cast(pl.String),
-        pl.col("year").cast(pl.Int32),
-        pl.col("node_id").cast(pl.String),
-        pl.col("value").cast(pl.Float64),
-    )
+    given = given.select(typed("unit_id", "year", "node_id", "value"))
     for unit, year, node_id, value in given.iter_rows():
         if out_of_range(value):
             raise ValueError(
@@ -89,11 +85,7 @@ def split_given(
     reported = leaf_values.filter(pl.col("value").is_not_null())
     rows = [
         *given.select("unit_id", "year", "node_id").iter_rows(),
-        *reported.select(
-            pl.col("unit_id").cast(pl.String),
-            pl.col("year").cast(pl.Int32),
-            pl.col("node_id").cast(pl.String),
-        ).iter_rows(),
+        *reported.select(typed("unit_id", "year", "node_id")).iter_rows(),
     ]
     for unit, year, node_id, below in mixed_levels(rows, framework):
         raise ValueError(

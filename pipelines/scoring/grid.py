@@ -1,6 +1,6 @@
 """The complete grid of a year: one block of rows per unit, one row per leaf.
 
-Every scoring step reads the grid (:func:`pipelines.scoring.engine.complete_grid`): each unit's
+Every scoring step reads the grid (:func:`complete_grid`): each unit's
 leaves are consecutive and in the same order, so the leaf values are a dense
 ``units × leaves`` matrix. :func:`dense_layout` builds it by positions (no three-key join, no
 four-key sort), and :meth:`DenseLayout.frame` gives it with integer codes of the comparison
@@ -26,6 +26,19 @@ LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
 GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
 POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together
 CODES = (LEAF, GROUP_CODE, POOLED_CODE)
+# the type every frame's keys and values are read as
+TYPES: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),
+    "year": pl.Int32(),
+    "group_id": pl.String(),
+    "node_id": pl.String(),
+    "value": pl.Float64(),
+}
+
+
+def typed(*names: str) -> list[pl.Expr]:
+    """The columns ``names`` cast to their :data:`TYPES`."""
+    return [pl.col(name).cast(TYPES[name]) for name in names]
 
 
 @dataclass
@@ -38,10 +51,10 @@ class DenseLayout:
     leaf_ids: list[str]
     values: pl.Series
 
-    def frame(self, framework: Framework | None = None) -> pl.DataFrame:
-        """``unit_id, year, group_id, node_id, value``: the rows of the grid; with the
-        ``framework`` also its codes (:data:`CODES`, as :func:`with_codes` gives them), from
-        the units' blocks rather than from every row's keys."""
+    def frame(self, framework: Framework) -> pl.DataFrame:
+        """``unit_id, year, group_id, node_id, value``: the rows of the grid, with its codes
+        (:data:`CODES`, as :func:`with_codes` gives them) from the units' blocks rather than
+        from every row's keys."""
         n_units, n_leaves = self.units.height, len(self.leaf_ids)
         unit_rows = np.repeat(np.arange(n_units, dtype=np.uint32), n_leaves)
         leaf_rows = np.tile(np.arange(n_leaves, dtype=np.uint32), n_units)
@@ -50,8 +63,6 @@ class DenseLayout:
             self.values.alias("value"),
         )
         frame = frame.select("unit_id", "year", "group_id", "node_id", "value")
-        if framework is None:
-            return frame
         where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
         position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)
         # the units are sorted by year and group: each (year, group) is one run of units
@@ -122,12 +133,8 @@ def dense_layout(
     """The complete grid by positions: each unit (sorted by year, group, unit) owns a block of
     rows, one per leaf (sorted by id), and each reported value is written to its row (the last
     one of a value reported twice). None when a year or unit id is null or a unit is listed
-    twice in a year (:func:`pipelines.scoring.engine.complete_grid` then joins)."""
-    keyed = units.select(
-        pl.col("unit_id").cast(pl.String),
-        pl.col("year").cast(pl.Int32),
-        pl.col("group_id").cast(pl.String),
-    )
+    twice in a year (:func:`complete_grid` then joins: :func:`joined_grid`)."""
+    keyed = units.select(typed(*UNIT_KEYS))
     if keyed.is_empty() or keyed["year"].null_count() or keyed["unit_id"].null_count():
         return None
     if keyed.select("unit_id", "year").is_duplicated().any():
@@ -192,3 +199,34 @@ def dense_layout(
     series = pl.Series("value", grid_value, dtype=pl.Float64, nan_to_null=False)
     series = pl.select(pl.when(pl.Series(grid_present)).then(series).otherwise(None)).to_series()
     return DenseLayout(keyed, leaf_ids, series.alias("value"))
+
+
+def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """One row per (unit, year, leaf): what was reported, and null where nothing was, with the
+    integer codes of the leaf and its comparison group (:func:`with_codes`)
+    that the group statistics run over.
+
+    ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
+    and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
+    group, unit and leaf, so that group statistics sum in the same order whatever the input
+    order: the same data always gives bit-identical scores (COINr round trip, snapshots).
+    """
+    layout = dense_layout(values, units, framework)
+    if layout is not None:  # the usual case: built by positions
+        return layout.frame(framework)
+    return joined_grid(values, units, framework)
+
+
+def joined_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
+    """:func:`complete_grid` by joins, for the inputs :func:`dense_layout` cannot place (a null
+    year or unit id, a unit listed twice in a year)."""
+    leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
+    reported = values.select(typed("unit_id", "year", "node_id", "value"))
+    reported = reported.unique(subset=["unit_id", "year", "node_id"], keep="last")
+    grid = units.select(typed(*UNIT_KEYS)).join(leaves, how="cross")
+    # nulls_equal: a COINr iData without a Time column has year null on both sides.
+    grid = grid.join(
+        reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
+    ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
+    # the leaf ids as the layout gives them (a categorical: docs/scoring.md)
+    return with_codes(grid.with_columns(pl.col("node_id").cast(pl.Categorical)), framework)

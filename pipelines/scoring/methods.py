@@ -16,7 +16,7 @@ from pipelines.scoring.choices import (
     ZscoreMode,
     check_choice,
 )
-from pipelines.scoring.ties import RankPrecision
+from pipelines.scoring.rank import RankPrecision
 
 # z-score "rescaled": a node's ratio is the linear map RESCALE_CENTRE + RESCALE_SPREAD × z of its
 # aggregated z, clipped to [0, 1] (a T-score 50 + 10 z on a 0–100 scale). The map is applied to

@@ -1,7 +1,7 @@
 """The long leaf and node frames of the warehouse ↔ the dense arrays of :mod:`tree`.
 
 The leaf stage gives one row per unit and leaf, each unit's rows consecutive and in the same
-leaf order (:func:`pipelines.scoring.engine.complete_grid`): its columns reshape to
+leaf order (:func:`pipelines.scoring.grid.complete_grid`): its columns reshape to
 ``units × leaves`` arrays without a join. The node frame is built back from the
 ``units × columns`` results, one block of rows per unit (sorted by ``year, group_id,
 unit_id``), nodes in document order, then views and composites.
@@ -17,8 +17,13 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.grid import UNIT_KEYS
-from pipelines.scoring.rank import class_column, rank_by_group, rank_column, unit_classes
-from pipelines.scoring.ties import RankPrecision
+from pipelines.scoring.rank import (
+    RankPrecision,
+    class_column,
+    rank_by_group,
+    rank_column,
+    unit_classes,
+)
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
 
 # the scores' order: units by year, group and id (nulls first, as polars sorts), each unit's

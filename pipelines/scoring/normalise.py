@@ -41,7 +41,7 @@ from scipy.special import ndtr
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import METHODS
-from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE
+from pipelines.scoring.grid import GROUP_CODE, LEAF, POOLED_CODE, typed
 from pipelines.scoring.leaf_frame import (
     OUTPUT,
     leaf_code,
@@ -128,16 +128,9 @@ def _bounds(
         pool = frame.select(*keys, "signed")
     else:
         pool = frame.select("unit_id", "year", "group_id", "node_id", "signed")
-        past = signed_frame(
-            history.select(
-                pl.col("unit_id").cast(pl.String),
-                pl.col("year").cast(pl.Int32),
-                pl.col("group_id").cast(pl.String),
-                pl.col("node_id").cast(frame.schema["node_id"]),
-                pl.col("value").cast(pl.Float64),
-            ),
-            framework,
-        ).select(pool.columns)
+        past = history.select(*typed("unit_id", "year", "group_id", "node_id", "value"))
+        past = past.with_columns(pl.col("node_id").cast(frame.schema["node_id"]))
+        past = signed_frame(past, framework).select(pool.columns)
         pool = pl.concat([pool, past]).unique(subset=["unit_id", "year", "node_id"], keep="first")
     return (
         pool.filter(pl.col("signed").is_not_null())

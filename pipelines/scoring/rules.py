@@ -37,7 +37,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
-from pipelines.scoring.grid import GROUP_CODE, LEAF, UNIT_KEYS
+from pipelines.scoring.grid import GROUP_CODE, LEAF, UNIT_KEYS, typed
 from pipelines.scoring.leaf_frame import num_text
 
 RULE_PREFIX = "sonla"
@@ -141,8 +141,7 @@ def mark_targets(
         )
     flags = [c for c in UNIT_FLAGS if c in units.columns]
     unit_flags = units.select(
-        pl.col("unit_id").cast(pl.String),
-        pl.col("year").cast(pl.Int32),
+        *typed("unit_id", "year"),
         *[pl.col(c).cast(pl.Boolean) for c in flags],
         *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS if c not in flags],
     ).unique(subset=["unit_id", "year"], keep="last")

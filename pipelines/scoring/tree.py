@@ -255,20 +255,17 @@ def aggregate(
         assert excluded is not None
         left_out[:, tree.leaf_column] = excluded
         under = excluded.astype(np.float64) @ tree.weights > 0
-        some = np.zeros((n_units, n_nodes), dtype=bool)
-        for level in tree.levels:
+        for level in tree.levels:  # deepest first: a parent's children are final
             for parent, children in level:
                 left_out[:, parent] = left_out[:, children].all(axis=1)
-                some[:, parent] = left_out[:, children].any(axis=1)
-        for level in tree.levels:
-            for parent, children in level:
                 if not under[:, parent].any():
                     continue
-                out[parent] = np.where(
-                    under[:, parent],
-                    _reweighted(out, node_max, left_out, some, parent, children),
-                    out[parent],
+                # Σ present ÷ Σ their maxima × the parent's maximum (0 when all are left out)
+                child_max = np.moveaxis(node_max[..., children], -1, 0)  # children × (…, 1)
+                reweighted = _reweighted_sum(
+                    out[children], child_max, left_out[:, children], node_max[..., parent]
                 )
+                out[parent] = np.where(under[:, parent], reweighted, out[parent])
     if given is not None:
         left_out[:, :n_nodes] |= tree.cut_below(given)
     node_z = None if z is None else _node_z(tree, z, left_out, under)
@@ -296,27 +293,6 @@ def _override(tree: Tree, out: np.ndarray, given: np.ndarray) -> None:
             if redo.any():
                 out[parent] = np.where(redo, _ordered_sum(out, children), out[parent])
                 changed[:, parent] |= redo
-
-
-def _reweighted(
-    out: np.ndarray,
-    node_max: np.ndarray,
-    left_out: np.ndarray,
-    some: np.ndarray,
-    parent: int,
-    children: np.ndarray,
-) -> np.ndarray:
-    """A parent's points level by level: 0 when every child is left out, Σ present ÷ Σ their
-    maxima × its maximum when some are, the plain sum otherwise (``(…, units)``)."""
-    present = _by_unit(~left_out[:, children], node_max.ndim - 2)
-    child_max = np.moveaxis(node_max[..., children], -1, 0)  # children × (…, 1)
-    plain = _ordered_sum(out, children)
-    present_points = _ordered_sum(out[children] * present, np.arange(children.size))
-    present_max = _ordered_sum(child_max * present, np.arange(children.size))
-    parent_max = node_max[..., parent]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weighted = np.where(present_max > 0, present_points / present_max * parent_max, 0.0)
-    return np.where(left_out[:, parent], 0.0, np.where(some[:, parent], weighted, plain))
 
 
 def _node_z(tree: Tree, z: np.ndarray, left_out: np.ndarray, under: np.ndarray) -> np.ndarray:
@@ -357,24 +333,32 @@ def _node_z(tree: Tree, z: np.ndarray, left_out: np.ndarray, under: np.ndarray) 
     return out.T.copy()
 
 
-def _reweighted_sum(values: np.ndarray, weights: np.ndarray, absent: np.ndarray) -> np.ndarray:
-    """Σ values (last axis), or over the present ones re-weighted to the full weight when some
-    are absent (0 when all are). ``values``: ``(…, units, terms)``; ``weights``: broadcast
-    against them; ``absent``: ``units × terms``."""
-    picks = np.arange(values.shape[-1])
-    by_term = np.moveaxis(values, -1, 0)
-    lead = values.shape[:-2]
-    weight = np.moveaxis(np.broadcast_to(weights, (*lead, 1, values.shape[-1])), -1, 0)
-    present = _by_unit(~absent, len(lead))
+def _reweighted_sum(
+    by_term: np.ndarray,
+    weights: np.ndarray,
+    absent: np.ndarray,
+    total: np.ndarray | None = None,
+) -> np.ndarray:
+    """Σ terms, or where some are absent the present ones re-weighted to ``total`` (default:
+    the full weight): Σ present ÷ Σ their weights × total, 0 when all are absent.
+    ``by_term``: ``terms × (…, units)``; ``weights``: ``terms × …`` broadcast against them;
+    ``absent``: ``units × terms``."""
+    picks = np.arange(by_term.shape[0])
+    present = _by_unit(~absent, by_term.ndim - 2)
     plain = _ordered_sum(by_term, picks)
     present_values = _ordered_sum(by_term * present, picks)
-    present_weight = _ordered_sum(weight * present, picks)
-    total_weight = _ordered_sum(weight, picks)
+    present_weight = _ordered_sum(weights * present, picks)
+    total = _ordered_sum(weights, picks) if total is None else total
     with np.errstate(divide="ignore", invalid="ignore"):
-        reweighted = np.where(
-            present_weight > 0, present_values / present_weight * total_weight, 0.0
-        )
+        reweighted = np.where(present_weight > 0, present_values / present_weight * total, 0.0)
     return np.where(absent.any(axis=1), reweighted, plain)
+
+
+def _terms(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(…, units, terms)`` values and their weights, terms first (:func:`_reweighted_sum`)."""
+    lead = values.shape[:-2]
+    weight = np.broadcast_to(weights, (*lead, 1, values.shape[-1]))
+    return np.moveaxis(values, -1, 0), np.moveaxis(weight, -1, 0)
 
 
 def _views(tree: Tree, result: Aggregate, nominal: bool) -> None:
@@ -382,9 +366,8 @@ def _views(tree: Tree, result: Aggregate, nominal: bool) -> None:
     for j, covered in enumerate(tree.views):
         column = tree.n_nodes + j
         node_max = result.max_points[..., covered]
-        result.points[..., column] = _reweighted_sum(
-            result.points[..., covered], node_max, result.excluded[:, covered]
-        )
+        by_term, weight = _terms(result.points[..., covered], node_max)
+        result.points[..., column] = _reweighted_sum(by_term, weight, result.excluded[:, covered])
         divisor = tree.max_points[column]
         if not nominal:  # the view's ratio stays a share when its nodes' maxima move
             moved = _ordered_sum(np.moveaxis(node_max, -1, 0), np.arange(covered.size))
@@ -409,9 +392,8 @@ def _composites(tree: Tree, result: Aggregate) -> None:
             out=np.zeros(maxima.shape),
             where=maxima > 0,
         )
-        result.points[..., column] = _reweighted_sum(
-            ratio * weights, weights, result.excluded[:, terms]
-        )
+        by_term, weight = _terms(ratio * weights, weights)
+        result.points[..., column] = _reweighted_sum(by_term, weight, result.excluded[:, terms])
         result.max_points[..., column] = 1.0
         result.excluded[:, column] = result.excluded[:, terms].all(axis=1)
         if result.z is not None:
