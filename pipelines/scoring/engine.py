@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.grid import GROUP_CODE, complete_grid, dense_layout, joined_grid
-from pipelines.scoring.leaf_frame import OUTPUT, num_text, signed_frame
+from pipelines.scoring.leaf_frame import OUTPUT, num_text, share, signed_frame
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
 from pipelines.scoring.normalise import normalise_signed, reads_other_years
@@ -101,7 +101,7 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
         excluded.alias("excluded"),
         note.alias("rule_applied"),
         filled.alias("points"),
-        pl.when(~excluded).then(_share(filled)).otherwise(None).alias("normalised"),
+        pl.when(~excluded).then(share(filled)).otherwise(None).alias("normalised"),
     )
     # written in the frame's own types (``rule_applied`` stays categorical)
     frame = frame.with_columns(
@@ -147,11 +147,6 @@ def missing_rule(spec: MethodSpec) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return pl.lit(0.0), text, pl.lit(False)
 
 
-def _share(points: pl.Expr) -> pl.Expr:
-    """points ÷ max points; null for a leaf whose maximum is 0 (never NaN)."""
-    return pl.when(pl.col("max_points") > 0).then(points / pl.col("max_points")).otherwise(None)
-
-
 def leaf_scores(
     values: pl.DataFrame,
     units: pl.DataFrame,
@@ -194,7 +189,7 @@ def grid_leaf_scores(
     scored = impute(scored, spec)  # DVCTT leaves with nothing to be proportional to
     given = pl.col("unit_rule").is_not_null()
     return scored.with_columns(
-        pl.when(given).then(_share(pl.col("points"))).otherwise("normalised").alias("normalised")
+        pl.when(given).then(share(pl.col("points"))).otherwise("normalised").alias("normalised")
     ).select(LEAF_COLUMNS)
 
 

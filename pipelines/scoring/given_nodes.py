@@ -13,17 +13,22 @@ Rules kept here, once, for the file readers and the engine:
 - a unit gives a node or something below it, never both (:func:`mixed_levels`);
 - a given value lies in [0, 1] (:func:`out_of_range`);
 - only the ``points`` method scores given nodes (:func:`refuse_method`): min-max and z-score
-  rescale raw leaf values across units, and a published index is no raw value.
+  rescale raw leaf values across units, and a published index is no raw value;
+- the nodes below a given node are not scored (:func:`given_grid` on the engine's arrays,
+  :func:`mark_given` on its node frame: no points, ratio or z, and ``rule_applied`` says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.grid import typed
+from pipelines.scoring.tree import Tree
 
 Key = tuple[str, int | None]
 
@@ -102,3 +107,71 @@ def refuse_method(method: str, given: pl.DataFrame | None) -> None:
             f"giá trị cho ở chỉ số không phải chỉ số lá ({nodes}) là chỉ số đã công bố (điểm ÷ "
             f"điểm tối đa), chỉ chấm được với --method points, không với --method {method}"
         )
+
+
+@dataclass
+class GivenGrid:
+    """Values given at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`) on a grid's
+    units: ``points`` (``units × tree nodes``, NaN where not given) and ``cut``
+    (``units × columns``: strictly below a node the unit gave, so not scored)."""
+
+    points: np.ndarray
+    cut: np.ndarray
+    values: np.ndarray  # the given index (0–1), NaN where not given
+
+    def cut_leaves(self, tree: Tree) -> np.ndarray:
+        """``units × leaves``: the leaves below a given node."""
+        return self.cut[:, tree.leaf_column]
+
+
+def given_grid(given: pl.DataFrame | None, units: pl.DataFrame, tree: Tree) -> GivenGrid | None:
+    """``given`` (``unit_id, year, node_id, value``: an index 0–1) on the rows of the arrays
+    (``units``): points = value × the node's maximum; None when nothing is given for them."""
+    if given is None or given.is_empty() or units.is_empty():
+        return None
+    n_nodes = tree.n_nodes
+    column = {node_id: k for k, node_id in enumerate(tree.node_ids[:n_nodes])}
+    at = (
+        units.with_row_index("_row")
+        .join(given, on=["unit_id", "year"], how="inner", nulls_equal=True)
+        .filter(pl.col("node_id").is_in(list(column)))
+    )
+    if at.is_empty():
+        return None
+    rows = at["_row"].to_numpy()
+    columns = np.array([column[n] for n in at["node_id"].to_list()], dtype=int)
+    values = np.full((units.height, n_nodes), np.nan)
+    values[rows, columns] = at["value"].to_numpy()
+    points = values * tree.max_points[:n_nodes][None, :]
+    cut = np.zeros((units.height, len(tree.node_ids)), dtype=bool)
+    cut[:, :n_nodes] = tree.cut_below(points)
+    return GivenGrid(points, cut, values)
+
+
+def mark_given(frame: pl.DataFrame, tree: Tree, given: GivenGrid, perm: np.ndarray) -> pl.DataFrame:
+    """The node frame's rows below a given node emptied, and ``rule_applied`` of those rows and
+    of the given nodes' rows (frame rows: units in ``perm`` order × columns)."""
+    n_columns = len(tree.node_ids)
+    cut = given.cut[perm].reshape(-1)
+    values = np.full((perm.size, n_columns), np.nan)
+    values[:, : tree.n_nodes] = given.values[perm]
+    values = values.reshape(-1)
+    at_given = ~np.isnan(values)
+    maxima = np.tile(np.broadcast_to(tree.max_points, (n_columns,)), perm.size)
+    text = [
+        f"given: {v:g} × {m:g} = {v * m:g} points" if g else None
+        for v, m, g in zip(values, maxima, at_given, strict=True)
+    ]
+    return frame.with_columns(
+        pl.when(pl.Series(cut)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("points", "ratio", "z")
+    ).with_columns(
+        pl.when(pl.Series(cut))
+        .then(pl.lit("not scored: a node above it was given"))
+        .when(pl.Series(at_given))
+        .then(pl.Series(text, dtype=pl.String))
+        .otherwise(pl.col("rule_applied"))
+        .cast(pl.Categorical)
+        .alias("rule_applied"),
+        pl.when(pl.Series(cut)).then(0).otherwise(pl.col("n_missing")).alias("n_missing"),
+    )

@@ -30,6 +30,11 @@ def num_text(expr: pl.Expr) -> pl.Expr:
     return expr.round(6).cast(pl.String).str.replace(r"\.0$", "")
 
 
+def share(points: pl.Expr) -> pl.Expr:
+    """points ÷ max points; null for a leaf of maximum 0 (reported, not scored): never NaN."""
+    return pl.when(pl.col("max_points") > 0).then(points / pl.col("max_points")).otherwise(None)
+
+
 def leaf_table(framework: Framework) -> pl.DataFrame:
     """Leaf attributes needed by the methods: max points, direction, rule, goalposts, and the
     normalisation a node declares for the leaf (:meth:`Framework.leaf_normalisation`):

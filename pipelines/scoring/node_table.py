@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.given_nodes import GivenGrid, given_grid, mark_given
 from pipelines.scoring.grid import UNIT_KEYS
 from pipelines.scoring.rank import (
     RankPrecision,
@@ -191,45 +192,6 @@ def rank_arrays(
     return Ranked(rank, labels, root)
 
 
-@dataclass
-class GivenGrid:
-    """Values given at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`) on a grid's
-    units: ``points`` (``units × tree nodes``, NaN where not given) and ``cut``
-    (``units × columns``: strictly below a node the unit gave, so not scored)."""
-
-    points: np.ndarray
-    cut: np.ndarray
-    values: np.ndarray  # the given index (0–1), NaN where not given
-
-    def cut_leaves(self, tree: Tree) -> np.ndarray:
-        """``units × leaves``: the leaves below a given node."""
-        return self.cut[:, tree.leaf_column]
-
-
-def given_grid(given: pl.DataFrame | None, grid: LeafGrid, tree: Tree) -> GivenGrid | None:
-    """``given`` (``unit_id, year, node_id, value``: an index 0–1) on ``grid``'s units: points =
-    value × the node's maximum; None when nothing is given for these units."""
-    if given is None or given.is_empty() or grid.units.is_empty():
-        return None
-    n_nodes = tree.n_nodes
-    column = {node_id: k for k, node_id in enumerate(tree.node_ids[:n_nodes])}
-    at = (
-        grid.units.with_row_index("_row")
-        .join(given, on=["unit_id", "year"], how="inner", nulls_equal=True)
-        .filter(pl.col("node_id").is_in(list(column)))
-    )
-    if at.is_empty():
-        return None
-    rows = at["_row"].to_numpy()
-    columns = np.array([column[n] for n in at["node_id"].to_list()], dtype=int)
-    values = np.full((grid.units.height, n_nodes), np.nan)
-    values[rows, columns] = at["value"].to_numpy()
-    points = values * tree.max_points[:n_nodes][None, :]
-    cut = np.zeros((grid.units.height, len(tree.node_ids)), dtype=bool)
-    cut[:, :n_nodes] = tree.cut_below(points)
-    return GivenGrid(points, cut, values)
-
-
 def grid_nodes(
     grid: LeafGrid,
     framework: Framework,
@@ -243,7 +205,7 @@ def grid_nodes(
     :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
     tree = build_tree(framework, grid.leaf_ids)
     points, z, excluded, n_missing = grid.points, grid.z, grid.excluded, grid.n_missing
-    cut = given_grid(given, grid, tree)
+    cut = given_grid(given, grid.units, tree)
     if cut is not None:
         off = cut.cut_leaves(tree)
         points = np.where(off, 0.0, points)
@@ -333,7 +295,7 @@ def node_frame(
         _leaf_rules(grid, tree, perm),
     )
     if given is not None:
-        frame = _mark_given(frame, tree, given, perm)
+        frame = mark_given(frame, tree, given, perm)
     if ranked is None:
         return frame.select(NODE_COLUMNS)
     return frame.select(NODE_COLUMNS).with_columns(*ranked.columns(rows))
@@ -346,37 +308,6 @@ def _in_order(perm: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     if np.array_equal(perm, np.arange(perm.size)):
         return lambda array: array
     return lambda array: array[perm]
-
-
-def _mark_given(
-    frame: pl.DataFrame, tree: Tree, given: GivenGrid, perm: np.ndarray
-) -> pl.DataFrame:
-    """The node frame's rows below a given node emptied, and ``rule_applied`` of those rows and
-    of the given nodes' rows (frame rows: units in ``perm`` order × columns)."""
-    n_columns = len(tree.node_ids)
-    cut = given.cut[perm].reshape(-1)
-    values = np.full((perm.size, n_columns), np.nan)
-    values[:, : tree.n_nodes] = given.values[perm]
-    values = values.reshape(-1)
-    at_given = ~np.isnan(values)
-    maxima = np.tile(np.broadcast_to(tree.max_points, (n_columns,)), perm.size)
-    text = [
-        f"given: {v:g} × {m:g} = {v * m:g} points" if g else None
-        for v, m, g in zip(values, maxima, at_given, strict=True)
-    ]
-    return frame.with_columns(
-        pl.when(pl.Series(cut)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("points", "ratio", "z")
-    ).with_columns(
-        pl.when(pl.Series(cut))
-        .then(pl.lit("not scored: a node above it was given"))
-        .when(pl.Series(at_given))
-        .then(pl.Series(text, dtype=pl.String))
-        .otherwise(pl.col("rule_applied"))
-        .cast(pl.Categorical)
-        .alias("rule_applied"),
-        pl.when(pl.Series(cut)).then(0).otherwise(pl.col("n_missing")).alias("n_missing"),
-    )
 
 
 def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:

@@ -78,12 +78,6 @@ class RankPrecision:
             raise ValueError(f"rank_precision: unknown key(s) {', '.join(sorted(unknown))}")
         return cls(decimals=mapping.get("decimals"), of=mapping.get("of", "points"))
 
-    def describe(self) -> str:
-        """One line for reports and logs."""
-        if self.decimals is None:
-            return f"float noise only (relative 1e-{NOISE_DIGITS} of the node's maximum)"
-        return f"{self.decimals} decimals of the {self.of}"
-
 
 NOISE_ONLY = RankPrecision()  # the default: only float noise ties
 

@@ -11,7 +11,14 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.grid import GROUP_CODE, LEAF
-from pipelines.scoring.leaf_frame import OUTPUT, leaf_code, leaf_table, note_pick, signed_frame
+from pipelines.scoring.leaf_frame import (
+    OUTPUT,
+    leaf_code,
+    leaf_table,
+    note_pick,
+    share,
+    signed_frame,
+)
 from pipelines.scoring.methods import MethodSpec
 
 
@@ -53,11 +60,7 @@ def rubric_signed(
     _table_rules(x, leaf, points, framework)
     frame = frame.with_columns(pl.Series("points", points, nan_to_null=True))
     frame = frame.with_columns(
-        pl.when(pl.col("max_points") > 0)
-        .then(pl.col("points") / pl.col("max_points"))
-        .otherwise(None)  # a leaf of maximum 0 (reported, not scored): no share, never NaN
-        .alias("normalised"),
-        pl.lit(None, dtype=pl.Float64).alias("z"),
+        share(pl.col("points")).alias("normalised"), pl.lit(None, dtype=pl.Float64).alias("z")
     )
     # points.{kind}, and "(best ≤ 0 → 0)" for a higher-is-better relative_best nobody achieved
     texts = [

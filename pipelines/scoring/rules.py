@@ -202,44 +202,25 @@ def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
     is_special = pl.col("unit_rule") == SPECIAL
     is_sub = pl.col("unit_rule") == SUBORDINATE
     has_best = pl.col("best_points").is_not_null()
-    frame = frame.with_columns(
-        pl.when(is_special)
-        .then(pl.col("max_points"))
-        .when(is_sub & has_best)
-        .then(pl.col("best_points"))
-        .otherwise(pl.col("points"))  # nobody achieved anything: own value, else missing rule
-        .alias("points"),
-        pl.when(is_special)
-        .then(
-            pl.concat_str(
-                pl.lit(f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max "),
-                num_text(pl.col("max_points")),
-            )
-        )
-        .when(is_sub & has_best)
-        .then(
-            pl.concat_str(
-                pl.lit(f"{RULE_PREFIX}.{SUBORDINATE}: no subordinate units → best of the group "),
-                num_text(pl.col("best_points")),
-                pl.lit(" ("),
-                pl.col("best_unit"),
-                pl.lit(")"),
-            )
-        )
-        .when(is_sub & pl.col("points").is_not_null())
-        .then(pl.concat_str(pl.lit(f"{SUB_NOBODY} → "), pl.col("rule_applied")))
-        .otherwise(pl.col("rule_applied"))
-        .alias("rule_applied"),
-        pl.when(is_sub & ~has_best)
-        .then(pl.lit(SUB_NOBODY))
-        .otherwise(pl.col("fallback_note"))
-        .alias("fallback_note"),
-        pl.when(is_special | (is_sub & has_best)).then(None).otherwise(pl.col("z")).alias("z"),
+    special_text = pl.concat_str(
+        pl.lit(f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max "),
+        num_text(pl.col("max_points")),
     )
-    return frame.with_columns(
-        # a subordinate leaf nobody achieved is left to the missing-data rule
-        pl.when(is_sub & ~has_best).then(None).otherwise(pl.col("unit_rule")).alias("unit_rule")
-    ).drop("best_points", "best_unit")
+    best_text = pl.concat_str(
+        pl.lit(f"{RULE_PREFIX}.{SUBORDINATE}: no subordinate units → best of the group "),
+        num_text(pl.col("best_points")),
+        pl.lit(" ("),
+        pl.col("best_unit"),
+        pl.lit(")"),
+    )
+    frame = _by_rule(
+        frame,
+        is_special | (is_sub & has_best),
+        pl.when(is_special).then("max_points").otherwise("best_points"),
+        pl.when(is_special).then(special_text).otherwise(best_text),
+    )
+    # nobody achieved anything: the unit's own value, else the missing-data rule
+    return _fall_back(frame, is_sub & ~has_best, SUB_NOBODY).drop("best_points", "best_unit")
 
 
 def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> pl.DataFrame:
@@ -284,34 +265,43 @@ def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> p
         base.alias("base"), base_max.alias("base_max"), scope_text.alias("st")
     )
     ok = pending & (pl.col("base_max") > 0).fill_null(False)
-    frame = frame.with_columns(
-        pl.when(ok)
-        .then(pl.col("base") / pl.col("base_max") * pl.col("max_points"))
-        .otherwise(pl.col("points"))
-        .alias("points"),
-        pl.when(ok).then(None).otherwise(pl.col("z")).alias("z"),
-        pl.when(ok)
-        .then(
-            pl.concat_str(
-                pl.lit(f"{RULE_PREFIX}.{DVCTT}("),
-                pl.col("st"),
-                pl.lit("): "),
-                num_text(pl.col("base")),
-                pl.lit("/"),
-                num_text(pl.col("base_max")),
-                pl.lit(" × "),
-                num_text(pl.col("max_points")),
-            )
-        )
-        .when(pending & pl.col("points").is_not_null())
-        .then(pl.concat_str(pl.lit(f"{DVCTT_NOBASE} → "), pl.col("rule_applied")))
-        .otherwise(pl.col("rule_applied"))
-        .alias("rule_applied"),
-        pl.when(pending & ~ok)
-        .then(pl.lit(DVCTT_NOBASE))
-        .otherwise(pl.col("fallback_note"))
-        .alias("fallback_note"),
+    text = pl.concat_str(
+        pl.lit(f"{RULE_PREFIX}.{DVCTT}("),
+        pl.col("st"),
+        pl.lit("): "),
+        num_text(pl.col("base")),
+        pl.lit("/"),
+        num_text(pl.col("base_max")),
+        pl.lit(" × "),
+        num_text(pl.col("max_points")),
     )
+    frame = _by_rule(frame, ok, pl.col("base") / pl.col("base_max") * pl.col("max_points"), text)
+    frame = _fall_back(frame, pending & ~ok, DVCTT_NOBASE)
+    return frame.drop(
+        "pillar_points", "pillar_max", "index_points", "index_max", "base", "base_max", "st"
+    )
+
+
+def _by_rule(frame: pl.DataFrame, given: pl.Expr, points: pl.Expr, text: pl.Expr) -> pl.DataFrame:
+    """The rows a rule gives (``given``): its points and its note, and no z (not from a
+    value)."""
     return frame.with_columns(
-        pl.when(pending & ~ok).then(None).otherwise(pl.col("unit_rule")).alias("unit_rule")
-    ).drop("pillar_points", "pillar_max", "index_points", "index_max", "base", "base_max", "st")
+        pl.when(given).then(points).otherwise("points").alias("points"),
+        pl.when(given).then(text).otherwise("rule_applied").alias("rule_applied"),
+        pl.when(given).then(None).otherwise("z").alias("z"),
+    )
+
+
+def _fall_back(frame: pl.DataFrame, failed: pl.Expr, note: str) -> pl.DataFrame:
+    """The rows a rule could not give (``failed``): the unit keeps its own value's points
+    (``rule_applied`` says why), else the leaf is left to the missing-data rule
+    (``fallback_note``); the rule is no longer the leaf's."""
+    kept = failed & pl.col("points").is_not_null()
+    return frame.with_columns(
+        pl.when(kept)
+        .then(pl.concat_str(pl.lit(f"{note} → "), pl.col("rule_applied")))
+        .otherwise("rule_applied")
+        .alias("rule_applied"),
+        pl.when(failed).then(pl.lit(note)).otherwise("fallback_note").alias("fallback_note"),
+        pl.when(failed).then(None).otherwise("unit_rule").alias("unit_rule"),
+    )
