@@ -46,14 +46,13 @@ from pipelines.scoring.leaf_frame import (
     OUTPUT,
     leaf_code,
     leaf_methods,
-    leaf_table,
     leaf_texts,
     note_pick,
     num_text,
     signed_frame,
 )
 from pipelines.scoring.methods import RESCALE_CENTRE, RESCALE_SPREAD, MethodSpec
-from pipelines.scoring.rubric import rubric_signed
+from pipelines.scoring.rubric import rubric_array, rubric_signed
 
 
 def normalise(
@@ -257,33 +256,23 @@ def _rubric_share_where_degenerate(
     frame: pl.DataFrame, framework: Framework, degenerate: pl.Expr
 ) -> pl.DataFrame:
     """The no-spread rule of min-max and z-score (a group where max = min, sd = 0, or a single
-    value): adds ``RUBRIC_SHARE``, on the rows of such a group the leaf's rubric
-    points of the row's value ÷ the leaf's maximum (0 for a leaf of maximum 0), so no unit earns
-    points for a value nobody achieved; null elsewhere. The rubric is applied to the distinct
-    (leaf, value) pairs only; ``relative_best`` compares the value with itself (the group's
-    best when every value is equal)."""
-    pairs = (
-        frame.filter(degenerate.fill_null(False) & pl.col("value").is_not_null())
-        .select(LEAF, "value")
-        .unique()
-    )
-    if pairs.is_empty():
-        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(RUBRIC_SHARE))
-    leaf_dtype = frame.schema[LEAF]
-    table = leaf_table(framework).with_row_index(LEAF).with_columns(pl.col(LEAF).cast(leaf_dtype))
-    pairs = pairs.join(table, on=LEAF, how="left")
-    rubric = rubric_signed(pairs, framework, group=(LEAF, "value"))
-    share = rubric.select(
-        LEAF,
-        "value",
-        pl.when(pl.col("max_points") > 0)
-        .then(pl.col("points").fill_null(0.0) / pl.col("max_points"))
-        .otherwise(0.0)
-        .alias(RUBRIC_SHARE),
-    )
-    return frame.join(
-        share, on=[LEAF, "value"], how="left", nulls_equal=False, maintain_order="left"
-    )
+    value): adds ``RUBRIC_SHARE``, on the rows of such a group the leaf's rubric points of the
+    row's value ÷ the leaf's maximum (0 for a leaf of maximum 0, or a value the rubric gives
+    nothing), so no unit earns points for a value nobody achieved; null elsewhere.
+    ``relative_best`` compares the value with itself (the group's best when every value is
+    equal)."""
+    rows = frame.select((degenerate.fill_null(False) & pl.col("value").is_not_null()).arg_true())
+    rows = rows.to_series().to_numpy()
+    share = np.full(frame.height, np.nan)
+    if rows.size:
+        part = frame[rows]
+        x = part["value"].cast(pl.Float64).to_numpy()
+        leaf = part[LEAF].fill_null(len(framework.leaves())).to_numpy()
+        points = np.nan_to_num(rubric_array(x, leaf, x, framework))
+        top = part["max_points"].cast(pl.Float64).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share[rows] = np.where(top > 0, points / top, 0.0)
+    return frame.with_columns(pl.Series(RUBRIC_SHARE, share, nan_to_null=True))
 
 
 # ---------------------------------------------------------------- z-score

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -34,12 +33,9 @@ def rubric_signed(
     framework: Framework,
     spec: MethodSpec | None = None,
     history: pl.DataFrame | None = None,
-    group: Sequence[str] = (GROUP_CODE,),
 ) -> pl.DataFrame:
     """:func:`rubric_points` on a frame with the leaf attributes and ``signed``
-    (:func:`signed_frame`); ``relative_best`` takes the best over ``group`` (one comparison
-    group, year and leaf)."""
-    group = list(group)
+    (:func:`signed_frame`)."""
     lower = pl.col("direction") == -1
     kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
     relative = [i for i, k in enumerate(kinds) if k == "relative_best"]
@@ -49,15 +45,14 @@ def rubric_signed(
         rows = rows.to_series()
         # the highest signed value, back in raw terms (lower-is-better: the lowest value)
         signed = pl.col("value") * pl.col("direction")
-        found = frame[rows].select((signed.max().over(group) * pl.col("direction")).alias("b"))
+        found = frame[rows].select((signed.max().over(GROUP_CODE) * pl.col("direction")).alias("b"))
         best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
         best = best.scatter(rows, found["b"])
     frame = frame.with_columns(best)
     # null → NaN: a value that is not a number scores nothing, as a missing one
     x = frame["value"].cast(pl.Float64).to_numpy()
     leaf = frame[LEAF].fill_null(len(kinds)).to_numpy()  # no known leaf: one past the end
-    points = _simple_rules(x, leaf, frame["best"], framework)
-    _table_rules(x, leaf, points, framework)
+    points = rubric_array(x, leaf, frame["best"].to_numpy(), framework)
     frame = frame.with_columns(pl.Series("points", points, nan_to_null=True))
     frame = frame.with_columns(
         share(pl.col("points")).alias("normalised"), pl.lit(None, dtype=pl.Float64).alias("z")
@@ -70,11 +65,22 @@ def rubric_signed(
     return note_pick(frame, texts, leaf_code(2, nobody.fill_null(False)))
 
 
+def rubric_array(
+    x: np.ndarray, leaf: np.ndarray, best: np.ndarray, framework: Framework
+) -> np.ndarray:
+    """The rubric's points (NaN: none) of the values ``x`` (NaN: none) of the leaves at
+    positions ``leaf`` (``len(framework.leaves())``: no known leaf); ``best``: the group's
+    best value, read by ``relative_best``."""
+    points = _simple_rules(x, leaf, best, framework)
+    _table_rules(x, leaf, points, framework)
+    return points
+
+
 SIMPLE_KINDS = ("ratio", "yesno", "relative_best", "direct")
 
 
 def _simple_rules(
-    x: np.ndarray, leaf: np.ndarray, best: pl.Series, framework: Framework
+    x: np.ndarray, leaf: np.ndarray, best: np.ndarray, framework: Framework
 ) -> np.ndarray:
     """Points of the values ``x`` (NaN: none) of the leaves at positions ``leaf`` whose rule is
     a formula (NaN elsewhere: steps, categories, no rule, no value), each kind computed on its
@@ -111,7 +117,7 @@ def _simple_rules(
         points[rows] = np.where(x[rows] >= 0.5, tops[leaf[rows]], 0.0)
         rows = np.flatnonzero(row_kind == 2)  # relative_best
         xs, at = x[rows], leaf[rows]
-        b = best.gather(rows).to_numpy().astype(np.float64, copy=False)
+        b = best[rows]
         t = tops[at]
         points[rows] = np.where(
             lowers[at],
