@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 import pytest
-from scoring_fixtures import build, cell, column_of, leaf, node, phi, run, units, values
+from scoring_fixtures import GROUP, build, cell, column_of, leaf, node, phi, run, units, values
+
+from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.normalise import normalise
 
 U3 = ["U1", "U2", "U3"]
 U4 = ["U1", "U2", "U3", "U4"]
@@ -43,6 +47,24 @@ def test_minmax_observed_bounds_hand_values():
     # the leaf ratio is n itself
     assert column_of(scores, "A", U4, "ratio") == pytest.approx([0, 0.6, 1, 0.3], abs=1e-12)
     assert column_of(scores, "A", U4, "max_points") == [20, 20, 20, 20]
+
+
+def test_the_normalise_verb_gives_the_input_rows_and_the_method_s_columns():
+    """``normalise`` (the analysts' verb) on a values frame: the input columns in their order
+    plus ``normalised, z, points, rule_applied``; a missing value stays missing (the
+    missing-data rule is the leaf stage's, not the normaliser's)."""
+    fw = one_leaf(max_points=20)
+    vals = values(("U3", "A", 90), ("U1", "A", 40), ("U2", "A", None), ("U4", "A", 55))
+    vals = vals.with_columns(pl.lit(GROUP).alias("group_id"))
+    out = normalise(vals, fw, MethodSpec("minmax"))
+    assert out.columns == [*vals.columns, "normalised", "z", "points", "rule_applied"]
+    assert out["unit_id"].to_list() == ["U3", "U1", "U2", "U4"]
+    # bounds 40 and 90 over the present values; U2 has no value, so no points yet
+    assert out["points"].to_list() == pytest.approx([20.0, 0.0, None, (55 - 40) / 50 * 20])
+    assert out["normalised"].to_list() == pytest.approx([1.0, 0.0, None, 0.3])
+    assert out["rule_applied"].cast(pl.String).to_list() == [
+        "minmax(observed)", "minmax(observed)", None, "minmax(observed)",
+    ]  # fmt: skip
 
 
 def test_minmax_lower_is_better_is_negated_first():
