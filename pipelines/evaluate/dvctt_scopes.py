@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.choices import DVCTT_SCOPES
 from pipelines.scoring.engine import score
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.rules import DVCTT_SCOPES, RuleSettings
+from pipelines.scoring.rules import RuleSettings
 from pipelines.text.labels import UNCLASSIFIED, vn_number
 
 if TYPE_CHECKING:

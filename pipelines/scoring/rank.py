@@ -33,7 +33,7 @@ import polars as pl
 from scipy.stats import rankdata
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.choices import READINGS
+from pipelines.scoring.choices import READINGS, check_choice
 
 # float noise is a difference below 10^-NOISE_DIGITS of the node's maximum
 NOISE_DIGITS = 9
@@ -53,10 +53,7 @@ class RankPrecision:
     of: Literal["points", "ratio"] = "points"
 
     def __post_init__(self) -> None:
-        if self.of not in PRECISION_OF:
-            raise ValueError(
-                f"rank_precision.of must be one of {', '.join(PRECISION_OF)}, not {self.of!r}"
-            )
+        check_choice("rank_precision.of", self.of, PRECISION_OF)
         if self.decimals is not None and (
             isinstance(self.decimals, bool)
             or not isinstance(self.decimals, int)
@@ -183,10 +180,8 @@ def rank_column(rank: np.ndarray) -> pl.Series:
 def effective_reading(framework: Framework, reading: str | None = None) -> str | None:
     """The classification reading used: the one asked for, else the framework's own
     (``pillar_minimum`` → ``total_and_pillars``); None when the framework has no classes."""
-    if reading is not None and reading not in READINGS:
-        raise ValueError(
-            f"classification reading must be one of {', '.join(READINGS)}, not {reading!r}"
-        )
+    if reading is not None:
+        check_choice("classification reading", reading, READINGS)
     if framework.classification is None:
         return None
     if reading is not None:

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope
+from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope, check_choice
 from pipelines.scoring.grid import GROUP_CODE, LEAF, UNIT_KEYS, typed
 from pipelines.scoring.leaf_frame import num_text
 
@@ -60,10 +60,7 @@ class RuleSettings:
     special_units: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.dvctt_scope not in DVCTT_SCOPES:
-            raise ValueError(
-                f"dvctt_scope must be one of {', '.join(DVCTT_SCOPES)}, not {self.dvctt_scope!r}"
-            )
+        check_choice("rules.dvctt_scope", self.dvctt_scope, DVCTT_SCOPES)
 
     @property
     def active(self) -> bool:
