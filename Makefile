@@ -1,8 +1,11 @@
 # Everything installs from this repository's own files: uv (pinned) from PyPI, then the locked
 # environment from pyproject.toml + uv.lock. `make demo` and `make test` each set up first.
+# uv goes into a folder of its own in the project (pip --target): the interpreter's own
+# site-packages are never written, which a Debian python3 refuses anyway (PEP 668).
 PYTHON ?= python3
 UV_VERSION := 0.13.8
-UV := $(PYTHON) -m uv
+UV_DIR := .tools/uv-$(UV_VERSION)
+UV := $(UV_DIR)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
@@ -11,8 +14,8 @@ STAMP := $(VENV)/.synced
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml uv.lock
-	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
-		$(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@[ -x $(UV) ] || $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+		--target $(UV_DIR) "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --compile-bytecode
 	@touch $(STAMP)
 
@@ -110,4 +113,4 @@ bench: setup
 	$(VENV)/bin/python benchmarks/run.py
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) .tools
