@@ -26,6 +26,10 @@ LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
 GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
 POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together
 CODES = (LEAF, GROUP_CODE, POOLED_CODE)
+# the integer of a row's (year, comparison group), and of its comparison group over every year:
+# GROUP_CODE and POOLED_CODE are these × the number of leaves + the leaf's position
+GROUP_OF = pl.struct("year", "group_id").rank("dense").cast(pl.Int64)
+POOLED_OF = pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64)
 # the type every frame's keys and values are read as
 TYPES: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
@@ -53,8 +57,8 @@ class DenseLayout:
 
     def frame(self, framework: Framework) -> pl.DataFrame:
         """``unit_id, year, group_id, node_id, value``: the rows of the grid, with its codes
-        (:data:`CODES`, as :func:`with_codes` gives them) from the units' blocks rather than
-        from every row's keys."""
+        (:data:`CODES`, by the rule :func:`with_codes` applies to every row) taken once per
+        unit and repeated over its block."""
         n_units, n_leaves = self.units.height, len(self.leaf_ids)
         unit_rows = np.repeat(np.arange(n_units, dtype=np.uint32), n_leaves)
         leaf_rows = np.tile(np.arange(n_leaves, dtype=np.uint32), n_units)
@@ -65,13 +69,11 @@ class DenseLayout:
         frame = frame.select("unit_id", "year", "group_id", "node_id", "value")
         where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
         position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)
-        # the units are sorted by year and group: each (year, group) is one run of units
-        group = self.units.select(pl.struct("year", "group_id").rle_id())[:, 0].to_numpy()
-        pooled = self.units.select(pl.col("group_id").rank("dense").fill_null(0))[:, 0]
+        group, pooled = self.units.select(GROUP_OF.alias("g"), POOLED_OF.alias("p")).to_numpy().T
         return frame.with_columns(
             pl.Series(LEAF, np.tile(position.astype(np.uint32), n_units)),
             _code(group, n_leaves, position, GROUP_CODE),
-            _code(pooled.to_numpy(), n_leaves, position, POOLED_CODE),
+            _code(pooled, n_leaves, position, POOLED_CODE),
         )
 
 
@@ -96,11 +98,9 @@ def with_codes(grid: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     leaf = pl.col("node_id").replace_strict(
         {leaf.id: i for i, leaf in enumerate(leaves)}, default=None, return_dtype=pl.UInt32
     )
-    group = pl.struct("year", "group_id").rank("dense").cast(pl.Int64)
-    pooled = pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64)
     return grid.with_columns(leaf.alias(LEAF)).with_columns(
-        (group * n_leaves + pl.col(LEAF)).alias(GROUP_CODE),
-        (pooled * n_leaves + pl.col(LEAF)).alias(POOLED_CODE),
+        (GROUP_OF * n_leaves + pl.col(LEAF)).alias(GROUP_CODE),
+        (POOLED_OF * n_leaves + pl.col(LEAF)).alias(POOLED_CODE),
     )
 
 
