@@ -23,7 +23,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.grid import GROUP_CODE, complete_grid, dense_layout, joined_grid
+from pipelines.scoring.grid import GROUP_CODE, complete_grid, grid_layout
 from pipelines.scoring.leaf_frame import OUTPUT, num_text, share, signed_frame
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
@@ -253,14 +253,12 @@ def score_methods(
     values, given = split_given(values, framework)
     for spec in specs.values():
         refuse_method(spec.method, given)
-    layout = dense_layout(values, units, framework)
-    # inputs the layout cannot place are joined once and shared by the methods
-    joined = None if layout is not None else joined_grid(values, units, framework)
+    layout = grid_layout(values, units, framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
         # each method's long grid is built from the layout (a tenth of a second at national
         # scale) and dropped with its leaf frame: it is not held while the nodes are scored
-        grid = joined if layout is None else layout.frame(framework)
+        grid = layout.frame(framework)
         leaf_frame = grid_leaf_scores(grid, units, framework, spec, rules, past)
         del grid
         if last_leaf_step is not None:

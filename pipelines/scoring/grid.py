@@ -133,7 +133,7 @@ def dense_layout(
     """The complete grid by positions: each unit (sorted by year, group, unit) owns a block of
     rows, one per leaf (sorted by id), and each reported value is written to its row (the last
     one of a value reported twice). None when a year or unit id is null or a unit is listed
-    twice in a year (:func:`complete_grid` then joins: :func:`joined_grid`)."""
+    twice in a year (:func:`grid_layout` then joins)."""
     keyed = units.select(typed(*UNIT_KEYS))
     if keyed.is_empty() or keyed["year"].null_count() or keyed["unit_id"].null_count():
         return None
@@ -203,30 +203,31 @@ def dense_layout(
 
 def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
     """One row per (unit, year, leaf): what was reported, and null where nothing was, with the
-    integer codes of the leaf and its comparison group (:func:`with_codes`)
-    that the group statistics run over.
+    integer codes of the leaf and its comparison group (:data:`CODES`) that the group
+    statistics run over.
 
     ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
     and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
     group, unit and leaf, so that group statistics sum in the same order whatever the input
     order: the same data always gives bit-identical scores (COINr round trip, snapshots).
     """
+    return grid_layout(values, units, framework).frame(framework)
+
+
+def grid_layout(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> DenseLayout:
+    """The :class:`DenseLayout` of :func:`complete_grid`: by positions (:func:`dense_layout`,
+    the usual case), else by joins for the inputs it cannot place (a null year or unit id, a
+    unit listed twice in a year), each listing of a unit its own block."""
     layout = dense_layout(values, units, framework)
-    if layout is not None:  # the usual case: built by positions
-        return layout.frame(framework)
-    return joined_grid(values, units, framework)
-
-
-def joined_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """:func:`complete_grid` by joins, for the inputs :func:`dense_layout` cannot place (a null
-    year or unit id, a unit listed twice in a year)."""
-    leaves = pl.DataFrame({"node_id": framework.leaf_ids()}, schema={"node_id": pl.String})
+    if layout is not None:
+        return layout
+    leaf_ids = sorted(framework.leaf_ids())
+    keyed = units.select(typed(*UNIT_KEYS))
+    keyed = keyed.sort(["year", "group_id", "unit_id"], nulls_last=True, maintain_order=True)
+    leaves = pl.DataFrame({"node_id": leaf_ids}, schema={"node_id": pl.String})
     reported = values.select(typed("unit_id", "year", "node_id", "value"))
     reported = reported.unique(subset=["unit_id", "year", "node_id"], keep="last")
-    grid = units.select(typed(*UNIT_KEYS)).join(leaves, how="cross")
+    grid = keyed.with_row_index("_unit").join(leaves.with_row_index("_leaf"), how="cross")
     # nulls_equal: a COINr iData without a Time column has year null on both sides.
-    grid = grid.join(
-        reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True
-    ).sort(["year", "group_id", "unit_id", "node_id"], nulls_last=True)
-    # the leaf ids as the layout gives them (a categorical: docs/scoring.md)
-    return with_codes(grid.with_columns(pl.col("node_id").cast(pl.Categorical)), framework)
+    grid = grid.join(reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True)
+    return DenseLayout(keyed, leaf_ids, grid.sort("_unit", "_leaf")["value"])
