@@ -70,7 +70,7 @@ SCORE_COLUMNS = [
 ]
 
 
-def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
+def impute(frame: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     """Apply the missing-data rule to every leaf still without points.
 
     ``zero``: 0 points (Đắk Lắk 2534: "không có số liệu báo cáo … mặc định là 0 điểm");
@@ -78,8 +78,9 @@ def impute(leaf_scores: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
     that year (0 when nobody did); ``exclude``: the leaf is left out (``excluded``; 0 points, no
     ratio) and its parent re-weights over the present siblings (:mod:`aggregate`).
     Leaves waiting for the DVCTT rule (``unit_rule`` = dvctt_proportional) are skipped.
+    ``frame``: the leaf stage's frame (:func:`grid_leaf_scores`: the grid's codes, ``points,
+    own_points, max_points, unit_rule, fallback_note, rule_applied, excluded, n_missing``).
     """
-    frame = leaf_scores
     todo = pl.col("points").is_null() & pl.col("unit_rule").ne_missing(DVCTT)
     rows = frame.select(todo.arg_true()).to_series()
     if rows.is_empty():
