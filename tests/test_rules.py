@@ -25,7 +25,7 @@ from scoring_fixtures import build, cell, column_of, leaf, node, values
 
 from pipelines.framework.load import load_framework
 from pipelines.framework.preset import PresetError, load_preset
-from pipelines.scoring.engine import score
+from pipelines.scoring.engine import leaf_scores, score
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 
@@ -91,6 +91,19 @@ def test_special_unit_scores_max_on_function_specific():
     assert cell(scores, "S3", "DTI") == 9 + 9 + 18 + 16 + 10 + 27
     # the other units keep their own E
     assert column_of(scores, "E", ["S1", "S4"]) == [5, 6]
+
+
+def test_the_rules_notes_keep_the_leaf_frame_s_types():
+    """The rules write notes with their numbers (text); the leaf frame's ``rule_applied`` is
+    the categorical it is without rules, and reads as the same text."""
+    leaves = leaf_scores(
+        mini_values(), flagged_units(FLAGS), load_framework(MINI), MethodSpec("points"), ALL_RULES
+    )
+    assert leaves.schema["rule_applied"] == pl.Categorical
+    note = leaves.filter((pl.col("unit_id") == "S3") & (pl.col("node_id") == "E"))
+    assert note["rule_applied"].cast(pl.String).to_list() == [
+        "sonla.special_units_max: special unit, not its function → max 10"
+    ]
 
 
 def test_special_rule_off_gives_the_missing_rule():

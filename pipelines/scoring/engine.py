@@ -190,7 +190,10 @@ def grid_leaf_scores(
     scored = impute(scored, spec)  # DVCTT leaves with nothing to be proportional to
     given = pl.col("unit_rule").is_not_null()
     return scored.with_columns(
-        pl.when(given).then(share(pl.col("points"))).otherwise("normalised").alias("normalised")
+        pl.when(given).then(share(pl.col("points"))).otherwise("normalised").alias("normalised"),
+        # a rule's note with its numbers is text: the column stays the categorical it is
+        # without rules (docs/scoring.md)
+        pl.col("rule_applied").cast(pl.Categorical),
     ).select(LEAF_COLUMNS)
 
 
