@@ -20,8 +20,6 @@ from pipelines.framework.model import Framework
 
 # one unit in one year, with the comparison group it is ranked in
 UNIT_KEYS = ["unit_id", "year", "group_id"]
-# one leaf in one comparison group and year: what group statistics (min, max, mean) run over
-GROUP_KEYS = ["year", "group_id", "node_id"]
 LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
 GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
 POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together
@@ -128,13 +126,12 @@ def _coded(keys: pl.Series, code_of: dict[str, int], dtype: type[np.integer]) ->
 
 
 def dense_layout(
-    values: pl.DataFrame, units: pl.DataFrame, framework: Framework
+    values: pl.DataFrame, keyed: pl.DataFrame, leaf_ids: list[str]
 ) -> DenseLayout | None:
-    """The complete grid by positions: each unit (sorted by year, group, unit) owns a block of
-    rows, one per leaf (sorted by id), and each reported value is written to its row (the last
-    one of a value reported twice). None when a year or unit id is null or a unit is listed
-    twice in a year (:func:`grid_layout` then joins)."""
-    keyed = units.select(typed(*UNIT_KEYS))
+    """The complete grid by positions: each unit (``keyed``: typed and sorted by year, group
+    and unit) owns a block of rows, one per leaf (``leaf_ids``, sorted), and each reported
+    value is written to its row (the last one of a value reported twice). None when a year or
+    unit id is null or a unit is listed twice in a year (:func:`grid_layout` then joins)."""
     if keyed.is_empty() or keyed["year"].null_count() or keyed["unit_id"].null_count():
         return None
     if keyed.select("unit_id", "year").is_duplicated().any():
@@ -147,8 +144,6 @@ def dense_layout(
     )
     if reported["year"].null_count():
         return None
-    keyed = keyed.sort(["year", "group_id", "unit_id"], nulls_last=True, maintain_order=True)
-    leaf_ids = sorted(framework.leaf_ids())
     n_units, n_leaves = keyed.height, len(leaf_ids)
     if n_leaves == 0:
         return None
@@ -218,12 +213,12 @@ def grid_layout(values: pl.DataFrame, units: pl.DataFrame, framework: Framework)
     """The :class:`DenseLayout` of :func:`complete_grid`: by positions (:func:`dense_layout`,
     the usual case), else by joins for the inputs it cannot place (a null year or unit id, a
     unit listed twice in a year), each listing of a unit its own block."""
-    layout = dense_layout(values, units, framework)
-    if layout is not None:
-        return layout
-    leaf_ids = sorted(framework.leaf_ids())
     keyed = units.select(typed(*UNIT_KEYS))
     keyed = keyed.sort(["year", "group_id", "unit_id"], nulls_last=True, maintain_order=True)
+    leaf_ids = sorted(framework.leaf_ids())
+    layout = dense_layout(values, keyed, leaf_ids)
+    if layout is not None:
+        return layout
     leaves = pl.DataFrame({"node_id": leaf_ids}, schema={"node_id": pl.String})
     reported = values.select(typed("unit_id", "year", "node_id", "value"))
     reported = reported.unique(subset=["unit_id", "year", "node_id"], keep="last")
