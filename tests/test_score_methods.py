@@ -15,7 +15,7 @@ from pipelines.framework.preset import load_preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.intake.demo import DemoSettings, demo_values
 from pipelines.scoring.engine import SCORE_COLUMNS, score, score_methods
-from pipelines.scoring.grid import CODES, complete_grid, with_codes
+from pipelines.scoring.grid import complete_grid
 from pipelines.scoring.methods import MethodSpec
 
 SPECS = {
@@ -145,7 +145,7 @@ def test_the_engine_s_own_texts_are_categorical_and_read_as_text():
         complete_grid(vals, units("U1", "U2"), fw),
         complete_grid(vals, units("U1", "U1"), fw),
     ):
-        assert grid.schema["node_id"] == pl.Categorical  # by positions, and by the join
+        assert grid.frame().schema["node_id"] == pl.Categorical  # by positions, and by the join
     assert scores.schema["unit_id"] == scores.schema["group_id"] == pl.String
     assert scores.filter(pl.col("node_id") == "P2")["points"].to_list() == [10.0, 0.0]
     con = duckdb.connect()
@@ -174,21 +174,19 @@ def test_categorical_keys_score_as_text_keys():
         _assert_same(got, want[key])
 
 
-def test_the_grid_codes_name_the_groups():
-    """The grid's integer codes: one per (year, group, leaf) and one per (group, leaf), as
-    :func:`with_codes` derives them from the text keys."""
-    _, framework, values, units = _demo("daklak", years=2)
-    grid = complete_grid(values, units, framework)
-    assert all(code in grid.columns for code in CODES)
-    derived = with_codes(grid.drop(CODES), framework)
-    for codes, keys in (("_k", ["year", "group_id", "node_id"]), ("_pk", ["group_id", "node_id"])):
-        pairs = grid.select(codes, *keys).unique()
-        assert pairs[codes].n_unique() == pairs.height == grid.select(keys).unique().height
-        pairs = derived.select(codes, *keys).unique()
-        assert pairs[codes].n_unique() == pairs.height
-    leaves = [leaf.id for leaf in framework.leaves()]
-    assert (grid["_leaf"].cast(pl.Int64).map_elements(leaves.__getitem__, return_dtype=pl.String)
-            == grid["node_id"]).all()  # fmt: skip
+def test_each_comparison_group_is_one_run_of_the_grid_s_rows():
+    """The grid's units are sorted by year, group and unit, so a comparison group is a run of
+    rows, and a group statistic is a reduction over the run, leaf by leaf."""
+    fw = build(node("P1", leaf("A", 10)), node("P2", leaf("B", 10)))
+    vals = values(("U1", "A", 2), ("U2", "A", 4), ("U3", "A", 9), ("U3", "B", 1), ("U9", "A", 5))
+    grid = complete_grid(vals, units(("U3", "g2"), ("U2", "g1"), ("U1", "g1")), fw)
+    assert grid.units["unit_id"].to_list() == ["U1", "U2", "U3"]
+    assert grid.leaf_ids == ["A", "B"]
+    assert grid.starts.tolist() == [0, 2] and grid.sizes.tolist() == [2, 1]
+    best = grid.by_group(np.fmax, grid.value)  # U9 is not scored: its value is not read
+    assert best[:, 0].tolist() == [4.0, 4.0, 9.0]
+    assert np.isnan(best[:2, 1]).all() and best[2, 1] == 1.0
+    assert grid.reported.tolist() == [[True, False], [True, False], [True, True]]
 
 
 def test_tiny_preset_and_a_unit_without_values():

@@ -21,7 +21,7 @@ from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
 from pipelines.scoring.engine import grid_leaf_scores, ranked, score_methods
-from pipelines.scoring.leaf_frame import leaf_methods
+from pipelines.scoring.leaf_arrays import leaf_methods
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
 

@@ -24,7 +24,7 @@ from pipelines.framework.model import Framework, Node
 from pipelines.framework.preset import Preset
 from pipelines.framework.registry import comparison_groups, units_in_year
 from pipelines.parallel import run_jobs
-from pipelines.scoring.rubric import rubric_points
+from pipelines.scoring.normalise import rubric_points
 from pipelines.workbook.write import write_appraisal_workbook, write_unit_workbook
 
 APPRAISAL_REASONS_DOWN = (

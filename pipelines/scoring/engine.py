@@ -19,37 +19,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
-from pipelines.scoring.grid import GROUP_CODE, complete_grid, grid_layout
-from pipelines.scoring.leaf_frame import OUTPUT, num_text, share, signed_frame
+from pipelines.scoring.grid import Grid, complete_grid
+from pipelines.scoring.leaf_arrays import LeafArrays, num_texts, share
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
-from pipelines.scoring.normalise import normalise_signed, reads_other_years
+from pipelines.scoring.normalise import normalise_grid, reads_other_years
 from pipelines.scoring.rank import NOISE_ONLY, RankPrecision
 from pipelines.scoring.rules import (
     DVCTT,
     RuleSettings,
+    UnitRules,
     apply_dvctt_rule,
     apply_unit_rules,
     mark_targets,
 )
-
-LEAF_COLUMNS = [
-    "unit_id",
-    "year",
-    "group_id",
-    "node_id",
-    "value",
-    "normalised",
-    "z",
-    "points",
-    "n_missing",
-    "excluded",
-    "rule_applied",
-]
 
 SCORE_COLUMNS = [
     "year",
@@ -70,82 +58,57 @@ SCORE_COLUMNS = [
 ]
 
 
-def impute(frame: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
+def impute(state: LeafArrays, rules: UnitRules, own: np.ndarray, spec: MethodSpec) -> None:
     """Apply the missing-data rule to every leaf still without points.
 
     ``zero``: 0 points (Đắk Lắk 2534: "không có số liệu báo cáo … mặc định là 0 điểm");
     ``mean``: the mean of the points of the units of the group that scored the leaf from a value
-    that year (0 when nobody did); ``exclude``: the leaf is left out (``excluded``; 0 points, no
-    ratio) and its parent re-weights over the present siblings (:mod:`aggregate`).
-    Leaves waiting for the DVCTT rule (``unit_rule`` = dvctt_proportional) are skipped.
-    ``frame``: the leaf stage's frame (:func:`grid_leaf_scores`: the grid's codes, ``points,
-    own_points, max_points, unit_rule, fallback_note, rule_applied, excluded, n_missing``).
+    that year (``own``; 0 when nobody did); ``exclude``: the leaf is left out (``excluded``;
+    0 points, no ratio) and its parent re-weights over the present siblings
+    (:mod:`pipelines.scoring.tree`). Leaves waiting for the DVCTT rule are skipped.
     """
-    todo = pl.col("points").is_null() & pl.col("unit_rule").ne_missing(DVCTT)
-    rows = frame.select(todo.arg_true()).to_series()
-    if rows.is_empty():
-        return frame  # every leaf has its points
+    todo = np.isnan(state.points) & ~rules.pending(DVCTT)
+    if not todo.any():
+        return  # every leaf has its points
+    grid = state.grid
+    filled = np.zeros(int(todo.sum()))
+    why = grid.reported[todo].astype(np.int64)
+    fallback = rules.fallback[todo]
+    keys = [why, fallback]
+    whys = ("no value", "the value gives no points under the rule")
     if spec.missing == "mean":
-        frame = frame.with_columns(
-            pl.col("own_points").mean().over(GROUP_CODE).alias("_mean"),
-            pl.col("own_points").count().over(GROUP_CODE).alias("_n"),
-        )
-    filled, text, excluded = missing_rule(spec)
-    note = (
-        pl.when(pl.col("fallback_note").is_not_null())
-        .then(pl.concat_str(pl.col("fallback_note"), pl.lit(" → "), text))
-        .otherwise(text)
-    )
-    # the rule's columns on the rows it fills alone, written into the full columns
-    given = frame[rows].select(
-        pl.lit(1, dtype=pl.Int32).alias("n_missing"),
-        excluded.alias("excluded"),
-        note.alias("rule_applied"),
-        filled.alias("points"),
-        pl.when(~excluded).then(share(filled)).otherwise(None).alias("normalised"),
-    )
-    # written in the frame's own types (``rule_applied`` stays categorical)
-    frame = frame.with_columns(
-        frame[column].clone().scatter(rows, given[column].cast(frame[column].dtype))
-        for column in given.columns
-    )
-    return frame.drop("_mean", "_n", strict=False)
+        count = grid.by_group(np.add, (~np.isnan(own)).astype(np.float64))[todo]
+        total = grid.by_group(np.add, np.nan_to_num(own, nan=0.0))[todo]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            filled = np.where(count > 0, total / count, 0.0)
+        group = np.repeat(np.arange(grid.starts.size), grid.sizes)[:, None]
+        keys.append((group * todo.shape[1] + np.arange(todo.shape[1]))[todo])
+        means = num_texts(filled)
 
+        def rule(i: int) -> str:
+            if count[i] == 0:
+                return f"missing.mean: {whys[why[i]]} and nobody in the group → 0"
+            return f"missing.mean: {whys[why[i]]} → mean of {int(count[i])} reported = {means[i]}"
+    elif spec.missing == "exclude":
 
-def missing_rule(spec: MethodSpec) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """``(points, rule_applied, excluded)`` of a leaf the missing-data rule fills; the ``mean``
-    rule reads the group's ``_mean`` and ``_n`` (mean and count of the points scored)."""
-    why = (
-        pl.when(pl.col("value").is_null())
-        .then(pl.lit("no value"))
-        .otherwise(pl.lit("the value gives no points under the rule"))
-    )
-    if spec.missing == "mean":
-        filled = pl.col("_mean").fill_null(0.0)
-        text = (
-            pl.when(pl.col("_n") > 0)
-            .then(
-                pl.concat_str(
-                    pl.lit("missing.mean: "),
-                    why,
-                    pl.lit(" → mean of "),
-                    pl.col("_n").cast(pl.String),
-                    pl.lit(" reported = "),
-                    num_text(pl.col("_mean")),
-                )
-            )
-            .otherwise(
-                pl.concat_str(pl.lit("missing.mean: "), why, pl.lit(" and nobody in the group → 0"))
-            )
-        )
-        return filled, text, pl.lit(False)
-    if spec.missing == "exclude":
-        text = pl.concat_str(
-            pl.lit("missing.exclude: "), why, pl.lit(" → left out, siblings re-weighted")
-        )
-        return pl.lit(0.0), text, pl.lit(True)
-    text = pl.concat_str(pl.lit("missing.zero: "), why, pl.lit(" → 0"))
-    return pl.lit(0.0), text, pl.lit(False)
+        def rule(i: int) -> str:
+            return f"missing.exclude: {whys[why[i]]} → left out, siblings re-weighted"
+    else:
+
+        def rule(i: int) -> str:
+            return f"missing.zero: {whys[why[i]]} → 0"
+
+    def text(first: np.ndarray) -> list[str]:
+        notes = state.notes.texts
+        return [rule(i) if fallback[i] < 0 else f"{notes[fallback[i]]} → {rule(i)}" for i in first]
+
+    state.notes.put(todo, keys, text)
+    excluded = spec.missing == "exclude"
+    top = np.broadcast_to(state.columns.max_points, todo.shape)[todo]
+    state.points[todo] = filled
+    state.n_missing[todo] = 1
+    state.excluded[todo] = excluded
+    state.normalised[todo] = np.nan if excluded else share(filled, top)
 
 
 def leaf_scores(
@@ -164,7 +127,7 @@ def leaf_scores(
 
 
 def grid_leaf_scores(
-    grid: pl.DataFrame,
+    grid: Grid,
     units: pl.DataFrame,
     framework: Framework,
     spec: MethodSpec,
@@ -172,29 +135,29 @@ def grid_leaf_scores(
     history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`leaf_scores` of a grid from :func:`complete_grid` (several methods share one)."""
+    return score_leaves(grid, units, framework, spec, rules, history).frame()
+
+
+def score_leaves(
+    grid: Grid,
+    units: pl.DataFrame,
+    framework: Framework,
+    spec: MethodSpec,
+    rules: RuleSettings | None = None,
+    history: pl.DataFrame | None = None,
+) -> LeafArrays:
+    """The leaf stage on the grid's arrays, in the order of the module docstring."""
     rules = rules or RuleSettings()
-    signed = signed_frame(grid, framework)
-    scored = normalise_signed(signed, framework, spec, history).select(
-        *grid.columns,
-        "max_points",
-        *OUTPUT,
-        pl.col("points").alias("own_points"),
-        pl.lit(0, dtype=pl.Int32).alias("n_missing"),
-        pl.lit(False).alias("excluded"),
-    )
-    del signed
-    scored = mark_targets(scored, units, framework, rules)
-    scored = apply_unit_rules(scored)
-    scored = impute(scored, spec)
-    scored = apply_dvctt_rule(scored, framework, rules.dvctt_scope)
-    scored = impute(scored, spec)  # DVCTT leaves with nothing to be proportional to
-    given = pl.col("unit_rule").is_not_null()
-    return scored.with_columns(
-        pl.when(given).then(share(pl.col("points"))).otherwise("normalised").alias("normalised"),
-        # a rule's note with its numbers is text: the column stays the categorical it is
-        # without rules (docs/scoring.md)
-        pl.col("rule_applied").cast(pl.Categorical),
-    ).select(LEAF_COLUMNS)
+    state = normalise_grid(grid, framework, spec, history)
+    own = state.points.copy()
+    targets = mark_targets(state, units, framework, rules)
+    apply_unit_rules(state, targets, own)
+    impute(state, targets, own, spec)
+    apply_dvctt_rule(state, targets, rules.dvctt_scope)
+    impute(state, targets, own, spec)  # DVCTT leaves with nothing to be proportional to
+    given = targets.rule > 0
+    state.normalised[given] = share(state.points, state.columns.max_points)[given]
+    return state
 
 
 def node_scores(
@@ -257,19 +220,15 @@ def score_methods(
     values, given = split_given(values, framework)
     for spec in specs.values():
         refuse_method(spec.method, given)
-    layout = grid_layout(values, units, framework)
+    grid = complete_grid(values, units, framework)
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
-        # each method's long grid is built from the layout (a tenth of a second at national
-        # scale) and dropped with its leaf frame: it is not held while the nodes are scored
-        grid = layout.frame(framework)
-        leaf_frame = grid_leaf_scores(grid, units, framework, spec, rules, past)
-        del grid
-        if last_leaf_step is not None:
-            leaf_frame = last_leaf_step(leaf_frame, spec)
-        # the leaf frame (a method's largest) lives only until its arrays are taken
-        leaves = leaf_grid(leaf_frame, framework)
-        del leaf_frame
+        state = score_leaves(grid, units, framework, spec, rules, past)
+        if last_leaf_step is None:
+            leaves = state.leaf_grid()
+        else:  # the step reads and writes the leaf frame, as the warehouse stores it
+            leaves = leaf_grid(last_leaf_step(state.frame(), spec), framework)
+        del state
         # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
         ranking = Ranking(reading, spec.rank_precision)
         scores = grid_nodes(leaves, framework, given, ranking).select(SCORE_COLUMNS)

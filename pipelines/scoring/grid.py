@@ -1,33 +1,25 @@
-"""The complete grid of a year: one block of rows per unit, one row per leaf.
+"""The complete grid of a year: one row per unit, one column per leaf.
 
-Every scoring step reads the grid (:func:`complete_grid`): each unit's
-leaves are consecutive and in the same order, so the leaf values are a dense
-``units × leaves`` matrix. :func:`dense_layout` builds it by positions (no three-key join, no
-four-key sort), and :meth:`DenseLayout.frame` gives it with integer codes of the comparison
-groups (:func:`with_codes`): the group statistics of the methods are windows over one integer
-per (year, group, leaf) instead of three text columns — the same groups, the same rows in the
-same order, so the same numbers.
+Every scoring step reads the grid (:func:`complete_grid`): the scored units (sorted by year,
+comparison group and unit, so each comparison group is one run of rows) × the framework's
+leaves (sorted by id), and what each unit reported for each leaf. A group's statistics are
+reductions over its run of rows (:meth:`Grid.by_group`), column by column; the long frame of
+one row per unit and leaf exists only at the storage boundary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
+from pipelines.scoring.rank import group_starts
 
 # one unit in one year, with the comparison group it is ranked in
 UNIT_KEYS = ["unit_id", "year", "group_id"]
-LEAF = "_leaf"  # the row's leaf: its position in ``framework.leaves()``
-GROUP_CODE = "_k"  # one integer per (year, comparison group, leaf)
-POOLED_CODE = "_pk"  # one integer per (comparison group, leaf), every year together
-CODES = (LEAF, GROUP_CODE, POOLED_CODE)
-# the integer of a row's (year, comparison group), and of its comparison group over every year:
-# GROUP_CODE and POOLED_CODE are these × the number of leaves + the leaf's position
-GROUP_OF = pl.struct("year", "group_id").rank("dense").cast(pl.Int64)
-POOLED_OF = pl.col("group_id").rank("dense").fill_null(0).cast(pl.Int64)
 # the type every frame's keys and values are read as
 TYPES: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
@@ -44,62 +36,43 @@ def typed(*names: str) -> list[pl.Expr]:
 
 
 @dataclass
-class DenseLayout:
-    """The complete grid as arrays: ``units`` (``unit_id, year, group_id``, sorted by year,
-    group and unit) each own a block of ``len(leaf_ids)`` rows, one per leaf (sorted by id);
-    ``values`` (null where nothing was reported) in that row order."""
+class Grid:
+    """``units`` (``unit_id, year, group_id``, sorted by year, group and unit) × ``leaf_ids``
+    (sorted): ``value`` (NaN where nothing, or no number, was reported) and ``reported``
+    (a value, even NaN, was given)."""
 
     units: pl.DataFrame
     leaf_ids: list[str]
-    values: pl.Series
+    value: np.ndarray
+    reported: np.ndarray
 
-    def frame(self, framework: Framework) -> pl.DataFrame:
-        """``unit_id, year, group_id, node_id, value``: the rows of the grid, with its codes
-        (:data:`CODES`, by the rule :func:`with_codes` applies to every row) taken once per
-        unit and repeated over its block."""
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """The first row of each comparison group (year, group)."""
+        return group_starts(self.units)[1]
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """The number of rows of each comparison group."""
+        return np.diff(np.append(self.starts, self.units.height))
+
+    def by_group(self, reduce: np.ufunc, cells: np.ndarray) -> np.ndarray:
+        """``reduce`` (``np.fmin``, ``np.add`` …) of ``cells`` (units × leaves) over each
+        comparison group, repeated on the group's rows."""
+        if not self.units.height:
+            return cells.astype(np.float64)
+        return np.repeat(reduce.reduceat(cells, self.starts, axis=0), self.sizes, axis=0)
+
+    def frame(self) -> pl.DataFrame:
+        """``unit_id, year, group_id, node_id, value``: one row per unit and leaf."""
         n_units, n_leaves = self.units.height, len(self.leaf_ids)
         unit_rows = np.repeat(np.arange(n_units, dtype=np.uint32), n_leaves)
         leaf_rows = np.tile(np.arange(n_leaves, dtype=np.uint32), n_units)
-        frame = self.units.gather(unit_rows).with_columns(
+        value = pl.Series("value", self.value.reshape(-1), nan_to_null=False)
+        return self.units.gather(unit_rows).with_columns(
             pl.Series("node_id", self.leaf_ids, dtype=pl.Categorical).gather(leaf_rows),
-            self.values.alias("value"),
+            pl.when(pl.Series(self.reported.reshape(-1))).then(value).alias("value"),
         )
-        frame = frame.select("unit_id", "year", "group_id", "node_id", "value")
-        where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
-        position = np.array([where[leaf] for leaf in self.leaf_ids], dtype=np.int64)
-        group, pooled = self.units.select(GROUP_OF.alias("g"), POOLED_OF.alias("p")).to_numpy().T
-        return frame.with_columns(
-            pl.Series(LEAF, np.tile(position.astype(np.uint32), n_units)),
-            _code(group, n_leaves, position, GROUP_CODE),
-            _code(pooled, n_leaves, position, POOLED_CODE),
-        )
-
-
-def _code(group: np.ndarray, n_leaves: int, position: np.ndarray, name: str) -> pl.Series:
-    """``group × n_leaves + position`` on every row of the grid (each unit's ``group``, each
-    column's leaf ``position``), 32 bits when they suffice."""
-    top = (int(group.max()) + 1) * n_leaves if group.size else 0
-    kind = np.int32 if top < 2**31 else np.int64
-    code = np.repeat(group.astype(kind) * kind(n_leaves), len(position))
-    code += np.tile(position.astype(kind), group.size)
-    return pl.Series(name, code)
-
-
-def with_codes(grid: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """``grid`` (``year, group_id, node_id`` and more) with :data:`CODES`: the position of the
-    row's leaf in ``framework.leaves()`` (null for an unknown leaf), one integer per (year,
-    group, leaf) and one per (group, leaf). A grid that has them keeps them."""
-    if all(code in grid.columns for code in CODES):
-        return grid
-    leaves = framework.leaves()
-    n_leaves = max(1, len(leaves))
-    leaf = pl.col("node_id").replace_strict(
-        {leaf.id: i for i, leaf in enumerate(leaves)}, default=None, return_dtype=pl.UInt32
-    )
-    return grid.with_columns(leaf.alias(LEAF)).with_columns(
-        (GROUP_OF * n_leaves + pl.col(LEAF)).alias(GROUP_CODE),
-        (POOLED_OF * n_leaves + pl.col(LEAF)).alias(POOLED_CODE),
-    )
 
 
 def _key(name: str, values: pl.DataFrame) -> pl.Expr:
@@ -125,13 +98,11 @@ def _coded(keys: pl.Series, code_of: dict[str, int], dtype: type[np.integer]) ->
     ).to_numpy()
 
 
-def dense_layout(
-    values: pl.DataFrame, keyed: pl.DataFrame, leaf_ids: list[str]
-) -> DenseLayout | None:
+def dense_layout(values: pl.DataFrame, keyed: pl.DataFrame, leaf_ids: list[str]) -> Grid | None:
     """The complete grid by positions: each unit (``keyed``: typed and sorted by year, group
     and unit) owns a block of rows, one per leaf (``leaf_ids``, sorted), and each reported
     value is written to its row (the last one of a value reported twice). None when a year or
-    unit id is null or a unit is listed twice in a year (:func:`grid_layout` then joins)."""
+    unit id is null or a unit is listed twice in a year (:func:`complete_grid` then joins)."""
     if keyed.is_empty() or keyed["year"].null_count() or keyed["unit_id"].null_count():
         return None
     if keyed.select("unit_id", "year").is_duplicated().any():
@@ -186,33 +157,23 @@ def dense_layout(
     del leaf_code, usable
     # a value reported twice: the last one counts (as ``unique(keep="last")``); numpy assigns
     # repeated indices in order, so the last write stays
-    grid_value = np.full(n_units * n_leaves, np.nan)
-    grid_present = np.zeros(n_units * n_leaves, dtype=bool)
-    grid_value[position] = value
-    grid_present[position] = present
-    del position, value, present
-    series = pl.Series("value", grid_value, dtype=pl.Float64, nan_to_null=False)
-    series = pl.select(pl.when(pl.Series(grid_present)).then(series).otherwise(None)).to_series()
-    return DenseLayout(keyed, leaf_ids, series.alias("value"))
+    grid_value = np.full((n_units, n_leaves), np.nan)
+    grid_present = np.zeros((n_units, n_leaves), dtype=bool)
+    grid_value.reshape(-1)[position] = value
+    grid_present.reshape(-1)[position] = present
+    return Grid(keyed, leaf_ids, grid_value, grid_present)
 
 
-def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """One row per (unit, year, leaf): what was reported, and null where nothing was, with the
-    integer codes of the leaf and its comparison group (:data:`CODES`) that the group
-    statistics run over.
+def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> Grid:
+    """The :class:`Grid` of ``units`` (``unit_id, year, group_id``: who is scored; values of
+    anyone else are ignored, and a unit that reported nothing still has its row) on
+    ``framework``'s leaves. The order is fixed (year, group, unit; leaf ids), so that group
+    statistics sum in the same order whatever the input order: the same data always gives
+    bit-identical scores (COINr round trip, snapshots).
 
-    ``units`` lists who is scored (``unit_id, year, group_id``); values of anyone else are ignored,
-    and a unit that reported nothing still gets a row for every leaf. Rows are sorted by year,
-    group, unit and leaf, so that group statistics sum in the same order whatever the input
-    order: the same data always gives bit-identical scores (COINr round trip, snapshots).
-    """
-    return grid_layout(values, units, framework).frame(framework)
-
-
-def grid_layout(values: pl.DataFrame, units: pl.DataFrame, framework: Framework) -> DenseLayout:
-    """The :class:`DenseLayout` of :func:`complete_grid`: by positions (:func:`dense_layout`,
-    the usual case), else by joins for the inputs it cannot place (a null year or unit id, a
-    unit listed twice in a year), each listing of a unit its own block."""
+    Laid out by positions (:func:`dense_layout`, the usual case), else by joins for the inputs
+    it cannot place (a null year or unit id, a unit listed twice in a year), each listing of a
+    unit its own row."""
     keyed = units.select(typed(*UNIT_KEYS))
     keyed = keyed.sort(["year", "group_id", "unit_id"], nulls_last=True, maintain_order=True)
     leaf_ids = sorted(framework.leaf_ids())
@@ -225,4 +186,7 @@ def grid_layout(values: pl.DataFrame, units: pl.DataFrame, framework: Framework)
     grid = keyed.with_row_index("_unit").join(leaves.with_row_index("_leaf"), how="cross")
     # nulls_equal: a COINr iData without a Time column has year null on both sides.
     grid = grid.join(reported, on=["unit_id", "year", "node_id"], how="left", nulls_equal=True)
-    return DenseLayout(keyed, leaf_ids, grid.sort("_unit", "_leaf")["value"])
+    value = grid.sort("_unit", "_leaf")["value"]
+    shape = (keyed.height, len(leaf_ids))
+    present = value.is_not_null().to_numpy().reshape(shape)
+    return Grid(keyed, leaf_ids, value.to_numpy().reshape(shape), present)

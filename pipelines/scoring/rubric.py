@@ -6,63 +6,51 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
-import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import GROUP_CODE, LEAF
-from pipelines.scoring.leaf_frame import (
-    OUTPUT,
-    leaf_code,
-    leaf_table,
-    note_pick,
-    share,
-    signed_frame,
-)
-from pipelines.scoring.methods import MethodSpec
+from pipelines.scoring.grid import Grid
+from pipelines.scoring.leaf_arrays import LeafArrays, share
 
 
-def rubric_points(values: pl.DataFrame, framework: Framework) -> pl.DataFrame:
-    """Apply each leaf's rubric rule (docs/framework-format.md, "Rules") to its raw value: the
-    input columns and ``OUTPUT``."""
-    points = rubric_signed(signed_frame(values, framework), framework)
-    return points.select(*values.columns, *OUTPUT)
-
-
-def rubric_signed(
-    frame: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """:func:`rubric_points` on a frame with the leaf attributes and ``signed``
-    (:func:`signed_frame`)."""
-    lower = pl.col("direction") == -1
-    kinds = [leaf.rule.kind if leaf.rule else None for leaf in framework.leaves()]
-    relative = [i for i, k in enumerate(kinds) if k == "relative_best"]
-    best = pl.lit(None, dtype=pl.Float64).alias("best")
-    if relative:  # the best of the group, on the rows of relative_best leaves alone
-        rows = frame.select(pl.col(LEAF).is_in(relative).fill_null(False).arg_true())
-        rows = rows.to_series()
-        # the highest signed value, back in raw terms (lower-is-better: the lowest value)
-        signed = pl.col("value") * pl.col("direction")
-        found = frame[rows].select((signed.max().over(GROUP_CODE) * pl.col("direction")).alias("b"))
-        best = pl.Series("best", np.full(frame.height, np.nan), nan_to_null=True)
-        best = best.scatter(rows, found["b"])
-    frame = frame.with_columns(best)
-    # null → NaN: a value that is not a number scores nothing, as a missing one
-    x = frame["value"].cast(pl.Float64).to_numpy()
-    leaf = frame[LEAF].fill_null(len(kinds)).to_numpy()  # no known leaf: one past the end
-    points = rubric_array(x, leaf, frame["best"].to_numpy(), framework)
-    frame = frame.with_columns(pl.Series("points", points, nan_to_null=True))
-    frame = frame.with_columns(
-        share(pl.col("points")).alias("normalised"), pl.lit(None, dtype=pl.Float64).alias("z")
-    )
+def rubric_cells(state: LeafArrays, columns: np.ndarray, framework: Framework) -> None:
+    """The rubric's points of the grid's values in ``columns`` into ``state``
+    (``relative_best`` reads the best value of the unit's comparison group)."""
+    grid, leaves = state.grid, state.columns
+    x = grid.value[:, columns]
+    direction = leaves.direction[columns]
+    best = grid.by_group(np.fmax, x * direction) * direction  # the best, in raw terms
+    points = rubric_array(x, np.broadcast_to(leaves.position[columns], x.shape), best, framework)
+    state.points[:, columns] = points
+    state.normalised[:, columns] = share(points, leaves.max_points[columns])
     # points.{kind}, and "(best ≤ 0 → 0)" for a higher-is-better relative_best nobody achieved
-    texts = [
-        None if k is None else f"points.{k}{tail}" for k in kinds for tail in ("", "(best ≤ 0 → 0)")
-    ]
-    nobody = (pl.col("rule_kind") == "relative_best") & ~lower & (pl.col("best") <= 0)
-    return note_pick(frame, texts, leaf_code(2, nobody.fill_null(False)))
+    kinds = [leaves.kind[j] for j in columns]
+    texts = state.notes.codes_of(
+        [
+            None if k is None else f"points.{k}{tail}"
+            for k in kinds
+            for tail in ("", "(best ≤ 0 → 0)")
+        ]
+    )
+    relative = np.array([k == "relative_best" for k in kinds]) & (direction > 0)
+    nobody = relative & (best <= 0)
+    code = texts[np.arange(len(columns)) * 2 + nobody]
+    state.notes.codes[:, columns] = np.where(np.isnan(points), -1, code)
+
+
+def rubric_share(
+    grid: Grid, cells: np.ndarray, columns: np.ndarray, state: LeafArrays, framework: Framework
+) -> np.ndarray:
+    """The no-spread rule of min-max and z-score (a group where max = min, sd = 0, or a single
+    value), on ``cells`` (a mask over ``columns``): the leaf's rubric points of the value ÷ the
+    leaf's maximum (0 for a leaf of maximum 0, or a value the rubric gives nothing), so no unit
+    earns points for a value nobody achieved. ``relative_best`` compares the value with itself
+    (the group's best when every value is equal)."""
+    x = grid.value[:, columns][cells]
+    leaf = np.broadcast_to(state.columns.position[columns], cells.shape)[cells]
+    top = np.broadcast_to(state.columns.max_points[columns], cells.shape)[cells]
+    points = np.nan_to_num(rubric_array(x, leaf, x, framework))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(top > 0, points / top, 0.0)
 
 
 def rubric_array(
@@ -71,9 +59,11 @@ def rubric_array(
     """The rubric's points (NaN: none) of the values ``x`` (NaN: none) of the leaves at
     positions ``leaf`` (``len(framework.leaves())``: no known leaf); ``best``: the group's
     best value, read by ``relative_best``."""
-    points = _simple_rules(x, leaf, best, framework)
+    shape = np.shape(x)
+    x, leaf = np.ravel(x), np.ravel(leaf)
+    points = _simple_rules(x, leaf, np.ravel(best), framework)
     _table_rules(x, leaf, points, framework)
-    return points
+    return points.reshape(shape)
 
 
 SIMPLE_KINDS = ("ratio", "yesno", "relative_best", "direct")
@@ -92,15 +82,16 @@ def _simple_rules(
     - ``relative_best``: ``x / best`` (≥ 0) × max, 0 when the best is ≤ 0 (nobody achieved
       anything); lower-is-better ``best / x`` (≥ 0) × max, the maximum for x ≤ 0;
     - ``direct``: x clipped to [0, max]."""
-    table = leaf_table(framework)
-    kinds = table["rule_kind"].to_list()
+    leaves = framework.leaves()
+    kinds = [leaf.rule.kind if leaf.rule else None for leaf in leaves]
     # per leaf (and one past the end for rows of no known leaf)
     code = np.array(
         [*(SIMPLE_KINDS.index(k) if k in SIMPLE_KINDS else -1 for k in kinds), -1], dtype=np.int8
     )
-    tops = np.append(table["max_points"].cast(pl.Float64).to_numpy(), np.nan)
-    lowers = np.append((table["direction"] == -1).to_numpy(), False)
-    targets = np.append(table["target"].cast(pl.Float64).to_numpy(), np.nan)
+    tops = np.array([*(float(leaf.max_points) for leaf in leaves), np.nan])
+    lowers = np.array([*(leaf.direction == -1 for leaf in leaves), False])
+    target = [leaf.rule.params.get("target") if leaf.rule else None for leaf in leaves]
+    targets = np.array([*(np.nan if t is None else float(t) for t in target), np.nan])
     row_kind = code[leaf]
     row_kind[np.isnan(x)] = -1
     points = np.full(len(x), np.nan)

@@ -33,16 +33,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.choices import DVCTT_SCOPES, DvcttScope, check_choice
-from pipelines.scoring.grid import GROUP_CODE, LEAF, UNIT_KEYS, typed
-from pipelines.scoring.leaf_frame import num_text
+from pipelines.scoring.grid import typed
+from pipelines.scoring.leaf_arrays import LeafArrays, num_texts
 
 RULE_PREFIX = "sonla"
 UNIT_FLAGS = ("has_subordinates", "has_dvctt", "is_special")
 SPECIAL, SUBORDINATE, DVCTT = "special_units_max", "subordinate_best", "dvctt_proportional"
+RULES = (None, SPECIAL, SUBORDINATE, DVCTT)  # the codes of ``UnitRules.rule``
 SUB_NOBODY = f"{RULE_PREFIX}.{SUBORDINATE}: no unit of the group scored this leaf"
 DVCTT_NOBASE = f"{RULE_PREFIX}.{DVCTT}: no non-DVCTT component scored"
 
@@ -110,195 +112,196 @@ def _special_units(mapping: Any, origin: str) -> tuple[tuple[str, tuple[str, ...
     return tuple(out)
 
 
-def _leaf_flags(framework: Framework) -> list[pl.Series]:
-    """Per leaf (``framework.leaves()`` order): its pillar and its own or inherited flags."""
-    flags = [framework.effective_flags(leaf.id) for leaf in framework.leaves()]
-    pillars = [framework.pillar_of(leaf.id) for leaf in framework.leaves()]
-    return [
-        pl.Series("scope_pillar", pillars, dtype=pl.String),
-        *(
-            pl.Series(f"f_{flag}", [flag in f for f in flags], dtype=pl.Boolean)
-            for flag in ("dvctt", "subordinate", "function_specific")
-        ),
-    ]
+@dataclass
+class UnitRules:
+    """Which rule gives each cell its points (``rule``: a code into :data:`RULES`, 0 none),
+    the note of a rule that could not (``fallback``: a code into the notes, -1 none), and
+    what the rules read: each row's ``has_subordinates`` (null counts as true) and each
+    column's ``dvctt`` flag and pillar."""
+
+    rule: np.ndarray
+    fallback: np.ndarray
+    has_subordinates: np.ndarray
+    dvctt: np.ndarray
+    pillar: list[str | None]
+
+    def pending(self, name: str) -> np.ndarray:
+        return self.rule == RULES.index(name)
 
 
 def mark_targets(
-    leaves: pl.DataFrame, units: pl.DataFrame, framework: Framework, settings: RuleSettings
-) -> pl.DataFrame:
-    """Add ``unit_rule`` (the rule that gives this leaf's points, or null) and the unit flags
-    (``leaves``: a grid's rows, with the leaf's position ``_leaf``)."""
-    nothing = pl.lit(None, dtype=pl.String)
+    state: LeafArrays, units: pl.DataFrame, framework: Framework, settings: RuleSettings
+) -> UnitRules:
+    """The rule of every cell of ``state`` under ``settings`` (``units``: the registry flags
+    ``has_subordinates, has_dvctt, is_special`` of each unit and year, where known)."""
+    grid, leaf_ids = state.grid, state.grid.leaf_ids
+    shape = grid.value.shape
+    flags = [framework.effective_flags(leaf) for leaf in leaf_ids]
+    rules = UnitRules(
+        np.zeros(shape, dtype=np.int8),
+        np.full(shape, -1, dtype=np.int32),
+        np.ones(shape[0], dtype=bool),
+        np.array(["dvctt" in f for f in flags], dtype=bool),
+        [framework.pillar_of(leaf) for leaf in leaf_ids],
+    )
     if not settings.active:
-        # no rule is switched on: nothing reads the flags, and no leaf has a rule
-        return leaves.with_columns(
-            *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS],
-            nothing.alias("unit_rule"),
-            nothing.alias("fallback_note"),
-        )
-    flags = [c for c in UNIT_FLAGS if c in units.columns]
+        return rules  # no rule is switched on: no leaf has a rule
+    known = [c for c in UNIT_FLAGS if c in units.columns]
     unit_flags = units.select(
-        *typed("unit_id", "year"),
-        *[pl.col(c).cast(pl.Boolean) for c in flags],
-        *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in UNIT_FLAGS if c not in flags],
-    ).unique(subset=["unit_id", "year"], keep="last")
-    frame = leaves.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True)
-    frame = frame.with_columns(
-        pl.lit(per_leaf).gather(pl.col(LEAF)).alias(per_leaf.name)
-        for per_leaf in _leaf_flags(framework)
+        *typed("unit_id", "year"), *[pl.col(c).cast(pl.Boolean) for c in known]
     )
-    # a null (unknown) unit flag never triggers a rule
-    unrelated = pl.col("f_function_specific")
+    unit_flags = unit_flags.unique(subset=["unit_id", "year"], keep="last")
+    on_rows = grid.units.join(unit_flags, on=["unit_id", "year"], how="left", nulls_equal=True)
+
+    def flag(name: str, value: bool) -> np.ndarray:
+        """Rows whose flag is ``value`` (a null, unknown, flag is neither)."""
+        if name not in on_rows.columns:
+            return np.zeros(shape[0], dtype=bool)
+        return on_rows[name].eq(value).fill_null(False).to_numpy()
+
+    rules.has_subordinates = ~flag("has_subordinates", False)
+
+    def leaf_flag(name: str) -> np.ndarray:
+        return np.array([name in f for f in flags], dtype=bool)
+
+    unrelated = np.broadcast_to(leaf_flag("function_specific"), shape)
     if settings.special_units:  # each special unit's own list, not one list for all
-        exempt = pl.DataFrame(
-            [(u, c) for u, components in settings.special_units for c in components],
-            schema={"unit_id": pl.String, "node_id": pl.String},
-            orient="row",
-        ).with_columns(
-            pl.col("node_id").cast(leaves.schema["node_id"]),  # the leaves' own type
-            pl.lit(True).alias("f_unrelated"),
-        )
-        frame = frame.join(exempt, on=["unit_id", "node_id"], how="left", maintain_order="left")
-        unrelated = pl.col("f_unrelated").fill_null(False)
-    special = pl.col("is_special").fill_null(False) & unrelated
-    subordinate = ~pl.col("has_subordinates").fill_null(True) & pl.col("f_subordinate")
-    dvctt = ~pl.col("has_dvctt").fill_null(True) & pl.col("f_dvctt")
-    special = pl.lit(settings.special_units_max) & special
-    subordinate = pl.lit(settings.subordinate_best) & subordinate
-    dvctt = pl.lit(settings.dvctt_proportional) & dvctt
-    return frame.with_columns(
-        pl.when(special.fill_null(False))
-        .then(pl.lit(SPECIAL))
-        .when(subordinate.fill_null(False))
-        .then(pl.lit(SUBORDINATE))
-        .when(dvctt.fill_null(False))
-        .then(pl.lit(DVCTT))
-        .otherwise(None)
-        .alias("unit_rule"),
-        nothing.alias("fallback_note"),
-    ).drop("f_unrelated", strict=False)
+        own = dict(settings.special_units)
+        listed = [set(own.get(unit, ())) for unit in on_rows["unit_id"].to_list()]
+        unrelated = np.array([[leaf in ids for leaf in leaf_ids] for ids in listed], dtype=bool)
+        unrelated = unrelated.reshape(shape)
+    targets = [
+        (DVCTT, settings.dvctt_proportional, flag("has_dvctt", False)[:, None] & rules.dvctt),
+        (
+            SUBORDINATE,
+            settings.subordinate_best,
+            ~rules.has_subordinates[:, None] & leaf_flag("subordinate"),
+        ),
+        (SPECIAL, settings.special_units_max, flag("is_special", True)[:, None] & unrelated),
+    ]
+    for name, switched_on, cells in targets:  # the last written wins: the precedence
+        if switched_on:
+            rules.rule[cells] = RULES.index(name)
+    return rules
 
 
-def apply_unit_rules(frame: pl.DataFrame) -> pl.DataFrame:
-    """special_units_max and subordinate_best (before the missing-data rule)."""
-    if not frame.select(pl.col("unit_rule").is_in([SPECIAL, SUBORDINATE]).any()).item():
-        return frame  # no leaf takes its points from these rules: nothing changes
-    # the best of each (year, group, leaf) among units the subordinate rule does not apply to
-    achieved = (
-        frame.filter(
-            pl.col("own_points").is_not_null() & pl.col("has_subordinates").fill_null(True)
-        )
-        .sort(["own_points", "unit_id"], descending=[True, False])
-        .group_by(GROUP_CODE, maintain_order=True)
-        .agg(
-            pl.col("own_points").first().alias("best_points"),
-            pl.col("unit_id").first().alias("best_unit"),
-        )
+def apply_unit_rules(state: LeafArrays, rules: UnitRules, own: np.ndarray) -> None:
+    """special_units_max and subordinate_best (before the missing-data rule; ``own``: the
+    points each unit's own values gave)."""
+    special, sub = rules.pending(SPECIAL), rules.pending(SUBORDINATE)
+    if not (special.any() or sub.any()):
+        return  # no leaf takes its points from these rules: nothing changes
+    grid, leaves = state.grid, state.columns
+    top = np.broadcast_to(leaves.max_points, special.shape)
+    maxima = num_texts(leaves.max_points)
+    _by_rule(
+        state,
+        special,
+        top[special],
+        [np.nonzero(special)[1]],
+        lambda first, cols: [
+            f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max {maxima[c]}"
+            for c in cols[first]
+        ],
     )
-    frame = frame.join(achieved, on=GROUP_CODE, how="left", nulls_equal=True)
-    is_special = pl.col("unit_rule") == SPECIAL
-    is_sub = pl.col("unit_rule") == SUBORDINATE
-    has_best = pl.col("best_points").is_not_null()
-    special_text = pl.concat_str(
-        pl.lit(f"{RULE_PREFIX}.{SPECIAL}: special unit, not its function → max "),
-        num_text(pl.col("max_points")),
-    )
-    best_text = pl.concat_str(
-        pl.lit(f"{RULE_PREFIX}.{SUBORDINATE}: no subordinate units → best of the group "),
-        num_text(pl.col("best_points")),
-        pl.lit(" ("),
-        pl.col("best_unit"),
-        pl.lit(")"),
-    )
-    frame = _by_rule(
-        frame,
-        is_special | (is_sub & has_best),
-        pl.when(is_special).then("max_points").otherwise("best_points"),
-        pl.when(is_special).then(special_text).otherwise(best_text),
+    # the best of each (year, group, leaf) among units the subordinate rule does not apply to,
+    # and the first unit (by id) that achieved it
+    achieved = np.where(rules.has_subordinates[:, None], own, np.nan)
+    best = grid.by_group(np.fmax, achieved)
+    rows = np.arange(grid.units.height, dtype=np.float64)[:, None]
+    best_row = grid.by_group(np.fmin, np.where(achieved == best, rows, np.inf))
+    given = sub & ~np.isnan(best)
+    ids = grid.units["unit_id"].to_list()
+    _by_rule(
+        state,
+        given,
+        best[given],
+        [best_row[given], np.nonzero(given)[1]],
+        lambda first, cols: [
+            f"{RULE_PREFIX}.{SUBORDINATE}: no subordinate units → best of the group {number} "
+            f"({ids[int(row)]})"
+            for number, row in zip(
+                num_texts(best[given][first]), best_row[given][first], strict=True
+            )
+        ],
     )
     # nobody achieved anything: the unit's own value, else the missing-data rule
-    return _fall_back(frame, is_sub & ~has_best, SUB_NOBODY).drop("best_points", "best_unit")
+    _fall_back(state, rules, sub & ~given, SUB_NOBODY)
 
 
-def apply_dvctt_rule(frame: pl.DataFrame, framework: Framework, scope: str) -> pl.DataFrame:
+def apply_dvctt_rule(state: LeafArrays, rules: UnitRules, scope: str) -> None:
     """dvctt_proportional (after the missing-data rule: the non-DVCTT leaves are final)."""
-    pending = pl.col("unit_rule") == DVCTT
-    if not frame.select(pending.any()).item():
-        return frame
-    counted = frame.filter(
-        ~pl.col("f_dvctt") & ~pl.col("excluded").fill_null(False) & pl.col("points").is_not_null()
-    )
-    by_pillar = counted.group_by([*UNIT_KEYS, "scope_pillar"]).agg(
-        pl.col("points").sum().alias("pillar_points"),
-        pl.col("max_points").sum().alias("pillar_max"),
-    )
-    by_index = counted.group_by(UNIT_KEYS).agg(
-        pl.col("points").sum().alias("index_points"), pl.col("max_points").sum().alias("index_max")
-    )
-    frame = frame.join(
-        by_pillar, on=[*UNIT_KEYS, "scope_pillar"], how="left", nulls_equal=True
-    ).join(by_index, on=UNIT_KEYS, how="left", nulls_equal=True)
+    pending = rules.pending(DVCTT)
+    if not pending.any():
+        return
+    leaves = state.columns
+    counted = ~rules.dvctt & ~state.excluded & ~np.isnan(state.points)
+    points = np.where(counted, state.points, 0.0)
+    top = np.where(counted, leaves.max_points, 0.0)
+    base, base_max = points.sum(axis=1)[:, None], top.sum(axis=1)[:, None]
+    base = np.broadcast_to(base, points.shape).copy()
+    base_max = np.broadcast_to(base_max, points.shape).copy()
+    # 0 scope=index (asked for); 1 scope=pillar; 2 no pillar; 3 the pillar has nothing scored
+    why = np.zeros(points.shape, dtype=np.int64)
     if scope == "pillar":
-        use_pillar = pl.col("scope_pillar").is_not_null() & (pl.col("pillar_max") > 0)
-        base = pl.when(use_pillar).then("pillar_points").otherwise("index_points")
-        base_max = pl.when(use_pillar).then("pillar_max").otherwise("index_max")
-        scope_text = (
-            pl.when(use_pillar)
-            .then(pl.lit("scope=pillar"))
-            .when(pl.col("scope_pillar").is_null())
-            .then(pl.lit("scope=index: the leaf has no pillar"))
-            .otherwise(
-                pl.concat_str(
-                    pl.lit("scope=index: pillar "),
-                    pl.col("scope_pillar"),
-                    pl.lit(" has no scored non-DVCTT component"),
-                )
+        why[:] = 2
+        for pillar in {p for p in rules.pillar if p is not None}:
+            mine = np.array([p == pillar for p in rules.pillar])
+            in_pillar = points[:, mine].sum(axis=1)[:, None]
+            pillar_max = top[:, mine].sum(axis=1)[:, None]
+            usable = np.broadcast_to(pillar_max > 0, points.shape) & mine
+            base = np.where(usable, in_pillar, base)
+            base_max = np.where(usable, pillar_max, base_max)
+            why[:, mine] = np.where(usable[:, mine], 1, 3)
+    ok = pending & (base_max > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        proportional = base / base_max * leaves.max_points
+    scope_texts = ["scope=index", "scope=pillar", "scope=index: the leaf has no pillar"]
+    cols = np.nonzero(ok)[1]
+    numbers = [
+        num_texts(a[ok]) for a in (base, base_max, np.broadcast_to(leaves.max_points, ok.shape))
+    ]
+
+    def text(first: np.ndarray, *_: np.ndarray) -> list[str]:
+        out = []
+        for i in first:
+            reason = why[ok][i]
+            st = (
+                scope_texts[reason]
+                if reason < 3
+                else f"scope=index: pillar {rules.pillar[cols[i]]} has no scored non-DVCTT component"
             )
-        )
-    else:
-        base, base_max = pl.col("index_points"), pl.col("index_max")
-        scope_text = pl.lit("scope=index")
-    frame = frame.with_columns(
-        base.alias("base"), base_max.alias("base_max"), scope_text.alias("st")
-    )
-    ok = pending & (pl.col("base_max") > 0).fill_null(False)
-    text = pl.concat_str(
-        pl.lit(f"{RULE_PREFIX}.{DVCTT}("),
-        pl.col("st"),
-        pl.lit("): "),
-        num_text(pl.col("base")),
-        pl.lit("/"),
-        num_text(pl.col("base_max")),
-        pl.lit(" × "),
-        num_text(pl.col("max_points")),
-    )
-    frame = _by_rule(frame, ok, pl.col("base") / pl.col("base_max") * pl.col("max_points"), text)
-    frame = _fall_back(frame, pending & ~ok, DVCTT_NOBASE)
-    return frame.drop(
-        "pillar_points", "pillar_max", "index_points", "index_max", "base", "base_max", "st"
-    )
+            a, b, c = (n[i] for n in numbers)
+            out.append(f"{RULE_PREFIX}.{DVCTT}({st}): {a}/{b} × {c}")
+        return out
+
+    _by_rule(state, ok, proportional[ok], [np.arange(int(ok.sum()))], text)
+    _fall_back(state, rules, pending & ~ok, DVCTT_NOBASE)
 
 
-def _by_rule(frame: pl.DataFrame, given: pl.Expr, points: pl.Expr, text: pl.Expr) -> pl.DataFrame:
-    """The rows a rule gives (``given``): its points and its note, and no z (not from a
-    value)."""
-    return frame.with_columns(
-        pl.when(given).then(points).otherwise("points").alias("points"),
-        pl.when(given).then(text).otherwise("rule_applied").alias("rule_applied"),
-        pl.when(given).then(None).otherwise("z").alias("z"),
-    )
+def _by_rule(
+    state: LeafArrays,
+    given: np.ndarray,
+    points: np.ndarray,
+    keys: list[np.ndarray],
+    text: Any,
+) -> None:
+    """The cells a rule gives (``given``): its ``points`` and its notes (``text(first,
+    columns)`` of one cell per distinct ``keys``), and no z (not from a value)."""
+    if not given.any():
+        return
+    cols = np.nonzero(given)[1]
+    state.points[given] = points
+    state.z[given] = np.nan
+    state.notes.put(given, keys, lambda first: text(first, cols))
 
 
-def _fall_back(frame: pl.DataFrame, failed: pl.Expr, note: str) -> pl.DataFrame:
-    """The rows a rule could not give (``failed``): the unit keeps its own value's points
-    (``rule_applied`` says why), else the leaf is left to the missing-data rule
-    (``fallback_note``); the rule is no longer the leaf's."""
-    kept = failed & pl.col("points").is_not_null()
-    return frame.with_columns(
-        pl.when(kept)
-        .then(pl.concat_str(pl.lit(f"{note} → "), pl.col("rule_applied")))
-        .otherwise("rule_applied")
-        .alias("rule_applied"),
-        pl.when(failed).then(pl.lit(note)).otherwise("fallback_note").alias("fallback_note"),
-        pl.when(failed).then(None).otherwise("unit_rule").alias("unit_rule"),
-    )
+def _fall_back(state: LeafArrays, rules: UnitRules, failed: np.ndarray, note: str) -> None:
+    """The cells a rule could not give (``failed``): the unit keeps its own value's points
+    (``rule_applied`` says why), else the leaf is left to the missing-data rule (``fallback``);
+    the rule is no longer the cell's."""
+    if not failed.any():
+        return
+    state.notes.prefixed(failed & ~np.isnan(state.points), note)
+    rules.fallback[failed] = state.notes.codes_of([note])[0]
+    rules.rule[failed] = 0
