@@ -20,7 +20,7 @@ import polars as pl
 from pipelines.evaluate.appraisal import apply_points_overrides
 from pipelines.framework.model import Framework
 from pipelines.framework.preset import Preset
-from pipelines.scoring.engine import grid_leaf_scores, ranked, score_methods
+from pipelines.scoring.engine import ranked, score_leaves, score_methods
 from pipelines.scoring.leaf_arrays import leaf_methods
 from pipelines.scoring.methods import MethodSpec
 from pipelines.scoring.rules import RuleSettings
@@ -54,7 +54,7 @@ def leaf_points(
 ) -> pl.DataFrame:
     """Stage 1: every leaf's points (``grid`` from :func:`complete_grid`), the appraiser's
     ``overrides`` in place of the rubric's (:func:`appraised`)."""
-    leaves = grid_leaf_scores(grid, units, recipe.framework, spec, recipe.rules, history)
+    leaves = score_leaves(grid, units, recipe.framework, spec, recipe.rules, history).frame()
     return appraised(leaves, spec, recipe.framework, overrides)
 
 
@@ -99,13 +99,12 @@ def score_level(
     leaves' last step. ``history`` (other years' values with their groups) is read by the specs
     whose bounds need it."""
     framework = recipe.framework
+    step = None
+    if overrides is not None and not overrides.is_empty():
+
+        def step(leaves: pl.DataFrame, spec: MethodSpec) -> pl.DataFrame:
+            return appraised(leaves, spec, framework, overrides)
+
     return score_methods(
-        values,
-        units,
-        framework,
-        specs,
-        recipe.rules,
-        recipe.reading,
-        history,
-        lambda leaves, spec: appraised(leaves, spec, framework, overrides),
+        values, units, framework, specs, recipe.rules, recipe.reading, history, step
     )

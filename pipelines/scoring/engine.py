@@ -25,9 +25,9 @@ import polars as pl
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.grid import Grid, complete_grid
-from pipelines.scoring.leaf_arrays import LeafArrays, num_texts, share
+from pipelines.scoring.leaf_arrays import LeafArrays, num_texts, read_leaves, share
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import Ranking, grid_nodes, leaf_grid, rank_frame
+from pipelines.scoring.node_table import Ranking, grid_nodes, rank_frame
 from pipelines.scoring.normalise import normalise_grid, reads_other_years
 from pipelines.scoring.rank import NOISE_ONLY, RankPrecision
 from pipelines.scoring.rules import (
@@ -123,18 +123,6 @@ def leaf_scores(
     missing-data rule. ``units`` may carry the registry flags ``has_subordinates, has_dvctt,
     is_special`` that the rules read."""
     grid = complete_grid(values, units, framework)
-    return grid_leaf_scores(grid, units, framework, spec, rules, history)
-
-
-def grid_leaf_scores(
-    grid: Grid,
-    units: pl.DataFrame,
-    framework: Framework,
-    spec: MethodSpec,
-    rules: RuleSettings | None = None,
-    history: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """:func:`leaf_scores` of a grid from :func:`complete_grid` (several methods share one)."""
     return score_leaves(grid, units, framework, spec, rules, history).frame()
 
 
@@ -166,7 +154,7 @@ def node_scores(
     """Stage 2: points, maximum, ratio, aggregated z and missing count at every node, view and
     composite (:mod:`pipelines.scoring.tree` on the leaves as a ``units × leaves`` grid), with
     the values ``given`` at nodes above the leaves (:mod:`pipelines.scoring.given_nodes`)."""
-    return grid_nodes(leaf_grid(leaves, framework), framework, given)
+    return grid_nodes(read_leaves(leaves, framework), framework, given)
 
 
 def ranked(
@@ -224,14 +212,11 @@ def score_methods(
     for name, spec in specs.items():
         past = history if reads_other_years(spec, framework) else None
         state = score_leaves(grid, units, framework, spec, rules, past)
-        if last_leaf_step is None:
-            leaves = state.leaf_grid()
-        else:  # the step reads and writes the leaf frame, as the warehouse stores it
-            leaves = leaf_grid(last_leaf_step(state.frame(), spec), framework)
-        del state
+        if last_leaf_step is not None:  # it reads and writes the leaf frame, as stored
+            state = read_leaves(last_leaf_step(state.frame(), spec), framework)
         # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
         ranking = Ranking(reading, spec.rank_precision)
-        scores = grid_nodes(leaves, framework, given, ranking).select(SCORE_COLUMNS)
-        del leaves
+        scores = grid_nodes(state, framework, given, ranking).select(SCORE_COLUMNS)
+        del state
         yield name, scores
         del scores

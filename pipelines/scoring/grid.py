@@ -190,3 +190,46 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     shape = (keyed.height, len(leaf_ids))
     present = value.is_not_null().to_numpy().reshape(shape)
     return Grid(keyed, leaf_ids, value.to_numpy().reshape(shape), present)
+
+
+def unit_blocks(
+    frame: pl.DataFrame, ids: set[str] | None = None
+) -> tuple[pl.DataFrame, list[str]] | None:
+    """``(units, node ids)`` when ``frame`` is one block of rows per unit (``UNIT_KEYS``), every
+    block listing the same node ids (``ids``, or those of its first block) once each, in the
+    same order: the units in block order and the blocks' node order. None otherwise."""
+    if frame.is_empty():
+        return None
+    runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
+    n_units = int(runs[-1]) + 1
+    width = frame.height // n_units
+    if width * n_units != frame.height:
+        return None
+    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), width)):
+        return None
+    order = frame["node_id"].head(width)
+    if order.n_unique() != width or (ids is not None and set(order.to_list()) != ids):
+        return None
+    if not frame["node_id"].equals(order.gather(np.tile(np.arange(width), n_units))):
+        return None
+    units = frame.select(UNIT_KEYS).gather(np.arange(n_units) * width)
+    if units.is_duplicated().any():  # a unit's rows in two separate blocks
+        return None
+    return units, [str(node_id) for node_id in order.to_list()]
+
+
+def in_blocks(
+    frame: pl.DataFrame, sort_by: list[str], ids: set[str] | None, kind: str
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """``(frame, units, node ids)``: ``frame`` (``kind`` scores: ``leaf`` or ``node``) as one
+    block per unit (:func:`unit_blocks`), sorted by ``sort_by`` first when it is not;
+    ValueError when no order makes it so."""
+    blocks = unit_blocks(frame, ids)
+    if blocks is None:
+        frame = frame.sort(sort_by, nulls_last=True)
+        blocks = unit_blocks(frame, ids)
+        if blocks is None:
+            raise ValueError(
+                f"{kind} scores are not one row per unit and {kind} (one missing or listed twice)"
+            )
+    return frame, *blocks

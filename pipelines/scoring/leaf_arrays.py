@@ -13,9 +13,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework, Normalisation
-from pipelines.scoring.grid import Grid
+from pipelines.scoring.grid import UNIT_KEYS, Grid, in_blocks
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import LeafGrid
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
 LEAF_COLUMNS = [
@@ -130,6 +129,17 @@ class Notes:
             ],
         )
 
+    @classmethod
+    def read(cls, column: pl.Series, shape: tuple[int, int]) -> Notes:
+        """The notes of a stored ``rule_applied`` column (row by row, ``shape`` cells)."""
+        notes = cls(shape)
+        text = column.cast(pl.String)
+        distinct = text.unique().drop_nulls().to_list()
+        code = dict(zip(distinct, notes.codes_of(distinct).tolist(), strict=True))
+        codes = text.replace_strict(code, default=-1, return_dtype=pl.Int32).fill_null(-1)
+        notes.codes = codes.to_numpy().reshape(shape)
+        return notes
+
     def series(self) -> pl.Series:
         """Every cell's text, row by row, as a categorical (null where none)."""
         texts = pl.Series(self.texts, dtype=pl.String).cast(pl.Categorical)
@@ -171,15 +181,35 @@ class LeafArrays:
             self.notes.series().alias("rule_applied"),
         )
 
-    def leaf_grid(self) -> LeafGrid:
-        """The arrays the aggregation reads (as :func:`leaf_grid` reads them from the frame)."""
-        z = None if np.isnan(self.z).all() else self.z
-        return LeafGrid(
-            self.grid.units,
-            self.grid.leaf_ids,
-            np.nan_to_num(self.points, nan=0.0),
-            z,
-            self.excluded,
-            self.n_missing,
-            self.notes.series(),
+
+def read_leaves(leaves: pl.DataFrame, framework: Framework) -> LeafArrays:
+    """A stored leaf frame (``LEAF_COLUMNS``; one row per unit and leaf, sorted first when its
+    rows are not in blocks) as arrays. Refused (ValueError) when a unit lacks a leaf or has one
+    twice."""
+    leaf_ids = set(framework.leaf_ids())
+    frame = leaves.filter(pl.col("node_id").is_in(leaf_ids)) if leaves.height else leaves
+    if frame.is_empty():
+        frame, units, order = frame, frame.select(UNIT_KEYS).clear(), sorted(leaf_ids)
+    else:
+        frame, units, order = in_blocks(frame, [*UNIT_KEYS, "node_id"], leaf_ids, "leaf")
+    shape = (units.height, len(order))
+
+    def cells(name: str, missing: float, dtype: type) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(shape, missing, dtype=dtype)
+        return (
+            frame[name].cast(pl.Float64).fill_null(missing).to_numpy().astype(dtype).reshape(shape)
         )
+
+    reported = frame["value"].is_not_null() if "value" in frame.columns else pl.repeat(False, 0)
+    grid = Grid(units, order, cells("value", np.nan, float), reported.to_numpy().reshape(shape))
+    has_notes = "rule_applied" in frame.columns
+    state = LeafArrays(
+        grid,
+        leaf_columns(framework, order),
+        *(cells(name, np.nan, float) for name in ("points", "normalised", "z")),
+        Notes.read(frame["rule_applied"], shape) if has_notes else Notes(shape),
+    )
+    state.excluded = cells("excluded", 0, bool)
+    state.n_missing = cells("n_missing", 0, np.int32)
+    return state

@@ -17,7 +17,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import GivenGrid, given_grid, mark_given
-from pipelines.scoring.grid import UNIT_KEYS
+from pipelines.scoring.grid import UNIT_KEYS, in_blocks
+from pipelines.scoring.leaf_arrays import LeafArrays
 from pipelines.scoring.rank import (
     RankPrecision,
     class_column,
@@ -44,101 +45,6 @@ NODE_COLUMNS = [
     "n_missing",
     "rule_applied",
 ]
-
-
-@dataclass
-class LeafGrid:
-    """A leaf frame as ``units × leaves`` arrays (leaves in ``leaf_ids`` order): what the
-    aggregation reads, without the frame (which its caller may then drop)."""
-
-    units: pl.DataFrame  # unit_id, year, group_id of each row of the arrays
-    leaf_ids: list[str]
-    points: np.ndarray  # null → 0
-    z: np.ndarray | None  # null → NaN; None: no leaf has a z (the rubric's points)
-    excluded: np.ndarray | None  # None: the frame had no such column
-    n_missing: np.ndarray | None
-    rules: pl.Series | None  # rule_applied, units × leaves row by row
-
-
-def _as_grid(frame: pl.DataFrame, units: pl.DataFrame, leaf_ids: list[str]) -> LeafGrid:
-    """The arrays of ``frame`` (``units.height`` blocks of ``len(leaf_ids)`` rows)."""
-    shape = (units.height, len(leaf_ids))
-
-    def floats(name: str, fill: float | None) -> np.ndarray:
-        series = frame[name].cast(pl.Float64)
-        series = series if fill is None else series.fill_null(fill)
-        return series.to_numpy().reshape(shape)
-
-    def optional(name: str, fill: bool | int) -> np.ndarray | None:
-        if name not in frame.columns:
-            return None
-        return frame[name].fill_null(fill).to_numpy().reshape(shape)
-
-    # a few distinct texts on millions of rows: 4 bytes a row as a categorical
-    rules = frame["rule_applied"].cast(pl.Categorical) if "rule_applied" in frame.columns else None
-    return LeafGrid(
-        units,
-        leaf_ids,
-        floats("points", 0.0),
-        None if frame["z"].null_count() == frame.height else floats("z", None),
-        optional("excluded", False),
-        optional("n_missing", 0),
-        rules,
-    )
-
-
-def unit_blocks(
-    frame: pl.DataFrame, ids: set[str] | None = None
-) -> tuple[pl.DataFrame, list[str]] | None:
-    """``(units, node ids)`` when ``frame`` is one block of rows per unit (``UNIT_KEYS``), every
-    block listing the same node ids (``ids``, or those of its first block) once each, in the
-    same order: the units in block order and the blocks' node order. None otherwise."""
-    if frame.is_empty():
-        return None
-    runs = frame.select(pl.struct(UNIT_KEYS).rle_id())[:, 0].to_numpy()
-    n_units = int(runs[-1]) + 1
-    width = frame.height // n_units
-    if width * n_units != frame.height:
-        return None
-    if not np.array_equal(runs, np.repeat(np.arange(n_units, dtype=runs.dtype), width)):
-        return None
-    order = frame["node_id"].head(width)
-    if order.n_unique() != width or (ids is not None and set(order.to_list()) != ids):
-        return None
-    if not frame["node_id"].equals(order.gather(np.tile(np.arange(width), n_units))):
-        return None
-    units = frame.select(UNIT_KEYS).gather(np.arange(n_units) * width)
-    if units.is_duplicated().any():  # a unit's rows in two separate blocks
-        return None
-    return units, [str(node_id) for node_id in order.to_list()]
-
-
-def in_blocks(
-    frame: pl.DataFrame, sort_by: list[str], ids: set[str] | None, kind: str
-) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    """``(frame, units, node ids)``: ``frame`` (``kind`` scores: ``leaf`` or ``node``) as one
-    block per unit (:func:`unit_blocks`), sorted by ``sort_by`` first when it is not;
-    ValueError when no order makes it so."""
-    blocks = unit_blocks(frame, ids)
-    if blocks is None:
-        frame = frame.sort(sort_by, nulls_last=True)
-        blocks = unit_blocks(frame, ids)
-        if blocks is None:
-            raise ValueError(
-                f"{kind} scores are not one row per unit and {kind} (one missing or listed twice)"
-            )
-    return frame, *blocks
-
-
-def leaf_grid(leaves: pl.DataFrame, framework: Framework) -> LeafGrid:
-    """``leaves`` (one row per unit and leaf) as a :class:`LeafGrid`; rows in another order
-    are sorted first. Refused (ValueError) when a unit lacks a leaf or has one twice."""
-    leaf_ids = set(framework.leaf_ids())
-    frame = leaves.filter(pl.col("node_id").is_in(leaf_ids)) if leaves.height else leaves
-    if frame.is_empty():
-        return _as_grid(frame, frame.select(UNIT_KEYS).clear(), sorted(leaf_ids))
-    frame, units, order = in_blocks(frame, [*UNIT_KEYS, "node_id"], leaf_ids, "leaf")
-    return _as_grid(frame, units, order)
 
 
 @dataclass(frozen=True)
@@ -193,34 +99,38 @@ def rank_arrays(
 
 
 def grid_nodes(
-    grid: LeafGrid,
+    leaves: LeafArrays,
     framework: Framework,
     given: pl.DataFrame | None = None,
     ranking: Ranking | None = None,
 ) -> pl.DataFrame:
-    """``NODE_COLUMNS`` of the leaves in ``grid`` and the values ``given`` at nodes: the leaves
+    """``NODE_COLUMNS`` of ``leaves`` and the values ``given`` at nodes: the leaves
     below a given node count for nothing (0 points, not left out, not missing) and the given
     points replace the node's (:func:`pipelines.scoring.tree.aggregate`). With a ``ranking``
     also ``rank`` and ``class_label``, from the arrays (as
     :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
+    grid = leaves.grid
     tree = build_tree(framework, grid.leaf_ids)
-    points, z, excluded, n_missing = grid.points, grid.z, grid.excluded, grid.n_missing
+    points, excluded, n_missing = np.nan_to_num(leaves.points), leaves.excluded, leaves.n_missing
+    z = None if np.isnan(leaves.z).all() else leaves.z  # no leaf has a z (the rubric's points)
     cut = given_grid(given, grid.units, tree)
     if cut is not None:
         off = cut.cut_leaves(tree)
         points = np.where(off, 0.0, points)
         z = None if z is None else np.where(off, np.nan, z)
-        excluded = None if excluded is None else excluded & ~off
-        n_missing = None if n_missing is None else np.where(off, 0, n_missing)
+        excluded = excluded & ~off
+        n_missing = np.where(off, 0, n_missing)
     result = aggregate(
         tree, points, excluded, z, n_missing, given=None if cut is None else cut.points
     )
-    ranked = None if ranking is None else rank_nodes(grid, tree, result, cut, framework, ranking)
-    return node_frame(grid, tree, result, cut, ranked)
+    ranked = (
+        None if ranking is None else rank_nodes(grid.units, tree, result, cut, framework, ranking)
+    )
+    return node_frame(leaves, tree, result, cut, ranked)
 
 
 def rank_nodes(
-    grid: LeafGrid,
+    units: pl.DataFrame,
     tree: Tree,
     result: Aggregate,
     given: GivenGrid | None,
@@ -235,7 +145,7 @@ def rank_nodes(
         ratio = np.where(given.cut, np.nan, ratio)
     maxima = np.broadcast_to(result.max_points, (1, points.shape[1]))
     return rank_arrays(
-        points, ratio, maxima, grid.units, tree.node_ids, tree.node_types, framework, ranking
+        points, ratio, maxima, units, tree.node_ids, tree.node_types, framework, ranking
     )
 
 
@@ -260,7 +170,7 @@ def rank_frame(nodes: pl.DataFrame, framework: Framework, ranking: Ranking) -> p
 
 
 def node_frame(
-    grid: LeafGrid,
+    leaves: LeafArrays,
     tree: Tree,
     result: Aggregate,
     given: GivenGrid | None = None,
@@ -270,6 +180,7 @@ def node_frame(
     group and unit, then by the columns' order (the framework's ordinal). With ``given``: the
     rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
     node's row says what was given. With ``ranked``: also ``rank`` and ``class_label``."""
+    grid = leaves.grid
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     # the scores' final order (year, group, unit); the columns are in ascending ordinal
     perm = grid.units.with_row_index("_i").sort(FINAL_ORDER)["_i"].to_numpy()
@@ -292,7 +203,7 @@ def node_frame(
         pl.Series("ordinal", np.tile(tree.ordinals.astype(np.int32), n_units)),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
         pl.Series("n_missing", rows(result.n_missing).reshape(-1), dtype=pl.Int32),
-        _leaf_rules(grid, tree, perm),
+        _leaf_rules(leaves, tree, perm),
     )
     if given is not None:
         frame = mark_given(frame, tree, given, perm)
@@ -310,10 +221,11 @@ def _in_order(perm: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return lambda array: array[perm]
 
 
-def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
+def _leaf_rules(leaves: LeafArrays, tree: Tree, perm: np.ndarray) -> pl.Series:
     """``rule_applied`` of the leaf rows (the leaf frame's), null on the other rows."""
+    grid = leaves.grid
     n_units, n_columns = grid.units.height, len(tree.node_ids)
-    if grid.rules is None or n_units == 0:
+    if n_units == 0:
         return pl.Series("rule_applied", [None] * (n_units * n_columns), dtype=pl.Categorical)
     n_leaves = len(grid.leaf_ids)
     position = {leaf: j for j, leaf in enumerate(grid.leaf_ids)}
@@ -323,4 +235,4 @@ def _leaf_rules(grid: LeafGrid, tree: Tree, perm: np.ndarray) -> pl.Series:
     # each row's leaf-frame row, null on the rows that are not leaves: one gather
     source = pl.Series((perm[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
     source = pl.select(pl.when(pl.lit(np.tile(leaf_at >= 0, n_units))).then(source)).to_series()
-    return grid.rules.gather(source).alias("rule_applied")
+    return leaves.notes.series().gather(source).alias("rule_applied")

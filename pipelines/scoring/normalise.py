@@ -219,7 +219,9 @@ def _minmax(
         fixed = _signed_goalposts(declared, direction)
         lo = np.where(is_declared, fixed[:, 0], lo)
         hi = np.where(is_declared, fixed[:, 1], hi)
-        by = [leaves.declared[j][0] if d else None for j, d in zip(columns, is_declared)]
+        by = [
+            leaves.declared[j][0] if d else None for j, d in zip(columns, is_declared, strict=True)
+        ]
         texts = _goalposts_texts(declared, by)
         basis = [(t, t) if t is not None else b for t, b in zip(texts, basis, strict=True)]
     span = hi - lo

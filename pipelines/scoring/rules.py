@@ -30,6 +30,7 @@ null (unknown) never triggers a rule. Rule-given leaves have ``z`` null (not fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -234,48 +235,45 @@ def apply_dvctt_rule(state: LeafArrays, rules: UnitRules, scope: str) -> None:
     pending = rules.pending(DVCTT)
     if not pending.any():
         return
-    leaves = state.columns
     counted = ~rules.dvctt & ~state.excluded & ~np.isnan(state.points)
     points = np.where(counted, state.points, 0.0)
-    top = np.where(counted, leaves.max_points, 0.0)
-    base, base_max = points.sum(axis=1)[:, None], top.sum(axis=1)[:, None]
-    base = np.broadcast_to(base, points.shape).copy()
-    base_max = np.broadcast_to(base_max, points.shape).copy()
-    # 0 scope=index (asked for); 1 scope=pillar; 2 no pillar; 3 the pillar has nothing scored
-    why = np.zeros(points.shape, dtype=np.int64)
+    top = np.where(counted, state.columns.max_points, 0.0)
+    base = np.repeat(points.sum(axis=1, keepdims=True), points.shape[1], axis=1)
+    base_max = np.repeat(top.sum(axis=1, keepdims=True), points.shape[1], axis=1)
+    pillars = sorted({p for p in rules.pillar if p is not None})
+    scopes = [
+        "scope=index",
+        "scope=pillar",
+        "scope=index: the leaf has no pillar",
+        *(f"scope=index: pillar {p} has no scored non-DVCTT component" for p in pillars),
+    ]
+    why = np.zeros(points.shape, dtype=np.int64)  # the scope's text
     if scope == "pillar":
         why[:] = 2
-        for pillar in {p for p in rules.pillar if p is not None}:
+        for k, pillar in enumerate(pillars):
             mine = np.array([p == pillar for p in rules.pillar])
-            in_pillar = points[:, mine].sum(axis=1)[:, None]
-            pillar_max = top[:, mine].sum(axis=1)[:, None]
-            usable = np.broadcast_to(pillar_max > 0, points.shape) & mine
-            base = np.where(usable, in_pillar, base)
+            pillar_max = top[:, mine].sum(axis=1, keepdims=True)
+            usable = (pillar_max > 0) & mine
+            base = np.where(usable, points[:, mine].sum(axis=1, keepdims=True), base)
             base_max = np.where(usable, pillar_max, base_max)
-            why[:, mine] = np.where(usable[:, mine], 1, 3)
+            why[:, mine] = np.where(usable[:, mine], 1, 3 + k)
     ok = pending & (base_max > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        proportional = base / base_max * leaves.max_points
-    scope_texts = ["scope=index", "scope=pillar", "scope=index: the leaf has no pillar"]
-    cols = np.nonzero(ok)[1]
-    numbers = [
-        num_texts(a[ok]) for a in (base, base_max, np.broadcast_to(leaves.max_points, ok.shape))
-    ]
-
-    def text(first: np.ndarray, *_: np.ndarray) -> list[str]:
-        out = []
-        for i in first:
-            reason = why[ok][i]
-            st = (
-                scope_texts[reason]
-                if reason < 3
-                else f"scope=index: pillar {rules.pillar[cols[i]]} has no scored non-DVCTT component"
-            )
-            a, b, c = (n[i] for n in numbers)
-            out.append(f"{RULE_PREFIX}.{DVCTT}({st}): {a}/{b} × {c}")
-        return out
-
-    _by_rule(state, ok, proportional[ok], [np.arange(int(ok.sum()))], text)
+        proportional = base / base_max * state.columns.max_points
+    top_of = np.broadcast_to(state.columns.max_points, ok.shape)
+    numbers = [num_texts(a[ok]) for a in (base, base_max, top_of)]
+    reason = why[ok]
+    _by_rule(
+        state,
+        ok,
+        proportional[ok],
+        [np.arange(int(ok.sum()))],
+        lambda first, _: [
+            f"{RULE_PREFIX}.{DVCTT}({scopes[reason[i]]}): "
+            f"{numbers[0][i]}/{numbers[1][i]} × {numbers[2][i]}"
+            for i in first
+        ],
+    )
     _fall_back(state, rules, pending & ~ok, DVCTT_NOBASE)
 
 
@@ -284,7 +282,7 @@ def _by_rule(
     given: np.ndarray,
     points: np.ndarray,
     keys: list[np.ndarray],
-    text: Any,
+    text: Callable[[np.ndarray, np.ndarray], list[str]],
 ) -> None:
     """The cells a rule gives (``given``): its ``points`` and its notes (``text(first,
     columns)`` of one cell per distinct ``keys``), and no z (not from a value)."""
