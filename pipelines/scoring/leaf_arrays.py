@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from pipelines.framework.model import Framework, Normalisation
+from pipelines.framework.model import Framework
 from pipelines.scoring.grid import UNIT_KEYS, Grid, in_blocks
 from pipelines.scoring.methods import MethodSpec
 
@@ -54,25 +54,35 @@ class LeafColumns:
     direction: np.ndarray  # 1 higher is better, -1 lower is better
     kind: list[str | None]  # the rubric rule's kind
     goalposts: np.ndarray  # columns × 2, the raw [lo, hi] (NaN: none)
-    declared: list[tuple[str, Normalisation] | None]  # (node, its normalisation) or None
+    # the normalisation a node declares for the leaf (:meth:`Framework.leaf_normalisation`):
+    # its method (None: the run's), its goalposts (NaN: none) and the node
+    declared_method: list[str | None]
+    declared_goalposts: np.ndarray
+    declared_by: list[str | None]
 
     def methods(self, spec: MethodSpec) -> list[str]:
         """Each column's method: the one a node declares for it, else the run's."""
-        return [d[1].effective_method if d else spec.method for d in self.declared]
+        return [m or spec.method for m in self.declared_method]
 
 
 def leaf_columns(framework: Framework, leaf_ids: Sequence[str]) -> LeafColumns:
     """The :class:`LeafColumns` of ``leaf_ids`` (the grid's columns)."""
     where = {leaf.id: i for i, leaf in enumerate(framework.leaves())}
     nodes = [framework.nodes[leaf] for leaf in leaf_ids]
+    declared = [framework.leaf_normalisation(n.id) for n in nodes]
+    nowhere = (np.nan, np.nan)
     return LeafColumns(
         ids=list(leaf_ids),
         position=np.array([where[n.id] for n in nodes], dtype=np.int64),
         max_points=np.array([float(n.max_points) for n in nodes]),
         direction=np.array([float(n.direction) for n in nodes]),
         kind=[n.rule.kind if n.rule else None for n in nodes],
-        goalposts=np.array([n.goalposts or (np.nan, np.nan) for n in nodes], float).reshape(-1, 2),
-        declared=[framework.leaf_normalisation(n.id) for n in nodes],
+        goalposts=np.array([n.goalposts or nowhere for n in nodes], float).reshape(-1, 2),
+        declared_method=[d[1].effective_method if d else None for d in declared],
+        declared_goalposts=np.array(
+            [(d[1].goalposts if d else None) or nowhere for d in declared], float
+        ).reshape(-1, 2),
+        declared_by=[d[0] if d else None for d in declared],
     )
 
 

@@ -131,45 +131,32 @@ def reads_other_years(spec: MethodSpec, framework: Framework) -> bool:
 
 
 def _bounds_by_group(
-    grid: Grid,
+    state: LeafArrays,
     signed: np.ndarray,
     columns: np.ndarray,
-    direction: np.ndarray,
+    framework: Framework,
     history: pl.DataFrame | None,
     year: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` on the grid's rows: min and max of the signed present values of the row's
-    comparison group over every year (``year``: that year only), from the grid and from
-    ``history`` (the rows of units the grid does not hold that year); NaN where none."""
-    group = grid.units["group_id"]
-    names = group.unique().drop_nulls().sort().to_list()
-    code = group.replace_strict(
-        {name: i + 1 for i, name in enumerate(names)}, default=0, return_dtype=pl.Int64
-    ).to_numpy()  # 0: no group
-    lo = np.full((len(names) + 1, columns.size), np.nan)
-    hi = lo.copy()
-    rows = np.ones(grid.units.height, dtype=bool)
-    if year is not None:
-        rows = grid.units["year"].eq_missing(year).to_numpy()
-    np.fmin.at(lo, code[rows], signed[rows])
-    np.fmax.at(hi, code[rows], signed[rows])
+    comparison group over every year (``year``: that year only), in the grid and in ``history``
+    (the units the grid does not hold that year, laid out as a grid of their own)."""
+    units, cells = state.grid.units, signed
     if history is not None and not history.is_empty():
-        column_of = {grid.leaf_ids[j]: k for k, j in enumerate(columns)}
-        past = history.select(typed("unit_id", "year", "group_id", "node_id", "value"))
-        past = past.join(grid.units, on=["unit_id", "year"], how="anti", nulls_equal=True)
-        if year is not None:
-            past = past.filter(pl.col("year") == year)
-        past = past.filter(pl.col("node_id").is_in(list(column_of)) & pl.col("value").is_not_null())
-        at = past["node_id"].replace_strict(column_of, return_dtype=pl.Int64).to_numpy()
-        group_code = past["group_id"].replace_strict(
-            {name: i + 1 for i, name in enumerate(names)}, default=-1, return_dtype=pl.Int64
-        )
-        group_code = group_code.fill_null(0).to_numpy()
-        value = past["value"].to_numpy() * direction[at]
-        mine = group_code >= 0
-        np.fmin.at(lo, (group_code[mine], at[mine]), value[mine])
-        np.fmax.at(hi, (group_code[mine], at[mine]), value[mine])
-    return lo[code], hi[code]
+        others = history.select(typed(*UNIT_KEYS)).unique(maintain_order=True)
+        others = others.join(units, on=["unit_id", "year"], how="anti", nulls_equal=True)
+        past = complete_grid(history, others, framework)
+        units = pl.concat([units, past.units])
+        cells = np.vstack([cells, past.value[:, columns] * state.columns.direction[columns]])
+    if year is not None:
+        cells = np.where(units["year"].eq_missing(year).to_numpy()[:, None], cells, np.nan)
+    group = units.select(pl.col("group_id").rank("dense").fill_null(0)).to_series().to_numpy()
+    lo = np.full((int(group.max(initial=0)) + 1, columns.size), np.nan)
+    hi = lo.copy()
+    np.fmin.at(lo, group, cells)
+    np.fmax.at(hi, group, cells)
+    mine = group[: state.grid.units.height]
+    return lo[mine], hi[mine]
 
 
 def _minmax(
@@ -183,47 +170,30 @@ def _minmax(
     grid, leaves = state.grid, state.columns
     direction = leaves.direction[columns]
     signed = grid.value[:, columns] * direction
-    lo = grid.by_group(np.fmin, signed)
-    hi = grid.by_group(np.fmax, signed)
-    # the basis of each column's bounds, in two variants: its own, and (reference-year
-    # goalposts) the group's when the group is absent in the reference year
-    basis = [("observed", "observed")] * columns.size
+    lo, hi = grid.by_group(np.fmin, signed), grid.by_group(np.fmax, signed)
+    # the basis of each column's bounds as rule_applied says it, and (reference-year
+    # goalposts) for the rows of a group absent in the reference year
+    basis = absent_basis = ["observed"] * columns.size
     absent = np.zeros(signed.shape, dtype=bool)
     if spec.minmax_bounds == "pooled":
-        lo, hi = _bounds_by_group(grid, signed, columns, direction, history, None)
-        basis = [("pooled", "pooled")] * columns.size
+        lo, hi = _bounds_by_group(state, signed, columns, framework, history, None)
+        basis = absent_basis = ["pooled"] * columns.size
     elif spec.minmax_bounds == "goalposts":
-        fixed = _signed_goalposts(leaves.goalposts[columns], direction)
-        has_fixed = ~np.isnan(fixed[:, 0])
+        own = absent_own = "observed: no goalposts"
         year = spec.reference_year
-        own = ("observed: no goalposts",) * 2
         if year is not None:
-            ref_lo, ref_hi = _bounds_by_group(grid, signed, columns, direction, history, year)
-            has_ref = ~np.isnan(ref_lo)
-            lo, hi = np.where(has_ref, ref_lo, lo), np.where(has_ref, ref_hi, hi)
-            absent = ~has_fixed & ~has_ref
-            own = (f"goalposts of {year}", f"observed: group absent in {year}")
-        lo, hi = np.where(has_fixed, fixed[:, 0], lo), np.where(has_fixed, fixed[:, 1], hi)
-        texts = _goalposts_texts(leaves.goalposts[columns])
-        basis = [(t, t) if t is not None else own for t in texts]
+            ref_lo, ref_hi = _bounds_by_group(state, signed, columns, framework, history, year)
+            absent = np.isnan(ref_lo)
+            lo, hi = np.where(absent, lo, ref_lo), np.where(absent, hi, ref_hi)
+            own, absent_own = f"goalposts of {year}", f"observed: group absent in {year}"
+        lo, hi, fixed = _goalposts(lo, hi, leaves.goalposts[columns], direction)
+        basis = [f or own for f in fixed]  # a leaf's own goalposts win over the year's
+        absent_basis = [f or absent_own for f in fixed]
     # goalposts a node declares (``normalisation``) win over the run's bounds, on their leaves
-    declared = np.array(
-        [
-            d[1].goalposts if d and d[1].goalposts else (np.nan, np.nan)
-            for d in (leaves.declared[j] for j in columns)
-        ],
-        dtype=float,
-    ).reshape(-1, 2)
-    is_declared = ~np.isnan(declared[:, 0])
-    if is_declared.any():
-        fixed = _signed_goalposts(declared, direction)
-        lo = np.where(is_declared, fixed[:, 0], lo)
-        hi = np.where(is_declared, fixed[:, 1], hi)
-        by = [
-            leaves.declared[j][0] if d else None for j, d in zip(columns, is_declared, strict=True)
-        ]
-        texts = _goalposts_texts(declared, by)
-        basis = [(t, t) if t is not None else b for t, b in zip(texts, basis, strict=True)]
+    by = [leaves.declared_by[j] for j in columns]
+    lo, hi, declared = _goalposts(lo, hi, leaves.declared_goalposts[columns], direction, by)
+    basis = [d or b for d, b in zip(declared, basis, strict=True)]
+    absent_basis = [d or b for d, b in zip(declared, absent_basis, strict=True)]
     span = hi - lo
     present = ~np.isnan(signed)
     degenerate = present & (span == 0)
@@ -239,7 +209,7 @@ def _minmax(
     texts = state.notes.codes_of(
         [
             f"minmax({b}{d}{c})"
-            for pair in basis
+            for pair in zip(basis, absent_basis, strict=True)
             for b in pair
             for d in ("", f"; max = min {NO_SPREAD}")
             for c in ("", beyond)
@@ -250,20 +220,25 @@ def _minmax(
     state.notes.codes[:, columns] = np.where(present, code, -1)
 
 
-def _signed_goalposts(goalposts: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Goalposts ``[lo, hi]`` (columns × 2) in signed terms: lower-is-better ``[−hi, −lo]``."""
-    flipped = -goalposts[:, ::-1]
-    return np.where((direction < 0)[:, None], flipped, goalposts)
-
-
-def _goalposts_texts(goalposts: np.ndarray, by: list[str | None] | None = None) -> list[str | None]:
-    """``goalposts [lo, hi]`` (``declared by <node>`` with ``by``) per row; None where none."""
-    lo, hi = num_texts(goalposts[:, 0]), num_texts(goalposts[:, 1])
-    tails = [""] * len(lo) if by is None else [f" declared by {b}" for b in by]
-    return [
-        None if np.isnan(g[0]) else f"goalposts [{a}, {b}]{tail}"
-        for g, a, b, tail in zip(goalposts, lo, hi, tails, strict=True)
+def _goalposts(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    goalposts: np.ndarray,
+    direction: np.ndarray,
+    by: list[str | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """``(lo, hi)`` with the columns' ``goalposts`` (columns × 2, raw ``[lo, hi]``; NaN: none)
+    in their place, in signed terms (lower-is-better: ``[−hi, −lo]``), and each column's
+    ``goalposts [lo, hi]`` (``declared by <node>`` with ``by``; None: no goalposts)."""
+    has = ~np.isnan(goalposts[:, 0])
+    signed = np.where((direction < 0)[:, None], -goalposts[:, ::-1], goalposts)
+    low, high = num_texts(goalposts[:, 0]), num_texts(goalposts[:, 1])
+    tails = [""] * has.size if by is None else [f" declared by {b}" for b in by]
+    texts = [
+        f"goalposts [{a}, {b}]{tail}" if h else None
+        for h, a, b, tail in zip(has, low, high, tails, strict=True)
     ]
+    return np.where(has, signed[:, 0], lo), np.where(has, signed[:, 1], hi), texts
 
 
 # ---------------------------------------------------------------- z-score
