@@ -1,12 +1,14 @@
 """The scoring verbs: normalise → unit rules → missing data → aggregate → rank → classify.
 
-Modelled on COINr's verbs (build, normalise, aggregate, rank): each step is a plain function on
-polars frames. The warehouse stages call them one at a time (one table each); :func:`score`
-chains them for files scored outside the warehouse (``dti score``).
+Modelled on COINr's verbs (build, normalise, aggregate, rank): each step is a plain function,
+frames in and frames out. The warehouse stages call them one at a time (one table each);
+:func:`score` chains them for files scored outside the warehouse (``dti score``). Inside, every
+step reads and writes the grid's ``units × leaves`` arrays (:mod:`pipelines.scoring.grid`,
+:mod:`pipelines.scoring.leaf_arrays`).
 
 Leaf stage, in order (docs/scoring.md):
-1. :func:`pipelines.scoring.normalise.normalise` — the method turns each reported value into
-   points (missing stays null);
+1. :func:`pipelines.scoring.normalise.normalise_grid` — the method turns each reported value
+   into points (missing stays missing);
 2. per-unit rules (:mod:`pipelines.scoring.rules`): special units' maximum, best of the group for
    units without subordinates;
 3. :func:`impute` — the missing-data rule (``zero``, ``mean`` or ``exclude``) for leaves still

@@ -1,10 +1,7 @@
-"""The long leaf and node frames of the warehouse ↔ the dense arrays of :mod:`tree`.
-
-The leaf stage gives one row per unit and leaf, each unit's rows consecutive and in the same
-leaf order (:func:`pipelines.scoring.grid.complete_grid`): its columns reshape to
-``units × leaves`` arrays without a join. The node frame is built back from the
-``units × columns`` results, one block of rows per unit (sorted by ``year, group_id,
-unit_id``), nodes in document order, then views and composites.
+"""The node stage: the leaf stage's ``units × leaves`` arrays (:mod:`leaf_arrays`) aggregated
+to every node, view and composite (:mod:`tree`), ranked and classed (:mod:`rank`), and the
+long node frame built from the ``units × columns`` results: one block of rows per unit (sorted
+by ``year, group_id, unit_id``), nodes in document order, then views and composites.
 """
 
 from __future__ import annotations

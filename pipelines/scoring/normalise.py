@@ -199,7 +199,7 @@ def _minmax(
     degenerate = present & (span == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = (signed - lo) / span
-    raw[degenerate] = rubric_share(grid, degenerate, columns, state, framework)
+    raw[degenerate] = rubric_share(state, degenerate, columns, framework)
     clipped = present & ((raw < 0) | (raw > 1))
     normalised = np.clip(raw, 0.0, 1.0) if spec.clip else raw
     state.normalised[:, columns] = normalised
@@ -264,7 +264,7 @@ def _zscore(state: LeafArrays, columns: np.ndarray, framework: Framework, spec: 
         normalised = np.clip(RESCALE_CENTRE + RESCALE_SPREAD * z, 0.0, 1.0)
     else:
         normalised = ndtr(z)
-    normalised[degenerate] = rubric_share(grid, degenerate, columns, state, framework)
+    normalised[degenerate] = rubric_share(state, degenerate, columns, framework)
     state.z[:, columns] = z
     state.normalised[:, columns] = normalised
     state.points[:, columns] = normalised * leaves.max_points[columns]

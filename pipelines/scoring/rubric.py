@@ -8,7 +8,6 @@ from itertools import pairwise
 import numpy as np
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import Grid
 from pipelines.scoring.leaf_arrays import LeafArrays, share
 
 
@@ -38,14 +37,14 @@ def rubric_cells(state: LeafArrays, columns: np.ndarray, framework: Framework) -
 
 
 def rubric_share(
-    grid: Grid, cells: np.ndarray, columns: np.ndarray, state: LeafArrays, framework: Framework
+    state: LeafArrays, cells: np.ndarray, columns: np.ndarray, framework: Framework
 ) -> np.ndarray:
     """The no-spread rule of min-max and z-score (a group where max = min, sd = 0, or a single
     value), on ``cells`` (a mask over ``columns``): the leaf's rubric points of the value ÷ the
     leaf's maximum (0 for a leaf of maximum 0, or a value the rubric gives nothing), so no unit
     earns points for a value nobody achieved. ``relative_best`` compares the value with itself
     (the group's best when every value is equal)."""
-    x = grid.value[:, columns][cells]
+    x = state.grid.value[:, columns][cells]
     leaf = np.broadcast_to(state.columns.position[columns], cells.shape)[cells]
     top = np.broadcast_to(state.columns.max_points[columns], cells.shape)[cells]
     points = np.nan_to_num(rubric_array(x, leaf, x, framework))
