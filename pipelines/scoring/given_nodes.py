@@ -148,16 +148,17 @@ def given_grid(given: pl.DataFrame | None, units: pl.DataFrame, tree: Tree) -> G
     return GivenGrid(points, cut, values)
 
 
-def mark_given(frame: pl.DataFrame, tree: Tree, given: GivenGrid, perm: np.ndarray) -> pl.DataFrame:
+def mark_given(frame: pl.DataFrame, tree: Tree, given: GivenGrid) -> pl.DataFrame:
     """The node frame's rows below a given node emptied, and ``rule_applied`` of those rows and
-    of the given nodes' rows (frame rows: units in ``perm`` order × columns)."""
+    of the given nodes' rows (frame rows: the grid's units × columns)."""
     n_columns = len(tree.node_ids)
-    cut = given.cut[perm].reshape(-1)
-    values = np.full((perm.size, n_columns), np.nan)
-    values[:, : tree.n_nodes] = given.values[perm]
+    n_units = given.cut.shape[0]
+    cut = given.cut.reshape(-1)
+    values = np.full((n_units, n_columns), np.nan)
+    values[:, : tree.n_nodes] = given.values
     values = values.reshape(-1)
     at_given = ~np.isnan(values)
-    maxima = np.tile(np.broadcast_to(tree.max_points, (n_columns,)), perm.size)
+    maxima = np.tile(np.broadcast_to(tree.max_points, (n_columns,)), n_units)
     text = [
         f"given: {v:g} × {m:g} = {v * m:g} points" if g else None
         for v, m, g in zip(values, maxima, at_given, strict=True)

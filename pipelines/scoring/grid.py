@@ -20,6 +20,9 @@ from pipelines.scoring.rank import group_starts
 
 # one unit in one year, with the comparison group it is ranked in
 UNIT_KEYS = ["unit_id", "year", "group_id"]
+# the order of the grid's units and of the scores: by year, group and id (nulls first, as
+# polars sorts), so that each comparison group is one run of rows
+UNIT_ORDER = ["year", "group_id", "unit_id"]
 # the type every frame's keys and values are read as
 TYPES: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
@@ -87,7 +90,7 @@ def complete_grid(values: pl.DataFrame, units: pl.DataFrame, framework: Framewor
     counts). Keys held as categoricals (a national loader's 3.6 million rows of 10,000 ids) are
     joined as they are, without spelling out a string per row."""
     keyed = units.select(typed(*UNIT_KEYS))
-    keyed = keyed.sort(["year", "group_id", "unit_id"], nulls_last=True, maintain_order=True)
+    keyed = keyed.sort(UNIT_ORDER, maintain_order=True)
     leaf_ids = sorted(framework.leaf_ids())
     unit_key, node_key = (_key_type(values.schema[name]) for name in ("unit_id", "node_id"))
     rows = keyed.select(pl.col("unit_id").cast(unit_key), "year").with_row_index("_row")
@@ -162,7 +165,7 @@ def in_blocks(
     ValueError when no order makes it so."""
     blocks = unit_blocks(frame, ids)
     if blocks is None:
-        frame = frame.sort(sort_by, nulls_last=True)
+        frame = frame.sort(sort_by)
         blocks = unit_blocks(frame, ids)
         if blocks is None:
             raise ValueError(

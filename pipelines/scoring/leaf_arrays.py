@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.framework.model import Framework
-from pipelines.scoring.grid import UNIT_KEYS, Grid, in_blocks
+from pipelines.scoring.grid import UNIT_KEYS, UNIT_ORDER, Grid, in_blocks
 from pipelines.scoring.methods import MethodSpec
 
 OUTPUT = ["normalised", "z", "points", "rule_applied"]
@@ -194,8 +194,8 @@ class LeafArrays:
 
 def read_leaves(leaves: pl.DataFrame, framework: Framework) -> LeafArrays:
     """A stored leaf frame (``LEAF_COLUMNS``; one row per unit and leaf, sorted first when its
-    rows are not in blocks) as arrays. Refused (ValueError) when a unit lacks a leaf or has one
-    twice."""
+    rows are not in blocks) as arrays, units in the grid's order (:data:`UNIT_ORDER`). Refused
+    (ValueError) when a unit lacks a leaf or has one twice."""
     leaf_ids = set(framework.leaf_ids())
     frame = leaves.filter(pl.col("node_id").is_in(leaf_ids)) if leaves.height else leaves
     if frame.is_empty():
@@ -203,22 +203,26 @@ def read_leaves(leaves: pl.DataFrame, framework: Framework) -> LeafArrays:
     else:
         frame, units, order = in_blocks(frame, [*UNIT_KEYS, "node_id"], leaf_ids, "leaf")
     shape = (units.height, len(order))
+    rows = units.with_row_index("_i").sort(UNIT_ORDER, maintain_order=True)["_i"].to_numpy()
 
     def cells(name: str, missing: float, dtype: type) -> np.ndarray:
         if name not in frame.columns:
             return np.full(shape, missing, dtype=dtype)
-        return (
-            frame[name].cast(pl.Float64).fill_null(missing).to_numpy().astype(dtype).reshape(shape)
-        )
+        column = frame[name].cast(pl.Float64).fill_null(missing).to_numpy()
+        return column.astype(dtype).reshape(shape)[rows]
 
-    reported = frame["value"].is_not_null() if "value" in frame.columns else pl.repeat(False, 0)
-    grid = Grid(units, order, cells("value", np.nan, float), reported.to_numpy().reshape(shape))
-    has_notes = "rule_applied" in frame.columns
+    reported = np.zeros(shape, dtype=bool)
+    if "value" in frame.columns:
+        reported = frame["value"].is_not_null().to_numpy().reshape(shape)[rows]
+    notes = Notes(shape)
+    if "rule_applied" in frame.columns:
+        notes = Notes.read(frame["rule_applied"], shape)
+        notes.codes = notes.codes[rows]
     state = LeafArrays(
-        grid,
+        Grid(units[rows], order, cells("value", np.nan, float), reported),
         leaf_columns(framework, order),
         *(cells(name, np.nan, float) for name in ("points", "normalised", "z")),
-        Notes.read(frame["rule_applied"], shape) if has_notes else Notes(shape),
+        notes,
     )
     state.excluded = cells("excluded", 0, bool)
     state.n_missing = cells("n_missing", 0, np.int32)

@@ -6,7 +6,7 @@ by ``year, group_id, unit_id``), nodes in document order, then views and composi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import GivenGrid, given_grid, mark_given
-from pipelines.scoring.grid import UNIT_KEYS, in_blocks
+from pipelines.scoring.grid import UNIT_KEYS, UNIT_ORDER, in_blocks
 from pipelines.scoring.leaf_arrays import LeafArrays
 from pipelines.scoring.rank import (
     RankPrecision,
@@ -24,10 +24,6 @@ from pipelines.scoring.rank import (
     unit_classes,
 )
 from pipelines.scoring.tree import Aggregate, Tree, aggregate, build_tree
-
-# the scores' order: units by year, group and id (nulls first, as polars sorts), each unit's
-# nodes in the columns' order (the framework's ordinals, ascending)
-FINAL_ORDER = ["year", "group_id", "unit_id"]
 
 NODE_COLUMNS = [
     *UNIT_KEYS,
@@ -62,16 +58,13 @@ class Ranked:
     labels: np.ndarray | None
     root: int  # the column of the index, the row that carries the label
 
-    def columns(
-        self, rows: Callable[[np.ndarray], np.ndarray] = lambda array: array
-    ) -> tuple[pl.Series, pl.Series]:
-        """``rank`` and ``class_label`` of the long frame built from the arrays (units in the
-        order ``rows`` gives, each unit's columns in turn)."""
+    def columns(self) -> tuple[pl.Series, pl.Series]:
+        """``rank`` and ``class_label`` of the long frame built from the arrays (each unit's
+        columns in turn)."""
         n_units, n_columns = self.rank.shape
         roots = np.arange(n_units) * n_columns + self.root
-        labels = None if self.labels is None else rows(self.labels)
-        rank = rank_column(rows(self.rank).reshape(-1))
-        return rank, class_column(labels, roots, self.rank.size)
+        rank = rank_column(self.rank.reshape(-1))
+        return rank, class_column(self.labels, roots, self.rank.size)
 
 
 def rank_arrays(
@@ -152,7 +145,7 @@ def rank_frame(nodes: pl.DataFrame, framework: Framework, ranking: Ranking) -> p
     block per unit are sorted into blocks (by year, group, unit, ordinal)."""
     if nodes.is_empty():
         return nodes.with_columns(rank_column(np.zeros(0)), class_column(None, np.zeros(0), 0))
-    frame, units, order = in_blocks(nodes, [*FINAL_ORDER, "ordinal"], None, "node")
+    frame, units, order = in_blocks(nodes, [*UNIT_ORDER, "ordinal"], None, "node")
     shape = (units.height, len(order))
 
     def array(name: str) -> np.ndarray:
@@ -173,52 +166,41 @@ def node_frame(
     given: GivenGrid | None = None,
     ranked: Ranked | None = None,
 ) -> pl.DataFrame:
-    """``NODE_COLUMNS``: every column of ``result`` for every unit, rows sorted by year,
-    group and unit, then by the columns' order (the framework's ordinal). With ``given``: the
+    """``NODE_COLUMNS``: every column of ``result`` for every unit, in the grid's order of the
+    units (:data:`UNIT_ORDER`), each unit's columns in the framework's order. With ``given``: the
     rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
     node's row says what was given. With ``ranked``: also ``rank`` and ``class_label``."""
     grid = leaves.grid
     n_units, n_columns = grid.units.height, len(tree.node_ids)
-    # the scores' final order (year, group, unit); the columns are in ascending ordinal
-    perm = grid.units.with_row_index("_i").sort(FINAL_ORDER)["_i"].to_numpy()
-    rows = _in_order(perm)
-    units = grid.units.gather(perm)
     node_rows = pl.Series(np.tile(np.arange(n_columns, dtype=np.uint32), n_units))
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
-    ratio = rows(result.ratio).reshape(-1)
-    z = None if result.z is None else rows(result.z).reshape(-1)
-    frame = units.gather(np.repeat(np.arange(n_units, dtype=np.uint32), n_columns)).with_columns(
+    ratio = result.ratio.reshape(-1)
+    z = None if result.z is None else result.z.reshape(-1)
+    frame = grid.units.gather(
+        np.repeat(np.arange(n_units, dtype=np.uint32), n_columns)
+    ).with_columns(
         pl.Series("node_id", tree.node_ids, dtype=pl.Categorical).gather(node_rows),
-        pl.Series("points", rows(result.points).reshape(-1), dtype=pl.Float64),
+        pl.Series("points", result.points.reshape(-1), dtype=pl.Float64),
         pl.lit(None, dtype=pl.Float64).alias("z")
         if z is None
         else pl.Series("z", z, dtype=pl.Float64, nan_to_null=True),
-        pl.Series("excluded", rows(result.excluded).reshape(-1), dtype=pl.Boolean),
+        pl.Series("excluded", result.excluded.reshape(-1), dtype=pl.Boolean),
         pl.Series("node_level", tree.node_types, dtype=pl.Categorical).gather(node_rows),
         # numbers of the node: its row repeated for every unit
         pl.Series("max_points", np.tile(maxima.astype(np.float64), n_units)),
         pl.Series("ordinal", np.tile(tree.ordinals.astype(np.int32), n_units)),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
-        pl.Series("n_missing", rows(result.n_missing).reshape(-1), dtype=pl.Int32),
-        _leaf_rules(leaves, tree, perm),
+        pl.Series("n_missing", result.n_missing.reshape(-1), dtype=pl.Int32),
+        _leaf_rules(leaves, tree),
     )
     if given is not None:
-        frame = mark_given(frame, tree, given, perm)
+        frame = mark_given(frame, tree, given)
     if ranked is None:
         return frame.select(NODE_COLUMNS)
-    return frame.select(NODE_COLUMNS).with_columns(*ranked.columns(rows))
+    return frame.select(NODE_COLUMNS).with_columns(*ranked.columns())
 
 
-def _in_order(perm: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Rows of a ``units × columns`` array in ``perm`` order: the array itself when they are in
-    that order already (the usual case: the grid is built sorted), which the frame then shares
-    rather than copies."""
-    if np.array_equal(perm, np.arange(perm.size)):
-        return lambda array: array
-    return lambda array: array[perm]
-
-
-def _leaf_rules(leaves: LeafArrays, tree: Tree, perm: np.ndarray) -> pl.Series:
+def _leaf_rules(leaves: LeafArrays, tree: Tree) -> pl.Series:
     """``rule_applied`` of the leaf rows (the leaf frame's), null on the other rows."""
     grid = leaves.grid
     n_units, n_columns = grid.units.height, len(tree.node_ids)
@@ -230,6 +212,6 @@ def _leaf_rules(leaves: LeafArrays, tree: Tree, perm: np.ndarray) -> pl.Series:
     for j, leaf in enumerate(tree.leaf_ids):
         leaf_at[tree.leaf_column[j]] = position[leaf]
     # each row's leaf-frame row, null on the rows that are not leaves: one gather
-    source = pl.Series((perm[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
+    source = pl.Series((np.arange(n_units)[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
     source = pl.select(pl.when(pl.lit(np.tile(leaf_at >= 0, n_units))).then(source)).to_series()
     return leaves.notes.series().gather(source).alias("rule_applied")

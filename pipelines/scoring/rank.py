@@ -147,7 +147,7 @@ def group_starts(units: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     order = (
         units.select("year", "group_id")
         .with_row_index("_i")
-        .sort(["year", "group_id"], nulls_last=True, maintain_order=True)
+        .sort(["year", "group_id"], maintain_order=True)
     )
     run = order.select(pl.struct("year", "group_id").rle_id())[:, 0].to_numpy()
     starts = np.flatnonzero(np.diff(run, prepend=-1))
