@@ -29,7 +29,13 @@ from pipelines.scoring.given_nodes import refuse_method, split_given
 from pipelines.scoring.grid import Grid, complete_grid
 from pipelines.scoring.leaf_arrays import LeafArrays, num_texts, read_leaves, share
 from pipelines.scoring.methods import MethodSpec
-from pipelines.scoring.node_table import Ranking, grid_nodes, rank_frame
+from pipelines.scoring.node_table import (
+    Ranking,
+    aggregate_leaves,
+    grid_nodes,
+    node_frame,
+    rank_frame,
+)
 from pipelines.scoring.normalise import normalise_grid, reads_other_years
 from pipelines.scoring.rank import NOISE_ONLY, RankPrecision
 from pipelines.scoring.rules import (
@@ -218,7 +224,12 @@ def score_methods(
             state = read_leaves(last_leaf_step(state.frame(), spec), framework)
         # ranked on the arrays the nodes are aggregated on, as :func:`ranked` ranks a node frame
         ranking = Ranking(reading, spec.rank_precision)
-        scores = grid_nodes(state, framework, given, ranking).select(SCORE_COLUMNS)
+        nodes = aggregate_leaves(state, framework, given)
+        # the leaf numbers are aggregated: only the units and the notes are read again, so the
+        # rest is freed before the long node frame is built (~0.1 GiB at national scale)
+        scored, notes = state.grid, state.notes
         del state
+        scores = node_frame(nodes, scored, notes, framework, ranking).select(SCORE_COLUMNS)
+        del nodes
         yield name, scores
         del scores

@@ -14,8 +14,8 @@ import polars as pl
 
 from pipelines.framework.model import Framework
 from pipelines.scoring.given_nodes import GivenGrid, given_grid, mark_given
-from pipelines.scoring.grid import UNIT_KEYS, UNIT_ORDER, in_blocks
-from pipelines.scoring.leaf_arrays import LeafArrays
+from pipelines.scoring.grid import UNIT_KEYS, UNIT_ORDER, Grid, in_blocks
+from pipelines.scoring.leaf_arrays import LeafArrays, Notes
 from pipelines.scoring.rank import (
     RankPrecision,
     class_column,
@@ -88,22 +88,25 @@ def rank_arrays(
     return Ranked(rank, labels, root)
 
 
-def grid_nodes(
-    leaves: LeafArrays,
-    framework: Framework,
-    given: pl.DataFrame | None = None,
-    ranking: Ranking | None = None,
-) -> pl.DataFrame:
-    """``NODE_COLUMNS`` of ``leaves`` and the values ``given`` at nodes: the leaves
+@dataclass
+class NodeArrays:
+    """Every node, view and composite of a grid's units (:func:`aggregate_leaves`)."""
+
+    tree: Tree
+    result: Aggregate
+    given: GivenGrid | None
+
+
+def aggregate_leaves(
+    leaves: LeafArrays, framework: Framework, given: pl.DataFrame | None = None
+) -> NodeArrays:
+    """``leaves`` aggregated to every node with the values ``given`` at nodes: the leaves
     below a given node count for nothing (0 points, not left out, not missing) and the given
-    points replace the node's (:func:`pipelines.scoring.tree.aggregate`). With a ``ranking``
-    also ``rank`` and ``class_label``, from the arrays (as
-    :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
-    grid = leaves.grid
-    tree = build_tree(framework, grid.leaf_ids)
+    points replace the node's (:func:`pipelines.scoring.tree.aggregate`)."""
+    tree = build_tree(framework, leaves.grid.leaf_ids)
     points, excluded, n_missing = np.nan_to_num(leaves.points), leaves.excluded, leaves.n_missing
     z = None if np.isnan(leaves.z).all() else leaves.z  # no leaf has a z (the rubric's points)
-    cut = given_grid(given, grid.units, tree)
+    cut = given_grid(given, leaves.grid.units, tree)
     if cut is not None:
         off = cut.cut_leaves(tree)
         points = np.where(off, 0.0, points)
@@ -113,22 +116,28 @@ def grid_nodes(
     result = aggregate(
         tree, points, excluded, z, n_missing, given=None if cut is None else cut.points
     )
-    ranked = (
-        None if ranking is None else rank_nodes(grid.units, tree, result, cut, framework, ranking)
-    )
-    return node_frame(leaves, tree, result, cut, ranked)
+    return NodeArrays(tree, result, cut)
+
+
+def grid_nodes(
+    leaves: LeafArrays,
+    framework: Framework,
+    given: pl.DataFrame | None = None,
+    ranking: Ranking | None = None,
+) -> pl.DataFrame:
+    """``NODE_COLUMNS`` of ``leaves`` and the values ``given`` at nodes
+    (:func:`aggregate_leaves`); with a ``ranking`` also ``rank`` and ``class_label``, from the
+    arrays (as :func:`pipelines.scoring.engine.ranked` gives them from the frame)."""
+    nodes = aggregate_leaves(leaves, framework, given)
+    return node_frame(nodes, leaves.grid, leaves.notes, framework, ranking)
 
 
 def rank_nodes(
-    units: pl.DataFrame,
-    tree: Tree,
-    result: Aggregate,
-    given: GivenGrid | None,
-    framework: Framework,
-    ranking: Ranking,
+    nodes: NodeArrays, units: pl.DataFrame, framework: Framework, ranking: Ranking
 ) -> Ranked:
-    """:class:`Ranked` of ``result`` within each unit's comparison group; a node below a given
+    """:class:`Ranked` of ``nodes`` within each unit's comparison group; a node below a given
     one has no points, so no rank, and does not count as a pillar for the class."""
+    tree, result, given = nodes.tree, nodes.result, nodes.given
     points, ratio = result.points, result.ratio
     if given is not None:
         points = np.where(given.cut, np.nan, points)
@@ -160,17 +169,19 @@ def rank_frame(nodes: pl.DataFrame, framework: Framework, ranking: Ranking) -> p
 
 
 def node_frame(
-    leaves: LeafArrays,
-    tree: Tree,
-    result: Aggregate,
-    given: GivenGrid | None = None,
-    ranked: Ranked | None = None,
+    nodes: NodeArrays,
+    grid: Grid,
+    notes: Notes,
+    framework: Framework,
+    ranking: Ranking | None = None,
 ) -> pl.DataFrame:
-    """``NODE_COLUMNS``: every column of ``result`` for every unit, in the grid's order of the
-    units (:data:`UNIT_ORDER`), each unit's columns in the framework's order. With ``given``: the
-    rows below a given node have no points, ratio or z, and ``rule_applied`` says why; a given
-    node's row says what was given. With ``ranked``: also ``rank`` and ``class_label``."""
-    grid = leaves.grid
+    """``NODE_COLUMNS``: every column of ``nodes`` for every unit of ``grid``, in the grid's order
+    of the units (:data:`UNIT_ORDER`), each unit's columns in the framework's order, with the
+    leaves' ``notes``. Below a given node the rows have no points, ratio or z, and
+    ``rule_applied`` says why; a given node's row says what was given. With a ``ranking``: also
+    ``rank`` and ``class_label``."""
+    tree, result, given = nodes.tree, nodes.result, nodes.given
+    ranked = None if ranking is None else rank_nodes(nodes, grid.units, framework, ranking)
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     node_rows = pl.Series(np.tile(np.arange(n_columns, dtype=np.uint32), n_units))
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
@@ -191,7 +202,7 @@ def node_frame(
         pl.Series("ordinal", np.tile(tree.ordinals.astype(np.int32), n_units)),
         pl.Series("ratio", ratio, dtype=pl.Float64, nan_to_null=True),
         pl.Series("n_missing", result.n_missing.reshape(-1), dtype=pl.Int32),
-        _leaf_rules(leaves, tree),
+        _leaf_rules(grid, notes, tree),
     )
     if given is not None:
         frame = mark_given(frame, tree, given)
@@ -200,9 +211,8 @@ def node_frame(
     return frame.select(NODE_COLUMNS).with_columns(*ranked.columns())
 
 
-def _leaf_rules(leaves: LeafArrays, tree: Tree) -> pl.Series:
+def _leaf_rules(grid: Grid, notes: Notes, tree: Tree) -> pl.Series:
     """``rule_applied`` of the leaf rows (the leaf frame's), null on the other rows."""
-    grid = leaves.grid
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     if n_units == 0:
         return pl.Series("rule_applied", [None] * (n_units * n_columns), dtype=pl.Categorical)
@@ -214,4 +224,4 @@ def _leaf_rules(leaves: LeafArrays, tree: Tree) -> pl.Series:
     # each row's leaf-frame row, null on the rows that are not leaves: one gather
     source = pl.Series((np.arange(n_units)[:, None] * n_leaves + leaf_at[None, :]).reshape(-1))
     source = pl.select(pl.when(pl.lit(np.tile(leaf_at >= 0, n_units))).then(source)).to_series()
-    return leaves.notes.series().gather(source).alias("rule_applied")
+    return notes.series().gather(source).alias("rule_applied")
