@@ -130,8 +130,8 @@ def test_rows_in_any_order_give_the_same_bits():
 
 
 def test_the_engine_s_own_texts_are_categorical_and_read_as_text():
-    """The scores' node_id, node_level, class_label and rule_applied, and the grid's node_id
-    (built by positions or by the join), are categoricals (docs/scoring.md: 4 bytes a row on
+    """The scores' node_id, node_level, class_label and rule_applied, and the stored grid's
+    node_id (also of a unit listed twice), are categoricals (docs/scoring.md: 4 bytes a row on
     millions of rows); the unit keys stay text; they compare with text, and a warehouse table
     stores them as text."""
     import duckdb
@@ -145,7 +145,7 @@ def test_the_engine_s_own_texts_are_categorical_and_read_as_text():
         complete_grid(vals, units("U1", "U2"), fw),
         complete_grid(vals, units("U1", "U1"), fw),
     ):
-        assert grid.frame().schema["node_id"] == pl.Categorical  # by positions, and by the join
+        assert grid.frame().schema["node_id"] == pl.Categorical
     assert scores.schema["unit_id"] == scores.schema["group_id"] == pl.String
     assert scores.filter(pl.col("node_id") == "P2")["points"].to_list() == [10.0, 0.0]
     con = duckdb.connect()
