@@ -133,12 +133,17 @@ def grid_nodes(
 
 
 def rank_nodes(
-    nodes: NodeArrays, units: pl.DataFrame, framework: Framework, ranking: Ranking
+    nodes: NodeArrays,
+    ratio: np.ndarray,
+    units: pl.DataFrame,
+    framework: Framework,
+    ranking: Ranking,
 ) -> Ranked:
-    """:class:`Ranked` of ``nodes`` within each unit's comparison group; a node below a given
-    one has no points, so no rank, and does not count as a pillar for the class."""
+    """:class:`Ranked` of ``nodes`` (their ``ratio``, computed once by the caller) within each
+    unit's comparison group; a node below a given one has no points, so no rank, and does not
+    count as a pillar for the class."""
     tree, result, given = nodes.tree, nodes.result, nodes.given
-    points, ratio = result.points, result.ratio
+    points = result.points
     if given is not None:
         points = np.where(given.cut, np.nan, points)
         ratio = np.where(given.cut, np.nan, ratio)
@@ -181,11 +186,12 @@ def node_frame(
     ``rule_applied`` says why; a given node's row says what was given. With a ``ranking``: also
     ``rank`` and ``class_label``."""
     tree, result, given = nodes.tree, nodes.result, nodes.given
-    ranked = None if ranking is None else rank_nodes(nodes, grid.units, framework, ranking)
+    ratio = result.ratio  # a property that divides: computed once for the ranks and the frame
+    ranked = None if ranking is None else rank_nodes(nodes, ratio, grid.units, framework, ranking)
     n_units, n_columns = grid.units.height, len(tree.node_ids)
     node_rows = pl.Series(np.tile(np.arange(n_columns, dtype=np.uint32), n_units))
     maxima = np.broadcast_to(result.max_points, (1, n_columns))[0]
-    ratio = result.ratio.reshape(-1)
+    ratio = ratio.reshape(-1)
     z = None if result.z is None else result.z.reshape(-1)
     frame = grid.units.gather(
         np.repeat(np.arange(n_units, dtype=np.uint32), n_columns)

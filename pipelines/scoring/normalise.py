@@ -170,15 +170,16 @@ def _minmax(
     grid, leaves = state.grid, state.columns
     direction = leaves.direction[columns]
     signed = grid.value[:, columns] * direction
-    lo, hi = grid.by_group(np.fmin, signed), grid.by_group(np.fmax, signed)
     # the basis of each column's bounds as rule_applied says it, and (reference-year
     # goalposts) for the rows of a group absent in the reference year
-    basis = absent_basis = ["observed"] * columns.size
+    pooled = spec.minmax_bounds == "pooled"
+    basis = absent_basis = ["pooled" if pooled else "observed"] * columns.size
     absent = np.zeros(signed.shape, dtype=bool)
-    if spec.minmax_bounds == "pooled":
+    if pooled:
         lo, hi = _bounds_by_group(state, signed, columns, framework, history, None)
-        basis = absent_basis = ["pooled"] * columns.size
-    elif spec.minmax_bounds == "goalposts":
+    else:  # observed, and the fallback of goalposts
+        lo, hi = grid.by_group(np.fmin, signed), grid.by_group(np.fmax, signed)
+    if spec.minmax_bounds == "goalposts":
         own = absent_own = "observed: no goalposts"
         year = spec.reference_year
         if year is not None:

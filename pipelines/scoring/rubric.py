@@ -42,11 +42,10 @@ def rubric_share(
     leaf's maximum (0 for a leaf of maximum 0, or a value the rubric gives nothing), so no unit
     earns points for a value nobody achieved. ``relative_best`` compares the value with itself
     (the group's best when every value is equal)."""
-    if not cells.any():
-        return np.zeros(0)
-    x = state.grid.value[:, columns]
+    rows = cells.any(axis=1)  # only the rows with such a cell are read
+    x = state.grid.value[rows][:, columns]
     points = np.nan_to_num(rubric_points_of(x, columns, x, state.columns, framework))
-    return np.nan_to_num(share(points, state.columns.max_points[columns]))[cells]
+    return np.nan_to_num(share(points, state.columns.max_points[columns]))[cells[rows]]
 
 
 def rubric_points_of(
